@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Synesthete needs on a fresh machine, then syncs the uv workspace.
+# System packages: FFmpeg's shared libraries (TorchCodec), PortAudio (sounddevice), JACK (live tests),
+# Xvfb (window tests). Debian/Ubuntu via apt-get, macOS via Homebrew. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+if command -v apt-get >/dev/null 2>&1; then
+  for pkg in ffmpeg libportaudio2 jackd2 xvfb; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+  done
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "setup: installing ${need_apt[*]}" >&2
+    $SUDO apt-get update -qq
+    # jackd2 asks a debconf question about real-time priority unless told not to.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  fi
+elif [ "$(uname)" = "Darwin" ] && command -v brew >/dev/null 2>&1; then
+  for pkg in ffmpeg portaudio; do
+    brew list "$pkg" >/dev/null 2>&1 || brew install "$pkg"
+  done
+else
+  echo "setup: no apt-get or brew found; install FFmpeg (shared libs) and PortAudio yourself" >&2
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "setup: installing uv" >&2
+  python3 -m pip install --quiet uv
+fi
+uv sync --locked --quiet

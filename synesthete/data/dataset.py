@@ -1,0 +1,144 @@
+"""The infinite procedural dataset: music from the engine, frames from the teacher, nothing on disk.
+
+Every item is a clip: the audio the model will hear (optionally run through microphone-in-a-club
+augmentations), the teacher's target frames drawn from the clean score, the style weights and
+reactivity that conditioned the teacher, and score-derived tensors that training uses as auxiliary
+targets (beat phase, per-stem onsets, energy).
+
+Seeding: item `i` of base seed `s` is made from `SeedSequence([s, i])`, and worker `w` of `W`
+takes items `w, w + W, w + 2W, ...` after `start_index`. So a base seed always gives the same
+stream (a DataLoader interleaves its workers in order), two workers never make the same clip, and
+resuming training at item `n` continues the exact stream (`start_index=n`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from synesthete.constants import FPS, SAMPLE_RATE, TRAIN_SIZE
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    sample_rate: int = SAMPLE_RATE
+    fps: int = FPS
+    clip_seconds: float = 2.0
+    height: int = TRAIN_SIZE
+    width: int = TRAIN_SIZE
+    seed: int = 0
+    # Probability that an item's audio goes through the microphone augmentations.
+    augment_prob: float = 0.7
+    reactivity_min: float = 0.5
+    reactivity_max: float = 1.5
+    # Restrict the teacher to these styles (empty: every registered style).
+    styles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.clip_seconds <= 0:
+            raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
+        if self.fps <= 0 or self.sample_rate % self.fps:
+            raise ValueError(f"data.fps={self.fps} must be positive and divide the sample rate {self.sample_rate}")
+        if self.height < 8 or self.width < 8:
+            raise ValueError(f"data.height/width must be >= 8, got {self.height}x{self.width}")
+        if not 0.0 <= self.augment_prob <= 1.0:
+            raise ValueError(f"data.augment_prob must be in [0, 1], got {self.augment_prob}")
+        if not 0.0 < self.reactivity_min <= self.reactivity_max:
+            raise ValueError("data.reactivity_min must be > 0 and <= data.reactivity_max")
+
+    @property
+    def hop(self) -> int:
+        return self.sample_rate // self.fps
+
+    @property
+    def n_frames(self) -> int:
+        return max(1, round(self.clip_seconds * self.fps))
+
+
+def item_seed(base_seed: int, index: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([int(base_seed) & 0xFFFFFFFF, int(index)])
+
+
+class ProceduralClips(IterableDataset):
+    """Endless stream of training clips; see the module docstring for the seeding rules."""
+
+    def __init__(self, cfg: DataConfig = DataConfig(), start_index: int = 0) -> None:
+        super().__init__()
+        from synesthete.audio.augment import MicAugment
+        from synesthete.visual.teacher import STYLE_NAMES
+
+        unknown = [s for s in cfg.styles if s not in STYLE_NAMES]
+        if unknown:
+            raise ValueError(f"data.styles: unknown style(s) {unknown}; known styles: {', '.join(STYLE_NAMES)}")
+        self.cfg = cfg
+        self.start_index = int(start_index)
+        self.style_names: tuple[str, ...] = tuple(STYLE_NAMES)
+        self._augment = MicAugment(cfg.sample_rate)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        if info is not None:
+            torch.set_num_threads(1)  # one core per worker; the main process keeps the rest
+        index = self.start_index + worker
+        while True:
+            yield self.make_item(index)
+            index += n_workers
+
+    def _style_weights(self, rng: np.random.Generator) -> np.ndarray:
+        from synesthete.visual.teacher import random_style_weights
+
+        if not self.cfg.styles:
+            return random_style_weights(rng).astype(np.float32)
+        # Draw among the allowed styles only, then scatter into the full style vector.
+        allowed = [self.style_names.index(s) for s in self.cfg.styles]
+        w = np.zeros(len(self.style_names), np.float32)
+        a = rng.choice(allowed)
+        if len(allowed) > 1 and rng.random() < 0.3:
+            b = rng.choice([i for i in allowed if i != a])
+            mix = rng.uniform(0.2, 0.8)
+            w[a], w[b] = 1.0 - mix, mix
+        else:
+            w[a] = 1.0
+        return w
+
+    def make_item(self, index: int) -> dict[str, torch.Tensor]:
+        """Build item `index` of this stream (pure function of the config seed and the index)."""
+        from synesthete.audio.engine import render_clip
+        from synesthete.visual.teacher import render_teacher
+
+        cfg = self.cfg
+        seq = item_seed(cfg.seed, index)
+        music_seed, rng_seed = seq.generate_state(2)
+        rng = np.random.default_rng(rng_seed)
+        n_frames = cfg.n_frames
+        n_samples = n_frames * cfg.hop
+        clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate)
+        audio = np.zeros(n_samples, np.float32)
+        audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]  # (S,)
+        ctrl = clip.score.frame_controls(cfg.fps, n_frames)
+
+        weights = self._style_weights(rng)
+        reactivity = float(rng.uniform(cfg.reactivity_min, cfg.reactivity_max))
+        frames = render_teacher(ctrl, weights, cfg.height, cfg.width, reactivity=reactivity)  # (T, 3, H, W)
+        frames_u8 = (frames.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+
+        if rng.random() < cfg.augment_prob:
+            audio = self._augment(audio, rng)
+
+        onset = (ctrl.onset > 0).astype(np.float32)  # (T, n_stems)
+        return {
+            "audio": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),  # (S,)
+            "frames": frames_u8,  # (T, 3, H, W) uint8
+            "style": torch.from_numpy(weights),  # (n_styles,)
+            "reactivity": torch.tensor([reactivity], dtype=torch.float32),  # (1,)
+            "beat_phase": torch.from_numpy(ctrl.beat_phase.astype(np.float32)),  # (T,)
+            "onset": torch.from_numpy(onset),  # (T, n_stems)
+            "energy": torch.from_numpy(ctrl.energy.astype(np.float32)),  # (T,)
+            "index": torch.tensor(index, dtype=torch.int64),
+        }
+

@@ -1,0 +1,161 @@
+"""Causal audio features: log-mel + spectral flux + RMS, one frame per video frame.
+
+One extractor feeds training, offline rendering and the live loop, so what the model hears while
+it learns is bit-for-bit what it hears on stage. Frame t stands for the instant (t + 1) / fps
+(see docs/architecture.md, "Timing convention"): its STFT window *ends* at sample (t + 1) * hop,
+with zeros before the clip start, so frame t uses only samples [0, (t + 1) * hop).
+
+    fx = FeatureExtractor(24_000, 60)
+    feats = fx.extract(audio)                 # (B, T, F), T = S // hop
+    live = StreamingFeatures(24_000, 60)
+    rows = live.push(block)                   # (k, F): the k frames this block completed
+
+Per frame, F = n_mels + 2 values, all scaled to roughly unit range with fixed constants (no
+dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhere):
+
+* n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
+* spectral flux: the mean positive log-mel rise against the previous frame (onset strength),
+* RMS loudness of the newest hop, log scaled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torchaudio.functional import melscale_fbanks
+
+# Fixed normalisation, measured on noise and tones. Silence sits at the floor, log(1e-5) ~ -11.5
+# (-> -2.1); quiet noise (0.05 rms) gives ~0.5, full-scale noise ~1.7 per band.
+MEL_FLOOR = 1e-5
+MEL_CENTER = -1.0
+MEL_SCALE = 5.0
+# Flux is a mean of positive log-mel rises (natural-log units): a drum hit in a mix gives ~1-3,
+# a sound out of digital silence up to ~13.
+FLUX_SCALE = 3.0
+# RMS in dBFS-like natural log units: log(1e-4) ~ -9.2 (silence) .. log(0.5) ~ -0.7 (loud).
+RMS_FLOOR = 1e-4
+RMS_CENTER = -4.5
+RMS_SCALE = 2.5
+
+
+class FeatureExtractor:
+    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, n_mels + 2)`."""
+
+    def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
+                 device: torch.device | str = "cpu") -> None:
+        if sample_rate <= 0 or fps <= 0 or sample_rate // fps < 1:
+            raise ValueError(f"need sample_rate >= fps > 0, got sample_rate={sample_rate}, fps={fps}")
+        if n_mels < 1 or n_fft < 16:
+            raise ValueError(f"need n_mels >= 1 and n_fft >= 16, got n_mels={n_mels}, n_fft={n_fft}")
+        self.sample_rate = int(sample_rate)
+        self.fps = int(fps)
+        self.n_mels = int(n_mels)
+        self.n_fft = int(n_fft)
+        self.hop = self.sample_rate // self.fps
+        self.n_features = self.n_mels + 2
+        self.device = torch.device(device)
+        self.window = torch.hann_window(self.n_fft, periodic=True, device=self.device)  # (n_fft,)
+        self.mel_fb = melscale_fbanks(  # (n_fft // 2 + 1, n_mels)
+            self.n_fft // 2 + 1, f_min=20.0, f_max=self.sample_rate / 2, n_mels=self.n_mels,
+            sample_rate=self.sample_rate, norm=None, mel_scale="htk",
+        ).to(self.device, torch.float32)
+
+    def to(self, device: torch.device | str) -> "FeatureExtractor":
+        self.device = torch.device(device)
+        self.window = self.window.to(self.device)
+        self.mel_fb = self.mel_fb.to(self.device)
+        return self
+
+    def silence_logmel(self, batch: int) -> torch.Tensor:
+        """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
+        return torch.full((batch, self.n_mels), float(np.log(MEL_FLOOR)), device=self.device)
+
+    def features_from_windows(self, windows: torch.Tensor, hops: torch.Tensor,
+                              prev_logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of consecutive frames.
+
+        windows (B, T, n_fft): the STFT windows (each ending at its frame's instant),
+        hops (B, T, hop): the newest hop of samples of each frame,
+        prev_logmel (B, n_mels): raw log-mel of the frame before the first one.
+        Returns the features (B, T, n_mels + 2) and the raw log-mel of the last frame (B, n_mels).
+        """
+        spec = torch.fft.rfft(windows * self.window, dim=-1)  # (B, T, n_fft // 2 + 1)
+        power = spec.real.square() + spec.imag.square()
+        logmel = torch.log(power @ self.mel_fb + MEL_FLOOR)  # (B, T, n_mels)
+        previous = torch.cat([prev_logmel.unsqueeze(1), logmel[:, :-1]], dim=1)
+        flux = (logmel - previous).clamp_min(0.0).mean(dim=-1, keepdim=True)  # (B, T, 1)
+        rms = hops.square().mean(dim=-1, keepdim=True).sqrt()  # (B, T, 1)
+        feats = torch.cat([
+            (logmel - MEL_CENTER) / MEL_SCALE,
+            flux / FLUX_SCALE,
+            (torch.log(rms + RMS_FLOOR) - RMS_CENTER) / RMS_SCALE,
+        ], dim=-1)
+        return feats, logmel[:, -1]
+
+    def extract(self, audio: torch.Tensor | np.ndarray) -> torch.Tensor:
+        audio = torch.as_tensor(audio)
+        if audio.dim() == 1:
+            audio = audio.unsqueeze(0)
+        if audio.dim() != 2:
+            raise ValueError(f"audio must be (S,) or (B, S), got shape {tuple(audio.shape)}")
+        audio = audio.to(self.device, torch.float32)
+        batch, n_samples = audio.shape
+        n_frames = n_samples // self.hop
+        audio = audio[:, : n_frames * self.hop]
+        lead = self.n_fft - self.hop  # history each window needs before its newest hop
+        if lead >= 0:
+            padded = torch.nn.functional.pad(audio, (lead, 0))  # zeros before the clip start
+        else:  # window shorter than a hop: it covers only the newest n_fft samples
+            padded = audio[:, -lead:]
+        if n_frames == 0:
+            return torch.zeros(batch, 0, self.n_features, device=self.device)
+        windows = padded.unfold(-1, self.n_fft, self.hop)  # (B, T, n_fft)
+        hops = audio.view(batch, n_frames, self.hop)  # (B, T, hop)
+        return self.features_from_windows(windows, hops, self.silence_logmel(batch))[0]
+
+
+class StreamingFeatures:
+    """The same features, block by block: `push(chunk (n,)) -> (k, F)` for the k new frames.
+
+    Keeps the last `n_fft - hop` samples of history, the partial hop not yet complete and the
+    previous frame's log-mel; pushing a clip in any chunking gives the numbers of `extract`.
+    """
+
+    def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
+                 device: torch.device | str = "cpu") -> None:
+        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device)
+        self.hop = self.extractor.hop
+        self.n_features = self.extractor.n_features
+        self.device = self.extractor.device
+        self._keep = max(self.extractor.n_fft - self.hop, 0)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all history: the next push starts a new clip (zeros before it)."""
+        self._buffer = torch.zeros(self._keep, device=self.device)  # history + partial hop
+        self._pending = 0  # samples of the buffer after the last complete frame
+        self._prev_logmel = self.extractor.silence_logmel(1)  # (1, n_mels)
+
+    def push(self, chunk: torch.Tensor | np.ndarray) -> torch.Tensor:
+        chunk = torch.as_tensor(chunk)
+        if chunk.dim() != 1:
+            raise ValueError(f"push takes a mono chunk of shape (n,), got shape {tuple(chunk.shape)}")
+        self._buffer = torch.cat([self._buffer, chunk.to(self.device, torch.float32)])
+        self._pending += chunk.numel()
+        k = self._pending // self.hop
+        if k == 0:
+            return torch.zeros(0, self.n_features, device=self.device)
+        fx = self.extractor
+        used = self._keep + k * self.hop  # history + the k new hops
+        start = self._buffer.numel() - self._pending - self._keep
+        span = self._buffer[start : start + used]
+        if fx.n_fft >= self.hop:
+            windows = span.unfold(0, fx.n_fft, self.hop)  # (k, n_fft)
+        else:
+            windows = span.view(k, self.hop)[:, self.hop - fx.n_fft :]
+        hops = span[self._keep :].view(k, self.hop)  # (k, hop)
+        out, self._prev_logmel = fx.features_from_windows(
+            windows.unsqueeze(0), hops.unsqueeze(0), self._prev_logmel)
+        self._pending -= k * self.hop
+        self._buffer = self._buffer[self._buffer.numel() - self._pending - self._keep :].clone()
+        return out[0]

@@ -1,0 +1,143 @@
+"""`ModelConfig`: the whole model as one nested frozen dataclass, plus named sizes.
+
+A checkpoint stores this config (as a plain dict), TOML presets fill it (`[model]`,
+`[model.bridge]`, ...), and dotted overrides reach any field (`model.bridge.hidden=96`). Two
+levels of builders, as torchtune does: the component builders take every dimension, and
+`model_config("tiny" | "small" | "base", **overrides)` only fills in numbers. The dataclass
+defaults are the shipped default model ("small": conv encoder, GRU bridge, conv decoder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Audio encoder: features (B, T, F) -> (B, T, hidden)."""
+
+    name: str = "conv"  # registered kind "encoder": conv | transformer
+    hidden: int = 96
+    kernel: int = 4  # conv: causal temporal kernel in frames (1 = per-frame MLP)
+    layers: int = 2  # transformer: attention layers over band tokens
+    heads: int = 2  # transformer: attention heads
+    band_size: int = 8  # transformer: mel bands per token
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """Latent bridge: [encoded audio, controls] (B, T, .) -> latent (B, T, latent_dim), causal in time."""
+
+    name: str = "gru"  # registered kind "bridge": gru | lstm | transformer | none
+    hidden: int = 128
+    layers: int = 1
+    heads: int = 2  # transformer only
+    context: int = 64  # transformer only: frames of attention window (rolling KV cache)
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Video decoder: latent + controls (N, .) -> frame logits (N, 3, H, W), no memory."""
+
+    name: str = "conv"  # registered kind "decoder": conv | implicit
+    # conv: channels per stage, from the 4x4 (for 64x64) seed up to the native size; each stage
+    # doubles the resolution, so native size = seed * 2**len(channels).
+    channels: tuple[int, ...] = (64, 48, 32, 16)
+    # implicit: per-pixel MLP width, depth and Fourier frequencies of the coordinates.
+    hidden: int = 32
+    layers: int = 2
+    n_freqs: int = 6
+
+
+def default_styles() -> tuple[str, ...]:
+    """The teacher's style names, in order (read lazily: the visual package is optional here)."""
+    try:
+        from synesthete.visual.teacher import STYLE_NAMES
+    except ImportError as e:
+        raise ValueError(f"ModelConfig.styles is empty and synesthete.visual is not importable ({e}); "
+                         "give styles explicitly, e.g. styles=('a', 'b')") from None
+    return tuple(STYLE_NAMES)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    sample_rate: int = SAMPLE_RATE
+    fps: int = FPS
+    n_mels: int = 64
+    n_fft: int = 1024
+    height: int = TRAIN_SIZE  # native output size; forward/step can render other sizes
+    width: int = TRAIN_SIZE
+    styles: tuple[str, ...] = ()  # empty -> synesthete.visual.teacher.STYLE_NAMES
+    n_controls: int = 1  # controls after the style weights (reactivity)
+    latent_dim: int = 64
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    aux_heads: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.styles:
+            object.__setattr__(self, "styles", default_styles())
+        object.__setattr__(self, "styles", tuple(self.styles))
+        for name in ("sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_controls < 0:
+            raise ValueError(f"n_controls must be >= 0, got {self.n_controls}")
+
+    @property
+    def n_features(self) -> int:
+        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS."""
+        return self.n_mels + 2
+
+    @property
+    def n_control_inputs(self) -> int:
+        """Control width C: one weight per style, then `n_controls` (reactivity)."""
+        return len(self.styles) + self.n_controls
+
+    @property
+    def n_stems(self) -> int:
+        return len(STEMS)
+
+
+# Named sizes: only numbers. "small" is the default (the dataclass defaults).
+SIZES: dict[str, dict[str, Any]] = {
+    "tiny": dict(latent_dim=16, encoder=dict(hidden=16, kernel=3, layers=1, heads=2, band_size=16),
+                 bridge=dict(hidden=16, layers=1, heads=2, context=4),
+                 decoder=dict(channels=(16, 8), hidden=8, layers=1, n_freqs=2)),
+    "small": {},
+    "base": dict(latent_dim=128, encoder=dict(hidden=192, layers=3, heads=4),
+                 bridge=dict(hidden=256, layers=2, heads=4, context=128),
+                 decoder=dict(channels=(128, 96, 64, 32), hidden=64, layers=3, n_freqs=8)),
+}
+DEFAULT_SIZE = "small"
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Replace fields of a sub-config with a dict of values (or take a whole config object)."""
+    if isinstance(override, dict):
+        return dataclasses.replace(base, **override)
+    return override
+
+
+def model_config(size: str = DEFAULT_SIZE, **overrides: Any) -> ModelConfig:
+    """A named size with overrides: `model_config("tiny", styles=("a", "b"), bridge={"name": "lstm"})`.
+
+    Sub-configs (encoder, bridge, decoder) accept a dict of fields to change or a whole config.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown model size {size!r}; known sizes: {', '.join(SIZES)}")
+    fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown ModelConfig field(s) {sorted(unknown)}; known: {', '.join(sorted(fields))}")
+    values = {**SIZES[size]}
+    subs = {"encoder": EncoderConfig(), "bridge": BridgeConfig(), "decoder": DecoderConfig()}
+    for key, default in subs.items():
+        values[key] = _merge(_merge(default, values.get(key, {})), overrides.pop(key, {}))
+    values.update(overrides)
+    return ModelConfig(**values)

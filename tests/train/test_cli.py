@@ -1,0 +1,53 @@
+"""`synesthete-train` from the command line: help that teaches, clear errors, a real short run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from synesthete_train.cli import main
+
+
+def test_help_teaches_with_examples(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as e:
+        assert e.code == 0
+    out = capsys.readouterr().out
+    assert "--resume" in out and "examples:" in out and "tracking.mode=offline" in out
+
+
+def test_unknown_config_key_is_one_clear_error(capsys):
+    assert main(["optim.lrr=1"]) == 2
+    err = capsys.readouterr().err
+    assert "optim.lrr" in err and "unknown key" in err and "Traceback" not in err
+
+
+def test_wrong_type_names_the_key(capsys):
+    assert main(["optim.batch_size=\"eight\""]) == 2
+    assert "optim.batch_size" in capsys.readouterr().err
+
+
+def test_missing_resume_checkpoint_names_the_file(tmp_path, capsys):
+    missing = tmp_path / "nope.pt"
+    assert main(["--resume", str(missing), "--max-steps", "1"]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_print_config_shows_the_resolved_overrides(capsys):
+    assert main(["--print-config", "optim.lr=0.5", "--max-steps", "7"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["optim"]["lr"] == 0.5 and cfg["max_steps"] == 7
+
+
+def test_cli_trains_in_a_subprocess(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "synesthete_train.cli", "--max-steps", "2", "--out", str(out), "--device", "cpu",
+         "--workers", "1", "--no-progress", "model.height=16", "model.width=16", "optim.batch_size=2",
+         "data.clip_seconds=0.5", "eval.n_seeds=1", "eval.size=16", "eval.clip_seconds=0.5", "eval.av_align=false"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "last.pt").is_file()
+    assert json.loads(proc.stdout)["step"] == 2

@@ -1,0 +1,82 @@
+"""Training configuration: one frozen dataclass tree, loaded from a TOML/YAML preset plus overrides.
+
+The model section is the model's own `ModelConfig` (it travels inside every checkpoint). The audio
+rate, frame rate and resolution live there only: the data engine takes them from the model, so
+there is no second copy to drift out of step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from synesthete.config import load_config
+from synesthete.model import ModelConfig
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    clip_seconds: float = 2.0
+    seed: int = 0
+    augment_prob: float = 0.7
+    reactivity_min: float = 0.5
+    reactivity_max: float = 1.5
+    styles: tuple[str, ...] = ()  # empty: every registered teacher style
+    num_workers: int = 1  # DataLoader worker processes (0 = make data in the training process)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    batch_size: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05  # cosine decay floor, as a fraction of lr
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    l1: float = 1.0  # per-frame reconstruction against the teacher
+    temporal: float = 1.0  # frame-to-frame change should match the teacher's (rewards synchrony)
+    beat: float = 0.1  # auxiliary: beat phase (sin, cos) from the latent
+    onset: float = 0.1  # auxiliary: per-stem onsets from the latent
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    every: int = 500  # steps between evaluations (0 = only at the end)
+    n_seeds: int = 4  # held-out procedural songs
+    seed_base: int = 1_000_000  # held-out seeds are seed_base, seed_base + 1, ...; never used in training
+    clip_seconds: float = 4.0
+    size: int = 128  # evaluation resolution (PSNR is reported at this size)
+    av_align: bool = True
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    mode: Literal["disabled", "offline", "online"] = "disabled"
+    project: str = "synesthete"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataSettings = field(default_factory=DataSettings)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    max_steps: int = 2000
+    max_minutes: float = 0.0  # wall-clock budget; 0 = none. Training stops cleanly at whichever comes first.
+    checkpoint_every: int = 250
+    out: str = "runs/default"
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    seed: int = 0
+    threads: int = 0  # torch CPU threads in the training process; 0 = torch's default
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    return load_config(TrainConfig, path, overrides)

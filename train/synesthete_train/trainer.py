@@ -1,0 +1,243 @@
+"""The training loop: infinite procedural clips in, a checkpoint the live app can load out.
+
+One step: a batch of clips from the data engine (DataLoader workers make them on the CPU), causal
+features on the training device, `model.forward` over the whole clip with the style/reactivity
+controls, and a loss that rewards synchrony as well as pixels:
+
+  l1 * |frames - teacher| + temporal * |d/dt frames - d/dt teacher| + beat * aux + onset * aux
+
+Checkpoints hold the weights, the full model config and the training state (optimizer,
+scheduler, step, RNG, data position), so `--resume` continues exactly where training stopped:
+the data stream is indexed, and resuming at step n starts it at item n * batch_size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from synesthete.checkpoint import load_checkpoint, save_checkpoint
+from synesthete.config import from_dict, to_dict
+from synesthete.data import DataConfig, ProceduralClips
+from synesthete.device import autocast_dtype, pick_device
+from synesthete.features import FeatureExtractor
+from synesthete.model import build_model
+from synesthete_train.config import TrainConfig
+from synesthete_train.tracking import Tracker
+
+
+def resolve_model_styles(cfg: TrainConfig) -> TrainConfig:
+    """Fill in the teacher's style list when the preset leaves it empty."""
+    from synesthete.visual.teacher import STYLE_NAMES
+
+    if cfg.model.styles:
+        unknown = [s for s in cfg.model.styles if s not in STYLE_NAMES]
+        if unknown:
+            raise ValueError(f"model.styles: unknown style(s) {unknown}; known: {', '.join(STYLE_NAMES)}")
+        if tuple(cfg.model.styles) != tuple(STYLE_NAMES):
+            raise ValueError("model.styles must list every teacher style in order (leave it empty to fill it in)")
+        return cfg
+    return replace(cfg, model=replace(cfg.model, styles=tuple(STYLE_NAMES)))
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio at max_steps."""
+    o = cfg.optim
+    if step < o.warmup_steps:
+        return (step + 1) / max(1, o.warmup_steps)
+    progress = min(1.0, (step - o.warmup_steps) / max(1, cfg.max_steps - o.warmup_steps))
+    return o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                   target: torch.Tensor, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """frames, target: (B, T, 3, H, W) in [0, 1]."""
+    w = cfg.loss
+    losses = {"l1": F.l1_loss(frames, target)}
+    if frames.shape[1] > 1:
+        losses["temporal"] = F.l1_loss(frames[:, 1:] - frames[:, :-1], target[:, 1:] - target[:, :-1])
+    phase = batch["beat_phase"] * (2 * math.pi)  # (B, T)
+    if "beat" in aux and w.beat:
+        losses["beat"] = F.mse_loss(aux["beat"].float(), torch.stack([phase.sin(), phase.cos()], dim=-1))
+    if "onset" in aux and w.onset:
+        losses["onset"] = F.binary_cross_entropy_with_logits(aux["onset"].float(), batch["onset"])
+    weights = {"l1": w.l1, "temporal": w.temporal, "beat": w.beat, "onset": w.onset}
+    losses["total"] = sum(weights[k] * v for k, v in losses.items())
+    return losses
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
+        cfg = resolve_model_styles(cfg)
+        self.resume_state: dict[str, Any] | None = None
+        if resume is not None:
+            ckpt = load_checkpoint(resume)
+            if not ckpt.get("train_state"):
+                raise ValueError(f"{resume}: this checkpoint has no training state to resume from")
+            saved = from_dict(TrainConfig, ckpt["train_state"]["config"], "checkpoint config")
+            # Resuming keeps the model and data of the run; budgets and output may be changed.
+            cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes, out=cfg.out,
+                          device=cfg.device, tracking=cfg.tracking, checkpoint_every=cfg.checkpoint_every)
+            self.resume_state = ckpt
+        self.cfg = cfg
+        self.progress = progress
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.device = pick_device(cfg.device)
+        self.model = build_model(cfg.model).to(self.device)
+        m = cfg.model
+        self.features = FeatureExtractor(m.sample_rate, m.fps, m.n_mels, m.n_fft).to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, cfg))
+        self.step = 0
+        if self.resume_state is not None:
+            self.model.load_state_dict(self.resume_state["model"])
+            ts = self.resume_state["train_state"]
+            self.optimizer.load_state_dict(ts["optimizer"])
+            self.scheduler.load_state_dict(ts["scheduler"])
+            self.step = int(ts["step"])
+            torch.set_rng_state(ts["rng"])
+        self.out = Path(cfg.out)
+        self.amp_dtype = self._amp_dtype()
+
+    def _amp_dtype(self) -> torch.dtype | None:
+        p = self.cfg.precision
+        if p == "fp32":
+            return None
+        if p == "auto":
+            return autocast_dtype(self.device)
+        if p == "fp16" and self.device.type == "cpu":
+            raise ValueError("precision fp16 is not supported on the CPU; use bf16 or fp32")
+        return torch.bfloat16 if p == "bf16" else torch.float16
+
+    def data_config(self) -> DataConfig:
+        m, d = self.cfg.model, self.cfg.data
+        return DataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, height=m.height,
+                          width=m.width, seed=d.seed, augment_prob=d.augment_prob, reactivity_min=d.reactivity_min,
+                          reactivity_max=d.reactivity_max, styles=d.styles)
+
+    def loader(self) -> DataLoader:
+        ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size)
+        workers = self.cfg.data.num_workers
+        return DataLoader(ds, batch_size=self.cfg.optim.batch_size, num_workers=workers,
+                          prefetch_factor=4 if workers else None, persistent_workers=False,
+                          pin_memory=self.device.type == "cuda")
+
+    def controls(self, batch: dict[str, torch.Tensor], n_frames: int) -> torch.Tensor:
+        ctl = torch.cat([batch["style"], batch["reactivity"]], dim=-1)  # (B, C)
+        return ctl[:, None, :].expand(-1, n_frames, -1)  # (B, T, C)
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        target = batch["frames"].float() / 255.0  # (B, T, 3, H, W)
+        autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype
+                    else contextlib.nullcontext())
+        with autocast:
+            feats = self.features.extract(batch["audio"])  # (B, T, F)
+            n = min(feats.shape[1], target.shape[1])
+            frames, aux = self.model(feats[:, :n], self.controls(batch, n), return_aux=True)
+        losses = compute_losses(frames.float(), aux, {**batch, "beat_phase": batch["beat_phase"][:, :n],
+                                                      "onset": batch["onset"][:, :n]}, target[:, :n], self.cfg)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        if self.cfg.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def save(self, path: Path) -> Path:
+        train_state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "rng": torch.get_rng_state(),
+            "config": to_dict(self.cfg),
+        }
+        save_checkpoint(path, self.model, train_state=train_state)
+        return path
+
+    def fit(self) -> dict[str, Any]:
+        from synesthete_train.evaluation import evaluate, make_held_out
+
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        tracker = Tracker(cfg.tracking.mode, cfg.tracking.project, self.out, config=to_dict(cfg))
+        held_out = None
+        history: list[dict[str, float]] = []
+        metrics: dict[str, float] = {}
+        t_start = time.perf_counter()
+        start_step = self.step
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.progress, unit="step",
+                   dynamic_ncols=True, desc="train")
+        self.model.train()
+
+        def run_eval() -> dict[str, float]:
+            nonlocal held_out
+            if held_out is None:
+                e = cfg.eval
+                held_out = make_held_out(cfg.model, e.n_seeds, e.seed_base, e.clip_seconds, e.size)
+            m, sample = evaluate(self.model, held_out, self.device, cfg.eval.size, cfg.eval.av_align)
+            tracker.log(m, self.step)
+            if tracker.enabled and sample is not None:
+                tracker.log_video("eval/model_vs_teacher", sample, cfg.model.fps, self.step,
+                                  self.out / "media" / f"eval_{self.step:06d}.mp4")
+            bar.write(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in m.items()))
+            return m
+
+        try:
+            if self.step < cfg.max_steps:
+                for batch in self.loader():
+                    t0 = time.perf_counter()
+                    losses = self.train_step(batch)
+                    history.append(losses)
+                    clips_per_s = cfg.optim.batch_size / max(1e-9, time.perf_counter() - t0)
+                    lr = self.scheduler.get_last_lr()[0]
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{losses['total']:.4f}", clips_s=f"{clips_per_s:.1f}", lr=f"{lr:.2e}")
+                    tracker.log({**{f"train/{k}": v for k, v in losses.items()}, "train/lr": lr,
+                                 "train/clips_per_s": clips_per_s}, self.step)
+                    elapsed_min = (time.perf_counter() - t_start) / 60
+                    out_of_time = cfg.max_minutes > 0 and elapsed_min >= cfg.max_minutes
+                    done = self.step >= cfg.max_steps or out_of_time
+                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not done:
+                        self.save(self.out / "last.pt")
+                    if cfg.eval.every and self.step % cfg.eval.every == 0 and not done:
+                        metrics = run_eval()
+                    if done:
+                        if out_of_time:
+                            bar.write(f"time budget of {cfg.max_minutes:g} min reached at step {self.step}")
+                        break
+            train_seconds = time.perf_counter() - t_start
+            self.save(self.out / "last.pt")
+            metrics = run_eval()
+        except KeyboardInterrupt:
+            # Ctrl-C: keep what was learned so far; --resume continues from here.
+            self.save(self.out / "last.pt")
+            bar.write(f"interrupted at step {self.step}; checkpoint written to {self.out / 'last.pt'}")
+            raise
+        finally:
+            bar.close()
+            tracker.finish()
+        steps = self.step - start_step
+        return {
+            "step": self.step,
+            "train_seconds": train_seconds,
+            "clips_per_s": steps * cfg.optim.batch_size / max(train_seconds, 1e-9),
+            "first_loss": history[0]["total"] if history else float("nan"),
+            "last_loss": history[-1]["total"] if history else float("nan"),
+            "history": history,
+            "checkpoint": str(self.out / "last.pt"),
+            **metrics,
+        }
