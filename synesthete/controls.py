@@ -203,6 +203,28 @@ class ControlState:
             self.pin_style_weights(style_weights)
         self._glides["__style__"] = _Glide(self.style_weights.copy(), self.style_target.copy(), seconds)
 
+    def apply(self, event: dict) -> None:
+        """Apply one logged control event: {"op": set|nudge|toggle|pin|glide|settle, ...}.
+
+        The live loop logs exactly these dicts (with the model-frame index they were applied
+        at), so a replay or an offline render can re-apply them at the same frames.
+        """
+        op = event.get("op")
+        if op == "set":
+            self.set(event["name"], event["value"])
+        elif op == "nudge":
+            self.nudge(event["name"], event["value"])
+        elif op == "toggle":
+            self.toggle(event["name"])
+        elif op == "pin":
+            self.pin_style_weights(event["weights"])
+        elif op == "glide":
+            self.glide_to(event["values"], event["seconds"], event.get("weights"))
+        elif op == "settle":
+            self.settle()
+        else:
+            raise ValueError(f"unknown control event op {op!r}; ops are set, nudge, toggle, pin, glide, settle")
+
     def _refresh_style_target(self) -> None:
         self.style_target = self._pinned if self._pinned is not None else morph_weights(self.target["style"], self.n_styles)
 

@@ -62,6 +62,13 @@ class Score:
     notes: list[Note] = field(default_factory=list)
     chords: list[Chord] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    # Added by the music engine (all optional, with defaults, for older callers):
+    beats_per_bar: int = 4
+    swing_unit: float = 0.5  # beats; the off-beat of each pair of units is late by swing * unit
+    # (start, end, gain) spans where the master level is below 1: quiet passages and silences (gain 0).
+    dynamics: list[tuple[float, float, float]] = field(default_factory=list)
+    offset: float = 0.0  # where in the endless piece this clip starts, seconds
+    density: float = 0.5  # how busy the patterns are, 0..1
 
     def frame_controls(self, fps: float, n_frames: int, start_time: float = 0.0) -> "FrameControls":
         """Per-frame control signals for frames whose instants are start_time + (t + 1) / fps."""

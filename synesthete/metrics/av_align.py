@@ -22,6 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from synesthete.metrics.motion import motion_curve, motion_peaks
+from synesthete.metrics.onset import onset_strength, pick_curve_peaks
 
 TOLERANCE_FRAMES = 1
 
@@ -60,3 +64,22 @@ def av_align(audio_peaks: np.ndarray, video_peaks: np.ndarray, tolerance: int = 
         return AlignResult(1.0, 0, 0, 0)
     hits = match_peaks(audio_peaks, video_peaks, tolerance)
     return AlignResult(hits / (n_a + n_v - hits), hits, n_a, n_v)
+
+
+def av_align_clip(audio: np.ndarray, frames: np.ndarray | torch.Tensor, sample_rate: int, fps: float) -> AlignResult:
+    """AV-Align of one clip: onset peaks of `audio` (mono, S samples) against motion peaks of `frames`.
+
+    `frames` is any layout `to_uint8_frames` accepts, T frames on the timing convention; the onset
+    curve is cut to the same T (a clip of S samples has S // hop frames).
+    """
+    motion = motion_curve(frames)  # (T,)
+    onsets = onset_strength(audio, sample_rate, fps)[: motion.shape[0]]  # (T,)
+    if onsets.shape[0] != motion.shape[0]:
+        raise ValueError(f"{motion.shape[0]} frames need {motion.shape[0] * int(sample_rate // fps)} audio samples "
+                         f"at {sample_rate} Hz / {fps} fps; got {np.size(audio)}")
+    return av_align(pick_curve_peaks(onsets, fps), motion_peaks(motion, fps))
+
+
+def av_align_score(audio: np.ndarray, frames: np.ndarray | torch.Tensor, sample_rate: int, fps: float) -> float:
+    """`av_align_clip(...).score`: the one number the trainer logs."""
+    return av_align_clip(audio, frames, sample_rate, fps).score

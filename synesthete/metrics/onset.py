@@ -92,12 +92,15 @@ def log_mel_frames(audio: np.ndarray, sample_rate: int, fps: float, n_fft: int =
 def onset_strength(audio: np.ndarray, sample_rate: int, fps: float, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """Onset strength per video frame: mean over mel bands of max(0, dB_t - dB_{t-1}). Returns (T,).
 
-    Frame 0 has no predecessor and is 0 (librosa pads its first frames with 0 as well).
+    The first ceil(n_fft / hop) frames are 0 (3 frames, 50 ms, at 24 kHz / 60 fps): their windows
+    (or their predecessor's) still hold the zeros before the clip, and the rise out of that padding
+    would read as an onset at every clip start, whatever the music does.
     """
     db = log_mel_frames(audio, sample_rate, fps, n_fft, n_mels)  # (T, n_mels)
     env = np.zeros(db.shape[0], dtype=np.float32)
-    if db.shape[0] > 1:
-        env[1:] = np.maximum(0.0, db[1:] - db[:-1]).mean(axis=1)
+    warmup = -(-n_fft // _frame_hop(sample_rate, fps))
+    if db.shape[0] > warmup:
+        env[warmup:] = np.maximum(0.0, db[warmup:] - db[warmup - 1 : -1]).mean(axis=1)
     return env
 
 

@@ -25,7 +25,7 @@ def _pair(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) ->
     return p, t
 
 
-def l1(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) -> float:
+def l1_error(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) -> float:
     """Mean absolute error over all pixels, frames in [0, 1]."""
     p, t = _pair(pred, target)
     return float(np.abs(p.astype(np.float64) - t).mean())

@@ -1,0 +1,99 @@
+"""`synesthete-bench record`: how fast the live recorder encodes, and whether it keeps up live.
+
+Synthetic moving frames at the live window size (1280x720, smooth plasma like the model draws)
+plus a tone go through the real `Recorder` (h264 ultrafast crf 23 + aac, fragmented mp4):
+
+* throughput, at 1280x720 and 640x360 (window frames scaled on the recorder thread): frames are
+  fed as fast as the queue takes them without dropping any; `encode_fps_*` is frames written per
+  wall second, `realtime_factor_*_record` seconds of video per wall second (> 1: faster than live);
+* live, at 1280x720: frames submitted at the display rate as the render loop would, counting
+  `dropped_frames` (frames the encoder could not take in time);
+* `mb_per_minute_*`: file size per minute of recording.
+
+x264 uses `--threads` threads (default 2), so the encoder leaves the other cores to the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synesthete.bench.cli import BenchPart
+from synesthete.constants import FPS, SAMPLE_RATE, WINDOW_SIZE
+from synesthete_live.recorder import Recorder
+
+SIZES = {"720p": (1280, 720), "360p": (640, 360)}
+
+
+def plasma_frames(n: int, width: int, height: int) -> list[np.ndarray]:
+    """n moving plasma frames (H, W, 3) uint8: drawn at 1/4 size and upscaled, smooth like model output."""
+    h, w = height // 4, width // 4
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    frames = []
+    for i in range(n):
+        p = i * 2 * np.pi / n
+        v = np.sin(xx / 11 + p) + np.sin(yy / 7 - 2 * p) + np.sin((xx + yy) / 15 + 3 * p)
+        rgb = np.stack([np.sin(v + p), np.sin(v + 2.1), np.cos(1.5 * v - p)], -1) * 110 + 128
+        frames.append(cv2.resize(rgb.astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC))
+    return frames
+
+
+def _tone(n: int, start: int) -> np.ndarray:
+    t = (np.arange(n) + start) / SAMPLE_RATE
+    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def _record(path: Path, size: tuple[int, int], source: list[np.ndarray], n_frames: int, threads: int,
+            paced: bool) -> dict[str, Any]:
+    spf = SAMPLE_RATE // FPS
+    rec = Recorder(path, size[0], size[1], FPS, SAMPLE_RATE, threads=threads).start()
+    t0 = time.perf_counter()
+    for i in range(n_frames):
+        if paced:  # the render loop: one frame per display period
+            time.sleep(max(0.0, t0 + i / FPS - time.perf_counter()))
+        else:  # as fast as the encoder takes frames, without making it drop any
+            while rec.queued_frames >= rec.queue_frames - 1 and rec.error is None:
+                time.sleep(0.001)
+        rec.submit_frame(source[i % len(source)], _tone(spf, i * spf))
+    summary = rec.stop()
+    summary["wall_seconds"] = time.perf_counter() - t0
+    summary["bytes"] = path.stat().st_size
+    if summary["error"]:
+        raise RuntimeError(summary["error"])
+    return summary
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    seconds = args.record_seconds or (3.0 if args.quick else 10.0)
+    n_frames = round(seconds * FPS)
+    window = plasma_frames(FPS, *WINDOW_SIZE)
+    figures: dict[str, Any] = {"record_settings": f"h264 ultrafast crf23 + aac {SAMPLE_RATE} Hz, {FPS} fps, "
+                                                  f"{seconds:g} s from {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]} frames",
+                               "x264_threads": args.threads}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, size in SIZES.items():
+            s = _record(Path(tmp) / f"{name}.mp4", size, window, n_frames, args.threads, paced=False)
+            figures[f"encode_fps_{name}"] = round(s["frames"] / s["wall_seconds"], 1)
+            figures[f"realtime_factor_{name}_record"] = round(s["seconds"] / s["wall_seconds"], 2)
+            figures[f"mb_per_minute_{name}"] = round(s["bytes"] / s["seconds"] * 60 / 1e6, 1)
+        live = _record(Path(tmp) / "live.mp4", SIZES["720p"], window, n_frames, args.threads, paced=True)
+        figures["dropped_frames"] = live["dropped"]
+        figures["dropped_percent_720p_live"] = round(100 * live["dropped"] / n_frames, 2)
+        figures["drain_seconds_720p_live"] = round(live["wall_seconds"] - n_frames / FPS, 3)
+    return figures
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--record-seconds", type=float, default=None, metavar="S",
+                   help="seconds of video per measurement (default: 3 with --quick, else 10)")
+
+
+def register() -> BenchPart:
+    return BenchPart(name="record", help="live recorder: h264+aac encode speed at 720p/360p, drops when live",
+                     run=run, add_arguments=add_arguments)

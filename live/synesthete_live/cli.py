@@ -1,0 +1,167 @@
+"""`synesthete-live`: the command line of the live performer.
+
+Parses the options into `LiveOptions`, answers the listing flags (--list-devices, --list-midi),
+and runs `LiveLoop`. Every user error (an unknown device or MIDI port, a bad checkpoint or preset,
+a malformed size) is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from synesthete.constants import FPS, WINDOW_SIZE
+
+EXAMPLES = """\
+examples:
+  synesthete-live                              mic if this machine has an input, else the demo music
+  synesthete-live --device demo --fullscreen   built-in procedural music, fullscreen
+  synesthete-live --list-devices               what can be heard (then --device N or --device NAME)
+  synesthete-live --device loopback            what this computer plays (PulseAudio/PipeWire monitor)
+  synesthete-live --device file:set.wav --preset dark_techno
+  synesthete-live --midi "Launch Control" --record show.mp4
+  synesthete-live --midi-virtual synesthete    a virtual MIDI port other software can play into
+  synesthete-live --device demo --headless --duration 10 --record x.mp4   (tests, benchmarks)
+
+presets: presets/*.toml (next/previous with N/P or a mapped pad); --preset NAME or PATH.
+MIDI learn: press L, press a control's key, move a knob; press L again to save into the preset.
+docs/live.md has the full guide (set-up on macOS/Linux, latency tuning, loopback).
+
+keys:
+"""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"size {text!r} is out of range (16..16384 per side)")
+    return w, h
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from synesthete_live.keys import help_table
+
+    p = argparse.ArgumentParser(
+        prog="synesthete-live",
+        description="Live visuals from sound: a neural network draws each frame from the music it hears.",
+        epilog=EXAMPLES + help_table(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_argument_group("input")
+    src.add_argument("--device", "--source", dest="device", metavar="SPEC", default=None,
+                     help="audio input: mic | N (index) | NAME (substring) | loopback | demo | file:PATH "
+                          "(default: mic if an input exists, else demo)")
+    src.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    src.add_argument("--midi", metavar="PORT", help="MIDI input port (index or name substring)")
+    src.add_argument("--midi-virtual", metavar="NAME", help="open a virtual MIDI input port named NAME")
+    src.add_argument("--list-midi", action="store_true", help="list MIDI input ports and exit")
+    src.add_argument("--block-size", type=_positive(int), default=256,
+                     help="audio block in samples at the device rate (default 256; smaller = lower latency)")
+    look = p.add_argument_group("look")
+    look.add_argument("--checkpoint", metavar="PATH", help="model checkpoint (default: the shipped one)")
+    look.add_argument("--preset", metavar="NAME|PATH", help="starting preset (default: presets/default.toml)")
+    look.add_argument("--presets-dir", type=Path, default=Path("presets"), metavar="DIR",
+                      help="folder of presets for next/previous (default: presets)")
+    look.add_argument("--transition", choices=("blend", "beat"),
+                      help="override the presets' transition: soft blend, or hard cut on the next strong beat")
+    look.add_argument("--blend-seconds", type=float, metavar="S", help="override the presets' blend time")
+    look.add_argument("--auto-advance", type=_positive(float), metavar="S",
+                      help="playlist mode: next preset every S seconds")
+    look.add_argument("--render-size", type=_size, metavar="WxH",
+                      help="model render size (default: the model's native size; the window scales)")
+    out = p.add_argument_group("output")
+    out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
+                     "with a session log beside it (OUT.session.jsonl)")
+    out.add_argument("--record-size", type=_size, metavar="WxH", help="recording size (default: the window size)")
+    out.add_argument("--fps", type=_positive(int), default=FPS, help=f"display frame rate target (default {FPS})")
+    out.add_argument("--size", type=_size, default=WINDOW_SIZE, metavar="WxH",
+                     help=f"window size (default {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]})")
+    out.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
+    out.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H toggles)")
+    out.add_argument("--mute", action="store_true", help="do not play demo/file audio or the MIDI synth out loud")
+    run = p.add_argument_group("run")
+    run.add_argument("--headless", action="store_true", help="no visible window (SDL dummy video driver); "
+                     "for tests and benchmarks, usually with --duration")
+    run.add_argument("--duration", type=_positive(float), metavar="S", help="stop after S seconds")
+    run.add_argument("--torch-device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                     help="where the model runs (default auto: cuda, then mps, then cpu)")
+    run.add_argument("--torch-threads", type=_positive(int), default=1,
+                     help="torch CPU threads (default 1: per-frame steps are too small to split)")
+    return p
+
+
+def _list_midi() -> str:
+    from synesthete_live.midi_input import list_midi_ports
+
+    ports = list_midi_ports()
+    if not ports:
+        return "no MIDI input ports (connect a controller, or use --midi-virtual NAME)"
+    return "\n".join(f"{i:>3}  {name}" for i, name in enumerate(ports))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list_devices:
+        from synesthete_live.devices import list_devices
+
+        print(list_devices())
+        return 0
+    if args.list_midi:
+        print(_list_midi())
+        return 0
+    if args.midi is not None and args.midi_virtual is not None:
+        print("synesthete-live: error: give --midi PORT (an existing port) or --midi-virtual NAME, not both",
+              file=sys.stderr)
+        return 2
+    if args.headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+    import torch
+
+    from synesthete.checkpoint import CheckpointError
+    from synesthete.mp4_writer import RecordingError
+    from synesthete_live.devices import AudioDeviceError
+    from synesthete_live.live_loop import LiveLoop, LiveOptions
+    from synesthete_live.midi_input import MidiError
+    from synesthete_live.presets import PresetError
+
+    torch.set_num_threads(args.torch_threads)
+    if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",
+              file=sys.stderr)
+        return 2
+    opts = LiveOptions(
+        device=args.device, midi=args.midi, midi_virtual=args.midi_virtual, checkpoint=args.checkpoint,
+        preset=args.preset, presets_dir=args.presets_dir, record=args.record, record_size=args.record_size,
+        fps=args.fps, size=args.size, fullscreen=args.fullscreen, hud=not args.no_hud, headless=args.headless,
+        duration=args.duration, torch_device=args.torch_device, transition=args.transition,
+        blend_seconds=args.blend_seconds, auto_advance=args.auto_advance, block_size=args.block_size,
+        play_out=not (args.mute or args.headless),
+        render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None)
+    try:
+        LiveLoop(opts).run()
+    except (AudioDeviceError, MidiError, CheckpointError, PresetError, RecordingError,
+            FileNotFoundError, ValueError) as e:
+        print(f"synesthete-live: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Measured real-time figures of the live loop: frame time, audio->frame latency, dropped frames.
+
+Every displayed frame reports when it was shown (after `display.flip()`), when the newest audio
+sample that fed it was captured, and how long the loop worked on it. Two views are kept, both in
+constant memory so an all-night set does not grow:
+
+* a rolling window (the last few seconds) for the HUD, as preallocated numpy rings;
+* whole-run histograms (0.1 ms bins up to 1 s) for the summary printed at shutdown and the bench.
+
+A frame counts as dropped when the gap since the previous displayed frame spans more than one
+frame period (each extra period is one missed frame), so a hitch of 50 ms at 60 fps counts 2.
+Only the render thread writes; the HUD reads from the same thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BIN_MS = 0.1
+MAX_MS = 1000.0
+
+
+class _Histogram:
+    def __init__(self) -> None:
+        self.counts = np.zeros(int(MAX_MS / BIN_MS) + 1, dtype=np.int64)
+        self.n = 0
+
+    def add(self, ms: float) -> None:
+        self.counts[min(max(int(ms / BIN_MS), 0), len(self.counts) - 1)] += 1
+        self.n += 1
+
+    def percentile(self, q: float) -> float:
+        if self.n == 0:
+            return float("nan")
+        idx = int(np.searchsorted(np.cumsum(self.counts), q / 100.0 * self.n))
+        return (min(idx, len(self.counts) - 1) + 0.5) * BIN_MS
+
+
+class _Ring:
+    def __init__(self, size: int) -> None:
+        self.data = np.full(size, np.nan)
+        self.i = 0
+
+    def add(self, value: float) -> None:
+        self.data[self.i % len(self.data)] = value
+        self.i += 1
+
+    def percentile(self, q: float) -> float:
+        valid = self.data if self.i >= len(self.data) else self.data[: self.i]
+        valid = valid[np.isfinite(valid)]
+        return float(np.percentile(valid, q)) if valid.size else float("nan")
+
+
+class LatencyStats:
+    """Rolling + whole-run statistics of displayed frames at a target frame rate."""
+
+    def __init__(self, fps: float, window: int = 240) -> None:
+        self.period = 1.0 / float(fps)
+        self.interval = _Ring(window)  # ms between displayed frames
+        self.work = _Ring(window)  # ms the loop spent on a frame (read, infer, draw, flip)
+        self.latency = _Ring(window)  # ms from capture of the newest sample to display
+        self.interval_all = _Histogram()
+        self.work_all = _Histogram()
+        self.latency_all = _Histogram()
+        self.displayed = 0
+        self.dropped = 0
+        self.last_display: float | None = None
+
+    def record(self, display_time: float, capture_time: float | None, work_s: float) -> None:
+        """One displayed frame: flip time, capture time of its newest sample (or None), work time."""
+        if self.last_display is not None:
+            gap = display_time - self.last_display
+            self.interval.add(gap * 1e3)
+            self.interval_all.add(gap * 1e3)
+            self.dropped += max(0, int(round(gap / self.period)) - 1)
+        self.last_display = display_time
+        self.displayed += 1
+        self.work.add(work_s * 1e3)
+        self.work_all.add(work_s * 1e3)
+        if capture_time is not None:
+            ms = (display_time - capture_time) * 1e3
+            self.latency.add(ms)
+            self.latency_all.add(ms)
+
+    def hud(self) -> dict[str, float]:
+        """Figures over the last few seconds, for the HUD."""
+        interval = self.interval.percentile(50)
+        return {
+            "fps": 1e3 / interval if interval == interval and interval > 0 else float("nan"),
+            "frame_ms": self.work.percentile(50),
+            "latency_p50": self.latency.percentile(50),
+            "latency_p95": self.latency.percentile(95),
+        }
+
+    def summary(self) -> dict[str, float | int]:
+        """Whole-run figures (the shutdown summary and the `live` bench JSON keys)."""
+        interval = self.interval_all.percentile(50)
+        total = self.displayed + self.dropped
+        return {
+            "frames": self.displayed,
+            "fps_median": round(1e3 / interval, 2) if interval == interval and interval > 0 else float("nan"),
+            "frame_interval_ms_p99": round(self.interval_all.percentile(99), 2),
+            "frame_ms_p50": round(self.work_all.percentile(50), 2),
+            "frame_ms_p99": round(self.work_all.percentile(99), 2),
+            "latency_ms_p50": round(self.latency_all.percentile(50), 2),
+            "latency_ms_p95": round(self.latency_all.percentile(95), 2),
+            "latency_ms_p99": round(self.latency_all.percentile(99), 2),
+            "dropped_frames": self.dropped,
+            "dropped_frames_pct": round(100.0 * self.dropped / total, 3) if total else 0.0,
+        }
+
+    def summary_line(self) -> str:
+        s = self.summary()
+        return (f"{s['frames']} frames, {s['fps_median']} fps median, frame time p50 {s['frame_ms_p50']} ms "
+                f"p99 {s['frame_ms_p99']} ms, audio->frame latency p50 {s['latency_ms_p50']} ms "
+                f"p95 {s['latency_ms_p95']} ms, dropped {s['dropped_frames']} ({s['dropped_frames_pct']}%)")

@@ -1,0 +1,472 @@
+"""The live performer's loop and its threads: audio in, frames on screen, recorder fed, never stalled.
+
+Threads and who owns what:
+
+* **render thread** (the caller of `LiveLoop.run`, the main thread: pygame wants it): once per
+  display frame it applies pending inputs (window keys, MIDI events drained from the MIDI
+  input's queue, finished background loads), reads every new audio sample from the source, runs
+  the `Performer` (features -> model.step per hop -> post effects), draws the newest frame scaled
+  to the window plus the HUD, flips, and hands every model frame and its audio to the recorder.
+  It is paced by the audio: when no new hop is complete it sleeps until the next one should be,
+  so a frame is shown as soon as its audio exists (that is what keeps latency low).
+* **audio** (the source's callback or pacing thread) writes a ring buffer; `read()` never blocks.
+* **MIDI** (rtmidi's callback) queues events; the render thread applies them between frames.
+* **loader** (`presets.Loader`): preset files and checkpoints load here; the picture keeps running
+  on the current preset meanwhile, and a preset that fails leaves it running with an error line.
+* **recorder**: encodes on its own thread behind a bounded queue (drops and counts, never waits).
+
+Preset switches blend softly over `blend_seconds` (control glide + picture crossfade when the
+checkpoint changes) or cut hard on the next strong beat (the performer's kick detector on the
+features). Esc, closing the window, Ctrl-C or `duration` end the loop; everything is stopped
+in order and a one-line latency/fps summary is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from synesthete.constants import FPS, WINDOW_SIZE
+from synesthete.controls import SPECS, VALUE_CONTROLS, ControlState
+from synesthete.device import pick_device
+from synesthete.performer import Performer
+from synesthete.session_log import SessionLogWriter, session_log_path
+from synesthete_live.audio_input import open_source
+from synesthete_live.devices import default_source_spec
+from synesthete_live.hud import Hud, HudInfo
+from synesthete_live.keys import action_for
+from synesthete_live.latency import LatencyStats
+from synesthete_live.midi_map import MidiMap
+from synesthete_live.presets import (Loader, LoadResult, Preset, PresetError, default_preset, find_preset,
+                                     list_presets, load_preset)
+from synesthete_live.recorder import Recorder
+from synesthete_live.window import Window, cover_rect, pygame
+
+# ==== the live loop ==============================================================================
+SILENCE_AFTER_FRAMES = 3  # no audio for this many frame periods: feed silence, the show goes on
+BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
+PRESERVED_ON_SWITCH = ("freeze", "blackout")  # a preset switch does not lift a freeze or blackout
+
+
+@dataclass
+class LiveOptions:
+    device: str | None = None  # audio source spec; None: "mic" if an input exists, else "demo"
+    midi: str | None = None  # MIDI input port (name substring or index)
+    midi_virtual: str | None = None  # create a virtual MIDI input port with this name
+    checkpoint: str | None = None  # model for presets that say "default"; None: the shipped one
+    preset: str | None = None  # preset name or path; None: presets/default.toml if present
+    presets_dir: Path = Path("presets")
+    record: Path | None = None
+    record_size: tuple[int, int] | None = None  # (w, h); None: the window size
+    fps: int = FPS  # display frame rate target
+    size: tuple[int, int] = WINDOW_SIZE
+    fullscreen: bool = False
+    hud: bool = True
+    headless: bool = False  # SDL dummy video driver (tests, benchmarks)
+    duration: float | None = None  # stop after this many seconds
+    torch_device: str = "auto"
+    transition: str | None = None  # override every preset's transition ("blend" | "beat")
+    blend_seconds: float | None = None  # override every preset's blend time
+    auto_advance: float | None = None  # seconds per preset in playlist mode
+    block_size: int = 256
+    play_out: bool = True
+    render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
+    quiet: bool = False
+
+
+class LiveLoop:
+    """The performer's threads around one render loop on the calling (main) thread."""
+
+    def __init__(self, opts: LiveOptions, source=None, midi_input=None) -> None:
+        self.opts = opts
+        self.device = pick_device(opts.torch_device)
+        self._source = source
+        self._midi_input = midi_input
+        self.stop_requested = False
+        self.summary: dict = {}
+
+    # ---- set-up ------------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        if not self.opts.quiet:
+            print(f"synesthete-live: {text}", file=sys.stderr, flush=True)
+
+    def _setup(self) -> None:
+        o = self.opts
+        self.playlist = list_presets(o.presets_dir)
+        start_path: Path | None = None
+        if o.preset is not None:
+            start_path = find_preset(o.preset, o.presets_dir)
+        elif self.playlist:
+            named = [p for p in self.playlist if p.stem == "default"]
+            start_path = named[0] if named else self.playlist[0]
+        self.preset = load_preset(start_path) if start_path is not None else default_preset()
+        if start_path is not None and start_path not in self.playlist:
+            self.playlist.append(start_path)
+        self.preset_index = self.playlist.index(start_path) if start_path is not None else 0
+
+        self.loader = Loader(self.device, o.checkpoint, o.render_size)
+        key = self.loader.checkpoint_key(self.preset)
+        self.performer, self.checkpoint_label, warning = self.loader.new_performer(key)  # raises on a bad checkpoint
+        self.loader.current_checkpoint = key
+        if warning:
+            self._say(warning)
+        self.controls = self.performer.new_controls()
+        self._apply_preset_values(self.preset, 0.0, log=False)
+        self.midi_map = MidiMap(self.preset.midi)
+        self.fading: Performer | None = None
+        self.fade_frames = 0
+        self.fade_total = 0
+        self.pending_cut: tuple[LoadResult, float] | None = None
+        self.error_line = ""
+
+        self.stats = LatencyStats(o.fps)
+        self.hud = Hud()
+        self.hud.visible = o.hud
+        self.info = HudInfo(preset=self.preset.name)
+        if o.headless:
+            os.environ["SDL_VIDEODRIVER"] = "dummy"
+        self.window = Window(o.size, o.fullscreen, vsync=not o.headless)
+
+        if self._source is None:
+            spec = o.device or default_source_spec()
+            self._source = open_source(spec, self.performer.sample_rate, block_size=o.block_size,
+                                       play_out=o.play_out)
+        self.source = self._source
+        self.synth = None
+        if self._midi_input is None and (o.midi is not None or o.midi_virtual is not None):
+            from synesthete_live.midi_input import MidiInput
+
+            self._midi_input = MidiInput(o.midi, virtual_name=o.midi_virtual)
+        self.midi_input = self._midi_input
+        if self.midi_input is not None:
+            self.info.midi = getattr(self.midi_input, "port_name", None) or o.midi or o.midi_virtual or "midi"
+            try:
+                from synesthete_live.synth import Synth
+
+                self.synth = Synth(self.performer.sample_rate, "lead")
+                # Render every note once, off the render thread, so the first press costs nothing.
+                threading.Thread(target=self.synth.prewarm, name="synth-prewarm", daemon=True).start()
+                self.source.attach_synth(self.synth)
+            except (ImportError, ValueError) as e:
+                self._say(f"MIDI notes will not play a synth ({e})")
+
+        self.recorder = None
+        self.session_log = None
+        if o.record is not None:
+            rw, rh = o.record_size or self.window.size
+            self.recorder = Recorder(o.record, rw, rh, self.performer.fps, self.performer.sample_rate).start()
+            self._record_aspect = (rw, rh)
+            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
+                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
+                      "preset_path": str(self.preset.path) if self.preset.path else None,
+                      "styles": list(self.performer.styles), "size": [rw, rh],
+                      "controls": self.controls.snapshot(), "source": self.source.name}
+            self.session_log = SessionLogWriter(session_log_path(o.record), header)
+        self.source.start()
+
+    # ---- events --------------------------------------------------------------------------------
+    def _log(self, type_: str, **payload) -> None:
+        if self.session_log is not None and self.recorder is not None:
+            frame, t = self.recorder.position()
+            self.session_log.log(type_, frame, t, **payload)
+
+    def apply(self, event: dict) -> None:
+        """Apply one control event between frames (and log it for replay)."""
+        if event.get("op") == "trigger":
+            self._step_preset(+1 if event["name"] == "next_preset" else -1)
+            return
+        self.controls.apply(event)
+        self._log("control", **event)
+
+    def _key(self, key: int) -> None:
+        action = action_for(key)
+        if action is None:
+            return
+        if action.kind == "app":
+            if action.app == "quit":
+                self.stop_requested = True
+            elif action.app == "fullscreen":
+                self.window.toggle_fullscreen()
+            elif action.app == "hud":
+                self.hud.visible = not self.hud.visible
+            elif action.app == "learn":
+                if self.midi_map.learn_toggle() and self.preset.path is not None:
+                    self.loader.save_midi(self.preset.path, self.midi_map.as_table())
+            elif action.app == "reset":
+                self._apply_preset_values(self.preset, 0.3)
+            return
+        if self.midi_map.learning:  # learn mode: a control key picks the control to map
+            self.midi_map.learn_select(action.control)
+            return
+        if action.kind == "trigger":
+            self.apply({"op": "trigger", "name": action.control})
+        elif action.kind == "toggle":
+            self.apply({"op": "toggle", "name": action.control})
+        elif action.kind in ("nudge", "cycle"):
+            self.apply({"op": "nudge", "name": action.control, "value": action.value})
+        elif action.kind == "style_slot":
+            n = len(self.performer.styles)
+            if int(action.value) < n:
+                self.apply({"op": "set", "name": "style", "value": action.value / max(n - 1, 1)})
+
+    def _window_events(self) -> None:
+        for event in self.window.poll():
+            if event.type == pygame.QUIT:
+                self.stop_requested = True
+            elif event.type == pygame.KEYDOWN:
+                self._key(event.key)
+
+    def _midi_events(self) -> None:
+        if self.midi_input is None:
+            return
+        for ev in self.midi_input.poll():
+            produced = self.midi_map.handle(ev, self.controls)
+            for control_event in produced:
+                self.apply(control_event)
+            bound = any(s.matches("note", ev.channel, ev.number) for s in self.midi_map.bindings)
+            if self.synth is not None and ev.kind in ("note_on", "note_off") and not bound and not self.midi_map.learning:
+                if ev.kind == "note_on" and ev.value > 0:
+                    self.synth.note_on(ev.number, ev.value)
+                else:
+                    self.synth.note_off(ev.number)
+        if self.midi_map.last_activity is not None:
+            self.info.midi_last, when = self.midi_map.last_activity
+            self.info.midi_time = time.perf_counter() if when != self._last_midi_when else self.info.midi_time
+            self._last_midi_when = when
+
+    # ---- presets ------------------------------------------------------------------------------
+    def _preset_values(self, preset: Preset) -> dict[str, float]:
+        values = {n: SPECS[n].default for n in VALUE_CONTROLS if n not in PRESERVED_ON_SWITCH}
+        values.update(preset.controls)
+        return values
+
+    def _apply_preset_values(self, preset: Preset, seconds: float, log: bool = True) -> None:
+        weights = preset.style_weights(self.performer.styles)
+        values = self._preset_values(preset)
+        event = {"op": "glide", "values": values, "seconds": seconds,
+                 "weights": None if weights is None else [float(w) for w in weights]}
+        self.controls.apply(event)
+        if log:
+            self._log("control", **event)
+
+    def _step_preset(self, direction: int) -> None:
+        if not self.playlist:
+            self._error("no presets to switch to (put .toml presets in " + str(self.opts.presets_dir) + ")")
+            return
+        self.preset_index = (self.preset_index + direction) % len(self.playlist)
+        self.loader.request(self.playlist[self.preset_index])
+
+    def _error(self, text: str) -> None:
+        self.info.error, self.info.error_time = text, time.perf_counter()
+        self._say(text)
+
+    def _loader_results(self) -> None:
+        for result in self.loader.poll():
+            if result.error:
+                self._error(result.error)  # the current preset keeps running
+                continue
+            if result.preset is None:
+                if result.warning:
+                    self._say(result.warning)
+                continue
+            try:
+                perf = result.performer or self.performer
+                result.preset.style_weights(perf.styles)
+            except PresetError as e:
+                self._error(str(e))
+                continue
+            transition = self.opts.transition or result.preset.transition
+            if transition == "beat":
+                self.pending_cut = (result, time.perf_counter() + BEAT_CUT_TIMEOUT_S)
+            else:
+                self._switch(result, hard=False)
+
+    def _switch(self, result: LoadResult, hard: bool) -> None:
+        preset = result.preset
+        seconds = 0.0 if hard else (self.opts.blend_seconds if self.opts.blend_seconds is not None
+                                    else preset.blend_seconds)
+        if result.performer is not None:
+            old = self.performer
+            self.performer = result.performer
+            self.loader.current_checkpoint = self.loader.checkpoint_key(preset)
+            self.checkpoint_label = result.checkpoint_label
+            if len(self.performer.styles) != self.controls.n_styles:
+                keep = {n: v for n, v in self.controls.snapshot().items() if n != "style"}
+                self.controls = ControlState(len(self.performer.styles), keep)
+            if not hard and seconds > 0:
+                self.fading = old
+                self.fade_total = max(1, int(round(seconds * self.performer.fps)))
+                self.fade_frames = 0
+            if result.warning:
+                self._say(result.warning)
+        self.preset = preset
+        self._apply_preset_values(preset, seconds)
+        self.midi_map = MidiMap(preset.midi, pickup=self.midi_map.pickup)
+        self.info.preset = preset.name
+        self._log("preset", name=preset.name, path=str(preset.path) if preset.path else None,
+                  checkpoint=self.checkpoint_label, hard_cut=hard, seconds=seconds)
+
+    # ---- the frame -----------------------------------------------------------------------------
+    def _read_audio(self, now: float) -> tuple[np.ndarray, float | None]:
+        audio, t = self.source.read()
+        sr, hop = self.performer.sample_rate, self.performer.hop
+        if audio.size:
+            self._audio_clock = now
+            return audio, t
+        gap = now - self._audio_clock
+        if gap > SILENCE_AFTER_FRAMES * hop / sr:  # the source gave nothing: silence keeps time
+            n = int(gap * sr)
+            self._audio_clock += n / sr
+            return np.zeros(n, dtype=np.float32), now
+        return audio, t
+
+    def _record(self, frames: list, audio: np.ndarray) -> None:
+        if self.recorder is None:
+            return
+        if not frames:
+            if audio.size:
+                self.recorder.submit_audio(audio)
+            return
+        rw, rh = self._record_aspect
+        for i, frame in enumerate(frames):
+            h, w = frame.image.shape[:2]
+            crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
+            self.recorder.submit_frame(frame.image[crop.top:crop.bottom, crop.left:crop.right],
+                                       audio if i == 0 and audio.size else None)
+
+    def _frame_images(self, audio: np.ndarray, t: float | None) -> list:
+        frames = self.performer.process(audio, self.controls, t)
+        if self.fading is not None:
+            old = self.fading.process(audio, self._fading_controls(), t)
+            if old and frames:
+                for f in frames:
+                    self.fade_frames += 1
+                    mix = min(self.fade_frames / self.fade_total, 1.0)
+                    other = old[-1].image
+                    if other.shape != f.image.shape:
+                        other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
+                    f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
+            if self.fade_frames >= self.fade_total:
+                self.fading = None
+        return frames
+
+    def _fading_controls(self) -> ControlState:
+        # The outgoing model keeps the controls it had (styles may differ from the new model's).
+        if getattr(self, "_fade_ctl", None) is None or self._fade_ctl.n_styles != len(self.fading.styles):
+            self._fade_ctl = ControlState(len(self.fading.styles),
+                                          {n: v for n, v in self.controls.snapshot().items() if n != "style"})
+        return self._fade_ctl
+
+    def _update_hud(self) -> None:
+        i, s = self.info, self.stats.hud()
+        i.fps, i.frame_ms, i.latency_p50, i.latency_p95 = s["fps"], s["frame_ms"], s["latency_p50"], s["latency_p95"]
+        i.level = self.source.level
+        i.input_name, i.input_status = self.source.name, self.source.status
+        w = self.controls.style_weights
+        i.style = " + ".join(f"{self.performer.styles[k]} {w[k]:.2f}" for k in np.argsort(-w)[:2] if w[k] > 0.05)
+        if self.recorder is not None:
+            i.recording = self.recorder.is_recording
+            i.record_dropped = self.recorder.dropped_frames
+            i.record_error = self.recorder.error or ""
+        if self.midi_map.learning:
+            i.learn = (f"move a knob or hit a pad for '{self.midi_map.armed}'" if self.midi_map.armed
+                       else "press a control's key to pick it (L to finish)")
+        else:
+            i.learn = ""
+        i.pickup = self.midi_map.waiting_pickup() if self.midi_input is not None else []
+        i.frozen = self.controls.target["freeze"] >= 0.5
+        i.blackout = self.controls.target["blackout"] >= 0.5
+
+    def run(self) -> dict:
+        """Run until Esc, window close, Ctrl-C or `duration`; returns the summary figures."""
+        try:
+            self._setup()
+        except BaseException:
+            self._teardown(report=False)
+            raise
+        fps_display = float(self.opts.fps)
+        period = 1.0 / fps_display
+        self._audio_clock = time.perf_counter()
+        self._last_midi_when = None
+        start = time.perf_counter()
+        last_shown = 0.0
+        next_advance = start + self.opts.auto_advance if self.opts.auto_advance else None
+        newest_t = start
+        try:
+            while not self.stop_requested:
+                t0 = time.perf_counter()
+                if self.opts.duration is not None and t0 - start >= self.opts.duration:
+                    break
+                self._window_events()
+                self._midi_events()
+                self._loader_results()
+                if next_advance is not None and t0 >= next_advance:
+                    next_advance += self.opts.auto_advance
+                    self._step_preset(+1)
+                audio, t_capture = self._read_audio(t0)
+                if t_capture is not None:
+                    newest_t = t_capture
+                frames = self._frame_images(audio, t_capture)
+                self._record(frames, audio)
+                if self.pending_cut is not None and (any(f.beat for f in frames) or t0 >= self.pending_cut[1]):
+                    self._switch(self.pending_cut[0], hard=True)
+                    self.pending_cut = None
+                due = fps_display >= self.performer.fps or t0 - last_shown >= period - 0.002
+                if frames and due:
+                    frame = frames[-1]
+                    self.window.draw(frame.image)
+                    self._update_hud()
+                    self.hud.draw(self.window.screen, self.info)
+                    shown = self.window.flip()
+                    self.stats.record(shown, frame.capture_time, shown - t0)
+                    last_shown = shown
+                    continue
+                # Nothing new to show: sleep until the next hop of audio should be complete.
+                perf = self.performer
+                pending = perf.samples_in - perf.frames_done * perf.hop
+                wait = (perf.hop - pending) / perf.sample_rate - (time.perf_counter() - newest_t)
+                time.sleep(min(max(wait, 0.0005), 0.004))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._teardown()
+        return self.summary
+
+    def _teardown(self, report: bool = True) -> None:
+        summary = self.stats.summary() if hasattr(self, "stats") else {}
+        for name in ("source", "midi_input"):
+            thing = getattr(self, name, None)
+            if thing is not None:
+                try:
+                    (thing.stop if hasattr(thing, "stop") else thing.close)()
+                except Exception as e:  # shutting down: report, never hang
+                    self._say(f"{name} did not stop cleanly: {e}")
+        if getattr(self, "recorder", None) is not None:
+            rec = self.recorder.stop(timeout=30.0)
+            summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
+                           record_dropped=rec["dropped"], record_error=rec["error"])
+        else:
+            summary["recording"] = False
+        if getattr(self, "session_log", None) is not None:
+            self.session_log.close()
+            summary["session_log"] = str(self.session_log.path)
+        if getattr(self, "loader", None) is not None:
+            self.loader.stop()
+        if getattr(self, "window", None) is not None:
+            self.window.close()
+        self.summary = summary
+        if report and hasattr(self, "stats"):
+            line = self.stats.summary_line()
+            if summary.get("recording"):
+                line += f"; recorded {summary['record_frames']} frames to {summary['record_path']}" \
+                        f" ({summary['record_dropped']} dropped)"
+                if summary.get("record_error"):
+                    line += f"; recording error: {summary['record_error']}"
+            print(f"synesthete-live: {line}", flush=True)

@@ -1,0 +1,195 @@
+"""MIDI mapping and MIDI learn: which knob or pad drives which control, and how.
+
+A binding ties one MIDI source (a CC number or a note, on one channel or any) to one control:
+
+* a CC on a continuous control sets it across its range (0 -> low end, 127 -> high end), in
+  *pick-up mode*: after a preset change or a key press moved the control, the knob does nothing
+  until it reaches or crosses the control's current value, so the picture never jumps;
+* a CC on a toggle flips it when the value rises through 64 (pads that send 127/0);
+* a CC on a choice (mirror mode) picks a mode by knob position;
+* a note on (velocity > 0) toggles a toggle, cycles a choice, fires a trigger (next/previous
+  preset) or sets a continuous control to the velocity.
+
+MIDI learn is a small state machine: `learn_toggle()` enters learn mode ("pick a control"),
+`learn_select(control)` arms that control ("move a knob"), and the next CC or note on binds to it
+(replacing any earlier binding of that source) and goes back to "pick a control"; leaving learn
+mode reports whether the map changed so the live loop can save it into the preset file.
+
+Sources are written as text in presets: "cc:21" (any channel), "cc:1:21" (channel 1..16),
+"note:36", "note:10:36". The map returns control events (the dicts of `ControlState.apply`) and
+never touches the controls from a MIDI thread: the live loop calls `handle` between frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from synesthete.controls import ControlState, SPECS, spec
+
+# Within this many knob steps of the current value, a knob picks the control up immediately.
+PICKUP_TOLERANCE = 2.0 / 127.0
+
+
+class MidiMapError(ValueError):
+    """A MIDI source text or binding is malformed; the message says what is allowed."""
+
+
+@dataclass(frozen=True)
+class MidiSource:
+    kind: str  # "cc" or "note"
+    channel: int | None  # 0..15, or None for any channel
+    number: int  # 0..127
+
+    @classmethod
+    def parse(cls, text: str) -> "MidiSource":
+        parts = str(text).strip().lower().split(":")
+        allowed = "'cc:NUMBER', 'cc:CHANNEL:NUMBER', 'note:NUMBER' or 'note:CHANNEL:NUMBER' (channel 1-16, number 0-127)"
+        if len(parts) not in (2, 3) or parts[0] not in ("cc", "note"):
+            raise MidiMapError(f"MIDI source {text!r}: expected {allowed}")
+        try:
+            nums = [int(p) for p in parts[1:]]
+        except ValueError:
+            raise MidiMapError(f"MIDI source {text!r}: expected {allowed}") from None
+        channel = None
+        if len(nums) == 2:
+            if not 1 <= nums[0] <= 16:
+                raise MidiMapError(f"MIDI source {text!r}: channel must be 1-16")
+            channel = nums[0] - 1
+        if not 0 <= nums[-1] <= 127:
+            raise MidiMapError(f"MIDI source {text!r}: number must be 0-127")
+        return cls(parts[0], channel, nums[-1])
+
+    def __str__(self) -> str:
+        chan = "" if self.channel is None else f"{self.channel + 1}:"
+        return f"{self.kind}:{chan}{self.number}"
+
+    def matches(self, kind: str, channel: int, number: int) -> bool:
+        return self.kind == kind and self.number == number and self.channel in (None, channel)
+
+
+def _event_kind(event: Any) -> str | None:
+    """'cc', 'note' (a note on with velocity > 0) or None (note off, anything else)."""
+    kind = event.kind
+    if kind in ("cc", "control_change"):
+        return "cc"
+    if kind in ("note_on", "note") and event.value > 0:
+        return "note"
+    return None
+
+
+class MidiMap:
+    """Bindings source -> control, pick-up state and the MIDI learn state machine."""
+
+    def __init__(self, bindings: dict[str, str] | None = None, pickup: bool = True) -> None:
+        """bindings: control name -> source text (the `[midi]` table of a preset)."""
+        self.bindings: dict[MidiSource, str] = {}
+        self.pickup = pickup
+        self.learn_state = "off"  # "off" | "pick" (choose a control) | "wait" (move a knob)
+        self.armed: str | None = None
+        self.changed = False
+        self.last_activity: tuple[str, float] | None = None  # (source text, event time) for the HUD
+        self._picked: dict[str, bool] = {}
+        self._last_sent: dict[str, float] = {}
+        self._last_knob: dict[MidiSource, float] = {}
+        for control, source in (bindings or {}).items():
+            self.bind(MidiSource.parse(source), control)
+        self.changed = False
+
+    # ---- bindings --------------------------------------------------------------------------
+    def bind(self, source: MidiSource, control: str) -> None:
+        spec(control)  # unknown control -> ValueError naming the known ones
+        self.bindings = {s: c for s, c in self.bindings.items() if s != source and c != control}
+        self.bindings[source] = control
+        self._picked[control] = False
+        self.changed = True
+
+    def as_table(self) -> dict[str, str]:
+        """control -> source text, as saved in a preset's [midi] table."""
+        return {c: str(s) for s, c in sorted(self.bindings.items(), key=lambda kv: kv[1])}
+
+    def release_all(self) -> None:
+        """A preset changed every value: every knob must pick its control up again."""
+        self._picked.clear()
+
+    # ---- learn -----------------------------------------------------------------------------
+    @property
+    def learning(self) -> bool:
+        return self.learn_state != "off"
+
+    def learn_toggle(self) -> bool:
+        """Enter or leave learn mode. Leaving returns True when bindings changed (save them)."""
+        if self.learning:
+            self.learn_state, self.armed = "off", None
+            changed, self.changed = self.changed, False
+            return changed
+        self.learn_state, self.armed, self.changed = "pick", None, False
+        return False
+
+    def learn_select(self, control: str) -> None:
+        if not self.learning:
+            raise MidiMapError("not in MIDI learn mode")
+        spec(control)
+        self.learn_state, self.armed = "wait", control
+
+    # ---- events ----------------------------------------------------------------------------
+    def handle(self, event: Any, controls: ControlState) -> list[dict]:
+        """One MidiEvent -> the control events to apply now (possibly none)."""
+        kind = _event_kind(event)
+        if kind is None and event.kind not in ("note_off",):
+            return []
+        channel, number = int(event.channel), int(event.number)
+        if kind is not None:
+            self.last_activity = (f"{kind}:{channel + 1}:{number}", float(event.time))
+        if self.learn_state == "wait" and kind is not None and self.armed is not None:
+            self.bind(MidiSource(kind, channel, number), self.armed)
+            self.learn_state, self.armed = "pick", None
+            return []
+        if kind is None:
+            return []
+        out: list[dict] = []
+        for source, control in self.bindings.items():
+            if source.matches(kind, channel, number):
+                ev = self._control_event(source, control, float(event.value), controls)
+                if ev is not None:
+                    out.append(ev)
+        return out
+
+    def _control_event(self, source: MidiSource, control: str, value: float, controls: ControlState) -> dict | None:
+        s = SPECS[control]
+        knob = min(max(value / 127.0, 0.0), 1.0)
+        if source.kind == "note":
+            if s.kind == "trigger":
+                return {"op": "trigger", "name": control}
+            if s.kind == "toggle":
+                return {"op": "toggle", "name": control}
+            if s.kind == "choice":
+                return {"op": "nudge", "name": control, "value": 1}
+            return {"op": "set", "name": control, "value": s.lo + knob * (s.hi - s.lo)}
+        previous = self._last_knob.get(source)
+        self._last_knob[source] = knob
+        if s.kind == "trigger":
+            rising = knob >= 0.5 and (previous is None or previous < 0.5)
+            return {"op": "trigger", "name": control} if rising else None
+        if s.kind == "toggle":
+            rising = knob >= 0.5 and (previous is None or previous < 0.5)
+            return {"op": "toggle", "name": control} if rising else None
+        if s.kind == "choice":
+            return {"op": "set", "name": control, "value": min(int(knob * (s.hi + 1)), int(s.hi))}
+        current = (controls.target[control] - s.lo) / (s.hi - s.lo)
+        if self.pickup:
+            if self._picked.get(control) and abs(controls.target[control] - self._last_sent.get(control, 1e9)) > 1e-9:
+                self._picked[control] = False  # something else moved it since: pick up again
+            if not self._picked.get(control):
+                crossed = previous is not None and (previous - current) * (knob - current) <= 0
+                if not (crossed or abs(knob - current) <= PICKUP_TOLERANCE):
+                    return None
+                self._picked[control] = True
+        target = s.lo + knob * (s.hi - s.lo)
+        self._last_sent[control] = min(max(target, s.lo), s.hi)
+        return {"op": "set", "name": control, "value": target}
+
+    def waiting_pickup(self) -> list[str]:
+        """Bound continuous controls whose knob has not picked them up yet (for the HUD)."""
+        return [c for c in set(self.bindings.values())
+                if SPECS[c].kind == "continuous" and self.pickup and not self._picked.get(c)]

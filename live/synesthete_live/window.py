@@ -1,0 +1,118 @@
+"""The pygame window: shows the performer's frames scaled smoothly to whatever size the window has.
+
+The model renders small squares (64-256 px); the window is usually 16:9 and large. Each frame is
+wrapped as a surface without copying (`pygame.image.frombuffer`), cropped to the window's aspect
+("cover": the picture fills the window, the top and bottom of a square frame are cut) and scaled
+straight onto the display surface with `pygame.transform.smoothscale` (about 1.3 ms for
+64 px -> 1280x720 on one CPU core). The window is resizable, toggles fullscreen, asks for vsync
+where the driver offers it, and reports the time right after `display.flip()`: the display time
+of the frame.
+
+Only pygame's video and font subsystems are started (never its audio mixer), and all of it runs
+on the thread that created the window (macOS requires the main thread).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+import numpy as np
+
+from synesthete.constants import WINDOW_SIZE
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+with warnings.catch_warnings():  # pygame's own pkg_resources deprecation warning: not ours to fix
+    warnings.simplefilter("ignore")
+    import pygame  # noqa: E402
+
+
+def cover_rect(src_w: int, src_h: int, dst_w: int, dst_h: int) -> pygame.Rect:
+    """The largest centred part of a (src_w, src_h) picture with the aspect of (dst_w, dst_h)."""
+    if src_w * dst_h > dst_w * src_h:  # source is wider: cut the sides
+        w = max(1, round(src_h * dst_w / dst_h))
+        return pygame.Rect((src_w - w) // 2, 0, w, src_h)
+    h = max(1, round(src_w * dst_h / dst_w))
+    return pygame.Rect(0, (src_h - h) // 2, src_w, h)
+
+
+class Window:
+    """A resizable, fullscreen-able window that shows uint8 (H, W, 3) frames."""
+
+    def __init__(self, size: tuple[int, int] = WINDOW_SIZE, fullscreen: bool = False,
+                 title: str = "Synesthete", vsync: bool = True) -> None:
+        pygame.display.init()
+        pygame.font.init()
+        pygame.display.set_caption(title)
+        self.windowed_size = (int(size[0]), int(size[1]))
+        self.fullscreen = False
+        self.vsync = False
+        self.want_vsync = vsync
+        self._open(fullscreen)
+        pygame.key.set_repeat(300, 40)  # held nudge keys keep nudging
+        self.closed = False
+
+    def _open(self, fullscreen: bool) -> None:
+        flags = pygame.FULLSCREEN if fullscreen else pygame.RESIZABLE
+        size = (0, 0) if fullscreen else self.windowed_size
+        self.screen = None
+        if self.want_vsync and os.environ.get("SDL_VIDEODRIVER") != "dummy":
+            try:  # vsync needs an accelerated renderer; not every driver has one
+                self.screen = pygame.display.set_mode(size, flags, vsync=1)
+                self.vsync = True
+            except pygame.error:
+                self.screen = None
+        if self.screen is None:
+            self.screen = pygame.display.set_mode(size, flags)
+            self.vsync = False
+        self.fullscreen = fullscreen
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.screen.get_size()
+
+    def toggle_fullscreen(self) -> None:
+        if not self.fullscreen:
+            self.windowed_size = self.size
+        self._open(not self.fullscreen)
+
+    def poll(self) -> list[pygame.event.Event]:
+        """Pending window events; window resizes are handled here, the rest returned."""
+        out = []
+        for event in pygame.event.get():
+            if event.type == pygame.VIDEORESIZE and not self.fullscreen:
+                self.windowed_size = (max(event.w, 64), max(event.h, 64))
+                self.screen = pygame.display.get_surface() or self.screen
+            elif event.type == pygame.QUIT:
+                self.closed = True
+                out.append(event)
+            else:
+                out.append(event)
+        return out
+
+    def draw(self, image: np.ndarray) -> None:
+        """Scale an (H, W, 3) uint8 frame onto the whole window (cover, smooth)."""
+        h, w = image.shape[:2]
+        if not image.flags["C_CONTIGUOUS"]:
+            image = np.ascontiguousarray(image)
+        surface = pygame.image.frombuffer(image, (w, h), "RGB")
+        dst_w, dst_h = self.size
+        crop = cover_rect(w, h, dst_w, dst_h)
+        if crop.size != (w, h):
+            surface = surface.subsurface(crop)
+        pygame.transform.smoothscale(surface, (dst_w, dst_h), self.screen)
+
+    def flip(self) -> float:
+        """Show what was drawn; returns the display time (perf_counter right after the flip)."""
+        pygame.display.flip()
+        return time.perf_counter()
+
+    def pixels(self) -> np.ndarray:
+        """What the window shows now, (H, W, 3) uint8 (tests and screenshots)."""
+        return pygame.surfarray.array3d(self.screen).transpose(1, 0, 2).copy()
+
+    def close(self) -> None:
+        if not self.closed or pygame.display.get_init():
+            pygame.display.quit()
+        self.closed = True

@@ -1,0 +1,327 @@
+"""The mixer and renderer: song events -> stems -> effects -> mix, and `render_clip`.
+
+`render_span(song, bar_lo, bar_hi, ...)` renders whole bars of a song with their full tails
+(release, delay, reverb), which is the one renderer behind both `render_clip` (a slice of a random
+place of the piece, peak-normalised) and `MusicStream` (consecutive spans overlap-added).
+
+Speed: notes are synthesised once per (instrument, pitch, length) and pasted with their velocity,
+drums are one-shots, filters are STFT masks and the reverb runs at ~6 kHz, so a 4 s clip at 24 kHz
+renders in a few milliseconds on one core (figures in docs/audio_inputs.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from synesthete.audio.composer import BEATS_PER_BAR, MAX_TEMPO, MIN_TEMPO, Event, Song
+from synesthete.audio.effects import delay, pan_gains, reverb, spectral_filter
+from synesthete.audio.envelopes import fade_out
+from synesthete.audio.instruments import INSTRUMENTS, render_note
+from synesthete.audio.score import Chord, Note, Score, Section
+from synesthete.audio.theory import SCALE_NAMES
+from synesthete.constants import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, STEMS
+
+TAIL_SECONDS = 2.5  # longest reverb (2 s) plus release
+OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset")
+TONAL = ("bass", "chords", "lead")
+PEAK = 0.95
+
+
+@dataclass
+class Clip:
+    audio: np.ndarray  # float32 (S,) mono or (2, S) stereo
+    score: Score
+    sample_rate: int
+    stems: dict[str, np.ndarray] = field(default_factory=dict)  # stem -> float32 (S,) dry, same scale as audio
+
+
+@dataclass
+class Span:
+    """A rendered span of bars: audio with tail, the dry stems, and the events (song times)."""
+    start_sample: int
+    n_body: int
+    audio: np.ndarray  # (C, n_body + tail)
+    stems: dict[str, np.ndarray]
+    events: list[Event]
+
+
+def check_sample_rate(sample_rate: object) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or not (
+            MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE):
+        raise ValueError(f"sample_rate must be an integer in [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz, got {sample_rate!r}")
+    return int(sample_rate)
+
+
+def check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def make_song(seed: int, **overrides: object) -> Song:
+    """A `Song` with checked overrides (tempo, key, scale, swing, density, stems)."""
+    unknown = set(overrides) - set(OVERRIDES)
+    if unknown:
+        raise ValueError(f"unknown override(s) {sorted(unknown)}; allowed: {', '.join(OVERRIDES)}")
+    tempo = overrides.get("tempo")
+    if tempo is not None:
+        if not isinstance(tempo, (int, float)) or not math.isfinite(tempo) or tempo <= 0:
+            raise ValueError(f"tempo must be a positive number of BPM in [{MIN_TEMPO:g}, {MAX_TEMPO:g}], got {tempo!r}")
+        if not MIN_TEMPO <= tempo <= MAX_TEMPO:
+            raise ValueError(f"tempo {tempo!r} BPM is out of range: allowed [{MIN_TEMPO:g}, {MAX_TEMPO:g}]")
+    key = overrides.get("key")
+    if key is not None and (not isinstance(key, (int, np.integer)) or not 0 <= key <= 11):
+        raise ValueError(f"key must be a pitch class 0..11 (0 = C), got {key!r}")
+    scale = overrides.get("scale")
+    if scale is not None and scale not in SCALE_NAMES:
+        raise ValueError(f"unknown scale {scale!r}; allowed: {', '.join(SCALE_NAMES)}")
+    swing = overrides.get("swing")
+    if swing is not None and not (isinstance(swing, (int, float)) and 0.0 <= swing < 0.5):
+        raise ValueError(f"swing must be in [0, 0.5), got {swing!r}")
+    density = overrides.get("density")
+    if density is not None and not (isinstance(density, (int, float)) and 0.0 <= density <= 1.0):
+        raise ValueError(f"density must be in [0, 1], got {density!r}")
+    stems = overrides.get("stems")
+    if stems is not None:
+        stems = (stems,) if isinstance(stems, str) else tuple(stems)  # type: ignore[arg-type]
+        bad = [s for s in stems if s not in STEMS]
+        if bad or not stems:
+            raise ValueError(f"stems must be a non-empty subset of {', '.join(STEMS)}; got {list(stems)}")
+    return Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems)  # type: ignore[arg-type]
+
+
+def _note_rng(song: Song, inst: str, pitch: int, n: int) -> np.random.Generator:
+    # Keyed by the note itself, so a cached and a fresh render are the same bytes.
+    ss = np.random.SeedSequence([song.seed, 100 + INSTRUMENTS.index(inst), pitch, n])
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+def _section_cutoff(song: Song, pos: np.ndarray, sr: int) -> np.ndarray:
+    """Section-driven low-pass for the chords: opens across a build, closes in a breakdown."""
+    t = pos / sr
+    bars = (t / song.bar_seconds).astype(np.int64)
+    cut = np.full(t.shape[0], 8000.0)
+    for b in np.unique(bars):
+        sec = song.section_at_bar(int(b))
+        m = bars == b
+        if sec.name == "build":
+            cut[m] = 400.0 * 12.0 ** ((t[m] / song.bar_seconds - sec.start_bar) / sec.n_bars)
+        elif sec.name == "breakdown":
+            cut[m] = 900.0
+    return cut
+
+
+def _stem_filter(song: Song, stem: str, x: np.ndarray, start: int, onsets: np.ndarray, sr: int) -> np.ndarray:
+    """One resonant low-pass over a whole tonal stem. Its cutoff jumps open at every note-on and
+    decays back (the patch's filter envelope, retriggered like a mono synth), and for the chords
+    it also follows the section sweep. One STFT pass per stem instead of one per note."""
+    patch = song.patches[{"bass": "bass", "chords": song.chord_instrument, "lead": song.lead_instrument}[stem]]
+    if patch.get("cutoff") is None and stem != "chords":
+        return x
+
+    def cutoff(pos: np.ndarray) -> np.ndarray:  # pos: (F,) sample positions in this span
+        if patch.get("cutoff") is None:
+            cut = np.full(pos.shape[0], 8000.0)
+        else:
+            k = np.searchsorted(onsets, pos, side="right") - 1
+            dt = np.where(k >= 0, (pos - onsets[np.maximum(k, 0)]) / sr, 10.0)
+            cut = patch["cutoff"] * (1.0 + patch["env_amt"] * np.exp(-dt / patch["env_decay"]))
+        if stem == "chords":
+            cut = np.minimum(cut, _section_cutoff(song, pos + start, sr))
+        return cut
+
+    return spectral_filter(x, sr, cutoff, "lowpass", patch.get("resonance", 0.0))
+
+
+def _master_envelope(song: Song, start_sample: int, n: int, sr: int) -> np.ndarray | None:
+    """Section levels and silences as a gain curve with 10 ms ramps (no clicks), or None if flat."""
+    t0, t1 = start_sample / sr, (start_sample + n) / sr
+    spans = song.level_spans(max(0.0, t0 - song.bar_seconds), t1)
+    if all(g == 1.0 for _, _, g in spans):
+        return None
+    gain = np.ones(n, np.float32)
+    ramp = max(2, int(0.01 * sr))
+    for a, b, g in spans:
+        i0, i1 = int(round(a * sr)) - start_sample, int(round(b * sr)) - start_sample
+        lo, hi = max(0, i0), min(n, i1)
+        if hi <= lo:
+            continue
+        seg = np.full(hi - lo, g, np.float32)
+        k = np.arange(lo, hi) - i0  # ramp into and out of the span
+        seg = 1.0 + (seg - 1.0) * np.minimum(1.0, np.minimum(k, i1 - 1 - np.arange(lo, hi)) / ramp)
+        gain[lo:hi] *= seg
+    return gain
+
+
+def render_span(song: Song, bar_lo: int, bar_hi: int, sample_rate: int, stereo: bool = False,
+                tail_seconds: float | None = None) -> Span:
+    """Render bars [bar_lo, bar_hi); sample 0 is song sample round(bar_lo * bar * sr).
+
+    tail_seconds=None keeps every tail (notes, echoes, reverb) to the end, so consecutive spans
+    overlap-add seamlessly; a number cuts the buffer that far after the last bar (clips).
+    """
+    sr = sample_rate
+    start = int(round(bar_lo * song.bar_seconds * sr))
+    n_body = int(round(bar_hi * song.bar_seconds * sr)) - start
+    events = [e for b in range(bar_lo, bar_hi) for e in song.compose_bar(b)]
+    cache: dict[tuple[str, int, int], np.ndarray] = {}
+    placed = []
+    for e in events:
+        tonal = e.stem in TONAL or e.instrument in ("riser", "downlifter")
+        n_dur = int(e.duration * sr) if tonal else 0
+        key = (e.instrument, e.pitch, n_dur)
+        note = cache.get(key)
+        if note is None:
+            rng = _note_rng(song, e.instrument, e.pitch, n_dur)
+            patch = song.patches[e.instrument]
+            if e.stem in TONAL:  # their filter runs once over the whole stem (_stem_filter)
+                patch = dict(patch, stem_filter=True)
+            note = render_note(e.instrument, patch, e.pitch, 1.0, n_dur / sr, sr, rng)
+            cache[key] = note
+        placed.append((e, int(round(e.time * sr)) - start, note))
+    if tail_seconds is None:
+        notes_end = max([i + x.shape[0] for _, i, x in placed], default=n_body)
+        fx_tail = song.reverb_seconds + 4 * song.delay_beats * song.beat_seconds + 0.1
+        n = max(n_body, notes_end) + int(fx_tail * sr)
+    else:
+        n = n_body + int(tail_seconds * sr)
+    stems = {s: np.zeros(n, np.float32) for s in STEMS}
+    for e, i, note in placed:
+        if 0 <= i < n:
+            m = min(note.shape[0], n - i)
+            stems[e.stem][i : i + m] += (e.velocity * song.gains[e.stem]) * note[:m]
+    for stem in TONAL:
+        if stem in song.stems:
+            ons = np.unique(np.array([i for e, i, _ in placed if e.stem == stem], np.int64))
+            if ons.shape[0]:
+                stems[stem] = _stem_filter(song, stem, stems[stem], start, ons, sr)
+    active = [s for s in STEMS if s in song.stems]
+    beat = song.beat_seconds
+    send = sum((song.sends[s] * stems[s] for s in song.sends if s in active), np.zeros(n, np.float32))
+    echo = delay(stems["lead"] + 0.3 * stems["chords"], sr, song.delay_beats * beat, song.delay_feedback)[:n]
+    echo = fade_out(echo * song.delay_send, sr, 0.2)
+    wet = fade_out(reverb(send + 0.3 * echo, sr, song.reverb_seconds, song.reverb_damping, song.seed % 997)[:n], sr, 0.3)
+    if stereo:
+        out = np.zeros((2, n), np.float32)
+        for s in active:
+            gl, gr = pan_gains(song.pans[s])
+            out[0] += gl * stems[s]
+            out[1] += gr * stems[s]
+        d = int(0.011 * sr)  # decorrelate the wash between the ears; ping-pong the echo
+        out[0] += wet + echo
+        out[1, d:] += wet[:-d]
+        out[1, :d] += 0.0
+        out[1] += np.concatenate([np.zeros(int(beat * song.delay_beats * sr / 2), np.float32), echo])[:n]
+        out *= np.float32(np.sqrt(2.0))
+    else:
+        out = sum((stems[s] for s in active), np.zeros(n, np.float32)) + wet + echo
+        out = out[None, :]
+    env = _master_envelope(song, start, n, sr)
+    if env is not None:
+        out *= env
+    out *= song.master
+    return Span(start, n_body, out.astype(np.float32, copy=False), stems, events)
+
+
+def _clip_offset(song: Song, duration: float, rng: np.random.Generator, section: str | None) -> float:
+    """Where in the piece a clip starts: a random section, often straddling a section change so
+    that short clips still see builds turning into drops, fills and silences."""
+    if section is not None:
+        k = next(k for k in range(64) if song.section(k).name == section or k == 63)
+        if song.section(k).name != section:
+            raise ValueError(f"no {section!r} section in the first 64 sections of this song")
+    else:
+        k = int(rng.integers(0, 8))
+    sec = song.section(k)
+    s0, length = sec.start_bar * song.bar_seconds, sec.n_bars * song.bar_seconds
+    if section is None and rng.random() < 0.45:
+        return max(0.0, s0 + length - float(rng.uniform(0.2, 0.8)) * duration)
+    return s0 + float(rng.uniform(0.0, max(0.0, length - min(duration, length))))
+
+
+def build_score(song: Song, events: list[Event], offset: float, duration: float, sr: int) -> Score:
+    """The clip's `Score`: song events shifted so that 0 is the clip's first sample."""
+    t1 = offset + duration
+    onsets: dict[str, tuple[list[float], list[float]]] = {s: ([], []) for s in STEMS}
+    notes = []
+    for e in events:
+        t = e.time - offset
+        if 0.0 <= t < duration:
+            onsets[e.stem][0].append(t)
+            onsets[e.stem][1].append(e.velocity)
+        if e.stem in TONAL or e.stem == "fx":
+            if e.time < t1 and e.time + e.duration > offset:
+                notes.append(Note(e.stem, e.pitch, t, e.duration, e.velocity))
+    onset_arrays = {}
+    for s, (ts, vs) in onsets.items():
+        order = np.argsort(ts, kind="stable")
+        onset_arrays[s] = (np.asarray(ts, np.float64)[order], np.asarray(vs, np.float32)[order])
+    beat = song.beat_seconds
+    k0 = math.ceil(offset / beat - 1e-9)
+    beats = np.arange(k0, math.ceil(t1 / beat - 1e-9)) * beat - offset
+    beats = beats[(beats >= 0) & (beats < duration)]
+    bar = song.bar_seconds
+    downbeats = np.arange(math.ceil(offset / bar - 1e-9), math.ceil(t1 / bar - 1e-9)) * bar - offset
+    downbeats = downbeats[(downbeats >= 0) & (downbeats < duration)]
+    chords, sections = [], []
+    b0, b1 = int(offset // bar), int(math.ceil(t1 / bar))
+    for b in range(b0, b1):
+        root, quality, _ = song.chord_at_bar(b)
+        lo, hi = max(0.0, b * bar - offset), min(duration, (b + 1) * bar - offset)
+        if chords and chords[-1].root == root and chords[-1].quality == quality and b % song.bars_per_chord:
+            chords[-1].end = hi
+        else:
+            chords.append(Chord(lo, hi, root, quality))
+    sec = song.section_at_bar(b0)
+    while sec.start_bar * bar < t1:
+        sections.append(Section(max(0.0, sec.start_bar * bar - offset),
+                                min(duration, (sec.start_bar + sec.n_bars) * bar - offset), sec.name, sec.energy))
+        sec = song.section(sec.index + 1)
+    dynamics = [(max(0.0, a - offset), min(duration, b - offset), g)
+                for a, b, g in song.level_spans(offset, t1) if g < 1.0 and b > offset and a < t1]
+    return Score(sample_rate=sr, duration=duration, tempo=song.tempo, swing=song.swing, key=song.key,
+                 scale=song.scale, beat_times=beats, downbeat_times=downbeats, onsets=onset_arrays, notes=notes,
+                 chords=chords, sections=sections, beats_per_bar=BEATS_PER_BAR, swing_unit=song.swing_unit,
+                 dynamics=dynamics, offset=offset, density=song.density)
+
+
+def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, stereo: bool = False,
+                **overrides: object) -> Clip:
+    """A clip of `duration` seconds from a random place of the piece that `seed` composes.
+
+    overrides: tempo (BPM, 70..180), key (0..11), scale, swing [0, 0.5), density [0, 1],
+    stems (subset of STEMS to play), section (start inside the first section of that name),
+    offset (seconds into the piece). Same arguments -> the same bytes.
+    """
+    seed = check_seed(seed)
+    sr = check_sample_rate(sample_rate)
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not math.isfinite(duration) or duration <= 0:
+        raise ValueError(f"duration must be a positive number of seconds, got {duration!r}")
+    offset = overrides.pop("offset", None)
+    section = overrides.pop("section", None)
+    if section is not None and section not in ("intro", "build", "drop", "breakdown", "outro"):
+        raise ValueError(f"section must be one of intro, build, drop, breakdown, outro; got {section!r}")
+    song = make_song(seed, **overrides)
+    if offset is None:
+        offset = _clip_offset(song, float(duration), np.random.Generator(np.random.PCG64([seed, 9])), section)  # type: ignore[arg-type]
+    elif not isinstance(offset, (int, float)) or not math.isfinite(offset) or offset < 0:
+        raise ValueError(f"offset must be a non-negative number of seconds, got {offset!r}")
+    offset = float(offset)
+    n_out = int(round(duration * sr))
+    bar = song.bar_seconds
+    bar_lo = int(offset // bar)
+    bar_hi = int(math.ceil((offset + duration) / bar + 1e-9))
+    span = render_span(song, bar_lo, bar_hi, sr, stereo, tail_seconds=0.35)
+    i0 = int(round(offset * sr)) - span.start_sample
+    audio = span.audio[:, i0 : i0 + n_out]
+    if audio.shape[1] < n_out:
+        audio = np.pad(audio, ((0, 0), (0, n_out - audio.shape[1])))
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    scale = song.master * (PEAK / peak if peak > PEAK else 1.0)
+    audio = np.ascontiguousarray(audio * np.float32(PEAK / peak if peak > PEAK else 1.0), np.float32)
+    stems = {s: np.ascontiguousarray(x[i0 : i0 + n_out] * np.float32(scale)) for s, x in span.stems.items()}
+    score = build_score(song, span.events, offset, float(duration), sr)
+    return Clip(audio if stereo else audio[0], score, sr, stems)

@@ -1,0 +1,83 @@
+"""MusicStream: an endless piece, rendered a few bars at a time, read in blocks of any size.
+
+The song (tempo, key, sounds, section plan) comes from the seed exactly as for `render_clip`.
+Chunks of whole bars (at least ~2 s) are rendered with their complete tails (note releases,
+echoes, reverb) and overlap-added into a pending buffer, so a tail that rings past a chunk's end
+lands in the next chunk's time: no gaps, no clicks. Output is the mono mix through a stateless
+soft limiter (|x| < 1 without a look-ahead, so the bytes do not depend on how the stream is read):
+reading 1 sample at a time or 10 s at once gives identical audio.
+
+`read(256)` is cheap on average (one chunk render every ~2 s of audio); the call that crosses into
+a new chunk pays for it, so a live audio callback should read from a thread that keeps a buffer
+ahead rather than call `read` itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from synesthete.audio.engine import build_score, check_sample_rate, check_seed, make_song, render_span
+from synesthete.audio.effects import soft_limit
+from synesthete.audio.score import Score
+from synesthete.constants import SAMPLE_RATE
+
+CHUNK_SECONDS = 2.0
+
+
+class MusicStream:
+    """`MusicStream(seed).read(n) -> float32 (n,)`, forever. `block_size` is the default `n`."""
+
+    def __init__(self, seed: int, sample_rate: int = SAMPLE_RATE, block_size: int | None = None, **overrides: object):
+        self.seed = check_seed(seed)
+        self.sample_rate = check_sample_rate(sample_rate)
+        if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1):
+            raise ValueError(f"block_size must be a positive integer number of samples or None, got {block_size!r}")
+        self.block_size = block_size
+        self.song = make_song(self.seed, **overrides)
+        self.bars_per_chunk = max(1, math.ceil(CHUNK_SECONDS / self.song.bar_seconds))
+        self._next_bar = 0
+        self._pending = np.zeros(0, np.float32)  # rendered audio from sample `_pos` on (with tails)
+        self._rendered_to = 0  # song sample up to which all bars are rendered (body ends)
+        self._pos = 0  # song samples handed out so far
+        self._events: list = []
+
+    @property
+    def position(self) -> int:
+        """Samples read so far."""
+        return self._pos
+
+    def _render_next_chunk(self) -> None:
+        lo, hi = self._next_bar, self._next_bar + self.bars_per_chunk
+        span = render_span(self.song, lo, hi, self.sample_rate, stereo=False, tail_seconds=None)
+        audio = span.audio[0]  # (n_body + tail,)
+        i = span.start_sample - self._pos  # where this chunk starts in the pending buffer (>= 0)
+        need = i + audio.shape[0]
+        if need > self._pending.shape[0]:
+            self._pending = np.concatenate([self._pending, np.zeros(need - self._pending.shape[0], np.float32)])
+        self._pending[i:need] += audio
+        self._rendered_to = span.start_sample + span.n_body
+        self._next_bar = hi
+        self._events.extend(span.events)
+
+    def read(self, n: int | None = None) -> np.ndarray:
+        """The next `n` samples (default `block_size`), float32 (n,) in (-1, 1)."""
+        if n is None:
+            if self.block_size is None:
+                raise ValueError("read() needs a sample count: pass n or construct with block_size")
+            n = self.block_size
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"read(n): n must be a non-negative integer number of samples, got {n!r}")
+        n = int(n)
+        while self._rendered_to < self._pos + n:  # beyond the last body end, tails are incomplete
+            self._render_next_chunk()
+        out = self._pending[:n].copy()
+        self._pending = self._pending[n:]
+        self._pos += n
+        return soft_limit(out)
+
+    def score_so_far(self) -> Score:
+        """The score of everything read so far (times from the stream's start)."""
+        duration = self._pos / self.sample_rate
+        return build_score(self.song, self._events, 0.0, max(duration, 1e-9), self.sample_rate)

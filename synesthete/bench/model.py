@@ -1,0 +1,124 @@
+"""`synesthete-bench model`: streaming step time and size of each model architecture.
+
+The live loop runs one `model.step` per displayed frame, so the step time at the window's size is
+the figure that decides whether a model can play live (the default must stay <= 4 ms at 256x256
+on a 2-thread CPU). Per architecture (the default plus each encoder, bridge and decoder swapped
+in once) it reports the median and p95 step time at 128x128 and 256x256 under
+`torch.inference_mode()` with `--threads` torch threads, and the parameter count; plus the
+per-frame cost of the streaming feature extractor (`features_push_ms_median`):
+
+    default_step_ms_median_256, default_step_ms_p95_256, default_step_ms_median_128, default_params,
+    conv-gru-implicit_step_ms_median_256, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+
+from synesthete.bench.cli import BenchPart
+from synesthete.constants import FPS, SAMPLE_RATE
+from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
+from synesthete.model.config import DEFAULT_SIZE, default_styles
+from synesthete.registry import available
+
+SIZES = (128, 256)
+
+
+def bench_styles() -> tuple[str, ...]:
+    """The teacher's styles when the visual package is there, else a stand-in of the same role."""
+    try:
+        return default_styles()
+    except ValueError:
+        return tuple(f"style{i}" for i in range(6))
+
+
+def architectures(styles: tuple[str, ...]) -> dict[str, ModelConfig]:
+    """The default, then each registered component swapped into the default once."""
+    default = model_config(DEFAULT_SIZE, styles=styles)
+    out = {"default": default}
+    base = (default.encoder.name, default.bridge.name, default.decoder.name)
+    seen = {"-".join(base)}  # the default is timed once, under "default"
+    for slot, kind in enumerate(("encoder", "bridge", "decoder")):
+        for name in available(kind):
+            names = list(base)
+            names[slot] = name
+            key = "-".join(names)
+            if key not in seen:
+                seen.add(key)
+                out[key] = model_config(DEFAULT_SIZE, styles=styles, encoder={"name": names[0]},
+                                        bridge={"name": names[1]}, decoder={"name": names[2]})
+    return out
+
+
+def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[float]:
+    """Wall time of `reps` consecutive steps (ms), after `warmup` untimed ones, on a live-like state."""
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(warmup + reps, 1, cfg.n_features, generator=g)  # (N, 1, F)
+    ctl = torch.rand(1, cfg.n_control_inputs, generator=g)
+    times = []
+    with torch.inference_mode():
+        state = model.init_state(1, "cpu")
+        for i in range(warmup + reps):
+            t0 = time.perf_counter()
+            _, state = model.step(feats[i], ctl, state, size=(size, size))
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def time_feature_push(reps: int) -> list[float]:
+    """Per-frame cost (ms) of `StreamingFeatures.push` fed one hop at a time (the live front end)."""
+    from synesthete.features import StreamingFeatures
+
+    stream = StreamingFeatures(SAMPLE_RATE, FPS)
+    hop = torch.randn(stream.hop).numpy() * 0.1
+    times = []
+    for i in range(20 + reps):
+        t0 = time.perf_counter()
+        stream.push(hop)
+        if i >= 20:
+            times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    torch.set_num_threads(args.threads)
+    warmup, reps = (20, 100) if args.quick else (50, 500)
+    figures: dict[str, Any] = {}
+    push = time_feature_push(reps)
+    figures["features_push_ms_median"] = round(percentile(push, 0.5), 4)
+    figures["features_push_ms_p95"] = round(percentile(push, 0.95), 4)
+    names = architectures(bench_styles())
+    for key, cfg in names.items():
+        if getattr(args, "only", None) and key not in args.only and key != "default":
+            continue
+        torch.manual_seed(0)
+        model = build_model(cfg).eval()
+        if key == "default":
+            figures["default_arch"] = f"{cfg.encoder.name}-{cfg.bridge.name}-{cfg.decoder.name}"
+        for size in SIZES:
+            times = time_steps(model, size, warmup, reps)
+            figures[f"{key}_step_ms_median_{size}"] = round(percentile(times, 0.5), 3)
+            figures[f"{key}_step_ms_p95_{size}"] = round(percentile(times, 0.95), 3)
+        figures[f"{key}_params"] = model.num_params()
+    return figures
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", nargs="+", default=None, metavar="ARCH",
+                        help="architectures to time besides the default, e.g. conv-gru-implicit")
+
+
+def register() -> BenchPart:
+    return BenchPart(name="model", help="model step time (128/256 px) and parameters per architecture",
+                     run=run, add_arguments=add_arguments)

@@ -1,0 +1,108 @@
+"""`AudioToVideo`: encoder -> bridge -> decoder, trained on clips, run frame by frame on stage.
+
+    model = build_model(model_config("small", styles=STYLE_NAMES))
+    frames = model(features, controls)                    # (B, T, 3, H, W) in [0, 1]
+    state = model.init_state(1, "cpu")
+    frame, state = model.step(features[:, 0], controls[:, 0], state)   # (1, 3, H, W)
+
+Features come from `synesthete.features` (frame t uses audio up to sample (t + 1) * hop);
+controls are (style weights in `cfg.styles` order, then reactivity). The controls enter the bridge
+(so a crossfade shapes the latent) and FiLM every decoder stage. The state is passed in and out,
+never kept on the module: two live outputs can share one model. Running `step` over a clip gives
+the frames of `forward` to float tolerance, for every registered component combination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from synesthete.model.config import ModelConfig
+from synesthete.model.heads import AuxHeads
+from synesthete.registry import lookup
+
+State = dict[str, tuple[torch.Tensor, ...]]
+
+
+def _component(kind: str, name: str, **kwargs: Any) -> nn.Module:
+    try:
+        fn = lookup(kind, name)
+    except KeyError as e:  # bad config: a ValueError that lists the known names
+        raise ValueError(f"model.{kind}.name: {e.args[0]}") from None
+    return fn(**kwargs)
+
+
+class AudioToVideo(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        import synesthete.model.bridges  # noqa: F401  (register the built-in components)
+        import synesthete.model.decoders  # noqa: F401
+        import synesthete.model.encoders  # noqa: F401
+
+        self.cfg = cfg
+        n_ctl = cfg.n_control_inputs
+        self.encoder = _component("encoder", cfg.encoder.name, in_dim=cfg.n_features, cfg=cfg.encoder)
+        self.bridge = _component("bridge", cfg.bridge.name, in_dim=self.encoder.out_dim + n_ctl,
+                                 out_dim=cfg.latent_dim, cfg=cfg.bridge)
+        self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,
+                                  height=cfg.height, width=cfg.width, cfg=cfg.decoder)
+        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems) if cfg.aux_heads else None
+
+    # -- checks -------------------------------------------------------------------------------
+    def _check(self, features: torch.Tensor, controls: torch.Tensor, lead: tuple[int, ...], what: str) -> None:
+        f, c = self.cfg.n_features, self.cfg.n_control_inputs
+        dims = len(lead) + 1
+        if features.dim() != dims or features.shape[-1] != f:
+            raise ValueError(f"{what}: features must be {lead + (f,)} (n_mels + 2 = {f}), "
+                             f"got {tuple(features.shape)}")
+        if controls.dim() != dims or controls.shape[-1] != c or controls.shape[:-1] != features.shape[:-1]:
+            raise ValueError(f"{what}: controls must be {tuple(features.shape[:-1]) + (c,)} "
+                             f"({len(self.cfg.styles)} style weights + {self.cfg.n_controls}), "
+                             f"got {tuple(controls.shape)}")
+
+    def _size(self, size: tuple[int, int] | None) -> tuple[int, int]:
+        if size is None:
+            return (self.cfg.height, self.cfg.width)
+        if len(size) != 2 or any(int(s) < 1 for s in size):
+            raise ValueError(f"size must be (height, width) with both >= 1, got {size!r}")
+        return (int(size[0]), int(size[1]))
+
+    # -- whole clips (training, offline) -------------------------------------------------------
+    def forward(self, features: torch.Tensor, controls: torch.Tensor, size: tuple[int, int] | None = None,
+                return_aux: bool = False) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """features (B, T, F), controls (B, T, C) -> frames (B, T, 3, H, W) in [0, 1] (+ aux)."""
+        self._check(features, controls, ("B", "T"), "forward")
+        if return_aux and self.heads is None:
+            raise ValueError("return_aux=True needs a model built with aux_heads=True")
+        b, t, _ = features.shape
+        h, w = self._size(size)
+        e = self.encoder(features)  # (B, T, E)
+        z = self.bridge(torch.cat([e, controls], dim=-1))  # (B, T, latent)
+        logits = self.decoder(z.reshape(b * t, -1), controls.reshape(b * t, -1), (h, w))  # (B*T, 3, H, W)
+        frames = torch.sigmoid(logits).view(b, t, 3, h, w)
+        if return_aux:
+            return frames, self.heads(z)
+        return frames
+
+    # -- one frame at a time (live) ------------------------------------------------------------
+    def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
+        return {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device)}
+
+    def step(self, feature_t: torch.Tensor, control_t: torch.Tensor, state: State,
+             size: tuple[int, int] | None = None) -> tuple[torch.Tensor, State]:
+        """feature_t (B, F), control_t (B, C), state -> (frame_t (B, 3, H, W) in [0, 1], new state)."""
+        self._check(feature_t, control_t, ("B",), "step")
+        e, enc_state = self.encoder.step(feature_t, state["encoder"])  # (B, E)
+        z, bridge_state = self.bridge.step(torch.cat([e, control_t], dim=-1), state["bridge"])  # (B, latent)
+        frame = torch.sigmoid(self.decoder(z, control_t, self._size(size)))
+        return frame, {"encoder": enc_state, "bridge": bridge_state}
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def build_model(cfg: ModelConfig) -> AudioToVideo:
+    """The model for `cfg`, freshly initialised (load weights with `synesthete.checkpoint`)."""
+    return AudioToVideo(cfg)

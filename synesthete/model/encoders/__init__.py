@@ -1,0 +1,14 @@
+"""Audio encoders (registry kind "encoder"): per-frame features -> per-frame audio embedding.
+
+Contract every encoder keeps (tested for all of them in tests/core/model/test_streaming.py):
+
+* builder `fn(in_dim: int, cfg: EncoderConfig) -> nn.Module` registered with
+  `@register("encoder", "<name>")`; the module has `out_dim: int`;
+* `forward(x (B, T, in_dim)) -> (B, T, out_dim)`, causal in time;
+* `init_state(batch, device) -> tuple[Tensor, ...]` and
+  `step(x_t (B, in_dim), state) -> ((B, out_dim), state)`, equal to `forward` frame by frame.
+
+Adding one: a new file here with the registered builder, plus one import line below.
+"""
+
+from synesthete.model.encoders import conv, transformer  # noqa: F401  (registers the encoders)

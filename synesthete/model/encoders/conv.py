@@ -1,0 +1,52 @@
+"""The "conv" audio encoder: per-frame MLP around one causal temporal convolution.
+
+The convolution looks at the last `kernel` frames (kernel 4 at 60 fps = 67 ms), enough to see an
+onset's attack and decay without any recurrence. Streaming keeps the last `kernel - 1` hidden
+frames as its state buffer, so `step` computes exactly the same sum as `forward`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synesthete.model.config import EncoderConfig
+from synesthete.registry import register
+
+
+class ConvEncoder(nn.Module):
+    def __init__(self, in_dim: int, hidden: int, kernel: int) -> None:
+        super().__init__()
+        if kernel < 1:
+            raise ValueError(f"encoder.kernel must be >= 1, got {kernel}")
+        self.kernel = kernel
+        self.out_dim = hidden
+        self.inp = nn.Linear(in_dim, hidden)
+        self.conv = nn.Conv1d(hidden, hidden, kernel)
+        self.out = nn.Linear(hidden, hidden)
+        self.norm = nn.LayerNorm(hidden)
+
+    def _finish(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        y = h + F.gelu(c)  # residual around the temporal conv
+        return self.norm(F.gelu(self.out(y)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.gelu(self.inp(x))  # (B, T, H)
+        hp = F.pad(h.transpose(1, 2), (self.kernel - 1, 0))  # (B, H, k - 1 + T): zeros before the clip
+        c = self.conv(hp).transpose(1, 2)  # (B, T, H)
+        return self._finish(h, c)
+
+    def init_state(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
+        return (torch.zeros(batch, self.kernel - 1, self.out_dim, device=device),)  # (B, k - 1, H)
+
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        h = F.gelu(self.inp(x))  # (B, H)
+        window = torch.cat([state[0], h.unsqueeze(1)], dim=1)  # (B, k, H), oldest first
+        c = torch.einsum("bki,oik->bo", window, self.conv.weight) + self.conv.bias  # (B, H)
+        return self._finish(h, c), (window[:, 1:],)
+
+
+@register("encoder", "conv")
+def conv_encoder(in_dim: int, cfg: EncoderConfig) -> ConvEncoder:
+    return ConvEncoder(in_dim, cfg.hidden, cfg.kernel)

@@ -1,0 +1,177 @@
+"""Session log: what the performer did during a recorded live set, as JSON lines beside the video.
+
+A recording `set.mp4` gets `set.session.jsonl`. Line 1 is a header (checkpoint, model config,
+audio/video rates, size, preset); every further line is one event stamped on the *audio clock*:
+
+    {"t": 12.5, "frame": 750, "type": "control", "name": "reactivity", "value": 0.8}
+
+`t` is seconds since the recording started (samples recorded / sample_rate) and `frame` the video
+frame index, so an offline replay can re-apply every control change, MIDI note, preset switch and
+marker at the exact frame it happened live. The log lives in the core because offline rendering
+reads it; the live app writes it.
+
+Crash safety: each event is written and flushed to the OS as it is logged (one small write(2), a
+few microseconds), so a killed app leaves every event but possibly a torn last line, which
+`read_session_log` ignores. No fsync: an OS crash may lose the last seconds, a process crash not.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import dataclasses
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+FORMAT = "synesthete-session"
+VERSION = 1
+EVENT_TYPES = ("control", "midi", "preset", "marker")
+RESERVED_KEYS = ("t", "frame", "type")
+
+
+class SessionLogError(ValueError):
+    """A session log cannot be written or read; the message names the file and the problem."""
+
+
+def session_log_path(recording: str | Path) -> Path:
+    """Where the log of a recording lives: `out.mp4` -> `out.session.jsonl`."""
+    recording = Path(recording)
+    return recording.with_name(recording.stem + ".session.jsonl")
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionEvent:
+    t: float  # seconds since the recording started, on the audio clock
+    frame: int  # video frame index at that instant
+    type: str  # one of EVENT_TYPES
+    data: dict[str, Any]  # the payload: everything but t, frame and type
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionLog:
+    header: dict[str, Any]
+    events: list[SessionEvent]
+    truncated: bool = False  # the last line was torn (the app was killed mid-write) and dropped
+
+    def of_type(self, type: str) -> list[SessionEvent]:
+        return [e for e in self.events if e.type == type]
+
+
+def _to_json(value: Any) -> Any:
+    # Let headers carry configs as they are: dataclasses, paths, tuples, numpy scalars.
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalar
+        return value.item()
+    if hasattr(value, "tolist") and callable(value.tolist):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class SessionLogWriter:
+    """Append-only writer. `log()` is thread-safe (a lock held for one short write): the render
+    loop and a MIDI thread may both log.
+
+        with SessionLogWriter(session_log_path("set.mp4"), {"sample_rate": 24000, "fps": 60}) as log:
+            log.log("control", frame=750, t=12.5, name="reactivity", value=0.8)
+    """
+
+    def __init__(self, path: str | Path, header: dict[str, Any]):
+        self.path = Path(path)
+        if not isinstance(header, dict):
+            raise SessionLogError(f"{self.path}: header must be a dict, got {type(header).__name__}")
+        for key in ("sample_rate", "fps"):
+            if key not in header:
+                raise SessionLogError(f"{self.path}: header needs {key!r} (events are stamped in frames and "
+                                      f"seconds); got keys {sorted(header)}")
+        full = {"format": FORMAT, "version": VERSION,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **header}
+        try:
+            line = json.dumps(full, default=_to_json)
+        except TypeError as e:
+            raise SessionLogError(f"{self.path}: header is not JSON serialisable: {e}") from None
+        try:
+            self._file = self.path.open("w", encoding="utf-8")
+        except OSError as e:
+            raise SessionLogError(f"{self.path}: cannot write session log: {e.strerror}") from None
+        self.header = full
+        self.events_written = 0
+        self._lock = threading.Lock()
+        self._write(line)
+
+    def _write(self, line: str) -> None:
+        self._file.write(line + "\n")
+        self._file.flush()  # to the OS now: survives the app being killed
+
+    def log(self, type: str, frame: int, t: float, **payload: Any) -> None:
+        """Append one event; `payload` becomes the rest of the JSON object."""
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown session event type {type!r}; use one of {', '.join(EVENT_TYPES)}")
+        if int(frame) != frame or frame < 0:
+            raise ValueError(f"frame must be an integer >= 0, got {frame!r}")
+        if not t >= 0:
+            raise ValueError(f"t must be seconds >= 0 since the recording started, got {t!r}")
+        try:
+            line = json.dumps({"t": round(float(t), 6), "frame": int(frame), "type": type, **payload},
+                              default=_to_json)
+        except TypeError as e:
+            raise ValueError(f"session event payload is not JSON serialisable: {e}") from None
+        with self._lock:
+            if self._file.closed:
+                raise SessionLogError(f"{self.path}: session log is closed")
+            self._write(line)
+            self.events_written += 1
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def __enter__(self) -> "SessionLogWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+
+def read_session_log(path: str | Path) -> SessionLog:
+    """Read a session log; a torn last line (app killed mid-write) is dropped, not an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise SessionLogError(f"{path}: no such session log")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SessionLogError(f"{path}: cannot read session log: {e}") from None
+    lines = text.split("\n")
+    ends_clean = text.endswith("\n")
+    if ends_clean:
+        lines.pop()  # the empty string after the final newline
+    not_a_log = f"{path}: not a Synesthete session log (line 1 must be a JSON header with format={FORMAT!r})"
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        raise SessionLogError(not_a_log) from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise SessionLogError(not_a_log)
+    if header.get("version") != VERSION:
+        raise SessionLogError(f"{path}: session log version {header.get('version')!r} is not supported "
+                              f"(this Synesthete reads version {VERSION})")
+    events: list[SessionEvent] = []
+    truncated = False
+    for i, line in enumerate(lines[1:], start=2):
+        last = i == len(lines)
+        try:
+            obj = json.loads(line)
+            event = SessionEvent(t=float(obj["t"]), frame=int(obj["frame"]), type=str(obj["type"]),
+                                 data={k: v for k, v in obj.items() if k not in RESERVED_KEYS})
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            if last and not ends_clean:
+                truncated = True  # torn final write: the app died while logging it
+                break
+            raise SessionLogError(f"{path}: line {i} is not a session event: {line[:80]!r}") from None
+        events.append(event)
+    return SessionLog(header=header, events=events, truncated=truncated)

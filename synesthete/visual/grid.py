@@ -1,0 +1,58 @@
+"""Cached coordinate grids that every style draws on, so styles are resolution independent.
+
+Coordinates are in *image units*, not pixels: the shorter side of the image spans [-1, 1] and the
+longer side extends proportionally (a 128x256 image has y in [-1, 1], x in [-2, 2]). A style that
+draws a blob of radius 0.2 gets the same picture at 64x64 and 1024x1024, only sharper, and on a
+non-square canvas it sees more of the same world instead of a stretched one. `pixel` is the size
+of one pixel in these units, for the rare place that needs it (minimum softness).
+
+Grids are built once per (height, width) and cached: styles broadcast per-frame scalars of shape
+(T, 1, 1) against these (1, H, W) tensors, which is what keeps rendering vectorised over time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+
+@dataclass(frozen=True)
+class Grid:
+    height: int
+    width: int
+    x: torch.Tensor  # (1, 1, W) horizontal coordinate, left to right
+    y: torch.Tensor  # (1, H, 1) vertical coordinate, top to bottom
+    xx: torch.Tensor  # (1, H, W) x broadcast to the full image
+    yy: torch.Tensor  # (1, H, W) y broadcast to the full image
+    r: torch.Tensor  # (1, H, W) distance from the centre
+    theta: torch.Tensor  # (1, H, W) angle around the centre in (-pi, pi]
+    pixel: float  # one pixel in image units
+    half_w: float  # half the width in image units (>= 1)
+    half_h: float  # half the height in image units (>= 1)
+
+
+def _axis(n: int, half: float) -> torch.Tensor:
+    # Pixel centres, so the grid is symmetric about 0 for both odd and even sizes.
+    return (torch.arange(n, dtype=torch.float32) + 0.5) * (2.0 * half / n) - half
+
+
+@lru_cache(maxsize=16)
+def get_grid(height: int, width: int) -> Grid:
+    """The coordinate grid for an image of `height` x `width` pixels (cached, do not modify)."""
+    if not (isinstance(height, int) and isinstance(width, int)) or height < 1 or width < 1:
+        raise ValueError(f"image size must be positive integers, got height={height!r}, width={width!r}")
+    short = min(height, width)
+    half_w, half_h = width / short, height / short
+    x = _axis(width, half_w).view(1, 1, width)
+    y = _axis(height, half_h).view(1, height, 1)
+    xx = x.expand(1, height, width).contiguous()
+    yy = y.expand(1, height, width).contiguous()
+    r = torch.sqrt(xx * xx + yy * yy)
+    theta = torch.atan2(yy, xx)
+    return Grid(height, width, x, y, xx, yy, r, theta, 2.0 / short, half_w, half_h)
+
+
+TAU = 2.0 * math.pi

@@ -1,0 +1,164 @@
+"""Musical control signals as broadcastable tensors, and the `Style` base class that uses them.
+
+A style never reads raw loudness: it reads *what the music did* (a kick, a snare, hats, the bass
+line, the chord, the melody, the section energy, where we are in the beat). `Signals` turns one
+`FrameControls` into per-frame torch tensors of shape (T, 1, 1), ready to broadcast against the
+(1, H, W) grids of `synesthete.visual.grid`, and folds the `reactivity` knob into the onset-driven
+envelopes once, so every style scales its reactions the same way.
+
+`Style.render` validates its input, builds the signals and grid, calls the subclass's `draw` and
+clamps to [0, 1]. Styles hold no state between calls: every frame is a function of that frame's
+controls, so rendering frames [a:b] equals slicing a render of the whole clip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from synesthete.audio.score import FrameControls
+from synesthete.constants import STEMS
+from synesthete.visual.grid import Grid, get_grid
+from synesthete.visual.palette import chord_palette
+
+CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
+_PER_FRAME = ("time", "beat_phase", "bar_phase", "beat_count", "chord_root", "chord_quality", "energy", "melody", "bass")
+
+
+def _col(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).view(-1, 1, 1)  # (T, 1, 1)
+
+
+@dataclass
+class Signals:
+    """Per-frame signals, each (T, 1, 1) float32 (colours (T, 3, 1, 1)).
+
+    Onset-driven envelopes (kick .. fx) are already multiplied by `reactivity`; the slow musical
+    context (energy, phases, pitches, colours) is not.
+    """
+
+    n: int
+    reactivity: float
+    time: torch.Tensor  # seconds
+    kick: torch.Tensor  # kick envelope: jumps on a kick, then decays
+    snare: torch.Tensor  # snare (and clap) envelope
+    hats: torch.Tensor  # closed/open hats and percussion: fine, fast detail
+    bass_env: torch.Tensor  # bass note envelope
+    chord_env: torch.Tensor  # chord stab / pad envelope
+    lead_env: torch.Tensor  # lead note envelope
+    fx: torch.Tensor  # risers, sweeps, impacts
+    energy: torch.Tensor  # section energy in [0, 1] (smooth)
+    beat_phase: torch.Tensor  # 0 -> 1 through each beat
+    bar_phase: torch.Tensor  # 0 -> 1 through each bar
+    beat_count: torch.Tensor  # beats since the clip start (continuous clock)
+    melody: torch.Tensor  # lead pitch in [0, 1]
+    bass_pitch: torch.Tensor  # bass pitch in [0, 1]
+    base: torch.Tensor  # (T, 3, 1, 1) chord colour
+    accent: torch.Tensor  # (T, 3, 1, 1) second chord colour
+
+    def slice(self, start: int, stop: int) -> "Signals":
+        """The signals of frames [start, stop)."""
+        kw = {k: (v[start:stop] if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
+        kw["n"] = max(0, min(stop, self.n) - start)
+        return Signals(**kw)
+
+    @staticmethod
+    def from_controls(ctrl: FrameControls, reactivity: float = 1.0) -> "Signals":
+        n = validate_controls(ctrl)
+        r = float(reactivity)
+        if not math.isfinite(r) or r < 0.0:
+            raise ValueError(f"reactivity must be a finite number >= 0 (1.0 = normal), got {reactivity!r}")
+        env = np.clip(np.asarray(ctrl.env, dtype=np.float32), 0.0, 1.0)
+        idx = {s: i for i, s in enumerate(STEMS)}
+        hats = np.maximum(np.maximum(env[:, idx["hat_closed"]], env[:, idx["hat_open"]]), 0.6 * env[:, idx["perc"]])
+        base, accent = chord_palette(ctrl.chord_root, ctrl.chord_quality)  # (T, 3) each
+        return Signals(
+            n=n,
+            reactivity=r,
+            time=_col(ctrl.time),
+            kick=_col(r * env[:, idx["kick"]]),
+            snare=_col(r * env[:, idx["snare"]]),
+            hats=_col(r * hats),
+            bass_env=_col(r * env[:, idx["bass"]]),
+            chord_env=_col(r * env[:, idx["chords"]]),
+            lead_env=_col(r * env[:, idx["lead"]]),
+            fx=_col(r * env[:, idx["fx"]]),
+            energy=_col(np.clip(ctrl.energy, 0.0, 1.0)),
+            beat_phase=_col(np.mod(ctrl.beat_phase, 1.0)),
+            bar_phase=_col(np.mod(ctrl.bar_phase, 1.0)),
+            beat_count=_col(ctrl.beat_count),
+            melody=_col(np.clip(ctrl.melody, 0.0, 1.0)),
+            bass_pitch=_col(np.clip(ctrl.bass, 0.0, 1.0)),
+            base=torch.from_numpy(base).view(n, 3, 1, 1),
+            accent=torch.from_numpy(accent).view(n, 3, 1, 1),
+        )
+
+
+def validate_controls(ctrl: FrameControls) -> int:
+    """Check shapes and finiteness of a FrameControls; return its frame count T."""
+    if not isinstance(ctrl, FrameControls):
+        raise ValueError(f"expected a synesthete.audio.score.FrameControls, got {type(ctrl).__name__}")
+    n = int(np.asarray(ctrl.time).shape[0])
+    for name in _PER_FRAME:
+        a = np.asarray(getattr(ctrl, name))
+        if a.shape != (n,):
+            raise ValueError(f"FrameControls.{name} must have shape ({n},) like .time, got {a.shape}")
+    for name in ("env", "onset"):
+        a = np.asarray(getattr(ctrl, name))
+        if a.shape != (n, len(STEMS)):
+            raise ValueError(f"FrameControls.{name} must have shape ({n}, {len(STEMS)}) (frames, stems), got {a.shape}")
+    for name in _PER_FRAME + ("env",):
+        if not np.all(np.isfinite(getattr(ctrl, name))):
+            raise ValueError(f"FrameControls.{name} contains NaN or inf")
+    return n
+
+
+def smoothstep(edge0: float, edge1: float, x: torch.Tensor) -> torch.Tensor:
+    t = ((x - edge0) / (edge1 - edge0)).clamp_(0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def gauss_(x: torch.Tensor) -> torch.Tensor:
+    """In place x -> exp(-x^2). The argument is clamped first: exp of hugely negative numbers takes a
+    slow path on CPU (about 10x slower), and exp(-30) is already 1e-13."""
+    return x.square_().clamp_(max=30.0).neg_().exp_()
+
+
+def beat_ease(beat_phase: torch.Tensor, sharpness: float = 6.0) -> torch.Tensor:
+    """0 -> 1 over a beat, fast right after the beat and settling before the next: a 'snap' on the beat."""
+    return 1.0 - torch.exp(-sharpness * beat_phase) * (1.0 - beat_phase)
+
+
+def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, col_b: torch.Tensor | None = None) -> torch.Tensor:
+    """Colour two scalar fields (T, H, W) with per-frame colours (T, 3, 1, 1): a*col_a + b*col_b -> (T, 3, H, W)."""
+    out = a.unsqueeze(1) * col_a  # (T, 3, H, W)
+    if b is not None and col_b is not None:
+        out.addcmul_(b.unsqueeze(1), col_b)
+    return out
+
+
+class Style:
+    """Base class of a teacher visualizer: subclasses implement `draw(sig, grid) -> (T, 3, H, W)`."""
+
+    name: str = "style"
+    # Pixels x frames per drawing chunk; a style made of many tiny per-frame ops (Python overhead
+    # per chunk) may raise it.
+    chunk_elements: int = CHUNK_ELEMENTS
+
+    def render(self, ctrl: FrameControls, height: int, width: int, reactivity: float = 1.0) -> torch.Tensor:
+        """Frames (T, 3, height, width), float32 in [0, 1], drawn from the controls of each frame."""
+        grid = get_grid(height, width)
+        sig = Signals.from_controls(ctrl, reactivity)
+        out = torch.empty(sig.n, 3, height, width)
+        # Draw in chunks of frames whose working tensors stay cache-sized (~1 MB): the ops are
+        # memory bound, and frames are independent, so chunking changes nothing but the speed.
+        chunk = max(1, self.chunk_elements // (height * width))
+        for a in range(0, sig.n, chunk):
+            out[a : a + chunk] = self.draw(sig.slice(a, a + chunk), grid).clamp_(0.0, 1.0)
+        return out
+
+    def draw(self, sig: Signals, grid: Grid) -> torch.Tensor:
+        raise NotImplementedError

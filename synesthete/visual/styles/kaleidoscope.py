@@ -1,0 +1,59 @@
+"""Kaleidoscope: soft shapes folded into a six-fold mirror symmetry.
+
+Kick zooms into the mirror (shapes rush outward), snare bursts a bright star from the centre,
+hats ripple the mirror seams, the bass envelope swells the shapes, the melody slides the shapes
+along the mirror wedge, beat phase rotates the whole kaleidoscope one half-wedge per beat, in a
+snap, section energy adds a stripe layer and brightness, and the chord colours it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from synesthete.registry import register
+from synesthete.visual.grid import TAU, Grid
+from synesthete.visual.signals import Signals, Style, beat_ease, shade
+
+N_FOLD = 6
+WEDGE = TAU / N_FOLD
+
+
+@register("style", "kaleidoscope")
+class Kaleidoscope(Style):
+    name = "kaleidoscope"
+
+    def draw(self, s: Signals, g: Grid) -> torch.Tensor:
+        t = s.time
+        rot = 0.5 * WEDGE * (torch.floor(s.beat_count) + beat_ease(s.beat_phase)) + 0.05 * t  # (T, 1, 1)
+        # Fold the angle into one mirrored wedge: a = |((theta + rot) mod wedge) - wedge/2|.
+        a = torch.remainder(g.theta + rot, WEDGE)  # (T, H, W)
+        a.sub_(0.5 * WEDGE).abs_()
+        # Hats ripple the seams: a small, fast, radius-dependent wobble of the folded angle.
+        a.add_((0.06 * s.hats) * torch.sin(9.0 * g.r - 14.0 * t))
+        zoom = 1.0 / (1.0 + 0.6 * s.kick)  # kick: zoom in
+        r = g.r * zoom  # (T, H, W)
+        u = r * torch.cos(a)
+        v = r * torch.sin(a)
+        # Three soft shapes orbiting inside the wedge.
+        swell = 1.0 + 0.8 * s.bass_env
+        slide = 0.25 * (s.melody - 0.5)
+        field = torch.zeros_like(u)
+        accent = torch.zeros_like(u)
+        for j, (r0, ph, size) in enumerate(((0.35, 0.0, 0.09), (0.75, 2.1, 0.12), (1.15, 4.2, 0.15))):
+            px = r0 + slide + 0.15 * torch.sin(0.6 * t + ph)
+            py = 0.12 + 0.1 * torch.sin(0.45 * t + 1.3 * ph)
+            inv = 1.0 / (size * swell)
+            d2 = ((u - px) * inv).square_().add_(((v - py) * inv).square_())
+            (field if j != 1 else accent).add_(d2.clamp_(max=30.0).neg_().exp_())
+        # Energy: an extra stripe layer across the wedge adds detail in busy sections.
+        stripes = torch.cos((5.0 + 3.0 * s.energy) * u - 1.3 * t + 2.0 * v)
+        stripes.mul_(0.5).add_(0.5).square_().mul_(0.08 + 0.25 * s.energy)
+        accent.add_(stripes)
+        # Snare: a bright star bursting from the centre.
+        star = torch.exp((-(g.r * g.r) / (0.01 + 0.12 * s.snare)).clamp_(min=-30.0)) * s.snare
+        field.add_(star)
+        gain = 0.15 + 0.6 * s.energy + 0.3 * s.kick
+        white = (0.25 * s.snare).unsqueeze(1)
+        return shade(field, (s.base + white) * gain.unsqueeze(1), accent, (s.accent + white) * gain.unsqueeze(1))

@@ -1,0 +1,53 @@
+"""Lattice: a rotating grid of glowing square tiles.
+
+Kick zooms the lattice in and swells every tile, the snare lights a checkerboard of tiles, hats
+jitter the whole lattice by a hair (fine motion), the bass envelope bends the lattice lines in a
+slow wave, the melody lights a band of tiles at the height of its pitch, beat phase turns the
+lattice an eighth of a turn per beat (in a snap), section energy makes the tiles smaller and more
+numerous and brighter, and the chord colours tiles and grid lines.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from synesthete.registry import register
+from synesthete.visual.grid import Grid
+from synesthete.visual.signals import Signals, Style, beat_ease, gauss_, shade
+
+
+@register("style", "lattice")
+class Lattice(Style):
+    name = "lattice"
+
+    def draw(self, s: Signals, g: Grid) -> torch.Tensor:
+        t = s.time
+        rot = (math.pi / 8.0) * (torch.floor(s.beat_count) + beat_ease(s.beat_phase)) + 0.03 * t
+        cells = (2.2 + 1.8 * s.energy) / (1.0 + 0.3 * s.kick)  # cells per image unit; kick zooms in
+        c, sn = torch.cos(rot) * cells, torch.sin(rot) * cells  # (T, 1, 1)
+        jx = (0.06 * s.hats) * torch.sin(41.0 * t)  # hats: a hair of jitter, in cells
+        jy = (0.06 * s.hats) * torch.cos(37.0 * t)
+        u = (g.x * c + jx) - g.y * sn  # (T, H, W) lattice coordinates
+        v = (g.x * sn + jy) + g.y * c
+        # Bass: a slow wave bends the lattice lines.
+        u.add_((0.25 * s.bass_env) * torch.sin(0.8 * v + 0.7 * t))
+        fu = (u - torch.round(u)).abs_()  # (T, H, W) 0 at tile centre, 0.5 at its edge
+        fv = (v - torch.round(v)).abs_()
+        d = torch.maximum(fu, fv)  # square distance from the tile centre
+        # Tile outlines at a size the kick swells; line width fixed in image units.
+        size = 0.28 + 0.12 * s.kick + 0.04 * torch.sin(1.1 * t)
+        width = 0.035 * cells
+        tile = gauss_((d - size) / width)
+        lines = gauss_((0.5 - d) / width).mul_(0.35)  # the lattice grid itself
+        # Snare: a checkerboard of tiles lights up (smooth sign of sin(pi u) sin(pi v)).
+        chk = torch.sin(math.pi * u).mul_(torch.sin(math.pi * v)).clamp_(min=0.0).mul_(1.2 * s.snare)
+        # Melody: a band of tiles at the lead's height glows.
+        band = gauss_((g.y - 0.8 * (0.5 - s.melody)) * 3.0).mul_(0.6 * (0.3 + s.lead_env))  # (T, H, 1)
+        a = tile.mul_(0.55 + 0.45 * s.energy).add_(chk)
+        fill = (1.0 - 2.0 * d).clamp_(min=0.0).mul_(band)  # soft tile fill inside the band
+        b = lines.add_(fill)
+        gain = 0.25 + 0.75 * s.energy + 0.3 * s.kick
+        white = (0.3 * s.snare).unsqueeze(1)
+        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))

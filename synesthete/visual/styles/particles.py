@@ -1,0 +1,61 @@
+"""Particles: a swarm of soft glowing orbs circling a drifting centre, with faked motion trails.
+
+Kick swells every orb, snare bursts the swarm outwards, hats jitter the orbs (fine, fast motion),
+the bass note sets how wide the swarm drifts, the melody lifts the swarm's centre, beat phase
+advances the orbit in a snap on each beat, section energy lights up more orbs and brightens them,
+and the chord colours them (alternating base and accent colour).
+
+Each orb is a separable Gaussian: exp(-dx^2) (T, 1, W) times exp(-dy^2) (T, H, 1), so an orb costs
+one multiply-add over the image. Trails are the same orb drawn at earlier instants of the same
+analytic orbit, dimmer: motion blur without any state.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from synesthete.registry import register
+from synesthete.visual.grid import TAU, Grid
+from synesthete.visual.signals import Signals, Style, beat_ease, gauss_, shade
+
+N_ORBS = 12
+TRAIL = ((0.0, 1.0), (0.07, 0.45), (0.14, 0.2))  # (seconds back, brightness)
+
+
+@register("style", "particles")
+class Particles(Style):
+    name = "particles"
+    chunk_elements = 1 << 24  # 36 small separable orbs: per-chunk Python overhead dominates, draw whole
+
+    def draw(self, s: Signals, g: Grid) -> torch.Tensor:
+        n, h, w = s.n, g.height, g.width
+        acc = (torch.zeros(n, h, w), torch.zeros(n, h, w))  # base-coloured and accent-coloured orbs
+        cx = (0.2 + 0.3 * s.bass_pitch) * torch.sin(0.31 * s.time)  # (T, 1, 1) drifting centre
+        cy = 0.5 * (0.5 - s.melody) + 0.1 * torch.cos(0.23 * s.time)
+        spin = (TAU / N_ORBS) * (torch.floor(s.beat_count) + beat_ease(s.beat_phase))  # snap each beat
+        burst = 1.0 + 0.9 * s.snare
+        size = 0.075 * (1.0 + 0.9 * s.kick) * (0.8 + 0.4 * s.energy)
+        inv_size = 1.0 / size
+        for i in range(N_ORBS):
+            # Energy decides how many orbs are lit: a calm passage shows a few dim ones.
+            lit = (s.energy * N_ORBS * 1.1 + 3.0 - i).clamp(0.0, 1.0) * (0.35 + 0.65 * s.energy)
+            speed = 0.5 + 0.25 * (i % 3)
+            ring = 0.3 + 0.12 * (i % 4)
+            for back, bright in TRAIL:
+                t = s.time - back
+                ang = spin + TAU * i / N_ORBS + speed * t
+                rad = ring * burst * (1.0 + 0.25 * torch.sin(0.7 * t + 1.7 * i))
+                jx = 0.05 * s.hats * torch.sin(37.0 * t + 2.1 * i)  # hats: fine jitter
+                jy = 0.05 * s.hats * torch.cos(31.0 * t + 1.3 * i)
+                px = cx + rad * torch.cos(ang) + jx
+                py = cy + rad * torch.sin(ang) + jy
+                gx = gauss_((g.x - px) * inv_size)  # (T, 1, W)
+                gy = gauss_((g.y - py) * inv_size).mul_(lit * bright)  # (T, H, 1)
+                acc[i % 2].addcmul_(gy, gx)
+        gain = 0.6 + 0.6 * s.energy + 0.4 * s.kick
+        halo = torch.exp(-(g.r * g.r) * 1.5) * (0.06 + 0.1 * s.energy)  # faint background glow
+        acc[1].add_(halo)
+        white = (0.5 * s.snare).unsqueeze(1)
+        return shade(acc[0], (s.base + white) * gain.unsqueeze(1), acc[1], (s.accent + white) * gain.unsqueeze(1))

@@ -1,0 +1,139 @@
+"""AudioToVideo behaviour: shapes, aux heads, controls, causality, config and registry errors, devices."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from synesthete.config import ConfigError, from_dict, load_config, to_dict
+from synesthete.constants import STEMS
+from synesthete.features import FeatureExtractor
+from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
+from synesthete.registry import available
+
+from model_testkit import STYLES, clip_inputs, tiny_config, tiny_model
+
+
+def test_forward_shapes_range_and_aux():
+    model = tiny_model()
+    features, controls = clip_inputs(model.cfg, batch=2, frames=6)
+    frames, aux = model(features, controls, return_aux=True)
+    assert frames.shape == (2, 6, 3, 16, 16)
+    assert 0.0 <= frames.min() and frames.max() <= 1.0
+    assert aux["beat"].shape == (2, 6, 2)
+    assert aux["onset"].shape == (2, 6, len(STEMS))
+    assert model.cfg.n_control_inputs == len(STYLES) + 1
+
+
+def test_step_output_shape_and_state_is_tensors():
+    model = tiny_model(bridge="transformer")
+    state = model.init_state(3, "cpu")
+    features, controls = clip_inputs(model.cfg, batch=3, frames=1)
+    frame, new_state = model.step(features[:, 0], controls[:, 0], state, size=(8, 24))
+    assert frame.shape == (3, 3, 8, 24)
+    leaves = [t for part in new_state.values() for t in part]
+    assert leaves and all(isinstance(t, torch.Tensor) for t in leaves)
+
+
+@pytest.mark.parametrize("decoder", ["conv", "implicit"])
+def test_style_controls_change_the_picture(decoder):
+    model = tiny_model(decoder=decoder)
+    features, controls = clip_inputs(model.cfg, batch=1, frames=4)
+    style_a = torch.zeros_like(controls)
+    style_a[..., 0] = 1.0
+    style_b = torch.zeros_like(controls)
+    style_b[..., 1] = 1.0
+    with torch.no_grad():
+        diff = (model(features, style_a) - model(features, style_b)).abs().mean()
+    assert diff > 1e-3
+
+
+def test_frames_are_causal_in_audio():
+    """Changing audio after sample (t + 1) * hop changes neither features nor frames up to t."""
+    cfg = tiny_config(bridge="transformer", encoder="conv")
+    model = build_model(cfg).eval()
+    fx = FeatureExtractor(cfg.sample_rate, cfg.fps, n_mels=cfg.n_mels, n_fft=cfg.n_fft)
+    g = torch.Generator().manual_seed(3)
+    audio = torch.randn(1, fx.hop * 12, generator=g) * 0.1
+    t_cut = 5
+    changed = audio.clone()
+    changed[:, (t_cut + 1) * fx.hop :] = torch.randn(1, changed.shape[1] - (t_cut + 1) * fx.hop, generator=g)
+    controls = torch.rand(1, 12, cfg.n_control_inputs, generator=g)
+    with torch.no_grad():
+        a, b = model(fx.extract(audio), controls), model(fx.extract(changed), controls)
+    torch.testing.assert_close(a[:, : t_cut + 1], b[:, : t_cut + 1])
+    assert (a[:, t_cut + 1 :] - b[:, t_cut + 1 :]).abs().max() > 1e-4
+
+
+def test_unknown_component_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown bridge 'mamba'.*gru.*lstm.*none.*transformer"):
+        build_model(tiny_config(bridge="mamba"))
+    with pytest.raises(ValueError, match="unknown decoder 'nerf'.*conv.*implicit"):
+        build_model(tiny_config(decoder="nerf"))
+
+
+def test_bad_inputs_name_the_expected_shape():
+    model = tiny_model()
+    features, controls = clip_inputs(model.cfg, batch=1, frames=3)
+    with pytest.raises(ValueError, match=r"controls must be \(1, 3, 4\)"):
+        model(features, controls[..., :2])
+    with pytest.raises(ValueError, match="features must be"):
+        model.step(features, controls[:, 0], model.init_state(1))
+    with pytest.raises(ValueError, match="aux_heads"):
+        tiny_model(aux_heads=False)(features, controls, return_aux=True)
+
+
+def test_conv_decoder_rejects_sizes_it_cannot_seed():
+    with pytest.raises(ValueError, match="divisible"):
+        build_model(tiny_config(height=18))
+
+
+def test_named_sizes_and_overrides():
+    small, base = model_config("small", styles=STYLES), model_config("base", styles=STYLES)
+    assert small == ModelConfig(styles=STYLES)  # the dataclass defaults are the default model
+    assert build_model(base).num_params() > build_model(small).num_params() > build_model(tiny_config()).num_params()
+    cfg = model_config("small", styles=STYLES, bridge={"name": "lstm", "layers": 2})
+    assert (cfg.bridge.name, cfg.bridge.layers, cfg.bridge.hidden) == ("lstm", 2, small.bridge.hidden)
+    with pytest.raises(ValueError, match="unknown model size 'huge'.*tiny, small, base"):
+        model_config("huge")
+    with pytest.raises(ValueError, match="unknown ModelConfig field"):
+        model_config("small", styles=STYLES, colour=True)
+
+
+def test_config_roundtrips_through_dict_and_toml_overrides(tmp_path):
+    cfg = tiny_config(bridge="transformer")
+    assert from_dict(ModelConfig, to_dict(cfg)) == cfg
+    toml = tmp_path / "m.toml"
+    toml.write_text('styles = ["x", "y"]\nheight = 32\n[bridge]\nname = "lstm"\n')
+    loaded = load_config(ModelConfig, toml, ["bridge.hidden=48", "decoder.channels=[8, 8]"])
+    assert (loaded.styles, loaded.height, loaded.bridge.name, loaded.bridge.hidden) == (("x", "y"), 32, "lstm", 48)
+    assert loaded.decoder.channels == (8, 8)
+    with pytest.raises(ConfigError, match="bridge.hiden: unknown key"):
+        load_config(ModelConfig, toml, ["bridge.hiden=3"])
+    assert dataclasses.is_dataclass(loaded) and isinstance(build_model(loaded), AudioToVideo)
+
+
+def _devices() -> list[str]:
+    out = []
+    out.append(pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")))
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    out.append(pytest.param("mps", marks=pytest.mark.skipif(not has_mps, reason="no MPS")))
+    return ["cpu"] + out
+
+
+@pytest.mark.parametrize("device", _devices())
+@pytest.mark.parametrize("bridge", ["gru", "transformer"])
+def test_runs_on_device_like_on_cpu(device, bridge):
+    model = tiny_model(bridge=bridge, decoder="implicit" if bridge == "gru" else "conv")
+    features, controls = clip_inputs(model.cfg, batch=1, frames=6)
+    with torch.no_grad():
+        reference = model(features, controls)
+        moved = model.to(device)
+        state = moved.init_state(1, device)
+        frames = []
+        for t in range(6):
+            frame, state = moved.step(features[:, t].to(device), controls[:, t].to(device), state)
+            frames.append(frame.cpu())
+    torch.testing.assert_close(torch.stack(frames, 1), reference, atol=1e-3, rtol=1e-3)

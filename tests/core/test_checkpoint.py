@@ -1,0 +1,138 @@
+"""Checkpoints: save -> load gives the same model; every bad file is one CheckpointError naming it."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from synesthete import checkpoint as ckpt
+from synesthete.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    resolve_checkpoint,
+    save_checkpoint,
+)
+from synesthete.model import build_model, model_config
+
+STYLES = ("a", "b", "c")
+
+
+def tiny(**overrides):
+    torch.manual_seed(0)
+    values = {**dict(styles=STYLES, n_mels=16, height=16, width=16), **overrides}
+    return build_model(model_config("tiny", **values)).eval()
+
+
+def inputs(model, frames: int = 4):
+    g = torch.Generator().manual_seed(1)
+    return (torch.randn(1, frames, model.cfg.n_features, generator=g),
+            torch.rand(1, frames, model.cfg.n_control_inputs, generator=g))
+
+
+@pytest.mark.parametrize("bridge,decoder", [("gru", "conv"), ("transformer", "implicit")])
+def test_save_load_gives_identical_outputs(tmp_path, bridge, decoder):
+    model = tiny(bridge={"name": bridge}, decoder={"name": decoder})
+    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    model(*inputs(model)).mean().backward()
+    opt.step()
+    path = save_checkpoint(tmp_path / "run" / "last.pt", model,
+                           train_state={"step": 7, "optimizer": opt.state_dict()}, extra={"note": "hi"})
+    loaded = load_model(path)
+    assert loaded.cfg == model.cfg and not loaded.training
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*inputs(model)), model(*inputs(model)), atol=0, rtol=0)
+    data = load_checkpoint(path)
+    assert data["format_version"] == FORMAT_VERSION
+    assert data["train_state"]["step"] == 7 and data["extra"] == {"note": "hi"}
+    opt2 = torch.optim.AdamW(loaded.parameters(), 1e-3)
+    opt2.load_state_dict(data["train_state"]["optimizer"])  # training resumes from it
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["last.pt"]  # no temp file left behind
+
+
+def test_save_replaces_atomically(tmp_path):
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, tiny())
+    bigger = tiny(latent_dim=24)
+    save_checkpoint(path, bigger)
+    assert load_model(path).cfg.latent_dim == 24
+
+
+def check_error(path, *fragments):
+    with pytest.raises(CheckpointError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_missing_file(tmp_path):
+    check_error(tmp_path / "nope.pt", "no such checkpoint file")
+
+
+def test_truncated_file(tmp_path):
+    path = save_checkpoint(tmp_path / "t.pt", tiny())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    check_error(path, "not a readable checkpoint")
+
+
+def test_garbage_file(tmp_path):
+    path = tmp_path / "g.pt"
+    path.write_bytes(b"\x00\x13 definitely not a checkpoint" * 10)
+    check_error(path, "not a readable checkpoint")
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with path.open("wb") as f:
+        pickle.dump({"format_version": 1, "config": {}, "state_dict": {}, "hook": print}, f, protocol=2)
+    check_error(path, "not a readable checkpoint")
+
+
+def test_not_a_checkpoint(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"w": torch.zeros(3)}, path)
+    check_error(path, "not a Synesthete checkpoint", "state_dict")
+
+
+def test_wrong_format_version(tmp_path):
+    path = save_checkpoint(tmp_path / "v.pt", tiny())
+    data = torch.load(path, weights_only=True)
+    data["format_version"] = 99
+    torch.save(data, path)
+    check_error(path, "format version 99", f"version {FORMAT_VERSION}")
+
+
+def test_config_that_does_not_match_the_weights(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", tiny())
+    data = torch.load(path, weights_only=True)
+    data["config"]["latent_dim"] = 20  # every latent-sized layer now disagrees
+    torch.save(data, path)
+    check_error(path, "do not match", "shape mismatch")
+    data["config"]["latent_dim"] = 16
+    data["config"]["bridge"]["name"] = "none"
+    torch.save(data, path)
+    check_error(path, "missing keys", "unexpected keys")
+
+
+def test_invalid_stored_config(tmp_path):
+    path = save_checkpoint(tmp_path / "c.pt", tiny())
+    data = torch.load(path, weights_only=True)
+    data["config"]["colour"] = "red"
+    torch.save(data, path)
+    check_error(path, "stored model config is invalid", "colour")
+
+
+def test_no_default_checkpoint_says_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setattr(ckpt, "DEFAULT_CHECKPOINT", tmp_path / "checkpoints" / "default.pt")
+    with pytest.raises(CheckpointError, match="no default checkpoint.*synesthete-train --config presets/train_default.toml"):
+        load_model(None)
+    save_checkpoint(ckpt.DEFAULT_CHECKPOINT, tiny())
+    assert resolve_checkpoint(None) == ckpt.DEFAULT_CHECKPOINT
+    assert load_model(None).cfg.styles == STYLES

@@ -1,0 +1,116 @@
+"""The causal feature extractor: batch == streaming, causality, shapes, scale, devices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from synesthete.features import FeatureExtractor, StreamingFeatures
+
+SR, FPS = 24_000, 60
+HOP = SR // FPS
+
+
+def music_like(seconds: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Tone bursts over quiet noise: onsets every 0.25 s, so flux and RMS move."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(SR * seconds)) / SR
+    bursts = 0.4 * np.sin(2 * np.pi * 220 * t) * ((t % 0.25) < 0.06)
+    return (bursts + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_shape_and_frame_count():
+    fx = FeatureExtractor(SR, FPS, n_mels=64, n_fft=1024)
+    audio = torch.from_numpy(music_like())
+    feats = fx.extract(audio)
+    assert feats.shape == (1, SR // HOP, 66)
+    assert fx.extract(torch.stack([audio, audio]))[:, :-1].shape == (2, SR // HOP - 1, 66)
+    assert fx.extract(audio[: HOP * 7 + HOP - 1]).shape == (1, 7, 66)  # a partial hop is no frame
+
+
+def test_values_are_roughly_unit_scale_and_react_to_onsets():
+    feats = FeatureExtractor(SR, FPS).extract(torch.from_numpy(music_like(2.0)))[0]  # (T, 66)
+    assert feats.abs().max() < 6.0
+    assert feats[:, :64].std() > 0.1
+    flux = feats[:, 64]
+    onset_frames = [int(round(k * 0.25 * FPS)) for k in range(1, 8)]  # burst k starts inside this frame
+    assert flux[onset_frames].mean() > 5 * flux.median()
+    rms = feats[:, 65]
+    assert rms[onset_frames].mean() > rms[[f + 6 for f in onset_frames]].mean()  # loud burst vs gap
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_streaming_equals_batch_for_random_chunkings(seed):
+    audio = music_like(1.0, seed)
+    batch = FeatureExtractor(SR, FPS).extract(torch.from_numpy(audio))[0]
+    stream = StreamingFeatures(SR, FPS)
+    rng = np.random.default_rng(seed)
+    rows, i = [], 0
+    while i < audio.size:
+        n = int(rng.choice([1, 7, 128, 256, HOP, 1500, 5000]))
+        rows.append(stream.push(audio[i : i + n]))
+        i += n
+    streamed = torch.cat(rows)
+    assert streamed.shape == batch.shape
+    torch.testing.assert_close(streamed, batch, atol=1e-5, rtol=0)
+
+
+def test_reset_starts_a_new_clip():
+    audio = music_like(0.5)
+    stream = StreamingFeatures(SR, FPS)
+    first = stream.push(audio)
+    stream.reset()
+    torch.testing.assert_close(stream.push(torch.from_numpy(audio)), first)
+
+
+def test_window_shorter_than_hop_is_still_equal():
+    fx, stream = FeatureExtractor(48_000, 30, n_mels=32, n_fft=512), StreamingFeatures(48_000, 30, n_mels=32, n_fft=512)
+    audio = np.random.default_rng(0).standard_normal(48_000).astype(np.float32) * 0.1
+    rows = [stream.push(audio[i : i + 700]) for i in range(0, audio.size, 700)]
+    torch.testing.assert_close(torch.cat(rows), fx.extract(torch.from_numpy(audio))[0], atol=1e-5, rtol=0)
+
+
+def test_features_are_causal():
+    """Frame t uses only samples [0, (t + 1) * hop): changing later audio leaves it unchanged."""
+    fx = FeatureExtractor(SR, FPS)
+    audio = torch.from_numpy(music_like(0.5))
+    t = 10
+    changed = audio.clone()
+    changed[(t + 1) * HOP :] = torch.randn(changed.numel() - (t + 1) * HOP)
+    a, b = fx.extract(audio)[0], fx.extract(changed)[0]
+    torch.testing.assert_close(a[: t + 1], b[: t + 1], atol=0, rtol=0)
+    assert (a[t + 1] - b[t + 1]).abs().max() > 0.1
+    # ... and the newest hop does count: frame t sees a change at sample (t + 1) * hop - 1.
+    nudged = audio.clone()
+    nudged[(t + 1) * HOP - 1] += 0.5
+    assert (fx.extract(nudged)[0, t] - a[t]).abs().max() > 0
+
+
+def test_bad_input_is_one_clear_error():
+    with pytest.raises(ValueError, match=r"\(S,\) or \(B, S\)"):
+        FeatureExtractor(SR, FPS).extract(torch.zeros(1, 2, 100))
+    with pytest.raises(ValueError, match="mono chunk"):
+        StreamingFeatures(SR, FPS).push(np.zeros((2, 100), np.float32))
+    with pytest.raises(ValueError, match="sample_rate >= fps"):
+        FeatureExtractor(10, 60)
+
+
+def _devices() -> list:
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    return [
+        pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")),
+        pytest.param("mps", marks=pytest.mark.skipif(not has_mps, reason="no MPS")),
+    ]
+
+
+@pytest.mark.parametrize("device", _devices())
+def test_device_matches_cpu(device):
+    audio = music_like(0.5)
+    cpu = FeatureExtractor(SR, FPS).extract(torch.from_numpy(audio))
+    dev = FeatureExtractor(SR, FPS, device=device).extract(torch.from_numpy(audio))
+    assert dev.device.type == device and dev.dtype == torch.float32
+    torch.testing.assert_close(dev.cpu(), cpu, atol=1e-3, rtol=1e-3)
+    stream = StreamingFeatures(SR, FPS, device=device)
+    torch.testing.assert_close(torch.cat([stream.push(audio[i : i + 256]) for i in range(0, audio.size, 256)]).cpu(),
+                               cpu[0], atol=1e-3, rtol=1e-3)
