@@ -31,7 +31,7 @@ from synesthete.post_effects import PostEffects, to_uint8
 # Beat tracking on the features: the kick strength is the mean rise of the lowest mel bands
 # (natural-log power units), compared with its own slow average.
 KICK_BANDS = 6
-KICK_MIN = 1.0  # absolute floor: quieter rises are never beats
+KICK_MIN = 1.5  # absolute floor (log-power units): a kick rises ~3-5, noise in these narrow bands ~1
 KICK_RATIO = 2.0  # ... and a beat must stand this far above the recent average
 REFRACTORY_S = 0.12  # at most ~8 beats per second (16th notes at 120 BPM pass, rolls do not)
 

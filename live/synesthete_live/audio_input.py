@@ -72,7 +72,11 @@ class DeviceSource(AudioSource):
         self._ring.clear()
         self._resampler.reset()
         self._last_read = time.perf_counter()
-        self._keeper.start()
+        try:
+            self._keeper.start()
+        except Exception as e:  # PortAudioError and friends: say which device and rate
+            raise AudioDeviceError(f"cannot open input {self.index} ({self.name}) at {self.device_rate} Hz, "
+                                   f"{self.channels} channel(s): {e}") from e
 
     def _stop(self) -> None:
         self._keeper.stop()

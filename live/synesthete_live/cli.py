@@ -132,8 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
 
-    import torch
-
     from synesthete.checkpoint import CheckpointError
     from synesthete.mp4_writer import RecordingError
     from synesthete_live.devices import AudioDeviceError
@@ -141,7 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     from synesthete_live.midi_input import MidiError
     from synesthete_live.presets import PresetError
 
-    torch.set_num_threads(args.torch_threads)
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",
               file=sys.stderr)
@@ -152,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         fps=args.fps, size=args.size, fullscreen=args.fullscreen, hud=not args.no_hud, headless=args.headless,
         duration=args.duration, torch_device=args.torch_device, transition=args.transition,
         blend_seconds=args.blend_seconds, auto_advance=args.auto_advance, block_size=args.block_size,
-        play_out=not (args.mute or args.headless),
+        play_out=not (args.mute or args.headless), torch_threads=args.torch_threads,
         render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None)
     try:
         LiveLoop(opts).run()

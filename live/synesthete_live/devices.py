@@ -236,7 +236,12 @@ class KeptStream:
         import threading
 
         self.stream = self._open()
-        self.stream.start()
+        try:
+            self.stream.start()
+        except Exception:
+            _close_quietly(self.stream)
+            self.stream = None
+            raise
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="audio-watchdog", daemon=True)
         self._thread.start()

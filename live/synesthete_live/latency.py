@@ -56,6 +56,12 @@ class LatencyStats:
 
     def __init__(self, fps: float, window: int = 240) -> None:
         self.period = 1.0 / float(fps)
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (the live loop does this once start-up hitches are over)."""
+        window = self.window
         self.interval = _Ring(window)  # ms between displayed frames
         self.work = _Ring(window)  # ms the loop spent on a frame (read, infer, draw, flip)
         self.latency = _Ring(window)  # ms from capture of the newest sample to display

@@ -29,14 +29,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
+import torch
 
 from synesthete.constants import FPS, WINDOW_SIZE
 from synesthete.controls import SPECS, VALUE_CONTROLS, ControlState
 from synesthete.device import pick_device
-from synesthete.performer import Performer
+from synesthete.performer import Frame, Performer
 from synesthete.session_log import SessionLogWriter, session_log_path
 from synesthete_live.audio_input import open_source
 from synesthete_live.devices import default_source_spec
@@ -51,6 +53,7 @@ from synesthete_live.window import Window, cover_rect, pygame
 
 # ==== the live loop ==============================================================================
 SILENCE_AFTER_FRAMES = 3  # no audio for this many frame periods: feed silence, the show goes on
+WARMUP_S = 1.0  # the statistics start after this: first-frame hitches are start-up, not the show
 BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
 PRESERVED_ON_SWITCH = ("freeze", "blackout")  # a preset switch does not lift a freeze or blackout
 
@@ -78,6 +81,7 @@ class LiveOptions:
     block_size: int = 256
     play_out: bool = True
     render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
+    torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
     quiet: bool = False
 
 
@@ -91,6 +95,9 @@ class LiveLoop:
         self._midi_input = midi_input
         self.stop_requested = False
         self.summary: dict = {}
+        # Called on the render thread after each flip with (frame, display_time): for screenshots,
+        # extra outputs, and the tests that check what was shown and when. Keep them quick.
+        self.on_frame: list[Callable[[Frame, float], None]] = []
 
     # ---- set-up ------------------------------------------------------------------------------
     def _say(self, text: str) -> None:
@@ -99,6 +106,7 @@ class LiveLoop:
 
     def _setup(self) -> None:
         o = self.opts
+        torch.set_num_threads(o.torch_threads)
         self.playlist = list_presets(o.presets_dir)
         start_path: Path | None = None
         if o.preset is not None:
@@ -111,6 +119,10 @@ class LiveLoop:
             self.playlist.append(start_path)
         self.preset_index = self.playlist.index(start_path) if start_path is not None else 0
 
+        if self._midi_input is None and (o.midi is not None or o.midi_virtual is not None):
+            from synesthete_live.midi_input import MidiInput  # a wrong port fails here, before the model loads
+
+            self._midi_input = MidiInput(o.midi, virtual_name=o.midi_virtual)
         self.loader = Loader(self.device, o.checkpoint, o.render_size)
         key = self.loader.checkpoint_key(self.preset)
         self.performer, self.checkpoint_label, warning = self.loader.new_performer(key)  # raises on a bad checkpoint
@@ -140,10 +152,6 @@ class LiveLoop:
                                        play_out=o.play_out)
         self.source = self._source
         self.synth = None
-        if self._midi_input is None and (o.midi is not None or o.midi_virtual is not None):
-            from synesthete_live.midi_input import MidiInput
-
-            self._midi_input = MidiInput(o.midi, virtual_name=o.midi_virtual)
         self.midi_input = self._midi_input
         if self.midi_input is not None:
             self.info.midi = getattr(self.midi_input, "port_name", None) or o.midi or o.midi_virtual or "midi"
@@ -318,10 +326,11 @@ class LiveLoop:
         audio, t = self.source.read()
         sr, hop = self.performer.sample_rate, self.performer.hop
         if audio.size:
-            self._audio_clock = now
+            self._audio_clock, self._filling = now, False
             return audio, t
         gap = now - self._audio_clock
-        if gap > SILENCE_AFTER_FRAMES * hop / sr:  # the source gave nothing: silence keeps time
+        if self._filling or gap > SILENCE_AFTER_FRAMES * hop / sr:  # the source gave nothing: silence keeps time
+            self._filling = True
             n = int(gap * sr)
             self._audio_clock += n / sr
             return np.zeros(n, dtype=np.float32), now
@@ -394,14 +403,19 @@ class LiveLoop:
         fps_display = float(self.opts.fps)
         period = 1.0 / fps_display
         self._audio_clock = time.perf_counter()
+        self._filling = False
         self._last_midi_when = None
         start = time.perf_counter()
         last_shown = 0.0
         next_advance = start + self.opts.auto_advance if self.opts.auto_advance else None
         newest_t = start
+        warming = True
         try:
             while not self.stop_requested:
                 t0 = time.perf_counter()
+                if warming and t0 - start >= WARMUP_S:
+                    self.stats.reset()
+                    warming = False
                 if self.opts.duration is not None and t0 - start >= self.opts.duration:
                     break
                 self._window_events()
@@ -426,6 +440,8 @@ class LiveLoop:
                     self.hud.draw(self.window.screen, self.info)
                     shown = self.window.flip()
                     self.stats.record(shown, frame.capture_time, shown - t0)
+                    for observer in self.on_frame:
+                        observer(frame, shown)
                     last_shown = shown
                     continue
                 # Nothing new to show: sleep until the next hop of audio should be complete.

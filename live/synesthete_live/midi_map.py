@@ -64,6 +64,10 @@ class MidiSource:
         chan = "" if self.channel is None else f"{self.channel + 1}:"
         return f"{self.kind}:{chan}{self.number}"
 
+    def overlaps(self, other: "MidiSource") -> bool:
+        return (self.kind == other.kind and self.number == other.number
+                and (self.channel is None or other.channel is None or self.channel == other.channel))
+
     def matches(self, kind: str, channel: int, number: int) -> bool:
         return self.kind == kind and self.number == number and self.channel in (None, channel)
 
@@ -99,7 +103,9 @@ class MidiMap:
     # ---- bindings --------------------------------------------------------------------------
     def bind(self, source: MidiSource, control: str) -> None:
         spec(control)  # unknown control -> ValueError naming the known ones
-        self.bindings = {s: c for s, c in self.bindings.items() if s != source and c != control}
+        # One control per source: drop any binding the new source overlaps (same message on a
+        # shared channel), and the control's old source.
+        self.bindings = {s: c for s, c in self.bindings.items() if not source.overlaps(s) and c != control}
         self.bindings[source] = control
         self._picked[control] = False
         self.changed = True

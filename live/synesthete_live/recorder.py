@@ -6,15 +6,17 @@ encoder falls behind and `queue_frames` frames are already waiting, the frame is
 counted, but its audio is still queued: audio is never dropped, so the file's sound is the
 complete performance and stays the master clock.
 
-How audio and video stay in sync (by counts, no timestamps): after writing the audio that came
-with a frame, the recorder has written `A` samples, so the frame's own slot in the file is
-`round(A * fps / sample_rate) - 1` (the convention of docs/architecture.md: frame t stands for
-the instant (t + 1) / fps). If the file is behind that slot (frames were dropped, or the render
-loop ran slower than `fps`), the previous frame is repeated to fill the gap (`duplicated_frames`);
-the frame then lands in its slot or, when audio arrives in uneven chunks, one slot later: never
-earlier than the sound it reacted to, and never more than one frame late. A frame that would land
-two or more slots late (render loop faster than `fps`) is skipped (`skipped_frames`). Without an
-audio stream every submit is one slot and a dropped frame repeats the previous one.
+How audio and video stay in sync (by counts, no timestamps): audio is the clock. After writing
+an audio chunk the recorder has written `A` samples, which cover `round(A * fps / sample_rate)`
+video slots (the convention of docs/architecture.md: frame t stands for the instant (t + 1) / fps).
+The frame submitted with that chunk, plus any submitted after it without audio (one chunk that
+made several model frames), take the last slots before that count, in order. If the file is
+behind (frames were dropped, or the render loop ran slower than `fps`), the previous frame is
+repeated to fill the gap (`duplicated_frames`); a frame lands in its own slot or, when audio
+arrives in uneven chunks, one slot later: never earlier than the sound it reacted to, never more
+than one frame late. A frame that would land two or more slots late (render loop faster than
+`fps`) is skipped (`skipped_frames`). Without an audio stream every submit is one slot and a
+dropped frame repeats the previous one.
 
 Scaling the window frame to the recording size (OpenCV `INTER_AREA`) also happens on the
 recorder thread, never on the render thread. A failure (e.g. the disk is full) stops the
@@ -104,6 +106,7 @@ class Recorder:
         self.duplicated_frames = 0
         self.skipped_frames = 0
         self._last: np.ndarray | None = None  # (H, W, 3) last picture written, repeated to fill gaps
+        self._batch: list[np.ndarray | None] = []  # frames of the newest audio chunk, not yet placed
         self._started_at = 0.0
 
     # -- state ---------------------------------------------------------------------------------
@@ -255,8 +258,6 @@ class Recorder:
                 pass
 
     def _consume(self, writer: Mp4Writer, kind: int, frame: np.ndarray | None, audio: np.ndarray | None) -> None:
-        if audio is not None:
-            writer.write_audio(audio)
         if self.sample_rate is None:  # no audio clock: one submit = one slot
             if kind == FRAME:
                 self._write(writer, self._scale(frame))
@@ -264,19 +265,33 @@ class Recorder:
                 self._write(writer, self._last)
                 self.duplicated_frames += 1
             return
-        if kind != FRAME:
-            return  # the gap is filled when the next frame (or stop) comes
-        slot = round(writer.samples_written * self.fps / self.sample_rate) - 1
-        picture = self._scale(frame)
-        if writer.frames_written > slot + 1:  # would land 2+ slots late: frames outrun the audio
-            self.skipped_frames += 1
-            self._last = picture
-            return
-        self._repeat_last_until(writer, slot)
-        self._write(writer, picture)
+        # Audio clock. A frame submitted with audio starts a batch; frames submitted after it
+        # without audio (several model frames from one audio chunk) join it. A batch of n frames
+        # ends at the audio clock after its chunk, so its frames take the n slots before it.
+        if kind == AUDIO or audio is not None:
+            self._place_batch(writer)
+            if audio is not None:
+                writer.write_audio(audio)
+        if kind != AUDIO:
+            self._batch.append(self._scale(frame) if kind == FRAME else None)  # None: dropped
+
+    def _place_batch(self, writer: Mp4Writer) -> None:
+        batch, self._batch = self._batch, []
+        end = round(writer.samples_written * self.fps / self.sample_rate)  # slots the audio so far covers
+        for j, picture in enumerate(batch):
+            if picture is None:
+                continue  # a dropped frame's slot is filled by repeating the previous picture
+            slot = end - len(batch) + j
+            if writer.frames_written > slot + 1:  # would land 2+ slots late: frames outrun the audio
+                self.skipped_frames += 1
+                self._last = picture
+                continue
+            self._repeat_last_until(writer, slot)
+            self._write(writer, picture)
 
     def _fill_to_audio_clock(self, writer: Mp4Writer) -> None:
         if self.sample_rate is not None:
+            self._place_batch(writer)
             self._repeat_last_until(writer, round(writer.samples_written * self.fps / self.sample_rate))
 
     def _repeat_last_until(self, writer: Mp4Writer, n_frames: int) -> None:

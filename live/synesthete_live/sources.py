@@ -52,11 +52,18 @@ class AudioSource:
     def start(self) -> "AudioSource":
         if self._running:
             return self
-        self._start()
-        self._running = True
-        self._last_signal = time.perf_counter()
+        # Output first, so the pacing thread's very first block is heard too.
         if self.play_out and (self._wants_output() or self.synth is not None):
             self._ensure_output()
+        try:
+            self._start()
+        except Exception:
+            if self.output is not None:
+                self.output.stop()
+                self.output = None
+            raise
+        self._running = True
+        self._last_signal = time.perf_counter()
         return self
 
     def stop(self) -> None:
@@ -165,6 +172,7 @@ class PacedSource(AudioSource):
         self._ring = RingBuffer(int(buffer_s * sample_rate))
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
+        self._first: np.ndarray | None = None
         self.ended = False
         self.lookahead_s = 0.25
         self.late_resyncs = 0  # times the pacer fell > 1 s behind and restarted its clock
@@ -173,6 +181,9 @@ class PacedSource(AudioSource):
         return True
 
     def _start(self) -> None:
+        # Generate the first block here, so the real-time clock starts with the material ready
+        # (the first MusicStream chunk or the first decode costs tens of ms).
+        self._first = self._generate(self.block_size)
         self._halt.clear()
         self._thread = threading.Thread(target=self._pace, name=f"pace-{self.name}", daemon=True)
         self._thread.start()
@@ -190,7 +201,7 @@ class PacedSource(AudioSource):
         ahead = max(1, int(self.lookahead_s / period))
         pending: deque[np.ndarray] = deque()
         exhausted = False
-        first = self._generate(self.block_size)  # warm-up outside the schedule
+        first, self._first = self._first, None
         if first is None:
             self.ended = True
             return

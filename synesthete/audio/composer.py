@@ -14,7 +14,7 @@ silences (a beat or two of nothing, e.g. before a drop) and occasional very quie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -63,7 +63,7 @@ class SectionPlan:
     stems: frozenset[str]
     gaps: list[tuple[float, float]]  # silent spans, in beats from the section start
     fill: bool  # drum fill in the last bar
-    patterns: dict = field(default_factory=dict)
+    _patterns: dict | None = None  # drawn on first use (most sections of a plan are never played)
 
 
 def _gen(seed: int, *path: int) -> np.random.Generator:
@@ -177,8 +177,12 @@ class Song:
         if rng.random() < 0.06:  # an occasional dropout somewhere inside the section
             b = float(rng.integers(n_bars * BEATS_PER_BAR - 2))
             gaps.append((b, b + float(rng.choice([1.0, 2.0]))))
-        return SectionPlan(k, name, start, n_bars, energy, level, frozenset(stems), gaps, bool(rng.random() < 0.8),
-                           self._draw_patterns(rng, name, energy))
+        return SectionPlan(k, name, start, n_bars, energy, level, frozenset(stems), gaps, bool(rng.random() < 0.8))
+
+    def patterns(self, sec: SectionPlan) -> dict:
+        if sec._patterns is None:
+            sec._patterns = self._draw_patterns(_gen(self.seed, 10, sec.index), sec.name, sec.energy)
+        return sec._patterns
 
     def gaps_before_drop(self, sec: SectionPlan) -> list[tuple[float, float]]:
         """Silences of a section, plus the classic silent beat(s) just before a drop."""
@@ -238,7 +242,7 @@ class Song:
         """All note events of one bar (song times), deterministic in (seed, bar)."""
         sec = self.section_at_bar(bar)
         rng = _gen(self.seed, 7, bar)
-        p = sec.patterns
+        p = self.patterns(sec)
         local = bar - sec.start_bar
         last = local == sec.n_bars - 1
         nxt = self.section(sec.index + 1) if last else sec
@@ -250,7 +254,7 @@ class Song:
 
         def add(stem: str, inst: str, step: float, vel: float, pitch: int = 60, dur: float = 0.1) -> None:
             if stem in on:
-                ev.append(Event(stem, inst, self.step_time(bar, step), float(np.clip(vel, 0.05, 1.0)), int(pitch), dur))
+                ev.append(Event(stem, inst, self.step_time(bar, step), min(1.0, max(0.05, float(vel))), int(pitch), dur))
 
         fill = last and sec.fill
         fill_from = 12 if rng.random() < 0.6 else 8

@@ -104,7 +104,9 @@ def convolve(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     """Full linear convolution by FFT, (len(x) + len(ir) - 1,) float32."""
     m = x.shape[-1] + ir.shape[-1] - 1
     n = _fast_len(m)
-    return np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(ir, n), n)[:m].astype(np.float32)
+    spec = torch.fft.rfft(torch.from_numpy(np.ascontiguousarray(x, np.float32)), n)
+    spec *= torch.fft.rfft(torch.from_numpy(np.ascontiguousarray(ir, np.float32)), n)
+    return torch.fft.irfft(spec, n)[:m].numpy()
 
 
 @lru_cache(maxsize=32)

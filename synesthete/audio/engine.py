@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synesthete.audio.composer import BEATS_PER_BAR, MAX_TEMPO, MIN_TEMPO, Event, Song
-from synesthete.audio.effects import delay, pan_gains, reverb, spectral_filter
+from synesthete.audio.effects import delay, pan_gains, reverb, soft_limit, spectral_filter
 from synesthete.audio.envelopes import fade_out
 from synesthete.audio.instruments import INSTRUMENTS, render_note
 from synesthete.audio.score import Chord, Note, Score, Section
 from synesthete.audio.theory import SCALE_NAMES
 from synesthete.constants import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, STEMS
 
-TAIL_SECONDS = 2.5  # longest reverb (2 s) plus release
 OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset")
 TONAL = ("bass", "chords", "lead")
-PEAK = 0.95
+# Fixed mix headroom: a loud drop peaks around 0.8, so the soft limiter (knee 0.8) only shapes
+# the loudest hits. A fixed gain (not per-clip peak normalisation) keeps quiet sections quiet.
+HEADROOM = 0.45
 
 
 @dataclass
@@ -91,12 +92,6 @@ def make_song(seed: int, **overrides: object) -> Song:
         if bad or not stems:
             raise ValueError(f"stems must be a non-empty subset of {', '.join(STEMS)}; got {list(stems)}")
     return Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems)  # type: ignore[arg-type]
-
-
-def _note_rng(song: Song, inst: str, pitch: int, n: int) -> np.random.Generator:
-    # Keyed by the note itself, so a cached and a fresh render are the same bytes.
-    ss = np.random.SeedSequence([song.seed, 100 + INSTRUMENTS.index(inst), pitch, n])
-    return np.random.Generator(np.random.PCG64(ss))
 
 
 def _section_cutoff(song: Song, pos: np.ndarray, sr: int) -> np.ndarray:
@@ -166,22 +161,34 @@ def render_span(song: Song, bar_lo: int, bar_hi: int, sample_rate: int, stereo: 
     sr = sample_rate
     start = int(round(bar_lo * song.bar_seconds * sr))
     n_body = int(round(bar_hi * song.bar_seconds * sr)) - start
-    events = [e for b in range(bar_lo, bar_hi) for e in song.compose_bar(b)]
-    cache: dict[tuple[str, int, int], np.ndarray] = {}
+    events: list[Event] = []
     placed = []
-    for e in events:
-        tonal = e.stem in TONAL or e.instrument in ("riser", "downlifter")
-        n_dur = int(e.duration * sr) if tonal else 0
-        key = (e.instrument, e.pitch, n_dur)
-        note = cache.get(key)
-        if note is None:
-            rng = _note_rng(song, e.instrument, e.pitch, n_dur)
-            patch = song.patches[e.instrument]
-            if e.stem in TONAL:  # their filter runs once over the whole stem (_stem_filter)
-                patch = dict(patch, stem_filter=True)
-            note = render_note(e.instrument, patch, e.pitch, 1.0, n_dur / sr, sr, rng)
-            cache[key] = note
-        placed.append((e, int(round(e.time * sr)) - start, note))
+    one_shots: dict[tuple[str, int], np.ndarray] = {}  # drums and impacts: the same sample every hit
+    for b in range(bar_lo, bar_hi):
+        # Tonal notes: one generator and note cache per bar (oscillator phases, noise), so a bar
+        # sounds the same whichever span renders it, at a fraction of seeding one per note.
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([song.seed, 8, b])))
+        cache: dict[tuple[str, int, int], np.ndarray] = {}
+        bar_events = song.compose_bar(b)
+        events.extend(bar_events)
+        for e in bar_events:
+            if e.stem in TONAL or e.instrument in ("riser", "downlifter"):
+                n_dur = int(e.duration * sr)
+                note = cache.get((e.instrument, e.pitch, n_dur))
+                if note is None:
+                    patch = song.patches[e.instrument]
+                    if e.stem in TONAL:  # their filter runs once over the whole stem (_stem_filter)
+                        patch = dict(patch, stem_filter=True)
+                    note = render_note(e.instrument, patch, e.pitch, 1.0, n_dur / sr, sr, rng)
+                    cache[(e.instrument, e.pitch, n_dur)] = note
+            else:
+                note = one_shots.get((e.instrument, e.pitch))
+                if note is None:
+                    drum_rng = np.random.Generator(np.random.PCG64(
+                        np.random.SeedSequence([song.seed, 9, INSTRUMENTS.index(e.instrument), e.pitch])))
+                    note = render_note(e.instrument, song.patches[e.instrument], e.pitch, 1.0, 0.0, sr, drum_rng)
+                    one_shots[(e.instrument, e.pitch)] = note
+            placed.append((e, int(round(e.time * sr)) - start, note))
     if tail_seconds is None:
         notes_end = max([i + x.shape[0] for _, i, x in placed], default=n_body)
         fx_tail = song.reverb_seconds + 4 * song.delay_beats * song.beat_seconds + 0.1
@@ -222,7 +229,7 @@ def render_span(song: Song, bar_lo: int, bar_hi: int, sample_rate: int, stereo: 
     env = _master_envelope(song, start, n, sr)
     if env is not None:
         out *= env
-    out *= song.master
+    out *= song.master * HEADROOM
     return Span(start, n_body, out.astype(np.float32, copy=False), stems, events)
 
 
@@ -292,6 +299,10 @@ def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, ster
                 **overrides: object) -> Clip:
     """A clip of `duration` seconds from a random place of the piece that `seed` composes.
 
+    The mix has a fixed headroom and goes through the soft limiter, so |audio| < 1 and quiet
+    sections stay quiet (no per-clip normalisation). `clip.stems` are the dry stems (before the
+    shared delay/reverb and the master level/silence envelope) at the mix's scale.
+
     overrides: tempo (BPM, 70..180), key (0..11), scale, swing [0, 0.5), density [0, 1],
     stems (subset of STEMS to play), section (start inside the first section of that name),
     offset (seconds into the piece). Same arguments -> the same bytes.
@@ -319,9 +330,8 @@ def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, ster
     audio = span.audio[:, i0 : i0 + n_out]
     if audio.shape[1] < n_out:
         audio = np.pad(audio, ((0, 0), (0, n_out - audio.shape[1])))
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    scale = song.master * (PEAK / peak if peak > PEAK else 1.0)
-    audio = np.ascontiguousarray(audio * np.float32(PEAK / peak if peak > PEAK else 1.0), np.float32)
-    stems = {s: np.ascontiguousarray(x[i0 : i0 + n_out] * np.float32(scale)) for s, x in span.stems.items()}
+    audio = soft_limit(np.ascontiguousarray(audio, np.float32))  # peak-safe: |x| < 1, no NaN
+    scale = np.float32(song.master * HEADROOM)
+    stems = {s: np.ascontiguousarray(x[i0 : i0 + n_out] * scale) for s, x in span.stems.items()}
     score = build_score(song, span.events, offset, float(duration), sr)
     return Clip(audio if stereo else audio[0], score, sr, stems)

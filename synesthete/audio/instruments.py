@@ -30,11 +30,11 @@ def _ceil_hz(sr: int, hz: float) -> float:
 
 # ---- drums -------------------------------------------------------------------------------------
 def _kick(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
-    n = length_for(p["decay"], sr, -50)
+    n = length_for(p["decay"], sr, -45)
     t = osc.ramp(n) / sr
     f_end = p["f_end"] * 2.0 ** ((pitch - 36) / 12.0)
     freq = f_end + (p["f_start"] - f_end) * np.exp(-t / p["sweep"])
-    body = np.sin(2.0 * np.pi * np.cumsum(freq / sr)).astype(np.float32)
+    body = osc.sine_of_freq(freq, sr)
     if p["drive"] > 1.0:
         body = np.tanh(p["drive"] * body) / np.tanh(p["drive"])
     out = body * percussive(n, sr, p["decay"])
@@ -44,14 +44,14 @@ def _kick(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.
 
 
 def _snare(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
-    n = length_for(max(p["noise_decay"], p["tone_decay"]), sr, -50)
+    n = length_for(max(p["noise_decay"], p["tone_decay"]), sr, -45)
     tone = osc.triangle(osc.phase(p["tone"], n, sr)) * percussive(n, sr, p["tone_decay"])
     hiss = spectral_filter(osc.noise(rng, n), sr, _ceil_hz(sr, p["band"]), "highpass")
     return vel * (p["tone_mix"] * tone + hiss * percussive(n, sr, p["noise_decay"]))
 
 
 def _clap(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
-    n = length_for(p["noise_decay"], sr, -50) + int(0.03 * sr)
+    n = length_for(p["noise_decay"], sr, -45) + int(0.03 * sr)
     env = np.zeros(n, np.float32)
     gap = int(p["spread"] * sr)
     for i in range(3):  # three hand claps a few ms apart, then the room tail
@@ -64,7 +64,7 @@ def _clap(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.
 
 
 def _hat(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
-    n = length_for(p["decay"], sr, -50)
+    n = length_for(p["decay"], sr, -45)
     src = osc.noise(rng, n)
     if p["metal"] > 0:  # 808-style: six square waves at inharmonic ratios
         for r in (1.0, 1.342, 1.2312, 1.6532, 1.9523, 2.1523):
@@ -77,17 +77,17 @@ def _hat(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.G
 def _perc(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
     kind = p["kind"]
     if kind in ("tom", "conga"):
-        n = length_for(p["decay"], sr, -50)
+        n = length_for(p["decay"], sr, -45)
         f0 = midi_to_hz(pitch)
         t = osc.ramp(n) / sr
         freq = f0 * (1.0 + p["bend"] * np.exp(-t / 0.03))
-        out = np.sin(2 * np.pi * np.cumsum(freq / sr)).astype(np.float32) * percussive(n, sr, p["decay"])
+        out = osc.sine_of_freq(freq, sr) * percussive(n, sr, p["decay"])
     elif kind == "cowbell":
-        n = length_for(p["decay"], sr, -50)
+        n = length_for(p["decay"], sr, -45)
         out = 0.5 * (osc.pulse(osc.phase(540.0, n, sr), 540.0, sr) + osc.pulse(osc.phase(800.0, n, sr), 800.0, sr))
         out = spectral_filter(out, sr, 900.0, "bandpass") * percussive(n, sr, p["decay"])
     else:  # rim / clave: a very short pitched click
-        n = length_for(p["decay"], sr, -50)
+        n = length_for(p["decay"], sr, -45)
         f = _ceil_hz(sr, 1700.0 if kind == "rim" else 2500.0)
         out = osc.sine(osc.phase(f, n, sr)) * percussive(n, sr, p["decay"])
         k = min(n, int(0.002 * sr))
@@ -145,10 +145,10 @@ def _riser(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random
 
 def _impact(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
     """Downbeat hit: a falling sub boom plus a dark noise crash."""
-    n = length_for(p["decay"], sr, -50)
+    n = length_for(p["decay"], sr, -45)
     t = osc.ramp(n) / sr
     freq = 35.0 + 60.0 * np.exp(-t / 0.08)
-    boom = np.sin(2 * np.pi * np.cumsum(freq / sr)).astype(np.float32) * percussive(n, sr, p["decay"])
+    boom = osc.sine_of_freq(freq, sr) * percussive(n, sr, p["decay"])
     crash = spectral_filter(osc.noise(rng, n), sr, _ceil_hz(sr, 5000.0), "lowpass") * percussive(n, sr, p["decay"] * 0.6)
     return vel * (0.8 * boom + 0.5 * crash)
 

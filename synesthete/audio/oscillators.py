@@ -29,8 +29,17 @@ def phase(freq: float | np.ndarray, n: int, sample_rate: int, phase0: float = 0.
     return ph - np.floor(ph)
 
 
+_TWO_PI = np.float32(2.0 * np.pi)
+
+
 def sine(ph: np.ndarray) -> np.ndarray:
-    return np.sin((2.0 * np.pi) * ph).astype(np.float32)
+    # float32 sin is ~20x faster than float64 in numpy; a phase in [0, 1) loses nothing audible.
+    return np.sin(_TWO_PI * ph.astype(np.float32))
+
+
+def sine_of_freq(freq: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Sine following a per-sample frequency track (pitch sweeps of kicks, toms, booms)."""
+    return sine(phase(freq, freq.shape[0], sample_rate))
 
 
 def _blep_correct(out: np.ndarray, ph: np.ndarray, dt: float, step: float) -> None:
@@ -66,8 +75,8 @@ def triangle(ph: np.ndarray) -> np.ndarray:
 def fm(ph_carrier: np.ndarray, ph_mod: np.ndarray, index: float | np.ndarray) -> np.ndarray:
     """Two-operator FM (phase modulation): sin(2pi c + index * sin(2pi m)). A decaying index
     sounds like a closing low-pass filter, which is why FM gives plucks and bells cheaply."""
-    mod = np.sin((2.0 * np.pi) * ph_mod)
-    return np.sin((2.0 * np.pi) * ph_carrier + index * mod).astype(np.float32)
+    mod = sine(ph_mod)
+    return np.sin(_TWO_PI * ph_carrier.astype(np.float32) + np.asarray(index, np.float32) * mod)
 
 
 def noise(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -6,9 +6,14 @@ spectrogram, first-order positive difference, aggregated over bands) with two de
 
 * the hop is the video frame hop (`sample_rate // fps`), so onset frame t and video frame t are the
   same instant and no resampling of either curve is needed;
-* the analysis window of frame t *ends* at that frame's instant `(t + 1) * hop` (librosa centres
-  it). A window that ends at the instant sees exactly the audio a causal visualizer may use for
-  frame t, so an onset shows up in the first frame that could react to it, not 1-2 frames early.
+* the analysis window of frame t ends half a hop *after* that frame's instant `(t + 1) * hop`
+  (librosa centres it on the frame). Frame t is the first that may show an event in
+  `(t * hop, (t + 1) * hop]`; a Hann window ending exactly at the instant barely sees an event
+  near its end, so the onset would land a frame late. Measured on held-out procedural songs
+  (seeds 10000-10005, 8 s each, 258 peaks): with the half-hop look-ahead 81% of onset peaks fall
+  on the frame of the nearest score event and 99.6% within ±1 (without it: 39% exact, +0.6
+  frames late on average).
+  Metrics run offline, so the look-ahead costs nothing.
 
 `peak_pick` is `librosa.util.peak_pick` re-implemented in numpy (same windows, same boundary
 truncation, same greedy `wait`), and `onset_peaks` applies it with librosa's `onset_detect`
@@ -67,8 +72,8 @@ def _frame_hop(sample_rate: int, fps: float) -> int:
 def log_mel_frames(audio: np.ndarray, sample_rate: int, fps: float, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """Log-power mel spectrogram, one column per video frame. Returns (T, n_mels) in dB.
 
-    Column t is a Hann window of `n_fft` samples ending at `(t + 1) * hop` (zeros before the
-    clip start); `T = len(audio) // hop`. dB as librosa.power_to_db(ref=1, amin=1e-10, top_db=80).
+    Column t is a Hann window of `n_fft` samples ending at `(t + 1) * hop + hop // 2` (zeros
+    outside the clip); `T = len(audio) // hop`. dB as librosa.power_to_db(ref=1, amin=1e-10, top_db=80).
     """
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 1:
@@ -77,9 +82,12 @@ def log_mel_frames(audio: np.ndarray, sample_rate: int, fps: float, n_fft: int =
     n_frames = audio.shape[0] // hop
     if n_frames == 0:
         return np.zeros((0, n_mels), dtype=np.float32)
-    padded = np.concatenate([np.zeros(n_fft, dtype=np.float32), audio[: n_frames * hop]])
-    # Frame t covers padded[(t + 1) * hop : (t + 1) * hop + n_fft], i.e. audio[(t+1)*hop - n_fft : (t+1)*hop].
-    windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[hop : hop * n_frames + 1 : hop]  # (T, n_fft)
+    ahead = hop // 2
+    tail = audio[n_frames * hop : n_frames * hop + ahead]
+    padded = np.concatenate([np.zeros(n_fft, np.float32), audio[: n_frames * hop], tail,
+                             np.zeros(ahead - tail.size, np.float32)])
+    # Window t is padded[s : s + n_fft] with s = (t + 1) * hop + ahead: audio[s - n_fft : s].
+    windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[hop + ahead : hop * n_frames + ahead + 1 : hop]  # (T, n_fft)
     spec = np.abs(np.fft.rfft(windows * np.hanning(n_fft + 1)[:-1].astype(np.float32), axis=1)) ** 2  # (T, n_fft//2+1)
     fbank = torchaudio.functional.melscale_fbanks(
         n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate, norm="slaney", mel_scale="slaney"

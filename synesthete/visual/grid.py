@@ -13,6 +13,7 @@ Grids are built once per (height, width) and cached: styles broadcast per-frame 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,11 +40,15 @@ def _axis(n: int, half: float) -> torch.Tensor:
     return (torch.arange(n, dtype=torch.float32) + 0.5) * (2.0 * half / n) - half
 
 
-@lru_cache(maxsize=16)
 def get_grid(height: int, width: int) -> Grid:
     """The coordinate grid for an image of `height` x `width` pixels (cached, do not modify)."""
-    if not (isinstance(height, int) and isinstance(width, int)) or height < 1 or width < 1:
+    if not (isinstance(height, numbers.Integral) and isinstance(width, numbers.Integral)) or height < 1 or width < 1:
         raise ValueError(f"image size must be positive integers, got height={height!r}, width={width!r}")
+    return _build_grid(int(height), int(width))
+
+
+@lru_cache(maxsize=16)
+def _build_grid(height: int, width: int) -> Grid:
     short = min(height, width)
     half_w, half_h = width / short, height / short
     x = _axis(width, half_w).view(1, 1, width)

@@ -132,6 +132,15 @@ def beat_ease(beat_phase: torch.Tensor, sharpness: float = 6.0) -> torch.Tensor:
     return 1.0 - torch.exp(-sharpness * beat_phase) * (1.0 - beat_phase)
 
 
+def beat_clock(s: "Signals", snap: float = 1.0) -> torch.Tensor:
+    """Beats as a continuous clock that snaps forward on each beat: beat_count + snap * (ease - phase).
+
+    The snap term is 0 on every beat, so scaling it (by energy, say) never makes the clock jump;
+    with snap = 1 the clock is floor(beat_count) + beat_ease(beat_phase). (T, 1, 1)
+    """
+    return s.beat_count + (beat_ease(s.beat_phase) - s.beat_phase) * snap
+
+
 def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, col_b: torch.Tensor | None = None) -> torch.Tensor:
     """Colour two scalar fields (T, H, W) with per-frame colours (T, 3, 1, 1): a*col_a + b*col_b -> (T, 3, H, W)."""
     out = a.unsqueeze(1) * col_a  # (T, 3, H, W)

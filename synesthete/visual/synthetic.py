@@ -15,8 +15,9 @@ from synesthete.audio.score import FrameControls
 from synesthete.constants import STEMS
 
 # Envelope decay time constants (seconds) per stem, roughly how long each sound rings.
-_DECAY = {"kick": 0.12, "snare": 0.15, "hat_closed": 0.05, "hat_open": 0.2, "perc": 0.08,
-          "bass": 0.25, "chords": 0.6, "lead": 0.3, "fx": 1.0}
+# Drum values match synesthete.audio.controls.DRUM_TAU; pitched stems ring about a note's length.
+_DECAY = {"kick": 0.15, "snare": 0.15, "hat_closed": 0.06, "hat_open": 0.3, "perc": 0.15,
+          "bass": 0.4, "chords": 1.5, "lead": 0.4, "fx": 1.0}
 _PROGRESSION = ((0, 0), (7, 0), (9, 1), (5, 0))  # (root pitch class, quality index): C G Am F
 _MELODY = (0, 4, 7, 12, 11, 7, 4, 2)  # semitones above C4, one note per beat
 

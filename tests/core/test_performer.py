@@ -12,6 +12,15 @@ SR, FPS = 24_000, 60
 HOP = SR // FPS
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # As the live app runs: per-frame steps are tiny, intra-op threads only add contention.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)

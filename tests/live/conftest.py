@@ -21,7 +21,7 @@ Fixtures (use them from any test under tests/live/):
   client "<name>:out_0". `.connect_to("synesthete:in_")` wires it to every port whose name
   contains that text, `.play()` plays the material once and returns the perf_counter time at
   which its first sample entered the JACK graph. With `sink=True` it is a listener instead
-  ("<name>:in_0"): `.listen_to("synesthete:out_")` wires the app's output to it and
+  ("<name>:in_0"): `.listen_to("synesthete:out_")` wires the app's first output port to it and
   `.record()` returns (rms, peak) of the next `seconds`. Killed at test end.
 * `midi_sender` (function): factory `midi_sender(to=None)` -> `MidiSender`, a separate process
   (tests/live/feeders/midi_sender.py). With `to` it connects to the JACK MIDI input containing
@@ -179,12 +179,12 @@ class AudioFeeder(_Peer):
         super().__init__("audio_feeder.py", *args)
         self.port = f"{self.client}:{'in_0' if sink else 'out_0'}"
 
-    def listen_to(self, substring: str) -> list[str]:
-        """(sink) Connect every output port containing `substring` to in_0."""
-        sources = [p for p in self.server.wait_for_port(substring) if "out" in p.split(":")[-1]]
-        for s in sources:
-            self.server.connect(s, self.port)
-        return sources
+    def listen_to(self, substring: str) -> str:
+        """(sink) Connect the first output port containing `substring` to in_0 (PortAudio numbers
+        ports per stream: out_0/out_1 for the first stream of a process, out_2/out_3 next...)."""
+        source = sorted(p for p in self.server.wait_for_port(substring) if "out" in p.split(":")[-1])[0]
+        self.server.connect(source, self.port)
+        return source
 
     def record(self, timeout: float = 10.0) -> tuple[float, float]:
         """(sink) Record --seconds from now; returns (rms, peak)."""

@@ -3,17 +3,19 @@
 The picture is stripes seen through three layers of warping. The bass envelope drives the big,
 slow first warp (the whole marble bends with each bass note), the kick surges the second warp
 (a push through the fluid), hats add a fine fast ripple, the snare flashes the bright bands, the
-melody moves a spotlight up and down the frame, beat phase pushes the bands one stripe per beat,
+melody moves a spotlight up and down the frame, beat phase pushes the bands half a stripe per beat (in a snap),
 section energy tightens the stripes (more detail) and brightens them, and the chord colours them.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from synesthete.registry import register
-from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, gauss_, shade
+from synesthete.visual.grid import Grid
+from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
 
 
 @register("style", "flow")
@@ -36,7 +38,7 @@ class Flow(Style):
         x2.mul_(0.3).add_(x1)
         # Stripes across the warped field; energy sets their density, beat phase pushes them.
         k = 3.0 + 3.0 * s.energy
-        band = torch.sin(x2 * k + (0.6 * y1) * k - TAU * s.beat_phase)  # (T, H, W)
+        band = torch.sin(x2 * k + (0.6 * y1) * k - math.pi * beat_clock(s, 0.2 + 0.8 * s.energy))  # (T, H, W)
         a = band.mul(0.5).add_(0.5)
         a.mul_(a).mul_(a)  # narrow bright bands
         b = torch.sin(y1 * (0.5 * k) + 0.7 * t)
@@ -44,6 +46,6 @@ class Flow(Style):
         # Melody: a broad spotlight at the lead's height.
         spot = gauss_((g.y - 0.8 * (0.5 - s.melody)) * 1.3).mul_(0.6).add_(0.4)  # (T, H, 1)
         a.mul_(spot)
-        gain = 0.2 + 0.8 * s.energy + 0.35 * s.kick
+        gain = 0.12 + 0.85 * s.energy + 0.35 * s.kick
         white = (0.5 * s.snare).unsqueeze(1)
         return shade(a, (s.base + white) * gain.unsqueeze(1), b, s.accent * gain.unsqueeze(1))

@@ -8,13 +8,12 @@ snap, section energy adds a stripe layer and brightness, and the chord colours i
 
 from __future__ import annotations
 
-import math
 
 import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_ease, shade
+from synesthete.visual.signals import Signals, Style, beat_clock, shade
 
 N_FOLD = 6
 WEDGE = TAU / N_FOLD
@@ -26,7 +25,7 @@ class Kaleidoscope(Style):
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         t = s.time
-        rot = 0.5 * WEDGE * (torch.floor(s.beat_count) + beat_ease(s.beat_phase)) + 0.05 * t  # (T, 1, 1)
+        rot = 0.5 * WEDGE * (beat_clock(s, 0.2 + 0.8 * s.energy)) + 0.05 * t  # (T, 1, 1)
         # Fold the angle into one mirrored wedge: a = |((theta + rot) mod wedge) - wedge/2|.
         a = torch.remainder(g.theta + rot, WEDGE)  # (T, H, W)
         a.sub_(0.5 * WEDGE).abs_()

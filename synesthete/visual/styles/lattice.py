@@ -15,7 +15,7 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import Grid
-from synesthete.visual.signals import Signals, Style, beat_ease, gauss_, shade
+from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
 
 
 @register("style", "lattice")
@@ -24,8 +24,8 @@ class Lattice(Style):
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         t = s.time
-        rot = (math.pi / 8.0) * (torch.floor(s.beat_count) + beat_ease(s.beat_phase)) + 0.03 * t
-        cells = (2.2 + 1.8 * s.energy) / (1.0 + 0.3 * s.kick)  # cells per image unit; kick zooms in
+        rot = (math.pi / 8.0) * (beat_clock(s, 0.2 + 0.8 * s.energy)) + 0.03 * t
+        cells = (1.6 + 1.2 * s.energy) / (1.0 + 0.3 * s.kick)  # cells per image unit; kick zooms in
         c, sn = torch.cos(rot) * cells, torch.sin(rot) * cells  # (T, 1, 1)
         jx = (0.06 * s.hats) * torch.sin(41.0 * t)  # hats: a hair of jitter, in cells
         jy = (0.06 * s.hats) * torch.cos(37.0 * t)
@@ -38,7 +38,7 @@ class Lattice(Style):
         d = torch.maximum(fu, fv)  # square distance from the tile centre
         # Tile outlines at a size the kick swells; line width fixed in image units.
         size = 0.28 + 0.12 * s.kick + 0.04 * torch.sin(1.1 * t)
-        width = 0.035 * cells
+        width = 0.06 * cells
         tile = gauss_((d - size) / width)
         lines = gauss_((0.5 - d) / width).mul_(0.35)  # the lattice grid itself
         # Snare: a checkerboard of tiles lights up (smooth sign of sin(pi u) sin(pi v)).
@@ -48,6 +48,6 @@ class Lattice(Style):
         a = tile.mul_(0.55 + 0.45 * s.energy).add_(chk)
         fill = (1.0 - 2.0 * d).clamp_(min=0.0).mul_(band)  # soft tile fill inside the band
         b = lines.add_(fill)
-        gain = 0.25 + 0.75 * s.energy + 0.3 * s.kick
+        gain = 0.14 + 0.8 * s.energy + 0.3 * s.kick
         white = (0.3 * s.snare).unsqueeze(1)
         return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))

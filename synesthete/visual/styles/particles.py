@@ -12,13 +12,12 @@ analytic orbit, dimmer: motion blur without any state.
 
 from __future__ import annotations
 
-import math
 
 import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_ease, gauss_, shade
+from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
 
 N_ORBS = 12
 TRAIL = ((0.0, 1.0), (0.07, 0.45), (0.14, 0.2))  # (seconds back, brightness)
@@ -32,9 +31,10 @@ class Particles(Style):
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         n, h, w = s.n, g.height, g.width
         acc = (torch.zeros(n, h, w), torch.zeros(n, h, w))  # base-coloured and accent-coloured orbs
-        cx = (0.2 + 0.3 * s.bass_pitch) * torch.sin(0.31 * s.time)  # (T, 1, 1) drifting centre
-        cy = 0.5 * (0.5 - s.melody) + 0.1 * torch.cos(0.23 * s.time)
-        spin = (TAU / N_ORBS) * (torch.floor(s.beat_count) + beat_ease(s.beat_phase))  # snap each beat
+        # (T, 1, 1) drifting centre: the bass pitch sets how far, each bass note gives it a shove.
+        cx = (0.2 + 0.3 * s.bass_pitch) * torch.sin(0.31 * s.time) + 0.2 * s.bass_env * torch.sin(0.9 * s.time + 1.0)
+        cy = 0.5 * (0.5 - s.melody) + 0.1 * torch.cos(0.23 * s.time) + 0.12 * s.bass_env
+        spin = (TAU / N_ORBS) * (beat_clock(s, 0.2 + 0.8 * s.energy))  # snap each beat
         burst = 1.0 + 0.9 * s.snare
         size = 0.075 * (1.0 + 0.9 * s.kick) * (0.8 + 0.4 * s.energy)
         inv_size = 1.0 / size

@@ -2,7 +2,7 @@
 
 Kick zooms into the field, snare flashes it, hats add a fine shimmering interference pattern,
 the bass envelope warps the field in slow bends, the melody moves the centre of the radial wave,
-beat phase cycles the colours once per beat, section energy raises the spatial frequencies (more
+beat phase cycles the colours an eighth turn per beat (in a snap), section energy raises the spatial frequencies (more
 and smaller blobs) and the brightness, and the chord picks the two colours.
 """
 
@@ -12,7 +12,7 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, shade
+from synesthete.visual.signals import Signals, Style, beat_clock, shade
 
 
 @register("style", "plasma")
@@ -21,7 +21,7 @@ class Plasma(Style):
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         k = (2.0 + 2.5 * s.energy) / (1.0 + 0.35 * s.kick)  # (T, 1, 1) spatial frequency; kick zooms in
-        t = s.time
+        t = 0.7 * s.time  # slow drift; the music provides the fast motion
         # Bass: slow bends of the whole field (per-row / per-column shifts are cheap and smooth).
         bend = 0.35 * s.bass_env
         xs = g.x + bend * torch.sin(2.0 * g.x + 0.4 * t)  # (T, 1, W) stretches columns
@@ -39,12 +39,11 @@ class Plasma(Style):
         # Hats: fine shimmer, a product of two fast waves (separable, one op over the image).
         fine = (0.35 * s.hats) * torch.sin(4.0 * k * g.x + 9.0 * t) * torch.sin(4.0 * k * g.y - 7.0 * t)
         v.add_(fine)
-        # Map the field (about -4..4) to two colour weights, cycling once per beat.
-        c = torch.sin(v.mul_(0.8).add_(TAU * s.beat_phase))
-        a = c.mul(0.5).add_(0.5)
-        a.mul_(a)
-        b = (1.0 - c).mul_(0.5)
-        b.mul_(b)
-        gain = 0.18 + 0.75 * s.energy + 0.3 * s.kick
+        # Map the field (about -4..4) to two colour weights, cycling an eighth turn per beat (in a snap).
+        c = torch.sin(v.mul_(0.8).add_((TAU / 8.0) * beat_clock(s, 0.2 + 0.8 * s.energy)))
+        # Positive lobes in the base colour, negative in the accent, dark seams between them.
+        a = c.clamp(min=0.0).square_()
+        b = c.clamp_(max=0.0).square_()
+        gain = 0.12 + 0.95 * s.energy + 0.35 * s.kick
         white = (0.55 * s.snare).unsqueeze(1)
         return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * (0.8 * gain).unsqueeze(1))

@@ -13,7 +13,7 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_ease, gauss_, shade
+from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
 
 
 def _ring(acc: torch.Tensor, r: torch.Tensor, radius: torch.Tensor, width: torch.Tensor,
@@ -37,7 +37,7 @@ class Rings(Style):
         dx = g.x.expand(s.n, 1, g.width)
         r = torch.sqrt(dx * dx + dy * dy)  # (T, H, W)
         theta = torch.atan2(dy.expand_as(r), dx.expand_as(r))
-        spin = (TAU / 12.0) * (torch.floor(s.beat_count) + beat_ease(s.beat_phase))  # snap per beat
+        spin = (TAU / 12.0) * (beat_clock(s, 0.2 + 0.8 * s.energy))  # snap per beat
         lvl = 0.12 + 0.35 * s.energy  # resting brightness of every ring
         thick = 0.035 * (1.0 + 0.6 * s.energy)  # (T, 1, 1) ring half-width, image units
         a = torch.zeros_like(r)  # base-coloured rings
@@ -48,7 +48,7 @@ class Rings(Style):
         _ring(b, r, 0.2 + 0.9 * (1.0 - s.snare), thick * 1.5, 1.2 * s.snare)
         # Hats: a toothed ring whose teeth shiver with the hats.
         teeth = (0.02 + 0.05 * s.hats) * torch.cos(12.0 * theta + spin)
-        _ring(b, r, 0.6 + 0.0 * s.hats, thick * 0.8, lvl + 0.6 * s.hats, teeth)
+        _ring(b, r, 0.6, thick * 0.8, lvl + 0.6 * s.hats, teeth)
         # Bass: a slowly wobbling ring whose radius is the bass pitch.
         wob = (0.03 + 0.08 * s.bass_env) * torch.cos(3.0 * theta - 0.6 * t)
         _ring(a, r, 0.32 + 0.15 * s.bass_pitch, thick * (1.0 + 0.8 * s.bass_env), lvl + 0.7 * s.bass_env, wob)

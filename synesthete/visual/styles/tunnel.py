@@ -12,7 +12,7 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_ease, shade
+from synesthete.visual.signals import Signals, Style, beat_clock, shade
 
 N_SEGMENTS = 8  # integer, so the angular pattern is continuous across theta = +-pi
 
@@ -39,11 +39,11 @@ class Tunnel(Style):
         depth.add_(0.06 * s.hats * torch.sin(4 * N_SEGMENTS * theta - 12.0 * s.time))
         rings = torch.cos(TAU * depth)  # (T, H, W)
         rings.mul_(0.5).add_(0.5)
-        rot = (TAU / (2 * N_SEGMENTS)) * (torch.floor(s.beat_count) + beat_ease(s.beat_phase))
+        rot = (TAU / (2 * N_SEGMENTS)) * (beat_clock(s, 0.2 + 0.8 * s.energy))
         segs = torch.cos(N_SEGMENTS * theta + rot)
         segs.mul_(0.5 + 0.5 * s.energy).add_(0.5)  # energy: stronger segment contrast
         # Fog near the vanishing point hides the ever-finer rings (no aliasing).
-        fog = ((r - 0.08) * 2.2).clamp_(0.0, 1.0)
+        fog = ((r - 0.12) * 2.4).clamp_(0.0, 1.0)
         fog.mul_(fog)
         a = rings * segs * fog  # (T, H, W)
         b = (1.0 - rings) * fog * 0.5

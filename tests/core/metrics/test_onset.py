@@ -14,12 +14,12 @@ def test_onset_peaks_fall_on_the_click_frames(make_clicks, beat_frames):
     assert env.shape == (300,)
     peaks = onset_peaks(audio, SR, FPS)
     assert len(peaks) == len(beat_frames)
-    # Each click is first visible in its own frame (window ends at the frame's instant).
+    # Each click lands on the frame whose span holds it (the first frame that may show it).
     assert np.all(np.abs(peaks - np.array(beat_frames)) <= 1)
     assert np.array_equal(peaks, beat_frames)
 
 
-def test_onset_strength_is_causal_per_frame(make_clicks):
+def test_onset_strength_rises_at_the_click_frame_not_before(make_clicks):
     audio = make_clicks([50], 100)
     env = onset_strength(audio, SR, FPS)
     assert env[:50].max() < 0.05 * env[50]  # nothing before the click's frame

@@ -1,0 +1,64 @@
+"""`synesthete-bench render`: how much faster than real time `synesthete-render` writes a 720p mp4.
+
+Renders a held-out procedural song through the exact `synesthete-render` path (Performer at the
+model's native size, bilinear upscale to 1280x720, h264 + aac through Mp4Writer) and reports
+seconds of audio per wall-clock second. The model is the shipped checkpoint when there is one,
+else an untrained model of the default size (same cost: speed does not depend on the weights).
+A full run also measures `--detail full`, where the model itself renders at 720p.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synesthete.bench.cli import BenchPart
+
+SEED = 10_000
+SIZE = (1280, 720)
+
+
+def _model() -> tuple[Any, str]:
+    from synesthete.checkpoint import DEFAULT_CHECKPOINT, load_model
+    from synesthete.model import build_model
+    from synesthete.model.config import model_config
+
+    if DEFAULT_CHECKPOINT.is_file():
+        return load_model(DEFAULT_CHECKPOINT), str(DEFAULT_CHECKPOINT.name)
+    return build_model(model_config()).eval(), "untrained default size (no checkpoint shipped)"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from synesthete.audio.engine import render_clip
+    from synesthete.render_cli import DecodedAudio, render_to_mp4
+
+    import cv2
+
+    cv2.setNumThreads(max(1, args.threads))  # as synesthete-render --threads does (torch's is set by the CLI)
+    model, which = _model()
+    seconds = 3.0 if args.quick else 10.0
+    clip = render_clip(SEED, seconds, sample_rate=model.cfg.sample_rate)
+    mono = clip.audio if clip.audio.ndim == 1 else clip.audio.mean(axis=0)
+    audio = DecodedAudio(np.asarray(mono, np.float32)[None], model.cfg.sample_rate, Path(f"seed-{SEED}"))
+    figures: dict[str, Any] = {"model": which, "audio_seconds": round(audio.seconds, 2),
+                               "size": f"{SIZE[0]}x{SIZE[1]}", "fps": model.cfg.fps}
+    with tempfile.TemporaryDirectory(prefix="synesthete-bench-render-") as tmp:
+        # Warm-up: first-call costs (FFmpeg load, allocator) are not the steady state.
+        render_to_mp4(model, DecodedAudio(audio.samples[:, : model.cfg.sample_rate // 2], audio.sample_rate, audio.path),
+                      Path(tmp) / "warm.mp4", SIZE, progress=False)
+        stats = render_to_mp4(model, audio, Path(tmp) / "bench.mp4", SIZE, progress=False)
+        figures["realtime_factor_720p"] = round(stats.realtime_factor, 3)
+        figures["ms_per_frame_720p"] = round(1000 * stats.wall_seconds / max(stats.frames, 1), 2)
+        figures["mp4_mb_per_minute"] = round((Path(tmp) / "bench.mp4").stat().st_size / 2**20 * 60 / audio.seconds, 2)
+        if not args.quick:
+            full = render_to_mp4(model, audio, Path(tmp) / "full.mp4", SIZE, progress=False, full_detail=True)
+            figures["realtime_factor_720p_full_detail"] = round(full.realtime_factor, 3)
+    return figures
+
+
+def register() -> BenchPart:
+    return BenchPart(name="render", help="synesthete-render speed: seconds of audio per wall second at 1280x720", run=run)

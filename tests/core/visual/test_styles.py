@@ -1,0 +1,140 @@
+"""Every registered style, as a specification: shape, range, determinism, statelessness, reactions.
+
+Controls come from `groove_controls` (120 BPM at 30 fps: a beat every 15 frames, the first kick
+at frame 14, snares on beats 2 and 4), so the musical moment of each frame is known exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from synesthete.audio.score import FrameControls
+from synesthete.constants import STEMS
+from synesthete.visual import STYLE_NAMES, get_style
+from synesthete.visual.synthetic import groove_controls
+
+KICK_FRAME = 29  # beat 2 (0-based) of the first bar: a kick, no snare
+SNARE_FRAME = 44  # beat 3: kick and snare together
+
+
+def without(ctrl: FrameControls, *stems: str) -> FrameControls:
+    """The same controls with the given stems silent (envelope and onsets zero)."""
+    env, onset = ctrl.env.copy(), ctrl.onset.copy()
+    for s in stems:
+        env[:, STEMS.index(s)] = 0.0
+        onset[:, STEMS.index(s)] = 0.0
+    return FrameControls(**{**ctrl.__dict__, "env": env, "onset": onset})
+
+
+@pytest.fixture(scope="module")
+def groove() -> FrameControls:
+    return groove_controls(60, fps=30.0, bpm=120.0, energy=0.8)
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+@pytest.mark.parametrize("size", [(64, 64), (48, 80), (37, 23), (1, 5), (256, 96)])
+def test_shape_range_finite(name: str, size: tuple[int, int], groove: FrameControls) -> None:
+    h, w = size
+    out = get_style(name).render(groove.slice(26, 32), h, w)  # around a kick
+    assert out.shape == (6, 3, h, w) and out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_deterministic_and_slice_equals_whole(name: str, groove: FrameControls) -> None:
+    style = get_style(name)
+    whole = style.render(groove, 48, 64)
+    assert torch.equal(whole, style.render(groove, 48, 64))
+    for a, b in [(0, 1), (13, 31), (40, 60)]:
+        part = style.render(groove.slice(a, b), 48, 64)
+        torch.testing.assert_close(part, whole[a:b], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_kick_and_snare_give_clear_reactions(name: str, groove: FrameControls) -> None:
+    style = get_style(name)
+    # Styles are stateless, so the two moments can be rendered on their own.
+    ctrl = FrameControls(**{k: v[[KICK_FRAME, SNARE_FRAME]] for k, v in groove.__dict__.items()})
+    i_kick, i_snare = 0, 1
+    full = style.render(ctrl, 64, 64)
+    no_kick = style.render(without(ctrl, "kick"), 64, 64)
+    no_snare = style.render(without(ctrl, "snare"), 64, 64)
+    assert (full[i_kick] - no_kick[i_kick]).abs().mean() > 0.03, "kick barely changes the frame"
+    assert (full[i_snare] - no_snare[i_snare]).abs().mean() > 0.03, "snare barely changes the frame"
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_hats_and_bass_change_the_picture(name: str, groove: FrameControls) -> None:
+    style = get_style(name)
+    ctrl = groove.slice(SNARE_FRAME, SNARE_FRAME + 4)  # a closed hat lands on this beat too
+    full = style.render(ctrl, 64, 64)
+    for stems, margin in ((("hat_closed", "hat_open", "perc"), 0.005), (("bass",), 0.02)):
+        muted = style.render(without(ctrl, *stems), 64, 64)
+        assert (full - muted).abs().mean() > margin, f"{stems} have no visible effect"
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_reactivity_scales_the_reactions(name: str, groove: FrameControls) -> None:
+    style = get_style(name)
+    ctrl = groove.slice(KICK_FRAME, KICK_FRAME + 3)
+    calm_drums = without(ctrl, *STEMS)
+    # At reactivity 0 the onsets do nothing: the frame equals the one with every stem silent.
+    torch.testing.assert_close(style.render(ctrl, 32, 32, 0.0), style.render(calm_drums, 32, 32, 0.0))
+    weak = (style.render(ctrl, 32, 32, 0.5) - style.render(calm_drums, 32, 32, 0.5)).abs().mean()
+    strong = (style.render(ctrl, 32, 32, 1.5) - style.render(calm_drums, 32, 32, 1.5)).abs().mean()
+    assert strong > weak
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_calm_music_is_dark_and_still(name: str) -> None:
+    calm = groove_controls(30, energy=0.0, drums=False)
+    out = get_style(name).render(calm, 64, 64)
+    calm_change = (out[1:] - out[:-1]).abs().mean()
+    assert out.mean() < 0.06, "calm passage should be dark"
+    assert calm_change < 0.006, "calm passage should change slowly, without flicker"
+    lively = get_style(name).render(groove_controls(30, energy=0.8), 64, 64)
+    assert lively.mean() > 2.0 * out.mean()
+    assert (lively[1:] - lively[:-1]).abs().mean() > 5.0 * calm_change
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_chord_root_changes_the_palette(name: str) -> None:
+    c_major = get_style(name).render(groove_controls(20, chord_root=0, chord_quality=0), 32, 32)
+    fs_major = get_style(name).render(groove_controls(20, chord_root=6, chord_quality=0), 32, 32)
+    mean_c = c_major.mean(dim=(0, 2, 3))  # (3,) average colour
+    mean_fs = fs_major.mean(dim=(0, 2, 3))
+    assert (mean_c - mean_fs).abs().max() > 0.05
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_resolution_independent(name: str, groove: FrameControls) -> None:
+    """The picture scales with the image: 128x128 box-downsampled looks like the 64x64 render."""
+    ctrl = groove.slice(KICK_FRAME - 1, KICK_FRAME + 4)
+    small = get_style(name).render(ctrl, 64, 64)
+    big = F.avg_pool2d(get_style(name).render(ctrl, 128, 128), 2)
+    assert (small - big).abs().mean() < 0.03
+    # A wider canvas shows the same centre, with more of the world at the sides.
+    wide = get_style(name).render(ctrl, 64, 128)
+    assert (wide[..., 32:96] - small).abs().mean() < 0.03
+
+
+def test_bad_input_gives_one_clear_error(groove: FrameControls) -> None:
+    style = get_style(STYLE_NAMES[0])
+    with pytest.raises(ValueError, match="reactivity"):
+        style.render(groove, 32, 32, reactivity=-1.0)
+    with pytest.raises(ValueError, match="image size"):
+        style.render(groove, 0, 32)
+    broken = FrameControls(**{**groove.__dict__, "energy": groove.energy[:-1]})
+    with pytest.raises(ValueError, match="energy"):
+        style.render(broken, 32, 32)
+    nan = FrameControls(**{**groove.__dict__, "melody": np.full_like(groove.melody, np.nan)})
+    with pytest.raises(ValueError, match="melody"):
+        style.render(nan, 32, 32)
+
+
+def test_empty_clip_gives_no_frames(groove: FrameControls) -> None:
+    assert get_style(STYLE_NAMES[0]).render(groove.slice(0, 0), 16, 24).shape == (0, 3, 16, 24)

@@ -1,0 +1,238 @@
+"""The live loop with real parts: a JACK client's onset reaches the screen within the latency
+budget, a JACK MIDI knob moves its control, keys change controls, a broken preset leaves the show
+running, a source that ends gives silence, and Esc / window close end it with a summary."""
+
+import os
+import threading
+import time
+import wave
+from pathlib import Path
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from synesthete.checkpoint import save_checkpoint  # noqa: E402
+from synesthete.model import build_model, model_config  # noqa: E402
+from synesthete.session_log import read_session_log  # noqa: E402
+from synesthete_live.keys import key_constant  # noqa: E402
+from synesthete_live.live_loop import LiveLoop, LiveOptions  # noqa: E402
+from synesthete_live.sources import FileSource  # noqa: E402
+from synesthete_live.window import pygame  # noqa: E402
+
+SR = 24_000
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> str:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, build_model(model_config("tiny", styles=("a", "b"), sample_rate=SR)))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def kicks_wav(tmp_path_factory) -> Path:
+    """Two seconds of a kick every half second over a quiet tone, 48 kHz 16-bit."""
+    rate, n = 48_000, 96_000
+    x = 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
+    for start in range(0, n, rate // 2):
+        k = np.arange(min(7000, n - start))
+        x[start : start + k.size] += 0.8 * np.sin(2 * np.pi * 55 * k / rate) * np.exp(-k / 1800)
+    path = tmp_path_factory.mktemp("audio") / "kicks.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def options(checkpoint: str, tmp_path: Path, **kw) -> LiveOptions:
+    base = dict(checkpoint=checkpoint, headless=True, play_out=False, size=(320, 180), presets_dir=tmp_path,
+                duration=20.0)
+    base.update(kw)
+    return LiveOptions(**base)
+
+
+def press(*names: str) -> None:
+    for name in names:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key_constant(name), mod=0, unicode="", scancode=0))
+
+
+def drive(loop: LiveLoop, script, timeout: float = 15.0) -> threading.Thread:
+    """Run `script(loop)` on a helper thread once frames flow (the loop itself owns the main thread)."""
+    shown = threading.Event()
+    loop.on_frame.append(lambda frame, t: shown.set())
+
+    def run():
+        if shown.wait(timeout):
+            script(loop)
+        loop.stop_requested = True
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def until(predicate, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_keys_change_controls_and_esc_ends_with_a_summary(checkpoint, kicks_wav, tmp_path, capsys):
+    (tmp_path / "a.toml").write_text('name = "A"\n')
+    rec = tmp_path / "keys.mp4"
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", record=rec, record_size=(160, 90)))
+    seen = {}
+
+    def script(loop):
+        time.sleep(0.2)
+        seen["before"] = loop_frames[-1].image.mean()
+        press("w", "w", "m", "b", "right")
+        until(lambda: loop.controls.value["blackout"] > 0.999)
+        time.sleep(0.05)
+        seen.update(loop.controls.target)
+        seen["after"] = loop_frames[-1].image.mean()
+        press("escape")
+        until(lambda: False, 0.5)
+
+    loop_frames = []
+    loop.on_frame.append(lambda f, t: loop_frames.append(f))
+    thread = drive(loop, script)
+    summary = loop.run()
+    thread.join(5)
+    assert seen["feedback"] == pytest.approx(0.1) and seen["mirror"] == 1.0 and seen["blackout"] == 1.0
+    assert seen["style"] == pytest.approx(0.05)
+    assert seen["after"] < 0.02 * seen["before"], "blackout reached the screen"
+    assert summary["frames"] > 10 and summary["recording"] is True
+    out = capsys.readouterr().out
+    assert "synesthete-live:" in out and "latency p50" in out and "fps median" in out
+    log = read_session_log(tmp_path / "keys.session.jsonl")
+    ops = [(e.data["op"], e.data.get("name")) for e in log.of_type("control")]
+    assert ("nudge", "feedback") in ops and ("toggle", "blackout") in ops
+    assert rec.stat().st_size > 1000
+
+
+def test_a_broken_preset_leaves_the_current_one_running(checkpoint, kicks_wav, tmp_path):
+    (tmp_path / "a_good.toml").write_text('name = "Good"\n[controls]\nhue = 0.5\n')
+    (tmp_path / "b_broken.toml").write_text('name = "Broken"\n[controls]\nzoom = 9\n')
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", preset="a_good"))
+    counts = {}
+
+    def script(loop):
+        press("n")
+        assert until(lambda: "b_broken.toml" in loop.info.error)
+        before = loop.stats.displayed
+        time.sleep(0.5)
+        counts.update(after=loop.stats.displayed - before, preset=loop.preset.name, hue=loop.controls.target["hue"])
+
+    thread = drive(loop, script)
+    loop.run()
+    thread.join(5)
+    assert "controls.zoom" in loop.info.error and "outside" in loop.info.error
+    assert counts["preset"] == "Good" and counts["hue"] == 0.5
+    assert counts["after"] > 15, "frames kept coming while (and after) the preset failed"
+
+
+def test_preset_switch_blends_controls_over_the_blend_time(checkpoint, kicks_wav, tmp_path):
+    (tmp_path / "a.toml").write_text('name = "A"\n')
+    (tmp_path / "b.toml").write_text('name = "B"\nblend_seconds = 1.0\n[controls]\nfeedback = 0.8\n')
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", preset="a"))
+    samples = []
+
+    def script(loop):
+        press("n")
+        assert until(lambda: loop.preset.name == "B")
+        for _ in range(6):
+            samples.append(loop.controls.value["feedback"])
+            time.sleep(0.25)
+
+    thread = drive(loop, script)
+    loop.run()
+    thread.join(5)
+    assert samples[0] < 0.4 and samples[-1] == pytest.approx(0.8, abs=0.01)
+    assert any(0.1 < s < 0.7 for s in samples), f"an in-between value was shown: {samples}"
+
+
+def test_a_source_that_ends_gives_silence_and_the_show_goes_on(checkpoint, kicks_wav, tmp_path):
+    source = FileSource(kicks_wav, SR, loop=False, play_out=False)
+    loop = LiveLoop(options(checkpoint, tmp_path, duration=3.5), source=source)
+    late = []
+    loop.on_frame.append(lambda f, t: late.append(t))
+    summary = loop.run()
+    assert loop.info.input_status == "ended"
+    t_end = late[0] + 2.2  # the file is 2 s long
+    assert sum(t > t_end for t in late) > 30, "frames kept coming after the source ended"
+    assert summary["frames"] > 100
+
+
+def test_closing_the_window_ends_cleanly(checkpoint, kicks_wav, tmp_path, capsys):
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}"))
+    thread = drive(loop, lambda loop: pygame.event.post(pygame.event.Event(pygame.QUIT)) or until(lambda: False, 1))
+    t = time.monotonic()
+    loop.run()
+    thread.join(5)
+    assert time.monotonic() - t < 10
+    assert "frames" in capsys.readouterr().out
+    assert not pygame.display.get_init()
+
+
+@pytest.mark.jack
+def test_a_loud_onset_from_a_jack_client_reaches_the_screen_within_the_budget(
+        checkpoint, jack_server, audio_feeder, tmp_path):
+    (tmp_path / "strobe.toml").write_text('name = "S"\n[controls]\nstrobe = 1.0\n')
+    feeder = audio_feeder(tone=60.0, amp=0.9, seconds=0.3)
+    loop = LiveLoop(options(checkpoint, tmp_path, device="system", preset="strobe"))
+    shown: list[tuple[float, float]] = []  # (display time, brightness)
+    loop.on_frame.append(lambda f, t: shown.append((t, float(f.image.mean()))))
+    played = {}
+
+    def script(loop):
+        feeder.connect_to("synesthete:in_")
+        time.sleep(0.5)  # a calm baseline
+        played["t"] = feeder.play()
+        time.sleep(0.4)
+
+    thread = drive(loop, script)
+    summary = loop.run()
+    thread.join(5)
+    t0 = played["t"]
+    baseline = [b for t, b in shown if t < t0]
+    after = [(t, b) for t, b in shown if t >= t0]
+    flash = next(t for t, b in after if b > max(baseline) + 60)
+    reaction_ms = (flash - t0) * 1e3
+    print(f"onset -> flash on screen: {reaction_ms:.1f} ms; loop latency p95 {summary['latency_ms_p95']} ms")
+    # The budget: the frame that completes the onset's hop (<= 16.7 ms of audio) + the 20 ms
+    # latency target; on this shared 2-core box allow one more frame for scheduling.
+    assert reaction_ms < 16.7 + 20 + 16.7
+
+
+@pytest.mark.jack
+def test_a_jack_midi_knob_moves_its_mapped_control(checkpoint, kicks_wav, jack_server, midi_sender, tmp_path):
+    (tmp_path / "m.toml").write_text('name = "M"\n[midi]\nhue = "cc:3"\nfreeze = "note:36"\n')
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", preset="m",
+                            midi_virtual="synesthete-test-midi"))
+    values = {}
+
+    def script(loop):
+        sender = midi_sender(to="synesthete-test-midi")
+        sender.send(0xB0, 3, 0)  # the knob at 0 = the current hue: picked up
+        sender.send(0xB0, 3, 64)
+        sender.send(0x99, 36, 100)  # a pad on channel 10
+        assert until(lambda: loop.controls.target["freeze"] == 1.0)
+        values.update(loop.controls.target)
+        values["midi_last"] = loop.info.midi_last
+        sender.close()
+
+    thread = drive(loop, script)
+    loop.run()
+    thread.join(5)
+    assert values["hue"] == pytest.approx(64 / 127)
+    assert values["freeze"] == 1.0 and values["midi_last"] == "note:10:36"

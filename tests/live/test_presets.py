@@ -1,0 +1,124 @@
+"""Presets: shipped ones load; a bad one is one clear error naming file, key and reason; learned
+MIDI maps are saved back without losing the rest of the file; loading happens off the render thread."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from synesthete.checkpoint import save_checkpoint
+from synesthete.model import build_model, model_config
+from synesthete_live.presets import (Loader, PresetError, find_preset, list_presets, load_preset, save_midi_map)
+
+PRESETS = Path(__file__).resolve().parents[2] / "presets"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_the_shipped_presets_load_and_use_every_kind_of_value():
+    paths = list_presets(PRESETS)
+    assert {"default", "dark_techno", "ambient"} <= {p.stem for p in paths}
+    presets = [load_preset(p) for p in paths]
+    assert {p.transition for p in presets} == {"blend", "beat"}
+    assert all(p.midi for p in presets)
+    assert find_preset("dark_techno", PRESETS).name == "dark_techno.toml"
+
+
+@pytest.mark.parametrize("text, where, reason", [
+    ('name = "x"\ncolour = 3\n', "colour", "unknown key"),
+    ('[controls]\nzoom = 7\n', "controls.zoom", "outside 0.0..1.0"),
+    ('[controls]\nwarp = 1\n', "controls.warp", "unknown control"),
+    ('[controls]\nhue = "red"\n', "controls.hue", "expected a number"),
+    ('transition = "fade"\n', "transition", "expected one of blend, beat"),
+    ('[midi]\nhue = "knob 3"\n', "midi.hue", "expected 'cc:NUMBER'"),
+    ('[midi]\nhue = "cc:17:3"\n', "midi.hue", "channel must be 1-16"),
+    ('[styles]\nplasma = -1\n', "styles.plasma", ">= 0"),
+    ('name = "x\n', "", "not valid TOML"),
+])
+def test_a_bad_preset_names_file_key_and_reason(tmp_path, text, where, reason):
+    path = write(tmp_path, "bad.toml", text)
+    with pytest.raises(PresetError) as e:
+        load_preset(path)
+    message = str(e.value)
+    assert str(path) in message and where in message and reason in message, message
+    assert "\n" not in message.strip()
+
+
+def test_a_yaml_preset_never_runs_code(tmp_path):
+    marker = tmp_path / "pwned"
+    path = write(tmp_path, "evil.yaml", f"name: !!python/object/apply:os.system ['touch {marker}']\n")
+    with pytest.raises(PresetError, match="not valid YAML"):
+        load_preset(path)
+    assert not marker.exists()
+
+
+def test_unknown_style_names_are_reported_against_the_model(tmp_path):
+    preset = load_preset(write(tmp_path, "s.toml", "[styles]\nplasma = 1\nfoo = 2\n"))
+    with pytest.raises(PresetError, match="styles.foo: unknown style .*plasma, tunnel"):
+        preset.style_weights(("plasma", "tunnel"))
+    ok = load_preset(write(tmp_path, "t.toml", "[styles]\nplasma = 1\ntunnel = 3\n"))
+    assert ok.style_weights(("plasma", "tunnel")).tolist() == pytest.approx([0.25, 0.75])
+
+
+def test_saving_a_learned_map_replaces_only_the_midi_table(tmp_path):
+    path = write(tmp_path, "p.toml", '# my set\nname = "P"\n\n[midi]\nhue = "cc:3"\n\n[controls]\nzoom = 0.5  # keep\n')
+    save_midi_map(path, {"hue": "cc:2:40", "freeze": "note:36"})
+    text = path.read_text()
+    assert "# my set" in text and "zoom = 0.5  # keep" in text
+    p = load_preset(path)
+    assert p.midi == {"hue": "cc:2:40", "freeze": "note:36"} and p.controls == {"zoom": 0.5}
+    bare = write(tmp_path, "bare.toml", 'name = "B"\n')
+    save_midi_map(bare, {"zoom": "cc:9"})
+    assert load_preset(bare).midi == {"zoom": "cc:9"}
+    y = write(tmp_path, "y.yaml", "name: Y\ncontrols:\n  hue: 0.5\n")
+    save_midi_map(y, {"hue": "cc:1"})
+    assert load_preset(y).midi == {"hue": "cc:1"} and load_preset(y).controls == {"hue": 0.5}
+
+
+def test_training_configs_in_the_folder_are_not_live_presets(tmp_path):
+    write(tmp_path, "a.toml", 'name = "A"\n')
+    write(tmp_path, "train_default.toml", "[model]\nlatent_dim = 3\n")
+    write(tmp_path, "typo.toml", 'nme = "A"\n[controls]\nhue = 0.1\n')
+    assert [p.name for p in list_presets(tmp_path)] == ["a.toml", "typo.toml"]
+
+
+def wait_results(loader: Loader, n: int = 1, timeout: float = 30.0) -> list:
+    out, end = [], time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < end:
+        out += loader.poll()
+        time.sleep(0.01)
+    return out
+
+
+def test_the_loader_works_in_the_background_and_reports_failures(tmp_path):
+    torch.manual_seed(0)
+    cfg = model_config("tiny", styles=("a", "b"))
+    save_checkpoint(tmp_path / "one.pt", build_model(cfg))
+    save_checkpoint(tmp_path / "two.pt", build_model(cfg))
+    loader = Loader(torch.device("cpu"), str(tmp_path / "one.pt"))
+    try:
+        loader.current_checkpoint = loader.checkpoint_key(load_preset(write(tmp_path, "x.toml", "")))
+        same = write(tmp_path, "same.toml", 'name = "same"\n[controls]\nhue = 0.5\n')
+        other = write(tmp_path, "other.toml", f'checkpoint = "{tmp_path / "two.pt"}"\n')
+        broken = write(tmp_path, "broken.toml", "[controls]\nhue = 9\n")
+        missing = write(tmp_path, "missing.toml", 'checkpoint = "nope.pt"\n')
+        t = time.perf_counter()
+        for p in (same, other, broken, missing):
+            loader.request(p)
+        assert time.perf_counter() - t < 0.05, "requests never block the caller"
+        results = {r.path.name: r for r in wait_results(loader, 4)}
+        assert results["same.toml"].performer is None and results["same.toml"].preset.controls == {"hue": 0.5}
+        fresh = results["other.toml"].performer
+        assert fresh is not None and fresh.frames_done == 0, "a new checkpoint comes as a warmed-up, reset performer"
+        frames = fresh.process(np.zeros(fresh.hop, np.float32), fresh.new_controls())
+        assert len(frames) == 1
+        assert "hue" in results["broken.toml"].error and results["broken.toml"].preset is None
+        assert "nope.pt" in results["missing.toml"].error
+    finally:
+        loader.stop()

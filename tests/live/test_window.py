@@ -1,0 +1,84 @@
+"""Window, HUD and keys under SDL's dummy video driver: frames fill the window (cover, smooth),
+the HUD draws over them, and every control of the performer has a key."""
+
+import os
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from synesthete.controls import CONTROL_SPECS  # noqa: E402
+from synesthete_live.hud import Hud, HudInfo  # noqa: E402
+from synesthete_live.keys import BINDINGS, action_for, help_table, key_constant  # noqa: E402
+from synesthete_live.window import Window, cover_rect, pygame  # noqa: E402
+
+
+@pytest.fixture
+def window():
+    w = Window((320, 180), vsync=False)
+    yield w
+    w.close()
+
+
+def test_a_frame_fills_the_window_cropped_to_its_aspect(window):
+    frame = np.zeros((64, 64, 3), np.uint8)
+    frame[:, :] = (200, 30, 30)
+    frame[:10] = (0, 0, 255)  # a blue band on top: outside the 16:9 crop of a square
+    window.draw(frame)
+    t = window.flip()
+    px = window.pixels()
+    assert px.shape == (180, 320, 3) and t > 0
+    assert np.abs(px.astype(int) - (200, 30, 30)).max() <= 2, "red everywhere, the blue band was cropped"
+
+
+def test_scaling_is_smooth_not_blocky(window):
+    ramp = np.repeat(np.linspace(0, 255, 16).astype(np.uint8)[None, :, None], 9, axis=0).repeat(3, axis=2)  # (9, 16, 3)
+    window.draw(np.ascontiguousarray(ramp))
+    row = window.pixels()[90, :, 0].astype(int)
+    assert len(np.unique(row)) > 100, "smoothscale interpolates: many levels, not 16 blocks"
+    assert np.all(np.diff(row) >= 0)
+
+
+def test_cover_rect_keeps_the_centre():
+    assert tuple(cover_rect(64, 64, 1280, 720)) == (0, 14, 64, 36)
+    assert tuple(cover_rect(160, 90, 100, 100)) == (35, 0, 90, 90)
+
+
+def test_the_window_follows_resizes(window):
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, w=400, h=300, size=(400, 300)))
+    window.poll()
+    assert window.windowed_size == (400, 300)
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    assert [e.type for e in window.poll()] == [pygame.QUIT] and window.closed
+
+
+def test_the_hud_draws_over_the_picture_and_can_hide(window):
+    window.draw(np.zeros((8, 8, 3), np.uint8))
+    hud = Hud()
+    info = HudInfo(fps=59.9, frame_ms=3.2, latency_p50=9.0, latency_p95=14.0, level=0.8, input_name="demo",
+                   input_status="ok", preset="Ambient", style="plasma 1.00", recording=True, record_dropped=2,
+                   error="presets/bad.toml: controls.zoom: 7.0 is outside 0.0..1.0", error_time=1e12)
+    lines = [text for text, _ in hud.lines(info, now=1e12)]
+    assert any("59.9 fps" in t and "p95 14.0" in t for t in lines)
+    assert any("REC" in t and "dropped 2" in t for t in lines)
+    assert any("outside" in t for t in lines)
+    hud.draw(window.screen, info)
+    px = window.pixels()
+    assert px[10:60, 10:200].max() > 200, "text is drawn"
+    assert px[-10, 2].tolist() != [0, 0, 0], "the level meter is drawn"
+    hud.visible = False
+    window.draw(np.zeros((8, 8, 3), np.uint8))
+    hud.draw(window.screen, info)
+    assert window.pixels().max() == 0
+
+
+def test_every_control_has_a_key_and_keys_are_unique():
+    bound = {b.action.control for b in BINDINGS}
+    assert {s.name for s in CONTROL_SPECS} <= bound
+    keys = [k for b in BINDINGS for k in b.keys]
+    assert len(keys) == len(set(keys))
+    assert action_for(key_constant("w")).control == "feedback"
+    assert action_for(key_constant("escape")).app == "quit"
+    assert action_for(pygame.K_F1) is None
+    assert "kaleidoscope" in help_table()
