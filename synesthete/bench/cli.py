@@ -87,7 +87,7 @@ def build_parser(parts: dict[str, BenchPart]) -> argparse.ArgumentParser:
         p = sub.add_parser(part.name, help=part.help, description=part.help)
         p.add_argument("--quick", action="store_true", help="short run (a full `all --quick` pass takes < 2 min)")
         p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures to PATH as flat JSON")
-        p.add_argument("--results-dir", type=Path, default=Path("results"),
+        p.add_argument("--results-dir", default="results",
                        help="folder for the dated JSON copy (default: results/); '' to skip")
         p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
         if part.add_arguments is not None:
@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         write_json(combined, args.json)
         print(f"wrote {args.json}")
-    if str(args.results_dir):
-        dated = args.results_dir / f"bench-{args.part}-{stamp}.json"
+    if args.results_dir:
+        dated = Path(args.results_dir) / f"bench-{args.part}-{stamp}.json"
         write_json(combined, dated)
         print(f"wrote {dated}")
     return 0

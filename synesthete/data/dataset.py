@@ -107,7 +107,21 @@ class ProceduralClips(IterableDataset):
         return w
 
     def make_item(self, index: int) -> dict[str, torch.Tensor]:
-        """Build item `index` of this stream (pure function of the config seed and the index)."""
+        """Build item `index` of this stream (pure function of the config seed and the index).
+
+        Made with one torch thread wherever it runs: multi-threaded FFTs round differently, and
+        the same index must give the same bytes in a worker and in the main process.
+        """
+        threads = torch.get_num_threads()
+        if threads == 1:
+            return self._make_item(index)
+        torch.set_num_threads(1)
+        try:
+            return self._make_item(index)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _make_item(self, index: int) -> dict[str, torch.Tensor]:
         from synesthete.audio.engine import render_clip
         from synesthete.visual.teacher import render_teacher
 
