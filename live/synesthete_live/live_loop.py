@@ -58,6 +58,38 @@ BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat co
 PRESERVED_ON_SWITCH = ("freeze", "blackout")  # a preset switch does not lift a freeze or blackout
 
 
+RECORDER_NICE = 10  # the encoder yields the CPU to the render thread: a late file frame is a
+# counted drop in the recording, a late window frame is a stutter in the show.
+
+
+def start_below_render(recorder: Recorder) -> Recorder:
+    """Start the recorder from a helper thread running at a lower priority (nice +10).
+
+    Threads inherit the niceness of the thread that creates them, so the recorder thread and the
+    encoder's worker threads (created when the file opens) all run below the render thread.
+    Raising one's own niceness needs no privilege; where it fails the recorder just starts at
+    normal priority. Errors of `start()` (e.g. an unwritable path) are raised here.
+    """
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, RECORDER_NICE)  # Linux: `who=0` is this thread
+        except (AttributeError, OSError):
+            pass
+        try:
+            recorder.start()
+        except BaseException as e:  # handed to the caller's thread
+            failure.append(e)
+
+    thread = threading.Thread(target=start, name="recorder-start")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return recorder
+
+
 @dataclass
 class LiveOptions:
     device: str | None = None  # audio source spec; None: "mic" if an input exists, else "demo"
@@ -169,7 +201,8 @@ class LiveLoop:
         self.session_log = None
         if o.record is not None:
             rw, rh = o.record_size or self.window.size
-            self.recorder = Recorder(o.record, rw, rh, self.performer.fps, self.performer.sample_rate).start()
+            self.recorder = start_below_render(Recorder(o.record, rw, rh, self.performer.fps,
+                                                        self.performer.sample_rate))
             self._record_aspect = (rw, rh)
             header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
                       "checkpoint": self.checkpoint_label, "preset": self.preset.name,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -101,7 +102,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, cfg))
         self.step = 0
         if self.resume_state is not None:
-            self.model.load_state_dict(self.resume_state["model"])
+            self.model.load_state_dict(self.resume_state["state_dict"])
             ts = self.resume_state["train_state"]
             self.optimizer.load_state_dict(ts["optimizer"])
             self.scheduler.load_state_dict(ts["scheduler"])
@@ -180,8 +181,11 @@ class Trainer:
         t_start = time.perf_counter()
         start_step = self.step
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.progress, unit="step",
-                   dynamic_ncols=True, desc="train")
+                   dynamic_ncols=True, desc="train", file=sys.stderr)
         self.model.train()
+
+        def log(message: str) -> None:  # progress and messages go to stderr; stdout is for results
+            bar.write(message, file=sys.stderr)
 
         def run_eval() -> dict[str, float]:
             nonlocal held_out
@@ -193,7 +197,7 @@ class Trainer:
             if tracker.enabled and sample is not None:
                 tracker.log_video("eval/model_vs_teacher", sample, cfg.model.fps, self.step,
                                   self.out / "media" / f"eval_{self.step:06d}.mp4")
-            bar.write(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in m.items()))
+            log(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in m.items()))
             return m
 
         try:
@@ -217,7 +221,7 @@ class Trainer:
                         metrics = run_eval()
                     if done:
                         if out_of_time:
-                            bar.write(f"time budget of {cfg.max_minutes:g} min reached at step {self.step}")
+                            log(f"time budget of {cfg.max_minutes:g} min reached at step {self.step}")
                         break
             train_seconds = time.perf_counter() - t_start
             self.save(self.out / "last.pt")
@@ -225,7 +229,7 @@ class Trainer:
         except KeyboardInterrupt:
             # Ctrl-C: keep what was learned so far; --resume continues from here.
             self.save(self.out / "last.pt")
-            bar.write(f"interrupted at step {self.step}; checkpoint written to {self.out / 'last.pt'}")
+            log(f"interrupted at step {self.step}; checkpoint written to {self.out / 'last.pt'}")
             raise
         finally:
             bar.close()
