@@ -1,7 +1,7 @@
 """`synesthete-render`: turn an audio file (or a recorded live set) into an mp4 of the visuals.
 
     synesthete-render song.flac -o song.mp4 --size 1280x720
-    synesthete-render --replay set.jsonl -o set-4k.mp4 --size 3840x2160
+    synesthete-render --replay set.session.jsonl -o set-4k.mp4 --size 3840x2160
 
 The input is decoded with TorchCodec (wav, flac, mp3, ogg, or the audio track of a video),
 downmixed and resampled to the model's rate, and fed through the very `Performer` the live window
@@ -9,10 +9,17 @@ uses (causal features, `model.step`, controls, post effects), in chunks. So ever
 what the live app would have shown for the same audio and control events. The mp4 carries the
 *original* audio (its own rate and channels) next to the video, both written by `Mp4Writer`.
 
+By default the model draws at its native size and each frame is fitted to `--size` the way the
+live window fits it to the screen (cover crop, bilinear): fast, and what the audience saw.
+`--detail full` has the model render at `--size` itself (more detail with the implicit decoder).
+
 `--replay SESSION.jsonl` re-renders a live set: the audio comes from the recording the session
-log sits next to, the control events are applied at the model-frame indices the live loop
-logged, and `--size` may differ from the live window (the implicit decoder renders natively at
-any size, the conv decoder upsamples).
+log sits next to (`set.session.jsonl` -> `set.mp4`), the logged control events are re-applied at
+the model-frame indices the live loop logged them at, and the set is rendered at any `--size`
+(default: the recording's), in full detail unless `--detail native`. At the live render size the
+frames equal the live ones up to float rounding and the recording's aac round trip of the audio;
+larger sizes add detail. A replay uses one checkpoint (the header's, or `--checkpoint`): a set
+that switched models through presets is replayed with its first.
 
 Failure leaves nothing behind: the mp4 is written to a hidden temporary name next to OUTPUT and
 renamed only when complete; on any error it is deleted and the command exits non-zero with one
@@ -174,13 +181,15 @@ def render_to_mp4(
     on_frames: Callable[[np.ndarray], None] | None = None,
     full_detail: bool = False,
     n_frames: int | None = None,
+    render_size: tuple[int, int] | None = None,
 ) -> RenderStats:
     """Render `audio` through a fresh Performer into `output` (width, height = size) atomically.
 
-    By default the model draws at its native size and the finished frames are upscaled (bilinear)
-    to `size`: the cheap path, and the picture a live window shows when it scales the model's
-    frames to the screen. `full_detail=True` has the model itself render at `size` (the implicit
-    decoder adds real detail; post effects run at full size), which is what a replay uses. `n_frames` fixes the number of model
+    By default the model draws at `render_size` ((h, w); None: its native size) and the finished
+    frames are fitted to `size` exactly as the live window fits them to the screen (cover crop,
+    bilinear): the cheap path. `full_detail=True` has the model itself render at `size` (the
+    implicit decoder adds real detail, a conv decoder upsamples; post effects run at full size):
+    the frames of a live loop run with that render size. `n_frames` fixes the number of model
     frames (a replay matches the recording's video: audio beyond it is dropped, missing audio is
     silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
     """
@@ -191,7 +200,7 @@ def render_to_mp4(
 
     output = Path(output)
     width, height = size
-    performer = Performer(model, device=device, render_size=(height, width) if full_detail else None)
+    performer = Performer(model, device=device, render_size=(height, width) if full_detail else render_size)
     if controls is None:
         controls = performer.new_controls()
     model_fps = float(performer.fps)
@@ -221,7 +230,7 @@ def render_to_mp4(
             for batch in stream_frames(performer, model_audio, controls, events):  # (k, H, W, 3)
                 idx = np.arange(index, index + batch.shape[0])
                 keep = np.repeat(batch[wanted[idx]], repeats[idx][wanted[idx]], axis=0)
-                keep = resize_frames(keep, width, height)
+                keep = fit_frames(keep, width, height)
                 if keep.shape[0]:
                     writer.write_frames(keep)
                     if on_frames is not None:
@@ -249,15 +258,35 @@ def render_to_mp4(
     return RenderStats(written, seconds, time.perf_counter() - t0, (width, height), out_fps, output)
 
 
-def resize_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(N, h, w, 3) uint8 -> (N, height, width, 3), bilinear; unchanged when already that size."""
+def cover_crop(height: int, width: int, dst_w: int, dst_h: int) -> tuple[slice, slice]:
+    """The largest centred part of a (height, width) picture with the aspect of (dst_w, dst_h).
+
+    The live window's "cover" fit: the picture fills the output, a square frame loses its top
+    and bottom in a 16:9 output (same arithmetic as synesthete_live.window.cover_rect).
+    """
+    if width * dst_h > dst_w * height:  # source is wider: cut the sides
+        w = max(1, round(height * dst_w / dst_h))
+        return slice(0, height), slice((width - w) // 2, (width - w) // 2 + w)
+    h = max(1, round(width * dst_h / dst_w))
+    return slice((height - h) // 2, (height - h) // 2 + h), slice(0, width)
+
+
+def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(N, h, w, 3) uint8 -> (N, height, width, 3) as the live window shows them.
+
+    Cover-crop to the output aspect, then scale: bilinear when enlarging, pixel-area when
+    shrinking (the window's choice). Unchanged when the frames already have that size.
+    """
     import cv2
 
     if frames.shape[1:3] == (height, width):
         return frames
+    rows, cols = cover_crop(frames.shape[1], frames.shape[2], width, height)
+    crop_w = cols.stop - cols.start
+    interpolation = cv2.INTER_LINEAR if width >= crop_w else cv2.INTER_AREA
     out = np.empty((frames.shape[0], height, width, 3), np.uint8)
     for i, frame in enumerate(frames):
-        cv2.resize(frame, (width, height), dst=out[i], interpolation=cv2.INTER_LINEAR)
+        cv2.resize(np.ascontiguousarray(frame[rows, cols]), (width, height), dst=out[i], interpolation=interpolation)
     return out
 
 
@@ -279,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with the original audio, through the same streaming path as the live window.",
         epilog="Examples:\n  synesthete-render song.wav -o song.mp4\n"
         "  synesthete-render talk.mp4 -o out.mp4 --size 640x360 --preset calm\n"
-        "  synesthete-render --replay rec/set-2025.jsonl -o set-1080p.mp4 --size 1920x1080",
+        "  synesthete-render --replay rec/set.session.jsonl -o set-1080p.mp4 --size 1920x1080",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", nargs="?", type=Path, help="audio file (wav, flac, mp3, ogg) or a video with sound")
@@ -293,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", type=Path, default=None, metavar="SESSION",
                    help="session log (.jsonl) of a live recording: re-render it from its mp4 and control events")
     p.add_argument("--detail", choices=("native", "full"), default=None,
-                   help="native: the model draws at its own size, frames are upscaled to --size (fast; default "
-                   "for a file); full: the model renders at --size (default for --replay)")
+                   help="native: the model draws at its own size (a replay: at the live render size) and frames "
+                   "are fitted to --size like the live window does (fast; default for a file); "
+                   "full: the model renders at --size (default for --replay)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: per-frame work is small, and the video encoder uses the other cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -336,6 +366,8 @@ def run(args: argparse.Namespace) -> RenderStats:
         raise RenderError(f"{args.output}: folder {args.output.parent} does not exist")
     device = pick_device(args.device)
     if args.replay is not None:
+        from synesthete.replay import prepare_replay
+
         job = prepare_replay(args.replay, args.input, args.checkpoint)
         model = load_model(job.checkpoint, device=device)
         controls = job.controls(model.cfg.styles)
@@ -343,7 +375,7 @@ def run(args: argparse.Namespace) -> RenderStats:
             raise RenderError("--preset and --replay do not mix: a replay starts from the controls the live set had")
         return render_to_mp4(model, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
                              controls, job.events, progress=not args.quiet,
-                             full_detail=args.detail != "native", n_frames=job.n_frames)
+                             full_detail=args.detail != "native", n_frames=job.n_frames, render_size=job.render_size)
     if args.input is None:
         raise RenderError("give an INPUT audio file (or --replay SESSION)")
     audio = decode_audio(args.input)  # decode first: a bad input fails before the model loads
@@ -396,86 +428,6 @@ def initial_controls(model, preset: str | None):
         controls.pin_style_weights([float(blend.get(s, 0.0)) for s in styles])
     controls.settle()
     return controls
-
-
-# ---- replay of a live set ----------------------------------------------------------------------
-
-@dataclass
-class ReplayJob:
-    audio: DecodedAudio
-    checkpoint: Path
-    size: tuple[int, int] | None  # (width, height) of the live recording, if the header says
-    header: dict
-    events: list[tuple[int, dict]]  # (model frame, ControlState.apply event)
-    n_frames: int | None  # video frames in the recording (the replay renders as many)
-
-    def controls(self, styles: Iterable[str]):
-        """The control state the set started from: header "controls" (targets) and "style_weights"."""
-        from synesthete.controls import ControlState
-
-        styles = tuple(styles)
-        weights = self.header.get("style_weights")
-        return ControlState(len(styles), values=self.header.get("controls") or None,
-                            style_weights=weights if weights else None)
-
-
-def replay_events(events) -> list[tuple[int, dict]]:
-    """Session events -> (frame, ControlState event). Control events carry an `op` (apply format) or a
-    plain name/value (a `set`); preset events carry an `op` (their glide). MIDI notes and markers
-    change nothing here: the notes are already in the recorded audio, and a MIDI CC that moved a
-    control was logged as that control event.
-    """
-    out = []
-    for e in events:
-        if "op" in e.data and e.type in ("control", "preset"):
-            out.append((e.frame, dict(e.data)))
-        elif e.type == "control" and "name" in e.data and "value" in e.data:
-            out.append((e.frame, {"op": "set", "name": e.data["name"], "value": e.data["value"]}))
-    return out
-
-
-def _header_size(header: dict) -> tuple[int, int] | None:
-    size = header.get("size")
-    if size is None:
-        return None
-    if isinstance(size, str):
-        return parse_size(size)
-    w, h = (int(v) for v in size)
-    return w, h
-
-
-def prepare_replay(session: Path, recording: Path | None, checkpoint: str | None) -> ReplayJob:
-    """Read a session log and find its recording (INPUT, header "recording", or NAME.session.jsonl -> NAME.mp4)."""
-    from synesthete.checkpoint import resolve_checkpoint
-    from synesthete.session_log import read_session_log
-
-    log = read_session_log(session)
-    header = log.header
-    if recording is None:
-        named = header.get("recording")
-        if named:
-            recording = session.parent / Path(named).name
-        else:
-            base = session.name[: -len(".session.jsonl")] if session.name.endswith(".session.jsonl") else session.stem
-            recording = session.with_name(base + ".mp4")
-    audio = decode_audio(recording)
-    ckpt = checkpoint if checkpoint is not None else header.get("checkpoint")
-    if ckpt in ("", "default"):
-        ckpt = None
-    if ckpt is not None and not Path(ckpt).is_absolute() and not Path(ckpt).exists():
-        ckpt = session.parent / ckpt  # a checkpoint logged relative to the recording folder
-    return ReplayJob(audio, resolve_checkpoint(ckpt), _header_size(header), header, replay_events(log.events),
-                     recorded_frames(recording))
-
-
-def recorded_frames(recording: Path) -> int | None:
-    """Video frames in a recording (exact count from an index scan), None when it has no video."""
-    from torchcodec.decoders import VideoDecoder
-
-    try:
-        return len(VideoDecoder(str(recording), seek_mode="exact"))
-    except (RuntimeError, ValueError):
-        return None
 
 
 if __name__ == "__main__":

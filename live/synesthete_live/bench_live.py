@@ -9,9 +9,10 @@ a 1280x720 mp4 in a temporary folder. It runs `--quick` 10 s, by default 60 s, `
 600 s (or S), and reports the figures of the loop's own `LatencyStats` (start-up excluded) plus
 resident memory at the start (after warm-up) and the end.
 
-JSON keys: fps_median, frame_ms_p50, frame_ms_p99 (the loop's work per shown frame),
+JSON keys: fps_median (median over the seconds of the frames shown in each), fps_mean (frames / time), frame_ms_p50, frame_ms_p99 (the loop's work per shown frame),
 frame_interval_ms_p99, latency_ms_p50/p95/p99 (capture of the newest sample -> after flip),
-dropped_frames, dropped_frames_pct, recording, record_dropped, rss_start_mb, rss_end_mb,
+dropped_frames, dropped_frames_pct (frames produced for the screen but never shown), late_frames,
+late_frames_pct (shown more than 1.5 periods after the previous one), recording, record_dropped, rss_start_mb, rss_end_mb,
 rss_growth_mb, seconds, window, record_size, device.
 """
 
@@ -191,8 +192,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 os.environ.pop(key, None)
             sd._initialize()
     rss_start = marks.get("rss_start", rss_end)
-    keys = ("fps_median", "frame_ms_p50", "frame_ms_p99", "frame_interval_ms_p99", "latency_ms_p50",
-            "latency_ms_p95", "latency_ms_p99", "dropped_frames", "dropped_frames_pct")
+    keys = ("fps_median", "fps_mean", "frame_ms_p50", "frame_ms_p99", "frame_interval_ms_p99", "latency_ms_p50",
+            "latency_ms_p95", "latency_ms_p99", "dropped_frames", "dropped_frames_pct", "late_frames",
+            "late_frames_pct")
     out = {k: summary.get(k) for k in keys}
     out.update(recording=bool(summary.get("recording")), record_dropped=summary.get("record_dropped"),
                record_error=summary.get("record_error"), rss_start_mb=round(rss_start, 1),

@@ -23,6 +23,7 @@ thread for the live loop.
 
 from __future__ import annotations
 
+import gc
 import math
 import queue
 import re
@@ -356,4 +357,5 @@ class Loader:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 self._results.put(LoadResult(path, None, None, error=f"{path}: checkpoint: {first}"))
                 continue
+            gc.freeze()  # the new model lives long: keep it out of the render thread's collections
             self._results.put(LoadResult(path, preset, performer, label, warning=warning or ""))

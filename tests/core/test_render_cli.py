@@ -15,7 +15,8 @@ from synesthete.model import build_model
 from synesthete.model.config import model_config
 from synesthete.mp4_writer import Mp4Writer
 from synesthete.performer import Performer, render_clip
-from synesthete.render_cli import DecodedAudio, decode_audio, main, prepare_replay, render_to_mp4, to_model_audio
+from synesthete.render_cli import DecodedAudio, decode_audio, main, render_to_mp4, to_model_audio
+from synesthete.replay import prepare_replay
 from synesthete.session_log import SessionLogWriter, session_log_path
 
 SR_FILE = 44_100
@@ -96,6 +97,21 @@ def test_render_equals_the_performer_streaming_frames(tmp_path, checkpoint):
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-4
     decoded, _ = read_video(tmp_path / "r.mp4")  # h264 is lossy, but close
     assert np.abs(decoded.astype(float) - streamed).mean() < 6
+
+
+def test_native_frames_are_fitted_to_the_output_like_the_live_window(tmp_path, checkpoint):
+    import cv2
+
+    wav = write_wav(tmp_path / "clicks.wav", clicks(0.5, SR_FILE), SR_FILE)
+    model = load_model(checkpoint)
+    got: list[np.ndarray] = []
+    render_to_mp4(model, decode_audio(wav), tmp_path / "w.mp4", (128, 72), progress=False, on_frames=got.append)
+    square: list[np.ndarray] = []
+    render_to_mp4(model, decode_audio(wav), tmp_path / "s.mp4", (64, 64), progress=False, on_frames=square.append)
+    # Cover fit: a 64x64 frame loses its top and bottom (rows 14..49 stay: 36 = 64 * 72 / 128), then bilinear.
+    expected = [cv2.resize(np.ascontiguousarray(f[14:50]), (128, 72), interpolation=cv2.INTER_LINEAR)
+                for f in np.concatenate(square)]
+    assert np.array_equal(np.concatenate(got), np.stack(expected))
 
 
 def test_output_fps_picks_the_newest_model_frame(tmp_path, checkpoint):
@@ -222,3 +238,31 @@ def test_missing_default_checkpoint_is_a_clear_error(tmp_path, capsys, monkeypat
     assert main([str(wav), "-o", str(tmp_path / "o.mp4"), "--quiet"]) == 1
     assert "checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.slow
+def test_bench_part_reports_the_720p_realtime_factor():
+    import argparse
+
+    from synesthete.bench.render import register
+
+    part = register()
+    assert part.name == "render"
+    figures = part.run(argparse.Namespace(quick=True, threads=1))
+    assert figures["realtime_factor_720p"] > 0 and figures["size"] == "1280x720"
+
+
+def test_preset_sets_the_starting_controls(tmp_path, checkpoint):
+    from synesthete.render_cli import RenderError, initial_controls
+
+    model = load_model(checkpoint)
+    preset = tmp_path / "warm.toml"
+    preset.write_text('name = "warm"\n[styles]\nb = 1.0\n[controls]\nhue = 0.25\nfeedback = 0.5\n[midi]\nhue = "cc:21"\n')
+    controls = initial_controls(model, str(preset))
+    assert controls.value["hue"] == 0.25 and controls.value["feedback"] == 0.5
+    assert controls.model_controls().tolist() == [0.0, 1.0, 1.0]  # style b pinned, reactivity 1
+    preset.write_text("[styles]\nneon = 1.0\n")
+    with pytest.raises(RenderError, match="neon"):
+        initial_controls(model, str(preset))
+    with pytest.raises(RenderError, match="no such file"):
+        initial_controls(model, "no-such-preset")

@@ -113,7 +113,7 @@ def test_keys_change_controls_and_esc_ends_with_a_summary(checkpoint, kicks_wav,
     assert seen["after"] < 0.02 * seen["before"], "blackout reached the screen"
     assert summary["frames"] > 10 and summary["recording"] is True
     out = capsys.readouterr().out
-    assert "synesthete-live:" in out and "latency p50" in out and "fps median" in out
+    assert "synesthete-live:" in out and "latency p50" in out and "median per second), frame time" in out
     log = read_session_log(tmp_path / "keys.session.jsonl")
     ops = [(e.data["op"], e.data.get("name")) for e in log.of_type("control")]
     assert ("nudge", "feedback") in ops and ("toggle", "blackout") in ops
@@ -236,3 +236,21 @@ def test_a_jack_midi_knob_moves_its_mapped_control(checkpoint, kicks_wav, jack_s
     thread.join(5)
     assert values["hue"] == pytest.approx(64 / 127)
     assert values["freeze"] == 1.0 and values["midi_last"] == "note:10:36"
+
+
+def test_latency_stats_count_skipped_and_late_frames_and_percentiles():
+    from synesthete_live.latency import LatencyStats
+
+    s = LatencyStats(60)
+    t = 0.0
+    for i in range(600):  # 10 s at 60 fps; every 100th frame comes 50 ms late after skipping 2
+        late = i % 100 == 99
+        t += 0.05 if late else 1 / 60
+        s.record(t, t - (0.030 if late else 0.010), 0.004, skipped=2 if late else 0)
+    out = s.summary()
+    assert out["frames"] == 600 and out["dropped_frames"] == 12 and out["late_frames"] == 6
+    assert out["fps_median"] == pytest.approx(59, abs=1) and out["fps_mean"] == pytest.approx(59, abs=0.5)
+    assert out["latency_ms_p50"] == pytest.approx(10, abs=0.2) and out["latency_ms_p99"] == pytest.approx(30, abs=0.2)
+    assert out["dropped_frames_pct"] == pytest.approx(100 * 12 / 612, abs=0.01)
+    s.reset()
+    assert s.summary()["frames"] == 0
