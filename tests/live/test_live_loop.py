@@ -243,14 +243,15 @@ def test_latency_stats_count_skipped_and_late_frames_and_percentiles():
 
     s = LatencyStats(60)
     t = 0.0
-    for i in range(600):  # 10 s at 60 fps; every 100th frame comes 50 ms late after skipping 2
-        late = i % 100 == 99
+    for i in range(600):  # 60 fps, but every 50th frame comes 50 ms late after skipping 2
+        late = i % 50 == 49
         t += 0.05 if late else 1 / 60
         s.record(t, t - (0.030 if late else 0.010), 0.004, skipped=2 if late else 0)
     out = s.summary()
-    assert out["frames"] == 600 and out["dropped_frames"] == 12 and out["late_frames"] == 6
-    assert out["fps_median"] == pytest.approx(59, abs=1) and out["fps_mean"] == pytest.approx(59, abs=0.5)
+    assert out["frames"] == 600 and out["dropped_frames"] == 24 and out["late_frames"] == 12
+    span = 587 / 60 + 12 * 0.05  # from the first shown frame (at 1/60 s) to the last
+    assert out["fps_mean"] == pytest.approx(599 / span, abs=0.05) and out["fps_median"] == pytest.approx(58, abs=1)
     assert out["latency_ms_p50"] == pytest.approx(10, abs=0.2) and out["latency_ms_p99"] == pytest.approx(30, abs=0.2)
-    assert out["dropped_frames_pct"] == pytest.approx(100 * 12 / 612, abs=0.01)
+    assert out["dropped_frames_pct"] == pytest.approx(100 * 24 / 624, abs=0.01)
     s.reset()
     assert s.summary()["frames"] == 0

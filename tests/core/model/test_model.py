@@ -11,7 +11,6 @@ from synesthete.config import ConfigError, from_dict, load_config, to_dict
 from synesthete.constants import STEMS
 from synesthete.features import FeatureExtractor
 from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
-from synesthete.registry import available
 
 from model_testkit import STYLES, clip_inputs, tiny_config, tiny_model
 
@@ -137,3 +136,10 @@ def test_runs_on_device_like_on_cpu(device, bridge):
             frame, state = moved.step(features[:, t].to(device), controls[:, t].to(device), state)
             frames.append(frame.cpu())
     torch.testing.assert_close(torch.stack(frames, 1), reference, atol=1e-3, rtol=1e-3)
+
+
+def test_default_styles_come_from_the_teacher():
+    teacher = pytest.importorskip("synesthete.visual.teacher")
+    cfg = ModelConfig()
+    assert cfg.styles == tuple(teacher.STYLE_NAMES)
+    assert cfg.n_control_inputs == len(teacher.STYLE_NAMES) + 1
