@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None)
     try:
         LiveLoop(opts).run()
+    except KeyboardInterrupt:  # Ctrl-C before the show started (while loading): no traceback
+        print("synesthete-live: interrupted", file=sys.stderr)
+        return 130
     except (AudioDeviceError, MidiError, CheckpointError, PresetError, RecordingError,
             FileNotFoundError, ValueError) as e:
         print(f"synesthete-live: error: {e}", file=sys.stderr)

@@ -514,7 +514,11 @@ class LiveLoop:
                 except Exception as e:  # shutting down: report, never hang
                     self._say(f"{name} did not stop cleanly: {e}")
         if getattr(self, "recorder", None) is not None:
-            rec = self.recorder.stop(timeout=30.0)
+            try:
+                rec = self.recorder.stop(timeout=30.0)
+            except Exception as e:  # e.g. the encoder could not drain in time: say so, finish the rest
+                rec = {"path": str(self.recorder.path), "frames": self.recorder.frames_written,
+                       "dropped": self.recorder.dropped_frames, "error": str(e)}
             summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
                            record_dropped=rec["dropped"], record_error=rec["error"])
         else:

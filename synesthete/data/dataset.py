@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from synesthete.audio.score import FrameControls
 from synesthete.constants import FPS, SAMPLE_RATE, TRAIN_SIZE
 
 
@@ -37,6 +38,9 @@ class DataConfig:
     reactivity_max: float = 1.5
     # Restrict the teacher to these styles (empty: every registered style).
     styles: tuple[str, ...] = ()
+    # Draw target frames only for this many random pairs of consecutive frames per clip (0 = every
+    # frame). Pairs keep the temporal loss; fewer targets make data and decoding much cheaper.
+    frame_pairs: int = 0
 
     def __post_init__(self) -> None:
         if self.clip_seconds <= 0:
@@ -49,6 +53,8 @@ class DataConfig:
             raise ValueError(f"data.augment_prob must be in [0, 1], got {self.augment_prob}")
         if not 0.0 < self.reactivity_min <= self.reactivity_max:
             raise ValueError("data.reactivity_min must be > 0 and <= data.reactivity_max")
+        if self.frame_pairs < 0:
+            raise ValueError(f"data.frame_pairs must be >= 0 (0 = every frame), got {self.frame_pairs}")
 
     @property
     def hop(self) -> int:
@@ -127,7 +133,7 @@ class ProceduralClips(IterableDataset):
 
         cfg = self.cfg
         seq = item_seed(cfg.seed, index)
-        music_seed, rng_seed = seq.generate_state(2)
+        music_seed, rng_seed, index_seed = seq.generate_state(3)
         rng = np.random.default_rng(rng_seed)
         n_frames = cfg.n_frames
         n_samples = n_frames * cfg.hop
@@ -138,7 +144,11 @@ class ProceduralClips(IterableDataset):
 
         weights = self._style_weights(rng)
         reactivity = float(rng.uniform(cfg.reactivity_min, cfg.reactivity_max))
-        frames = render_teacher(ctrl, weights, cfg.height, cfg.width, reactivity=reactivity)  # (T, 3, H, W)
+        frame_index = self._frame_index(n_frames, np.random.default_rng(index_seed))  # (K,)
+        # Teacher styles are per-frame functions of the controls, so drawing a subset of frames
+        # gives exactly those frames of the whole clip.
+        drawn = ctrl if frame_index is None else FrameControls(**{k: v[frame_index] for k, v in vars(ctrl).items()})
+        frames = render_teacher(drawn, weights, cfg.height, cfg.width, reactivity=reactivity)  # (K, 3, H, W)
         frames_u8 = (frames.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
 
         if rng.random() < cfg.augment_prob:
@@ -154,5 +164,14 @@ class ProceduralClips(IterableDataset):
             "onset": torch.from_numpy(onset),  # (T, n_stems)
             "energy": torch.from_numpy(ctrl.energy.astype(np.float32)),  # (T,)
             "index": torch.tensor(index, dtype=torch.int64),
+            "frame_index": torch.from_numpy(frame_index if frame_index is not None else np.arange(n_frames)),  # (K,)
         }
+
+    def _frame_index(self, n_frames: int, rng: np.random.Generator) -> np.ndarray | None:
+        """Sorted pairs [t0, t0 + 1, t1, t1 + 1, ...] of distinct random starts, or None for all."""
+        pairs = self.cfg.frame_pairs
+        if pairs == 0 or 2 * pairs >= n_frames:
+            return None
+        starts = np.sort(rng.choice(n_frames - 1, size=pairs, replace=False))
+        return np.stack([starts, starts + 1], axis=1).reshape(-1).astype(np.int64)
 

@@ -71,8 +71,14 @@ class AudioToVideo(nn.Module):
 
     # -- whole clips (training, offline) -------------------------------------------------------
     def forward(self, features: torch.Tensor, controls: torch.Tensor, size: tuple[int, int] | None = None,
-                return_aux: bool = False) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """features (B, T, F), controls (B, T, C) -> frames (B, T, 3, H, W) in [0, 1] (+ aux)."""
+                return_aux: bool = False, frame_index: torch.Tensor | None = None,
+                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """features (B, T, F), controls (B, T, C) -> frames (B, T, 3, H, W) in [0, 1] (+ aux).
+
+        `frame_index` (B, K) long: decode only those frames (-> (B, K, 3, H, W)). The memory still
+        runs over every frame; training uses this because decoding is most of the cost, and a few
+        frames per clip teach the decoder as well as all of them.
+        """
         self._check(features, controls, ("B", "T"), "forward")
         if return_aux and self.heads is None:
             raise ValueError("return_aux=True needs a model built with aux_heads=True")
@@ -80,8 +86,16 @@ class AudioToVideo(nn.Module):
         h, w = self._size(size)
         e = self.encoder(features)  # (B, T, E)
         z = self.bridge(torch.cat([e, controls], dim=-1))  # (B, T, latent)
-        logits = self.decoder(z.reshape(b * t, -1), controls.reshape(b * t, -1), (h, w))  # (B*T, 3, H, W)
-        frames = torch.sigmoid(logits).view(b, t, 3, h, w)
+        zd, cd = z, controls
+        if frame_index is not None:
+            if frame_index.dim() != 2 or frame_index.shape[0] != b:
+                raise ValueError(f"frame_index must be (B, K) = ({b}, K), got {tuple(frame_index.shape)}")
+            idx = frame_index.to(z.device, torch.long)
+            zd = torch.gather(z, 1, idx[..., None].expand(-1, -1, z.shape[-1]))  # (B, K, latent)
+            cd = torch.gather(controls, 1, idx[..., None].expand(-1, -1, controls.shape[-1]))  # (B, K, C)
+        k = zd.shape[1]
+        logits = self.decoder(zd.reshape(b * k, -1), cd.reshape(b * k, -1), (h, w))  # (B*K, 3, H, W)
+        frames = torch.sigmoid(logits).view(b, k, 3, h, w)
         if return_aux:
             return frames, self.heads(z)
         return frames

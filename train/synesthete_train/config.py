@@ -24,6 +24,9 @@ class DataSettings:
     reactivity_max: float = 1.5
     styles: tuple[str, ...] = ()  # empty: every registered teacher style
     num_workers: int = 1  # DataLoader worker processes (0 = make data in the training process)
+    # Target frames per clip: this many random pairs of consecutive frames (0 = every frame). The
+    # memory runs over the whole clip either way; only the decoder and the teacher see fewer frames.
+    frame_pairs: int = 0
 
 
 @dataclass(frozen=True)

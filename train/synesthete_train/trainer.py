@@ -60,12 +60,18 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
 
 
 def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
-                   target: torch.Tensor, cfg: TrainConfig) -> dict[str, torch.Tensor]:
-    """frames, target: (B, T, 3, H, W) in [0, 1]."""
+                   target: torch.Tensor, cfg: TrainConfig, pairs: bool) -> dict[str, torch.Tensor]:
+    """frames, target: (B, K, 3, H, W) in [0, 1]: every frame of the clip, or (pairs=True) K/2
+    pairs of consecutive frames [t0, t0 + 1, t1, t1 + 1, ...]."""
     w = cfg.loss
     losses = {"l1": F.l1_loss(frames, target)}
     if frames.shape[1] > 1:
-        losses["temporal"] = F.l1_loss(frames[:, 1:] - frames[:, :-1], target[:, 1:] - target[:, :-1])
+        if pairs:
+            b, k = frames.shape[:2]
+            fp, tp = frames.view(b, k // 2, 2, *frames.shape[2:]), target.view(b, k // 2, 2, *target.shape[2:])
+            losses["temporal"] = F.l1_loss(fp[:, :, 1] - fp[:, :, 0], tp[:, :, 1] - tp[:, :, 0])
+        else:
+            losses["temporal"] = F.l1_loss(frames[:, 1:] - frames[:, :-1], target[:, 1:] - target[:, :-1])
     phase = batch["beat_phase"] * (2 * math.pi)  # (B, T)
     if "beat" in aux and w.beat:
         losses["beat"] = F.mse_loss(aux["beat"].float(), torch.stack([phase.sin(), phase.cos()], dim=-1))
@@ -125,7 +131,7 @@ class Trainer:
         m, d = self.cfg.model, self.cfg.data
         return DataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, height=m.height,
                           width=m.width, seed=d.seed, augment_prob=d.augment_prob, reactivity_min=d.reactivity_min,
-                          reactivity_max=d.reactivity_max, styles=d.styles)
+                          reactivity_max=d.reactivity_max, styles=d.styles, frame_pairs=d.frame_pairs)
 
     def loader(self) -> DataLoader:
         ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size)
@@ -143,12 +149,13 @@ class Trainer:
         target = batch["frames"].float() / 255.0  # (B, T, 3, H, W)
         autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype
                     else contextlib.nullcontext())
+        n = batch["beat_phase"].shape[1]
+        pairs = target.shape[1] < n  # the data engine drew pairs of frames, not the whole clip
         with autocast:
-            feats = self.features.extract(batch["audio"])  # (B, T, F)
-            n = min(feats.shape[1], target.shape[1])
-            frames, aux = self.model(feats[:, :n], self.controls(batch, n), return_aux=True)
-        losses = compute_losses(frames.float(), aux, {**batch, "beat_phase": batch["beat_phase"][:, :n],
-                                                      "onset": batch["onset"][:, :n]}, target[:, :n], self.cfg)
+            feats = self.features.extract(batch["audio"])[:, :n]  # (B, T, F)
+            frames, aux = self.model(feats, self.controls(batch, n), return_aux=True,
+                                     frame_index=batch["frame_index"] if pairs else None)  # (B, K, 3, H, W)
+        losses = compute_losses(frames.float(), aux, batch, target, self.cfg, pairs)
         self.optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
         if self.cfg.optim.grad_clip > 0:

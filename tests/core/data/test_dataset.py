@@ -78,3 +78,17 @@ def test_bad_settings_raise_one_clear_error(kwargs, message):
 def test_unknown_style_lists_the_known_ones():
     with pytest.raises(ValueError, match="known styles"):
         ProceduralClips(DataConfig(styles=("no_such_style",)))
+
+
+def test_frame_pairs_draw_exactly_those_frames_of_the_whole_clip():
+    from dataclasses import replace
+
+    whole = ProceduralClips(SMALL).make_item(5)
+    paired = ProceduralClips(replace(SMALL, frame_pairs=3)).make_item(5)
+    idx = paired["frame_index"]
+    assert idx.shape == (6,) and torch.equal(idx[1::2], idx[0::2] + 1)
+    assert len(set(idx[0::2].tolist())) == 3
+    assert torch.equal(paired["audio"], whole["audio"])
+    # Same item seed -> same style and reactivity, so the drawn frames are the whole clip's frames.
+    assert torch.equal(paired["style"], whole["style"])
+    assert torch.equal(paired["frames"], whole["frames"][idx])

@@ -143,3 +143,21 @@ def test_default_styles_come_from_the_teacher():
     cfg = ModelConfig()
     assert cfg.styles == tuple(teacher.STYLE_NAMES)
     assert cfg.n_control_inputs == len(teacher.STYLE_NAMES) + 1
+
+
+def test_decoding_selected_frames_equals_those_frames_of_the_full_decode():
+    import torch
+
+    from synesthete.model import build_model, model_config
+
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", styles=("a", "b"), height=16, width=16)).eval()
+    feats = torch.randn(2, 10, model.cfg.n_features)
+    ctl = torch.rand(2, 10, model.cfg.n_control_inputs)
+    idx = torch.tensor([[0, 1, 6, 7], [3, 4, 8, 9]])
+    with torch.no_grad():
+        full = model(feats, ctl)
+        some = model(feats, ctl, frame_index=idx)
+    assert some.shape == (2, 4, 3, 16, 16)
+    for b in range(2):
+        torch.testing.assert_close(some[b], full[b, idx[b]])
