@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--size", type=_size, default=WINDOW_SIZE, metavar="WxH",
                      help=f"window size (default {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]})")
     out.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
+    out.add_argument("--no-vsync", action="store_true",
+                     help="do not wait for the display refresh (lowest latency, may tear)")
     out.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H toggles)")
     out.add_argument("--mute", action="store_true", help="do not play demo/file audio or the MIDI synth out loud")
     run = p.add_argument_group("run")
@@ -146,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = LiveOptions(
         device=args.device, midi=args.midi, midi_virtual=args.midi_virtual, checkpoint=args.checkpoint,
         preset=args.preset, presets_dir=args.presets_dir, record=args.record, record_size=args.record_size,
-        fps=args.fps, size=args.size, fullscreen=args.fullscreen, hud=not args.no_hud, headless=args.headless,
+        fps=args.fps, size=args.size, fullscreen=args.fullscreen, vsync=not args.no_vsync, hud=not args.no_hud,
+        headless=args.headless,
         duration=args.duration, torch_device=args.torch_device, transition=args.transition,
         blend_seconds=args.blend_seconds, auto_advance=args.auto_advance, block_size=args.block_size,
         play_out=not (args.mute or args.headless), torch_threads=args.torch_threads,

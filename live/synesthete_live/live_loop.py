@@ -105,6 +105,7 @@ class LiveOptions:
     fps: int = FPS  # display frame rate target
     size: tuple[int, int] = WINDOW_SIZE
     fullscreen: bool = False
+    vsync: bool = True  # tear-free output, at up to one refresh of added latency
     hud: bool = True
     headless: bool = False  # SDL dummy video driver (tests, benchmarks)
     duration: float | None = None  # stop after this many seconds
@@ -172,13 +173,13 @@ class LiveLoop:
         self.pending_cut: tuple[LoadResult, float] | None = None
         self.error_line = ""
 
-        self.stats = LatencyStats(o.fps)
+        self.stats = LatencyStats(min(o.fps, self.performer.fps))  # no frame is shown faster than made
         self.hud = Hud()
         self.hud.visible = o.hud
         self.info = HudInfo(preset=self.preset.name)
         if o.headless:
             os.environ["SDL_VIDEODRIVER"] = "dummy"
-        self.window = Window(o.size, o.fullscreen, vsync=not o.headless)
+        self.window = Window(o.size, o.fullscreen, vsync=o.vsync and not o.headless)
 
         if self._source is None:
             spec = o.device or default_source_spec()

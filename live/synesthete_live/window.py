@@ -6,7 +6,8 @@ square frame are cut), scaled bilinearly with OpenCV into a preallocated window-
 wrapped as a surface without copying (`pygame.image.frombuffer`) and blitted: 0.8 ms for
 64 px -> 1280x720 on one CPU core, against 1.9 ms for `pygame.transform.smoothscale` (which also
 needs a second blit, as it cannot write into the 32-bit display surface from a 24-bit frame). The window is resizable, toggles fullscreen, asks for vsync
-where the driver offers it, and reports the time right after `display.flip()`: the display time
+where the driver offers it (then the flip waits for the display's refresh, counted in the
+measured latency; `vsync=False` for the lowest latency), and reports the time right after `display.flip()`: the display time
 of the frame.
 
 Only pygame's video and font subsystems are started (never its audio mixer), and all of it runs
@@ -57,17 +58,20 @@ class Window:
         self.closed = False
 
     def _open(self, fullscreen: bool) -> None:
-        flags = pygame.FULLSCREEN if fullscreen else pygame.RESIZABLE
-        size = (0, 0) if fullscreen else self.windowed_size
         self.screen = None
         if self.want_vsync and os.environ.get("SDL_VIDEODRIVER") != "dummy":
-            try:  # vsync needs an accelerated renderer; not every driver has one
-                self.screen = pygame.display.set_mode(size, flags, vsync=1)
+            # pygame honours vsync only with an SDL renderer, i.e. the SCALED flag: the surface
+            # keeps the windowed size and SDL scales it to the window or screen (on the GPU where
+            # there is one), so a 4K fullscreen costs no more CPU than the window.
+            flags = pygame.SCALED | pygame.RESIZABLE | (pygame.FULLSCREEN if fullscreen else 0)
+            try:
+                self.screen = pygame.display.set_mode(self.windowed_size, flags, vsync=1)
                 self.vsync = True
             except pygame.error:
                 self.screen = None
         if self.screen is None:
-            self.screen = pygame.display.set_mode(size, flags)
+            flags = pygame.FULLSCREEN if fullscreen else pygame.RESIZABLE
+            self.screen = pygame.display.set_mode((0, 0) if fullscreen else self.windowed_size, flags)
             self.vsync = False
         self.fullscreen = fullscreen
 
@@ -76,6 +80,10 @@ class Window:
         return self.screen.get_size()
 
     def toggle_fullscreen(self) -> None:
+        if self.vsync:  # SCALED windows switch in place (same surface, SDL rescales)
+            pygame.display.toggle_fullscreen()
+            self.fullscreen = not self.fullscreen
+            return
         if not self.fullscreen:
             self.windowed_size = self.size
         self._open(not self.fullscreen)
@@ -84,7 +92,7 @@ class Window:
         """Pending window events; window resizes are handled here, the rest returned."""
         out = []
         for event in pygame.event.get():
-            if event.type == pygame.VIDEORESIZE and not self.fullscreen:
+            if event.type == pygame.VIDEORESIZE and not self.fullscreen and not self.vsync:
                 self.windowed_size = (max(event.w, 64), max(event.h, 64))
                 self.screen = pygame.display.get_surface() or self.screen
             elif event.type == pygame.QUIT:

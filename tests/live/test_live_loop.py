@@ -161,6 +161,27 @@ def test_preset_switch_blends_controls_over_the_blend_time(checkpoint, kicks_wav
     assert any(0.1 < s < 0.7 for s in samples), f"an in-between value was shown: {samples}"
 
 
+def test_a_beat_transition_cuts_on_the_next_kick(checkpoint, kicks_wav, tmp_path):
+    (tmp_path / "a.toml").write_text('name = "A"\n')
+    (tmp_path / "b.toml").write_text('name = "B"\ntransition = "beat"\n[controls]\nmirror = 2\nfeedback = 0.5\n')
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", preset="a"))
+    shown = []  # (beat, preset name) per shown frame
+    loop.on_frame.append(lambda f, t: shown.append((f.beat, loop.preset.name)))
+
+    def script(loop):
+        time.sleep(0.3)
+        press("n")
+        assert until(lambda: loop.preset.name == "B", 3.0)
+        time.sleep(0.1)
+
+    thread = drive(loop, script)
+    loop.run()
+    thread.join(5)
+    first_b = next(i for i, (_, name) in enumerate(shown) if name == "B")
+    assert any(beat for beat, _ in shown[first_b - 1 : first_b + 1]), "the cut landed on a kick"
+    assert loop.controls.value["feedback"] == 0.5, "a hard cut does not glide"
+
+
 def test_a_source_that_ends_gives_silence_and_the_show_goes_on(checkpoint, kicks_wav, tmp_path):
     source = FileSource(kicks_wav, SR, loop=False, play_out=False)
     loop = LiveLoop(options(checkpoint, tmp_path, duration=3.5), source=source)

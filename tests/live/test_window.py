@@ -2,6 +2,9 @@
 the HUD draws over them, and every control of the performer has a key."""
 
 import os
+import shutil
+import subprocess
+import sys
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 
@@ -82,3 +85,41 @@ def test_every_control_has_a_key_and_keys_are_unique():
     assert action_for(key_constant("escape")).app == "quit"
     assert action_for(pygame.K_F1) is None
     assert "kaleidoscope" in help_table()
+
+
+XVFB_SCRIPT = """
+import os, time
+os.environ.pop("SDL_VIDEODRIVER", None)
+import numpy as np
+from synesthete_live.window import Window
+w = Window((320, 180), vsync=True)
+frame = np.zeros((64, 64, 3), np.uint8); frame[:] = (30, 200, 30)
+w.draw(frame)
+t0 = time.perf_counter()
+for _ in range(10):
+    w.flip()
+per_flip = (time.perf_counter() - t0) / 10
+px = w.pixels()
+w.toggle_fullscreen()
+w.draw(frame); w.flip()
+print(w.vsync, w.fullscreen, px.shape, np.abs(px.astype(int) - (30, 200, 30)).max(), round(per_flip * 1e3, 1))
+w.close()
+"""
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed")
+def test_a_real_x11_window_gets_vsync_and_goes_fullscreen():
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x720x24"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        display = xvfb.stdout.readline().strip()
+        env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
+        env["DISPLAY"] = f":{display}"
+        r = subprocess.run([sys.executable, "-c", XVFB_SCRIPT], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("True True (180, 320, 3)"), r.stdout
+        assert int(r.stdout.split()[-2]) <= 2, "the frame is on screen"
+        assert float(r.stdout.split()[-1]) > 8.0, "flips wait for the (emulated 60 Hz) refresh"
+    finally:
+        xvfb.kill()
+        xvfb.wait()
