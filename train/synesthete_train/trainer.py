@@ -59,11 +59,19 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     return o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+TARGET_EPS = 1.0 / 255.0
+
+
 def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                    target: torch.Tensor, cfg: TrainConfig, pairs: bool) -> dict[str, torch.Tensor]:
     """frames, target: (B, K, 3, H, W) in [0, 1]: every frame of the clip, or (pairs=True) K/2
     pairs of consecutive frames [t0, t0 + 1, t1, t1 + 1, ...]."""
     w = cfg.loss
+    # The teacher's backgrounds are exactly black, and L1's gradient keeps its full size however
+    # close the sigmoid gets: on a 0 target it drives the logits to -inf, the sigmoid saturates and
+    # the whole decoder goes dark and dead (seen at lr 3e-3 within 200 steps). A target floor of
+    # TARGET_EPS gives those pixels an equilibrium (1/255 of brightness, invisible) instead.
+    target = target.clamp(TARGET_EPS, 1.0 - TARGET_EPS)
     losses = {"l1": F.l1_loss(frames, target)}
     if frames.shape[1] > 1:
         if pairs:
