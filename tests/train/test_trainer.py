@@ -10,7 +10,7 @@ import torch
 
 from synesthete.checkpoint import load_model
 from synesthete_train.config import TrackingConfig
-from synesthete_train.trainer import Trainer, lr_factor
+from synesthete_train.trainer import TARGET_EPS, Trainer, compute_losses, lr_factor
 
 
 def test_a_short_real_run_lowers_the_loss(tiny_cfg):
@@ -20,6 +20,20 @@ def test_a_short_real_run_lowers_the_loss(tiny_cfg):
     batch = next(iter(trainer.loader()))
     losses = [trainer.train_step(batch)["total"] for _ in range(40)]
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+
+
+def test_black_targets_do_not_drive_the_output_into_a_dead_sigmoid(tiny_cfg):
+    # Regression: L1 on exactly-black pixels kept pushing the logits down until the sigmoid
+    # saturated and the decoder went dead (a static black picture). The loss must instead pull a
+    # pixel that is darker than the floor back up, so the logits settle at a finite value.
+    logits = torch.full((1, 2, 3, 4, 4), -12.0, requires_grad=True)
+    target = torch.zeros(1, 2, 3, 4, 4)
+    batch = {"beat_phase": torch.zeros(1, 2), "onset": torch.zeros(1, 2, 5)}
+    losses = compute_losses(torch.sigmoid(logits), {}, batch, target, tiny_cfg, pairs=False)
+    losses["total"].backward()
+    assert (logits.grad < 0).all()  # gradient descent raises them towards logit(TARGET_EPS)
+    settled = torch.full_like(logits, float(torch.logit(torch.tensor(TARGET_EPS))) + 0.5)
+    assert compute_losses(torch.sigmoid(settled), {}, batch, target, tiny_cfg, pairs=False)["l1"] < 0.01
 
 
 def test_fit_writes_a_checkpoint_the_live_app_can_load(tiny_cfg):

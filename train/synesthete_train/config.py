@@ -26,15 +26,16 @@ class DataSettings:
     num_workers: int = 1  # DataLoader worker processes (0 = make data in the training process)
     # Target frames per clip: this many random pairs of consecutive frames (0 = every frame). The
     # memory runs over the whole clip either way; only the decoder and the teacher see fewer frames.
-    frame_pairs: int = 0
+    # With 4 pairs a step costs a fraction of decoding all 120 frames (figures in docs/training.md).
+    frame_pairs: int = 4
 
 
 @dataclass(frozen=True)
 class OptimConfig:
-    batch_size: int = 8
-    lr: float = 2e-3
+    batch_size: int = 16
+    lr: float = 3e-3
     weight_decay: float = 0.01
-    warmup_steps: int = 100
+    warmup_steps: int = 50
     min_lr_ratio: float = 0.05  # cosine decay floor, as a fraction of lr
     grad_clip: float = 1.0
 
