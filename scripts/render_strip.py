@@ -32,7 +32,7 @@ def main() -> None:
 
     model = load_model(args.checkpoint)
     cfg = model.cfg
-    feats = FeatureExtractor(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft)
+    feats = FeatureExtractor.for_model(cfg)
     clips = make_held_out(cfg, len(cfg.styles), 1_000_000, 3.0, args.size)
     rows = []
     for clip in clips:

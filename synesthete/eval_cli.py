@@ -66,7 +66,7 @@ def model_frames(model, audio: np.ndarray, style: str, size: int, device: torch.
     from synesthete.features import FeatureExtractor
 
     cfg = model.cfg
-    fx = FeatureExtractor(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device=device)
+    fx = FeatureExtractor.for_model(cfg, device)
     feats = fx.extract(torch.from_numpy(audio).to(device)[None])  # (1, T, F)
     controls = style_controls(model, style, feats.shape[1]).to(device)[None]  # (1, T, C)
     was_training = model.training

@@ -15,7 +15,12 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
 
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
 * spectral flux: the mean positive log-mel rise against the previous frame (onset strength),
-* RMS loudness of the newest hop, log scaled.
+* RMS loudness of the newest hop, log scaled,
+* optionally (`n_chroma=12`) a chroma vector: the spectrum folded onto the 12 pitch classes, from a
+  longer window (`chroma_fft`, 4096 samples = 171 ms at 24 kHz, ending at the same instant), so a
+  semitone is resolvable down to ~100 Hz. The teacher colours the picture by the current chord;
+  log-mel bands are too coarse to hear a chord root, so without chroma a model can only learn the
+  average colour (grey).
 """
 
 from __future__ import annotations
@@ -36,13 +41,37 @@ FLUX_SCALE = 3.0
 RMS_FLOOR = 1e-4
 RMS_CENTER = -4.5
 RMS_SCALE = 2.5
+# Chroma: each pitch class's share of the 60 Hz - 5 kHz power, divided by the loudest class, with
+# a power floor so that silence and faint noise read ~0 instead of a random normalised vector.
+CHROMA_FMIN, CHROMA_FMAX = 60.0, 5000.0
+CHROMA_FLOOR = 1.0
+
+
+def chroma_filterbank(sample_rate: int, n_fft: int) -> torch.Tensor:
+    """(n_fft // 2 + 1, 12): each FFT bin's weight per pitch class (C = 0), Gaussian in pitch.
+
+    A bin at f Hz sits at MIDI pitch p = 69 + 12 log2(f / 440); it feeds pitch class c with weight
+    exp(-d^2 / 2 (0.5)^2), d the distance in semitones from p to the nearest pitch of class c, so a
+    tone between two semitones splits its power. Bins outside 60 Hz - 5 kHz are ignored.
+    """
+    freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate, dtype=torch.float64)  # (n_bins,)
+    pitch = 69.0 + 12.0 * torch.log2(freqs.clamp_min(1e-3) / 440.0)  # (n_bins,)
+    d = (pitch[:, None] - torch.arange(12, dtype=torch.float64)[None, :]) % 12.0  # (n_bins, 12)
+    d = torch.minimum(d, 12.0 - d)
+    fb = torch.exp(-0.5 * (d / 0.5) ** 2)
+    fb[(freqs < CHROMA_FMIN) | (freqs > CHROMA_FMAX)] = 0.0
+    return fb.to(torch.float32)
 
 
 class FeatureExtractor:
     """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, n_mels + 2)`."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
+        if n_chroma not in (0, 12):
+            raise ValueError(f"n_chroma must be 0 (off) or 12 (pitch classes), got {n_chroma}")
+        if n_chroma and chroma_fft < 16:
+            raise ValueError(f"need chroma_fft >= 16, got {chroma_fft}")
         if sample_rate <= 0 or fps <= 0 or sample_rate // fps < 1:
             raise ValueError(f"need sample_rate >= fps > 0, got sample_rate={sample_rate}, fps={fps}")
         if n_mels < 1 or n_fft < 16:
@@ -52,9 +81,15 @@ class FeatureExtractor:
         self.n_mels = int(n_mels)
         self.n_fft = int(n_fft)
         self.hop = self.sample_rate // self.fps
-        self.n_features = self.n_mels + 2
+        self.n_chroma = int(n_chroma)
+        self.chroma_fft = int(chroma_fft) if n_chroma else 0
+        self.span = max(self.n_fft, self.chroma_fft)  # samples of audio each frame looks at
+        self.n_features = self.n_mels + 2 + self.n_chroma
         self.device = torch.device(device)
         self.window = torch.hann_window(self.n_fft, periodic=True, device=self.device)  # (n_fft,)
+        if self.n_chroma:
+            self.chroma_window = torch.hann_window(self.chroma_fft, periodic=True, device=self.device)
+            self.chroma_fb = chroma_filterbank(self.sample_rate, self.chroma_fft).to(self.device)
         self.mel_fb = melscale_fbanks(  # (n_fft // 2 + 1, n_mels)
             self.n_fft // 2 + 1, f_min=20.0, f_max=self.sample_rate / 2, n_mels=self.n_mels,
             sample_rate=self.sample_rate, norm=None, mel_scale="htk",
@@ -64,7 +99,15 @@ class FeatureExtractor:
         self.device = torch.device(device)
         self.window = self.window.to(self.device)
         self.mel_fb = self.mel_fb.to(self.device)
+        if self.n_chroma:
+            self.chroma_window = self.chroma_window.to(self.device)
+            self.chroma_fb = self.chroma_fb.to(self.device)
         return self
+
+    @classmethod
+    def for_model(cls, cfg, device: torch.device | str = "cpu") -> "FeatureExtractor":
+        """The extractor a `ModelConfig` was trained with."""
+        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft)
 
     def silence_logmel(self, batch: int) -> torch.Tensor:
         """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
@@ -74,23 +117,28 @@ class FeatureExtractor:
                               prev_logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of consecutive frames.
 
-        windows (B, T, n_fft): the STFT windows (each ending at its frame's instant),
+        windows (B, T, span): the windows (each ending at its frame's instant; the mel STFT uses
+            its last n_fft samples, chroma all `span` = max(n_fft, chroma_fft)),
         hops (B, T, hop): the newest hop of samples of each frame,
         prev_logmel (B, n_mels): raw log-mel of the frame before the first one.
-        Returns the features (B, T, n_mels + 2) and the raw log-mel of the last frame (B, n_mels).
+        Returns the features (B, T, F) and the raw log-mel of the last frame (B, n_mels).
         """
-        spec = torch.fft.rfft(windows * self.window, dim=-1)  # (B, T, n_fft // 2 + 1)
+        spec = torch.fft.rfft(windows[..., windows.shape[-1] - self.n_fft:] * self.window, dim=-1)  # (B, T, n_fft // 2 + 1)
         power = spec.real.square() + spec.imag.square()
         logmel = torch.log(power @ self.mel_fb + MEL_FLOOR)  # (B, T, n_mels)
         previous = torch.cat([prev_logmel.unsqueeze(1), logmel[:, :-1]], dim=1)
         flux = (logmel - previous).clamp_min(0.0).mean(dim=-1, keepdim=True)  # (B, T, 1)
         rms = hops.square().mean(dim=-1, keepdim=True).sqrt()  # (B, T, 1)
-        feats = torch.cat([
+        parts = [
             (logmel - MEL_CENTER) / MEL_SCALE,
             flux / FLUX_SCALE,
             (torch.log(rms + RMS_FLOOR) - RMS_CENTER) / RMS_SCALE,
-        ], dim=-1)
-        return feats, logmel[:, -1]
+        ]
+        if self.n_chroma:
+            cspec = torch.fft.rfft(windows[..., windows.shape[-1] - self.chroma_fft:] * self.chroma_window, dim=-1)
+            chroma = (cspec.real.square() + cspec.imag.square()) @ self.chroma_fb  # (B, T, 12)
+            parts.append(chroma / (chroma.amax(dim=-1, keepdim=True) + CHROMA_FLOOR))
+        return torch.cat(parts, dim=-1), logmel[:, -1]
 
     def extract(self, audio: torch.Tensor | np.ndarray) -> torch.Tensor:
         audio = torch.as_tensor(audio)
@@ -102,14 +150,14 @@ class FeatureExtractor:
         batch, n_samples = audio.shape
         n_frames = n_samples // self.hop
         audio = audio[:, : n_frames * self.hop]
-        lead = self.n_fft - self.hop  # history each window needs before its newest hop
+        lead = self.span - self.hop  # history each window needs before its newest hop
         if lead >= 0:
             padded = torch.nn.functional.pad(audio, (lead, 0))  # zeros before the clip start
-        else:  # window shorter than a hop: it covers only the newest n_fft samples
+        else:  # window shorter than a hop: it covers only the newest `span` samples
             padded = audio[:, -lead:]
         if n_frames == 0:
             return torch.zeros(batch, 0, self.n_features, device=self.device)
-        windows = padded.unfold(-1, self.n_fft, self.hop)  # (B, T, n_fft)
+        windows = padded.unfold(-1, self.span, self.hop)  # (B, T, span)
         hops = audio.view(batch, n_frames, self.hop)  # (B, T, hop)
         return self.features_from_windows(windows, hops, self.silence_logmel(batch))[0]
 
@@ -117,18 +165,23 @@ class FeatureExtractor:
 class StreamingFeatures:
     """The same features, block by block: `push(chunk (n,)) -> (k, F)` for the k new frames.
 
-    Keeps the last `n_fft - hop` samples of history, the partial hop not yet complete and the
+    Keeps the last `span - hop` samples of history, the partial hop not yet complete and the
     previous frame's log-mel; pushing a clip in any chunking gives the numbers of `extract`.
     """
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
-                 device: torch.device | str = "cpu") -> None:
-        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device)
+                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
+        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft)
         self.hop = self.extractor.hop
         self.n_features = self.extractor.n_features
         self.device = self.extractor.device
-        self._keep = max(self.extractor.n_fft - self.hop, 0)
+        self._keep = max(self.extractor.span - self.hop, 0)
         self.reset()
+
+    @classmethod
+    def for_model(cls, cfg, device: torch.device | str = "cpu") -> "StreamingFeatures":
+        """The streaming extractor a `ModelConfig` was trained with."""
+        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft)
 
     def reset(self) -> None:
         """Forget all history: the next push starts a new clip (zeros before it)."""
@@ -149,10 +202,10 @@ class StreamingFeatures:
         used = self._keep + k * self.hop  # history + the k new hops
         start = self._buffer.numel() - self._pending - self._keep
         span = self._buffer[start : start + used]
-        if fx.n_fft >= self.hop:
-            windows = span.unfold(0, fx.n_fft, self.hop)  # (k, n_fft)
+        if fx.span >= self.hop:
+            windows = span.unfold(0, fx.span, self.hop)  # (k, span)
         else:
-            windows = span.view(k, self.hop)[:, self.hop - fx.n_fft :]
+            windows = span.view(k, self.hop)[:, self.hop - fx.span :]
         hops = span[self._keep :].view(k, self.hop)  # (k, hop)
         out, self._prev_logmel = fx.features_from_windows(
             windows.unsqueeze(0), hops.unsqueeze(0), self._prev_logmel)

@@ -86,7 +86,7 @@ class Performer:
         self.fps = int(cfg.fps)
         self.styles: tuple[str, ...] = tuple(cfg.styles)
         self.render_size = tuple(render_size) if render_size is not None else None
-        self.features = StreamingFeatures(self.sample_rate, self.fps, cfg.n_mels, cfg.n_fft, self.device)
+        self.features = StreamingFeatures.for_model(cfg, self.device)
         self.hop = self.features.hop
         self.n_mels = int(cfg.n_mels)
         self.effects = PostEffects(self.fps)

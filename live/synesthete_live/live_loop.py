@@ -214,6 +214,13 @@ class LiveLoop:
                       "controls": self.controls.snapshot(), "source": self.source.name}
             self.session_log = SessionLogWriter(session_log_path(o.record), header)
         self.source.start()
+        self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
+                  f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
+                  + (f", recording to {o.record}" if o.record is not None else "")
+                  + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
+        if not o.headless and self.window.driver in ("dummy", "offscreen"):
+            self._say(f"no display found (SDL video driver {self.window.driver!r}): nothing is shown; "
+                      "set DISPLAY, or add --record set.mp4 to keep the visuals")
         # Everything loaded so far lives for the whole show: move it out of the garbage
         # collector's reach, so a full collection never scans torch/pygame/numpy internals on the
         # render thread (measured: a 190 ms pause without this).

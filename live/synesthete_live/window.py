@@ -79,6 +79,11 @@ class Window:
     def size(self) -> tuple[int, int]:
         return self.screen.get_size()
 
+    @property
+    def driver(self) -> str:
+        """SDL's video driver ("x11", "wayland", "cocoa", "windows"; "dummy"/"offscreen": no display)."""
+        return pygame.display.get_driver()
+
     def toggle_fullscreen(self) -> None:
         if self.vsync:  # SCALED windows switch in place (same surface, SDL rescales)
             pygame.display.toggle_fullscreen()

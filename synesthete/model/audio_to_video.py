@@ -55,7 +55,7 @@ class AudioToVideo(nn.Module):
         f, c = self.cfg.n_features, self.cfg.n_control_inputs
         dims = len(lead) + 1
         if features.dim() != dims or features.shape[-1] != f:
-            raise ValueError(f"{what}: features must be {lead + (f,)} (n_mels + 2 = {f}), "
+            raise ValueError(f"{what}: features must be {lead + (f,)} (F = n_mels + 2 + n_chroma = {f}), "
                              f"got {tuple(features.shape)}")
         if controls.dim() != dims or controls.shape[-1] != c or controls.shape[:-1] != features.shape[:-1]:
             raise ValueError(f"{what}: controls must be {tuple(features.shape[:-1]) + (c,)} "

@@ -69,6 +69,8 @@ class ModelConfig:
     fps: int = FPS
     n_mels: int = 64
     n_fft: int = 1024
+    n_chroma: int = 0  # 12: add pitch-class features (synesthete.features) so chords can set colours
+    chroma_fft: int = 4096
     height: int = TRAIN_SIZE  # native output size; forward/step can render other sizes
     width: int = TRAIN_SIZE
     styles: tuple[str, ...] = ()  # empty -> synesthete.visual.teacher.STYLE_NAMES
@@ -86,13 +88,15 @@ class ModelConfig:
         for name in ("sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_chroma not in (0, 12):
+            raise ValueError(f"n_chroma must be 0 (off) or 12 (pitch classes), got {self.n_chroma}")
         if self.n_controls < 0:
             raise ValueError(f"n_controls must be >= 0, got {self.n_controls}")
 
     @property
     def n_features(self) -> int:
-        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS."""
-        return self.n_mels + 2
+        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ chroma)."""
+        return self.n_mels + 2 + self.n_chroma
 
     @property
     def n_control_inputs(self) -> int:

@@ -56,6 +56,49 @@ def test_streaming_equals_batch_for_random_chunkings(seed):
     torch.testing.assert_close(streamed, batch, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_streaming_equals_batch_with_chroma(seed):
+    audio = music_like(1.0, seed)
+    batch = FeatureExtractor(SR, FPS, n_chroma=12).extract(torch.from_numpy(audio))[0]
+    assert batch.shape[-1] == 64 + 2 + 12
+    stream = StreamingFeatures(SR, FPS, n_chroma=12)
+    rng = np.random.default_rng(seed)
+    rows, i = [], 0
+    while i < audio.size:
+        n = int(rng.choice([1, 128, HOP, 1500, 5000]))
+        rows.append(stream.push(audio[i : i + n]))
+        i += n
+    torch.testing.assert_close(torch.cat(rows), batch, atol=1e-5, rtol=0)
+
+
+def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:
+    t = torch.arange(int(SR * seconds)) / SR
+    return sum(0.2 * torch.sin(2 * torch.pi * f * t) for f in freqs)
+
+
+def test_chroma_names_the_pitch_classes_of_a_chord():
+    fx = FeatureExtractor(SR, FPS, n_chroma=12)
+    # A3 alone -> class 9 (A); a C major triad (C4 E4 G4) -> classes 0, 4, 7 on top.
+    a = fx.extract(tones([220.0]))[0, -1, 66:]
+    assert int(a.argmax()) == 9 and a[9] > 0.9 and a[[0, 2, 4, 5, 7]].max() < 0.2
+    c = fx.extract(tones([261.63, 329.63, 392.0]))[0, -1, 66:]
+    assert set(c.topk(3).indices.tolist()) == {0, 4, 7}
+    # Silence reads ~0 rather than a random normalised vector.
+    assert fx.extract(torch.zeros(SR // 2))[0, -1, 66:].abs().max() < 1e-3
+
+
+def test_chroma_is_causal_and_off_by_default():
+    assert FeatureExtractor(SR, FPS).n_features == 66
+    fx = FeatureExtractor(SR, FPS, n_chroma=12)
+    audio = tones([220.0])
+    t = 20
+    changed = audio.clone()
+    changed[(t + 1) * HOP :] = torch.randn(changed.numel() - (t + 1) * HOP)
+    torch.testing.assert_close(fx.extract(changed)[0, : t + 1], fx.extract(audio)[0, : t + 1])
+    with pytest.raises(ValueError, match="n_chroma"):
+        FeatureExtractor(SR, FPS, n_chroma=7)
+
+
 def test_reset_starts_a_new_clip():
     audio = music_like(0.5)
     stream = StreamingFeatures(SR, FPS)

@@ -54,7 +54,7 @@ def make_held_out(model_cfg, n_seeds: int, seed_base: int, clip_seconds: float, 
 def evaluate(model, clips: list[HeldOutClip], device: torch.device, size: int, av_align: bool = True) -> tuple[dict[str, float], np.ndarray]:
     """Return (metrics, sample video (T, H, 2W, 3) uint8: model | teacher) for the first clip."""
     cfg = model.cfg
-    feats = FeatureExtractor(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft).to(device)
+    feats = FeatureExtractor.for_model(cfg, device)
     was_training = model.training
     model.eval()
     l1s, psnrs, av_model, av_teacher = [], [], [], []

@@ -111,7 +111,7 @@ class Trainer:
         self.device = pick_device(cfg.device)
         self.model = build_model(cfg.model).to(self.device)
         m = cfg.model
-        self.features = FeatureExtractor(m.sample_rate, m.fps, m.n_mels, m.n_fft).to(self.device)
+        self.features = FeatureExtractor.for_model(m, self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, cfg))
         self.step = 0

@@ -161,3 +161,17 @@ def test_decoding_selected_frames_equals_those_frames_of_the_full_decode():
     assert some.shape == (2, 4, 3, 16, 16)
     for b in range(2):
         torch.testing.assert_close(some[b], full[b, idx[b]])
+
+
+def test_chroma_features_widen_the_input_and_old_configs_stay_without():
+    from synesthete.features import FeatureExtractor
+
+    cfg = tiny_config(n_chroma=12)
+    assert cfg.n_features == tiny_config().n_features + 12
+    model = tiny_model(n_chroma=12)
+    audio = torch.randn(1, cfg.sample_rate // 4) * 0.1
+    feats = FeatureExtractor.for_model(cfg).extract(audio)  # (1, T, F)
+    controls = torch.zeros(1, feats.shape[1], cfg.n_control_inputs)
+    assert model(feats, controls).shape[:2] == feats.shape[:2]
+    with pytest.raises(ValueError, match="features must be"):
+        model(feats[..., :-12], controls)
