@@ -73,7 +73,7 @@ def write_json(figures: dict[str, Any], path: Path) -> None:
     tmp.replace(path)
 
 
-def build_parser(parts: dict[str, BenchPart]) -> argparse.ArgumentParser:
+def build_parser(parts: dict[str, BenchPart]) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="synesthete-bench",
         description="Measure Synesthete: data engine, models, training, live loop, render, recording. "
@@ -83,6 +83,7 @@ def build_parser(parts: dict[str, BenchPart]) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="part", required=True, metavar="PART")
+    part_parsers: dict[str, argparse.ArgumentParser] = {}
     for part in list(parts.values()) + [BenchPart("all", "run every part in turn", lambda a: {})]:
         p = sub.add_parser(part.name, help=part.help, description=part.help)
         p.add_argument("--quick", action="store_true", help="short run (a full `all --quick` pass takes < 2 min)")
@@ -92,7 +93,15 @@ def build_parser(parts: dict[str, BenchPart]) -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
         if part.add_arguments is not None:
             part.add_arguments(p)
-    return parser
+        part_parsers[part.name] = p
+    return parser, part_parsers
+
+
+def part_args(part_parser: argparse.ArgumentParser, shared: argparse.Namespace) -> argparse.Namespace:
+    """`all` runs each part with its own defaults and the shared flags (--quick, --threads)."""
+    args = part_parser.parse_args(["--quick"] if shared.quick else [])
+    args.threads = shared.threads
+    return args
 
 
 def run_part(part: BenchPart, args: argparse.Namespace) -> dict[str, Any]:
@@ -107,12 +116,13 @@ def run_part(part: BenchPart, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parts = discover_parts()
-    args = build_parser(parts).parse_args(argv)
+    parser, part_parsers = build_parser(parts)
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     selected = list(parts.values()) if args.part == "all" else [parts[args.part]]
     combined: dict[str, Any] = {}
     for part in selected:
-        figures = run_part(part, args)
+        figures = run_part(part, part_args(part_parsers[part.name], args) if args.part == "all" else args)
         if args.part == "all":
             combined.update({f"{part.name}.{k}": v for k, v in figures.items()})
         else:
