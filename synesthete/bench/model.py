@@ -72,10 +72,11 @@ def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[f
 
 
 def time_feature_push(reps: int) -> list[float]:
-    """Per-frame cost (ms) of `StreamingFeatures.push` fed one hop at a time (the live front end)."""
+    """Per-frame cost (ms) of `StreamingFeatures.push` fed one hop at a time (the live front end,
+    with chroma on as in the shipped checkpoint)."""
     from synesthete.features import StreamingFeatures
 
-    stream = StreamingFeatures(SAMPLE_RATE, FPS)
+    stream = StreamingFeatures(SAMPLE_RATE, FPS, n_chroma=12)  # as the shipped checkpoint hears
     hop = torch.randn(stream.hop).numpy() * 0.1
     times = []
     for i in range(20 + reps):
