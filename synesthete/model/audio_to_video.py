@@ -25,6 +25,8 @@ from synesthete.registry import lookup
 
 State = dict[str, tuple[torch.Tensor, ...]]
 
+LOGIT_LIMIT = 8.0  # sigmoid(-8) = 3e-4: darker than any target the trainer asks for
+
 
 def _component(kind: str, name: str, **kwargs: Any) -> nn.Module:
     try:
@@ -97,7 +99,12 @@ class AudioToVideo(nn.Module):
         logits = self.decoder(zd.reshape(b * k, -1), cd.reshape(b * k, -1), (h, w))  # (B*K, 3, H, W)
         frames = torch.sigmoid(logits).view(b, k, 3, h, w)
         if return_aux:
-            return frames, self.heads(z)
+            aux = self.heads(z)
+            # How far the logits stray past +-LOGIT_LIMIT: a sigmoid beyond it has (almost) no
+            # gradient, so a decoder pushed there early in training stays black for good. The
+            # trainer penalises this (loss.saturation), which pulls such a decoder back.
+            aux["logit_excess"] = (logits.float().abs() - LOGIT_LIMIT).clamp_min(0.0).square().mean()
+            return frames, aux
         return frames
 
     # -- one frame at a time (live) ------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from synesthete.checkpoint import load_model
+from synesthete.constants import STEMS
 from synesthete_train.config import TrackingConfig
 from synesthete_train.trainer import TARGET_EPS, Trainer, compute_losses, lr_factor
 
@@ -34,6 +35,32 @@ def test_black_targets_do_not_drive_the_output_into_a_dead_sigmoid(tiny_cfg):
     assert (logits.grad < 0).all()  # gradient descent raises them towards logit(TARGET_EPS)
     settled = torch.full_like(logits, float(torch.logit(torch.tensor(TARGET_EPS))) + 0.5)
     assert compute_losses(torch.sigmoid(settled), {}, batch, target, tiny_cfg, pairs=False)["l1"] < 0.01
+
+
+def test_a_saturated_black_decoder_still_gets_a_gradient_back(tiny_cfg):
+    # Regression: the quick recipe's model went black for good in its first steps (logits at
+    # -50: the sigmoid had no gradient left). The saturation term reaches the logits directly.
+    from synesthete.model import build_model
+
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg.model)
+    with torch.no_grad():
+        model.decoder.to_rgb.bias.fill_(-40.0)
+    cfg = tiny_cfg.model
+    feats = torch.randn(1, 6, cfg.n_features)
+    controls = torch.zeros(1, 6, cfg.n_control_inputs)
+    batch = {"beat_phase": torch.zeros(1, 6), "onset": torch.zeros(1, 6, len(STEMS))}
+    target = torch.full((1, 6, 3, cfg.height, cfg.width), 0.5)
+
+    def bias_grad(loss_cfg):
+        model.zero_grad()
+        frames, aux = model(feats, controls, return_aux=True)
+        compute_losses(frames, aux, batch, target, loss_cfg, pairs=False)["total"].backward()
+        return model.decoder.to_rgb.bias.grad
+
+    without = bias_grad(replace(tiny_cfg, loss=replace(tiny_cfg.loss, saturation=0.0)))
+    assert without.abs().max() < 1e-12  # the dead sigmoid alone gives nothing back
+    assert (bias_grad(tiny_cfg) < -1.0).all()  # descent raises the logits towards the live range
 
 
 def test_fit_writes_a_checkpoint_the_live_app_can_load(tiny_cfg):

@@ -46,6 +46,7 @@ class LossConfig:
     temporal: float = 1.0  # frame-to-frame change should match the teacher's (rewards synchrony)
     beat: float = 0.1  # auxiliary: beat phase (sin, cos) from the latent
     onset: float = 0.1  # auxiliary: per-stem onsets from the latent
+    saturation: float = 1.0  # keeps the output logits within +-8, where the sigmoid still has a gradient
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,9 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
         losses["beat"] = F.mse_loss(aux["beat"].float(), torch.stack([phase.sin(), phase.cos()], dim=-1))
     if "onset" in aux and w.onset:
         losses["onset"] = F.binary_cross_entropy_with_logits(aux["onset"].float(), batch["onset"])
-    weights = {"l1": w.l1, "temporal": w.temporal, "beat": w.beat, "onset": w.onset}
+    if "logit_excess" in aux and w.saturation:
+        losses["saturation"] = aux["logit_excess"]
+    weights = {"l1": w.l1, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "saturation": w.saturation}
     losses["total"] = sum(weights[k] * v for k, v in losses.items())
     return losses
 
