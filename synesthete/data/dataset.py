@@ -165,6 +165,7 @@ class ProceduralClips(IterableDataset):
             "beat_phase": torch.from_numpy(ctrl.beat_phase.astype(np.float32)),  # (T,)
             "onset": torch.from_numpy(onset),  # (T, n_stems)
             "energy": torch.from_numpy(ctrl.energy.astype(np.float32)),  # (T,)
+            "chord_root": torch.from_numpy(ctrl.chord_root.astype(np.int64)),  # (T,) pitch class 0..11
             "index": torch.tensor(index, dtype=torch.int64),
             "frame_index": torch.from_numpy(frame_index if frame_index is not None else np.arange(n_frames)),  # (K,)
         }

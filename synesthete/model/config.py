@@ -80,6 +80,7 @@ class ModelConfig:
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     aux_heads: bool = True
+    chord_head: bool = False  # an aux head naming the chord root (12 classes); trained with loss.chord
 
     def __post_init__(self) -> None:
         if not self.styles:

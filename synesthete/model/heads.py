@@ -5,7 +5,10 @@ that knows them draws in time), and they give evaluation a direct readout of wha
 
 * `beat`: (..., 2), a regression of (sin, cos) of 2*pi*beat_phase (train with MSE against
   `FrameControls.beat_phase`; the phase is atan2(sin, cos) / (2*pi) mod 1);
-* `onset`: (..., n_stems) logits, one per stem in `constants.STEMS` order (train with BCE).
+* `onset`: (..., n_stems) logits, one per stem in `constants.STEMS` order (train with BCE);
+* `chord` (with `chord=True`): (..., 12) logits of the sounding chord's root pitch class (train
+  with cross-entropy against `FrameControls.chord_root`): the teacher colours by chord, so a
+  latent that must name the chord has the colour at hand for the decoder.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from torch import nn
 
 
 class AuxHeads(nn.Module):
-    def __init__(self, latent_dim: int, n_stems: int) -> None:
+    def __init__(self, latent_dim: int, n_stems: int, chord: bool = False) -> None:
         super().__init__()
         self.n_stems = n_stems
         self.proj = nn.Linear(latent_dim, 2 + n_stems)
+        self.chord = nn.Linear(latent_dim, 12) if chord else None
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.proj(z)  # (..., 2 + n_stems)
-        return {"beat": out[..., :2], "onset": out[..., 2:]}
+        heads = {"beat": out[..., :2], "onset": out[..., 2:]}
+        if self.chord is not None:
+            heads["chord"] = self.chord(z)  # (..., 12)
+        return heads

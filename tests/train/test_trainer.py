@@ -63,6 +63,15 @@ def test_a_saturated_black_decoder_still_gets_a_gradient_back(tiny_cfg):
     assert (bias_grad(tiny_cfg) < -1.0).all()  # descent raises the logits towards the live range
 
 
+def test_the_chord_loss_trains_the_chord_head_from_the_score(tiny_cfg):
+    cfg = replace(tiny_cfg, model=replace(tiny_cfg.model, chord_head=True), loss=replace(tiny_cfg.loss, chord=0.3))
+    trainer = Trainer(cfg, progress=False)
+    batch = next(iter(trainer.loader()))
+    assert batch["chord_root"].shape == batch["beat_phase"].shape and int(batch["chord_root"].max()) < 12
+    losses = [trainer.train_step(batch)["chord"] for _ in range(60)]
+    assert losses[-1] < 0.8 * losses[0]  # it learns to name the chords of this batch
+
+
 def test_fit_writes_a_checkpoint_the_live_app_can_load(tiny_cfg):
     # Train on pairs of frames (the fast default recipe): the checkpoint still renders whole clips.
     cfg = replace(tiny_cfg, data=replace(tiny_cfg.data, frame_pairs=3))

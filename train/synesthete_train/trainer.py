@@ -85,9 +85,12 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
         losses["beat"] = F.mse_loss(aux["beat"].float(), torch.stack([phase.sin(), phase.cos()], dim=-1))
     if "onset" in aux and w.onset:
         losses["onset"] = F.binary_cross_entropy_with_logits(aux["onset"].float(), batch["onset"])
+    if "chord" in aux and w.chord and "chord_root" in batch:
+        losses["chord"] = F.cross_entropy(aux["chord"].float().reshape(-1, 12), batch["chord_root"].reshape(-1))
     if "logit_excess" in aux and w.saturation:
         losses["saturation"] = aux["logit_excess"]
-    weights = {"l1": w.l1, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "saturation": w.saturation}
+    weights = {"l1": w.l1, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
+               "saturation": w.saturation}
     losses["total"] = sum(weights[k] * v for k, v in losses.items())
     return losses
 

@@ -175,3 +175,12 @@ def test_chroma_features_widen_the_input_and_old_configs_stay_without():
     assert model(feats, controls).shape[:2] == feats.shape[:2]
     with pytest.raises(ValueError, match="features must be"):
         model(feats[..., :-12], controls)
+
+
+def test_chord_head_names_twelve_pitch_classes_only_when_asked():
+    model = tiny_model(chord_head=True)
+    features, controls = clip_inputs(model.cfg, batch=2, frames=5)
+    _, aux = model(features, controls, return_aux=True)
+    assert aux["chord"].shape == (2, 5, 12)
+    _, aux = tiny_model()(features, controls, return_aux=True)
+    assert "chord" not in aux  # off by default: configs and checkpoints without the key keep their meaning
