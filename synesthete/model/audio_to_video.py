@@ -45,7 +45,8 @@ class AudioToVideo(nn.Module):
 
         self.cfg = cfg
         n_ctl = cfg.n_control_inputs
-        self.encoder = _component("encoder", cfg.encoder.name, in_dim=cfg.n_features, cfg=cfg.encoder)
+        self.encoder = _component("encoder", cfg.encoder.name, in_dim=cfg.n_features, cfg=cfg.encoder,
+                                   n_mels=cfg.n_mels)
         self.bridge = _component("bridge", cfg.bridge.name, in_dim=self.encoder.out_dim + n_ctl,
                                  out_dim=cfg.latent_dim, cfg=cfg.bridge)
         self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,

@@ -2,8 +2,10 @@
 
 Contract every encoder keeps (tested for all of them in tests/core/model/test_streaming.py):
 
-* builder `fn(in_dim: int, cfg: EncoderConfig) -> nn.Module` registered with
-  `@register("encoder", "<name>")`; the module has `out_dim: int`;
+* builder `fn(in_dim: int, cfg: EncoderConfig, n_mels: int) -> nn.Module` registered with
+  `@register("encoder", "<name>")`; the module has `out_dim: int`. The features are `n_mels`
+  log-mel bins first, then `in_dim - n_mels` extras (flux, RMS, and chroma when the model has it);
+
 * `forward(x (B, T, in_dim)) -> (B, T, out_dim)`, causal in time;
 * `init_state(batch, device) -> tuple[Tensor, ...]` and
   `step(x_t (B, in_dim), state) -> ((B, out_dim), state)`, equal to `forward` frame by frame.

@@ -48,5 +48,5 @@ class ConvEncoder(nn.Module):
 
 
 @register("encoder", "conv")
-def conv_encoder(in_dim: int, cfg: EncoderConfig) -> ConvEncoder:
+def conv_encoder(in_dim: int, cfg: EncoderConfig, n_mels: int) -> ConvEncoder:  # sees all features alike
     return ConvEncoder(in_dim, cfg.hidden, cfg.kernel)

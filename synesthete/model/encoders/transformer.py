@@ -1,7 +1,7 @@
 """The "transformer" audio encoder: self-attention across mel-band tokens within one frame.
 
 Each frame's log-mel is cut into bands of `band_size` mel bins; each band becomes a token (plus
-one token for flux and RMS), a small pre-norm transformer lets bands talk to each other (a kick
+one token for the extras: flux, RMS and chroma when present), a small pre-norm transformer lets bands talk to each other (a kick
 is low bands + a broadband click; a hat is only high bands), and the tokens are mean-pooled.
 Time is left to the bridge, so the encoder has no state and `step` is `forward` on one frame.
 """
@@ -17,16 +17,18 @@ from synesthete.registry import register
 
 
 class BandTransformerEncoder(nn.Module):
-    def __init__(self, in_dim: int, hidden: int, layers: int, heads: int, band_size: int) -> None:
+    def __init__(self, in_dim: int, n_mels: int, hidden: int, layers: int, heads: int, band_size: int) -> None:
         super().__init__()
         if hidden % heads != 0:
             raise ValueError(f"encoder.hidden ({hidden}) must be divisible by encoder.heads ({heads})")
-        self.n_mels = in_dim - 2  # features are n_mels log-mel, then flux and RMS
+        if not 0 < n_mels < in_dim:
+            raise ValueError(f"transformer encoder: need 0 < n_mels < in_dim, got n_mels={n_mels}, in_dim={in_dim}")
+        self.n_mels = n_mels  # features are n_mels log-mel, then the extras
         self.band_size = band_size
         self.n_bands = -(-self.n_mels // band_size)  # ceil: the last band is zero-padded
         self.out_dim = hidden
         self.band_proj = nn.Linear(band_size, hidden)
-        self.extra_proj = nn.Linear(2, hidden)
+        self.extra_proj = nn.Linear(in_dim - n_mels, hidden)
         self.pos = nn.Parameter(torch.randn(self.n_bands + 1, hidden) * 0.02)  # (n_tokens, H)
         layer = nn.TransformerEncoderLayer(hidden, heads, 2 * hidden, dropout=0.0, activation="gelu",
                                            batch_first=True, norm_first=True)
@@ -53,5 +55,5 @@ class BandTransformerEncoder(nn.Module):
 
 
 @register("encoder", "transformer")
-def transformer_encoder(in_dim: int, cfg: EncoderConfig) -> BandTransformerEncoder:
-    return BandTransformerEncoder(in_dim, cfg.hidden, cfg.layers, cfg.heads, cfg.band_size)
+def transformer_encoder(in_dim: int, cfg: EncoderConfig, n_mels: int) -> BandTransformerEncoder:
+    return BandTransformerEncoder(in_dim, n_mels, cfg.hidden, cfg.layers, cfg.heads, cfg.band_size)

@@ -184,3 +184,18 @@ def test_chord_head_names_twelve_pitch_classes_only_when_asked():
     assert aux["chord"].shape == (2, 5, 12)
     _, aux = tiny_model()(features, controls, return_aux=True)
     assert "chord" not in aux  # off by default: configs and checkpoints without the key keep their meaning
+
+
+def test_the_band_transformer_reads_mel_bins_as_bands_and_the_rest_as_extras():
+    # With chroma the features are [mel, flux, RMS, chroma]: only the mel bins are banded.
+    model = tiny_model(encoder="transformer", n_chroma=12)
+    cfg = model.cfg
+    assert model.encoder.n_mels == cfg.n_mels
+    assert model.encoder.extra_proj.in_features == 2 + 12
+    features, controls = clip_inputs(cfg, batch=1, frames=4)
+    state = model.init_state(1)
+    streamed = []
+    for t in range(4):
+        frame, state = model.step(features[:, t], controls[:, t], state)
+        streamed.append(frame)
+    torch.testing.assert_close(torch.stack(streamed, 1), model(features, controls), atol=1e-5, rtol=0)
