@@ -256,21 +256,6 @@ def test_a_recording_killed_with_sigkill_still_plays_up_to_the_last_second(tmp_p
     assert video.get_frames_in_range(0, len(video)).data.shape[0] >= 2 * FPS
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A 160 KiB tmpfs: a real filesystem that fills up after a few seconds of video."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to fill up (needs root/CAP_SYS_ADMIN): {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_a_full_disk_raises_recording_error_and_leaves_a_playable_file(tiny_disk: Path):
     path = tiny_disk / "full.mp4"
     w = Mp4Writer(path, W, H, FPS, SR)

@@ -161,21 +161,6 @@ def test_video_only_recording_repeats_the_last_frame_for_each_drop(tmp_path: Pat
                                                         for k in range(12)]
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A 160 KiB tmpfs: a real filesystem that fills up after a few seconds of video."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to fill up (needs root/CAP_SYS_ADMIN): {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_a_full_disk_stops_the_recording_cleanly_without_disturbing_the_caller(tiny_disk: Path):
     path = tiny_disk / "full.mp4"
     rec = Recorder(path, W, H, FPS, SR, queue_frames=600).start()
