@@ -64,7 +64,7 @@ def chroma_filterbank(sample_rate: int, n_fft: int) -> torch.Tensor:
 
 
 class FeatureExtractor:
-    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, n_mels + 2)`."""
+    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`, F = n_mels + 2 + n_chroma."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:

@@ -20,7 +20,6 @@ from typing import Any
 import torch
 
 from synesthete.bench.cli import BenchPart
-from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
 from synesthete.model.config import DEFAULT_SIZE, default_styles
 from synesthete.registry import available
@@ -73,10 +72,12 @@ def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[f
 
 def time_feature_push(reps: int) -> list[float]:
     """Per-frame cost (ms) of `StreamingFeatures.push` fed one hop at a time (the live front end,
-    with chroma on as in the shipped checkpoint)."""
+    with the shipped checkpoint's features, chroma included)."""
+    from synesthete.checkpoint import config_from_checkpoint, load_checkpoint
     from synesthete.features import StreamingFeatures
 
-    stream = StreamingFeatures(SAMPLE_RATE, FPS, n_chroma=12)  # as the shipped checkpoint hears
+    shipped = config_from_checkpoint(load_checkpoint(None))  # the features the live app computes
+    stream = StreamingFeatures.for_model(shipped)
     hop = torch.randn(stream.hop).numpy() * 0.1
     times = []
     for i in range(20 + reps):
