@@ -47,6 +47,10 @@ class DecoderConfig:
     # conv: channels per stage, from the 4x4 (for 64x64) seed up to the native size; each stage
     # doubles the resolution, so native size = seed * 2**len(channels).
     channels: tuple[int, ...] = (64, 48, 32, 16)
+    # conv: 0 = a fixed 3x3 conv makes RGB. K > 0 = the last stage makes K scalar maps and a
+    # linear layer picks K colours per frame from [latent, controls]; RGB = sum of map * colour.
+    # The teacher shades its fields with per-frame chord colours the same way.
+    palette: int = 0
     # implicit: per-pixel MLP width, depth and Fourier frequencies of the coordinates.
     hidden: int = 32
     layers: int = 2

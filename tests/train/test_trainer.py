@@ -63,6 +63,25 @@ def test_a_saturated_black_decoder_still_gets_a_gradient_back(tiny_cfg):
     assert (bias_grad(tiny_cfg) < -1.0).all()  # descent raises the logits towards the live range
 
 
+def test_the_mse_term_pulls_towards_the_mean_where_l1_settles_on_the_median(tiny_cfg):
+    """PSNR scores squared error: for a pixel that is bright in one frame of four and black in the
+    others, L1's best constant is the black median and MSE's the mean, so with loss.mse on a
+    constant prediction of the mean beats one of the median."""
+    target = torch.zeros(1, 4, 3, 2, 2)
+    target[:, 0] = 1.0
+    batch = {"beat_phase": torch.zeros(1, 4), "onset": torch.zeros(1, 4, 5)}
+    mse_only = replace(tiny_cfg, loss=replace(tiny_cfg.loss, l1=0.0, mse=1.0, temporal=0.0))
+
+    def total(value: float, cfg) -> float:
+        frames = torch.full_like(target, value)
+        return float(compute_losses(frames, {}, batch, target, cfg, pairs=False)["total"])
+
+    assert "mse" not in compute_losses(target, {}, batch, target, tiny_cfg, pairs=False)  # off by default
+    assert total(0.25, mse_only) < total(TARGET_EPS, mse_only)
+    l1_only = replace(mse_only, loss=replace(mse_only.loss, l1=1.0, mse=0.0))
+    assert total(TARGET_EPS, l1_only) < total(0.25, l1_only)
+
+
 def test_the_chord_loss_trains_the_chord_head_from_the_score(tiny_cfg):
     cfg = replace(tiny_cfg, model=replace(tiny_cfg.model, chord_head=True), loss=replace(tiny_cfg.loss, chord=0.3))
     trainer = Trainer(cfg, progress=False)
@@ -114,3 +133,19 @@ def test_wandb_offline_writes_its_files_without_a_network(tiny_cfg, monkeypatch)
     assert runs, "wandb offline run folder was not written"
     assert any(p.suffix == ".wandb" for p in runs[0].iterdir())
     assert list(Path(cfg.out).glob("media/eval_*.mp4")), "the model-vs-teacher sample video was not written"
+
+
+def test_held_out_evaluation_scores_the_teacher_once(tiny_cfg):
+    """The teacher's AV-Align does not change between evaluations: it is computed on the first
+    and reused, and the figures stay the same when nothing was trained in between."""
+    from synesthete.model import build_model
+    from synesthete_train.evaluation import evaluate, make_held_out
+
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg.model)
+    clips = make_held_out(tiny_cfg.model, n_seeds=1, seed_base=10_000, clip_seconds=1.0, size=32)
+    assert clips[0].av_align_teacher is None
+    first, _ = evaluate(model, clips, torch.device("cpu"), 32)
+    assert clips[0].av_align_teacher == first["eval/av_align_teacher"]
+    again, _ = evaluate(model, clips, torch.device("cpu"), 32)
+    assert again == first

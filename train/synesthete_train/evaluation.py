@@ -25,6 +25,8 @@ class HeldOutClip:
     audio: np.ndarray  # (S,) float32 at the model rate
     teacher: torch.Tensor  # (T, 3, H, W) float32 in [0, 1]
     controls: torch.Tensor  # (T, C) style one-hot + reactivity
+    # The teacher's AV-Align never changes between evaluations: scored once, on first use.
+    av_align_teacher: float | None = None
 
 
 def make_held_out(model_cfg, n_seeds: int, seed_base: int, clip_seconds: float, size: int) -> list[HeldOutClip]:
@@ -69,7 +71,9 @@ def evaluate(model, clips: list[HeldOutClip], device: torch.device, size: int, a
             from synesthete.metrics.av_align import av_align_score
 
             av_model.append(av_align_score(clip.audio, frames, cfg.sample_rate, cfg.fps))
-            av_teacher.append(av_align_score(clip.audio, clip.teacher, cfg.sample_rate, cfg.fps))
+            if clip.av_align_teacher is None:
+                clip.av_align_teacher = av_align_score(clip.audio, clip.teacher, cfg.sample_rate, cfg.fps)
+            av_teacher.append(clip.av_align_teacher)
         if sample is None:
             both = torch.cat([frames, clip.teacher], dim=-1)  # (T, 3, H, 2W)
             sample = (both.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()

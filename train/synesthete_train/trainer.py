@@ -73,6 +73,8 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
     # TARGET_EPS gives those pixels an equilibrium (1/255 of brightness, invisible) instead.
     target = target.clamp(TARGET_EPS, 1.0 - TARGET_EPS)
     losses = {"l1": F.l1_loss(frames, target)}
+    if w.mse:
+        losses["mse"] = F.mse_loss(frames, target)
     if frames.shape[1] > 1:
         if pairs:
             b, k = frames.shape[:2]
@@ -89,7 +91,7 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
         losses["chord"] = F.cross_entropy(aux["chord"].float().reshape(-1, 12), batch["chord_root"].reshape(-1))
     if "logit_excess" in aux and w.saturation:
         losses["saturation"] = aux["logit_excess"]
-    weights = {"l1": w.l1, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
+    weights = {"l1": w.l1, "mse": w.mse, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
                "saturation": w.saturation}
     losses["total"] = sum(weights[k] * v for k, v in losses.items())
     return losses

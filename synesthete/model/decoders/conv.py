@@ -5,6 +5,12 @@ the resolution (nearest upsample + 3x3 conv) and is modulated by FiLM from [late
 the style crossfader steers every scale. Channel counts shrink as the grid grows: the last stages
 dominate the cost. Other output sizes are a bilinear resize of the native frame, which keeps the
 per-step cost of a 256x256 or 1080p window almost that of the native size.
+
+With `palette = K` the last conv makes K scalar maps instead of RGB, and the frame's colours come
+from the conditioning: logits = sum_k map_k * colour_k + bias, with (colour_k, bias) a fixed part
+plus a per-frame part read linearly from [latent, controls]. Shapes and colours then have separate
+paths, as in the teacher (fields times per-frame chord colours), and a chord change can recolour
+the whole frame by moving 3K + 3 numbers rather than every pixel.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from synesthete.registry import register
 
 
 class ConvDecoder(nn.Module):
-    def __init__(self, latent_dim: int, cond_dim: int, height: int, width: int, channels: tuple[int, ...]) -> None:
+    def __init__(self, latent_dim: int, cond_dim: int, height: int, width: int, channels: tuple[int, ...],
+                 palette: int = 0) -> None:
         super().__init__()
         n = len(channels)
         if n < 1:
@@ -35,7 +42,15 @@ class ConvDecoder(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, padding=1) for i, o in zip(ins, self.channels))
         # One linear gives every stage's FiLM (scale, shift) at once: fewer small ops per step.
         self.film = nn.Linear(cond, 2 * sum(self.channels))
-        self.to_rgb = nn.Conv2d(self.channels[-1], 3, 3, padding=1)
+        if palette < 0:
+            raise ValueError(f"decoder.palette must be >= 0 (0 = plain RGB), got {palette}")
+        self.palette = palette
+        self.to_rgb = nn.Conv2d(self.channels[-1], palette or 3, 3, padding=1)
+        if palette:
+            self.colour_base = nn.Parameter(torch.randn(3, palette) / palette**0.5)  # (3, K)
+            self.colours = nn.Linear(cond, 3 * palette + 3)  # per-frame (3, K) colours + (3,) bias
+            nn.init.zeros_(self.colours.weight)  # starts as a fixed palette; the latent learns to move it
+            nn.init.zeros_(self.colours.bias)
 
     def forward(self, z: torch.Tensor, controls: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         cond = torch.cat([z, controls], dim=-1)  # (N, latent + C)
@@ -46,7 +61,13 @@ class ConvDecoder(nn.Module):
             h = conv(F.interpolate(h, scale_factor=2.0, mode="nearest"))  # (N, c_i, 2h, 2w)
             scale, shift = films[2 * i], films[2 * i + 1]
             h = F.silu(h * (1.0 + scale[:, :, None, None]) + shift[:, :, None, None])
-        logits = self.to_rgb(h)  # (N, 3, H, W) native
+        logits = self.to_rgb(h)  # (N, 3 or K, H, W) native
+        if self.palette:
+            k = self.palette
+            c = self.colours(cond)  # (N, 3K + 3)
+            colours = self.colour_base + c[:, : 3 * k].view(n, 3, k)  # (N, 3, K)
+            logits = torch.bmm(colours, logits.flatten(2)).view(n, 3, *logits.shape[2:])
+            logits = logits + c[:, 3 * k :, None, None]  # (N, 3, H, W)
         if size is not None and tuple(size) != self.native:
             logits = F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
         return logits
@@ -54,4 +75,4 @@ class ConvDecoder(nn.Module):
 
 @register("decoder", "conv")
 def conv_decoder(latent_dim: int, cond_dim: int, height: int, width: int, cfg: DecoderConfig) -> ConvDecoder:
-    return ConvDecoder(latent_dim, cond_dim, height, width, cfg.channels)
+    return ConvDecoder(latent_dim, cond_dim, height, width, cfg.channels, cfg.palette)

@@ -199,3 +199,26 @@ def test_the_band_transformer_reads_mel_bins_as_bands_and_the_rest_as_extras():
         frame, state = model.step(features[:, t], controls[:, t], state)
         streamed.append(frame)
     torch.testing.assert_close(torch.stack(streamed, 1), model(features, controls), atol=1e-5, rtol=0)
+
+
+def test_palette_decoder_colours_frames_from_the_conditioning():
+    """decoder.palette: K maps times per-frame colours read from [latent, controls]. The colour
+    layer starts at zero (a fixed palette), learns from the frame loss, and its bias part tints
+    the whole frame: +1 on the red bias is +1 on every red logit and nothing on green or blue."""
+    from synesthete.model.decoders.conv import ConvDecoder
+
+    torch.manual_seed(0)
+    dec = ConvDecoder(latent_dim=4, cond_dim=2, height=8, width=8, channels=(8, 4), palette=2)
+    z, ctl = torch.randn(2, 4), torch.rand(2, 2)
+    before = dec(z, ctl)
+    assert before.shape == (2, 3, 8, 8)
+    assert dec.colours.weight.abs().sum() == 0
+    before.square().mean().backward()
+    assert dec.colours.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        dec.colours.bias[3 * 2] += 1.0  # the red entry of the per-frame bias
+        after = dec(z, ctl)
+    torch.testing.assert_close(after[:, 0] - before[:, 0].detach(), torch.ones(2, 8, 8))
+    torch.testing.assert_close(after[:, 1:], before[:, 1:].detach())
+    with pytest.raises(ValueError, match="palette"):
+        ConvDecoder(4, 2, 8, 8, (8, 4), palette=-1)

@@ -4,6 +4,8 @@ a component is covered the moment it registers)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -103,3 +105,16 @@ def test_state_is_passed_not_kept():
             _, sb = model.step(fb[:, t], cb[:, t], sb)
             inter.append(fr)
     torch.testing.assert_close(torch.stack(inter, 1), alone_a)
+
+
+def test_palette_decoder_streams_like_forward_at_any_size():
+    torch.manual_seed(0)
+    base = tiny_config()
+    cfg = dataclasses.replace(base, decoder=dataclasses.replace(base.decoder, palette=3))
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.decoder.colours.weight, std=0.1)  # a palette that moves with the latent
+    features, controls = clip_inputs(cfg, batch=2, frames=6)
+    with torch.no_grad():
+        for size in (None, (20, 12)):
+            whole = model(features, controls, size=size)
+            torch.testing.assert_close(run_steps(model, features, controls, size=size), whole, atol=1e-5, rtol=1e-4)
