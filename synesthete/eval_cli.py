@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds of silence after each procedural song, for flicker_quiet (default {QUIET_TAIL_S:g})")
     p.add_argument("--ceiling", type=int, default=0, metavar="K",
                    help="add a 'ceiling' row: the teacher averaged over K random offsets of its clock, the best "
-                   "PSNR any causal visualizer can reach on these songs (K=16: ~10 s per 8 s song; default off)")
+                   "PSNR any causal visualizer can reach on these songs (K=16 adds ~10 s per 8 s song at "
+                   "128x128 on 2 CPU cores; default off)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     return p
