@@ -27,20 +27,17 @@ def main() -> None:
     torch.set_num_threads(2)
 
     from synesthete.checkpoint import load_model
-    from synesthete.features import FeatureExtractor
+    from synesthete.eval_cli import model_frames
     from synesthete_train.evaluation import make_held_out
 
     model = load_model(args.checkpoint)
     cfg = model.cfg
-    feats = FeatureExtractor.for_model(cfg)
     clips = make_held_out(cfg, len(cfg.styles), 1_000_000, 3.0, args.size)
     rows = []
     for clip in clips:
         if clip.style not in args.styles:
             continue
-        with torch.inference_mode():
-            f = feats.extract(torch.from_numpy(clip.audio)[None])
-            frames = model(f, clip.controls[None], size=(args.size, args.size))[0]
+        frames = model_frames(model, clip.audio, clip.style, args.size, "cpu")
         pick = np.linspace(clip.teacher.shape[0] // 3, clip.teacher.shape[0] - 1, args.frames).astype(int)
         for name, video in (("teacher", clip.teacher), ("model", frames)):
             tiles = [(video[i].clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8) for i in pick]

@@ -56,9 +56,8 @@ class EvalItem:
     controls: Any = None  # the score's FrameControls the teacher drew from, when there is one
 
 
-def style_controls(model, style: str, n_frames: int) -> torch.Tensor:
-    """(T, C) controls: one-hot `style` in the model's style order, then reactivity 1."""
-    cfg = model.cfg
+def style_controls(cfg, style: str, n_frames: int) -> torch.Tensor:
+    """(T, C) controls: one-hot `style` in the model config's style order, then reactivity 1."""
     controls = torch.zeros(n_frames, cfg.n_control_inputs)
     controls[:, list(cfg.styles).index(style)] = 1.0
     controls[:, len(cfg.styles)] = 1.0
@@ -73,7 +72,7 @@ def model_frames(model, audio: np.ndarray, style: str, size: int, device: torch.
     cfg = model.cfg
     fx = FeatureExtractor.for_model(cfg, device)
     feats = fx.extract(torch.from_numpy(audio).to(device)[None])  # (1, T, F)
-    controls = style_controls(model, style, feats.shape[1]).to(device)[None]  # (1, T, C)
+    controls = style_controls(cfg, style, feats.shape[1]).to(device)[None]  # (1, T, C)
     was_training = model.training
     model.eval()
     frames = model(feats, controls, size=(size, size))[0].float().cpu()  # (T, 3, H, W)
@@ -81,8 +80,9 @@ def model_frames(model, audio: np.ndarray, style: str, size: int, device: torch.
     return frames
 
 
-def procedural_item(model, seed: int, index: int, duration: float, size: int, quiet_tail: float = 0.0) -> EvalItem:
-    """A held-out song: audio, score beats and the teacher's frames in the model's style `index`.
+def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quiet_tail: float = 0.0) -> EvalItem:
+    """A held-out song for a model of config `cfg`: audio, score beats and the teacher's frames in
+    the model's style `index`. The trainer's held-out evaluation uses it too.
 
     `quiet_tail` seconds of silence follow the song; the teacher draws them from the score's
     controls past its end (envelopes decay, nothing new starts).
@@ -90,7 +90,6 @@ def procedural_item(model, seed: int, index: int, duration: float, size: int, qu
     from synesthete.audio.engine import render_clip
     from synesthete.visual.teacher import STYLE_NAMES, render_teacher
 
-    cfg = model.cfg
     style = cfg.styles[index % len(cfg.styles)]
     if style not in STYLE_NAMES:
         raise ValueError(f"the model's style {style!r} is not a teacher style ({', '.join(STYLE_NAMES)}); "
@@ -158,7 +157,7 @@ def evaluate_model(model, seeds, duration: float = 2.0, size: int = 64, device: 
     cfg = model.cfg
     l1s, psnrs, av_m, av_t = [], [], [], []
     for i, seed in enumerate(seeds):
-        item = procedural_item(model, int(seed), i, duration, size)
+        item = procedural_item(cfg, int(seed), i, duration, size)
         frames = model_frames(model, item.audio, item.style, size, device)
         l1s.append(l1_error(frames, item.teacher))
         psnrs.append(psnr(frames, item.teacher))
@@ -276,7 +275,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint = resolve_checkpoint(args.checkpoint)
     model = load_model(checkpoint, device=device)
     t0 = time.perf_counter()
-    items = [procedural_item(model, s, i, args.duration or 8.0, args.size, args.quiet_tail) for i, s in enumerate(seeds)]
+    items = [procedural_item(model.cfg, s, i, args.duration or 8.0, args.size, args.quiet_tail) for i, s in enumerate(seeds)]
     items += [file_item(model, path, len(items) + i, args.duration) for i, path in enumerate(args.audio)]
     per_item = []
     for n, item in enumerate(items, start=1):

@@ -36,7 +36,7 @@ def test_evaluate_model_gives_the_trainer_its_held_out_figures(checkpoint):
 
 def test_held_out_item_has_a_quiet_tail_and_the_model_style(checkpoint):
     model = load_model(checkpoint)
-    item = procedural_item(model, 10_000, 3, duration=1.0, size=32, quiet_tail=0.5)
+    item = procedural_item(model.cfg, 10_000, 3, duration=1.0, size=32, quiet_tail=0.5)
     assert item.style == model.cfg.styles[3]
     assert item.audio.shape == (90 * 400,) and not item.audio[60 * 400 :].any()
     assert item.teacher.shape == (90, 3, 32, 32) and len(item.beat_times) > 0
