@@ -8,10 +8,7 @@ On the same audio it compares three visualizers:
 * model:    the checkpoint's `forward` (what `model.step` draws, before post effects), at --size;
 * teacher:  the procedural visualizers drawn from the song's score (only where a score exists:
             held-out procedural seeds, 10000 and up, never drawn by training);
-* fft_bars: the plain spectrum-bars baseline (`synesthete.baseline`);
-* ceiling:  with --ceiling K, on procedural songs: the teacher averaged over K random offsets of its
-            free-running clock (`synesthete.metrics.ceiling`), PSNR only: the best PSNR a causal
-            visualizer that cannot know where in the song it started can reach.
+* fft_bars: the plain spectrum-bars baseline (`synesthete.baseline`).
 
 Item i is drawn in the model's style i mod n_styles (one-hot, reactivity 1), by model and
 teacher alike. Columns (definitions in docs/evaluation.md): av_align, beat_align, flicker_quiet,
@@ -43,7 +40,6 @@ SEED_BASE = 10_000  # held-out procedural songs start here
 # followed by this much silence: a quiet passage on which flicker_quiet is always measured.
 QUIET_TAIL_S = 1.0
 ROWS = ("model", "teacher", "fft_bars")
-CEILING_ROW = "ceiling"  # only with --ceiling K
 
 
 @dataclass
@@ -53,7 +49,6 @@ class EvalItem:
     audio: np.ndarray  # (S,) mono at the model rate, S = T * hop
     beat_times: np.ndarray | None  # from the score, when there is one
     teacher: torch.Tensor | None  # (T, 3, H, W) in [0, 1]
-    controls: Any = None  # the score's FrameControls the teacher drew from, when there is one
 
 
 def style_controls(cfg, style: str, n_frames: int) -> torch.Tensor:
@@ -104,7 +99,7 @@ def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quie
     audio[:take] = mono[:take]
     ctrl = clip.score.frame_controls(cfg.fps, n_frames)
     teacher = render_teacher(ctrl, {style: 1.0}, size, size, reactivity=1.0)
-    return EvalItem(f"seed {seed}", style, audio, np.asarray(clip.score.beat_times), teacher, ctrl)
+    return EvalItem(f"seed {seed}", style, audio, np.asarray(clip.score.beat_times), teacher)
 
 
 def file_item(model, path: Path, index: int, duration: float | None) -> EvalItem:
@@ -123,9 +118,8 @@ def file_item(model, path: Path, index: int, duration: float | None) -> EvalItem
     return EvalItem(str(path), cfg.styles[index % len(cfg.styles)], audio, None, None)
 
 
-def score_item(model, item: EvalItem, size: int, device, ceiling: int = 0) -> dict[str, ClipScores]:
-    """Every row's scores on one item (the teacher row only when the item has a teacher; the
-    ceiling row, PSNR only, when `ceiling` clock offsets are asked for and the item has a score)."""
+def score_item(model, item: EvalItem, size: int, device) -> dict[str, ClipScores]:
+    """Every row's scores on one item (the teacher row only when the item has a teacher)."""
     from synesthete.baseline import FFTBars
 
     cfg = model.cfg
@@ -136,13 +130,6 @@ def score_item(model, item: EvalItem, size: int, device, ceiling: int = 0) -> di
         out["teacher"] = score_clip(item.teacher, item.audio, cfg.sample_rate, cfg.fps, item.beat_times)
     bars = FFTBars(cfg.sample_rate, cfg.fps, size, size).render(item.audio)
     out["fft_bars"] = score_clip(bars, item.audio, cfg.sample_rate, cfg.fps, item.beat_times, item.teacher)
-    if ceiling and item.controls is not None and item.teacher is not None:
-        from synesthete.metrics.ceiling import ceiling_psnr, clock_blind_teacher
-
-        blind = clock_blind_teacher(item.controls, {item.style: 1.0}, size, size, 1.0, ceiling)
-        figures = dict.fromkeys(out["model"].figures, float("nan"))
-        figures["psnr_vs_teacher"] = ceiling_psnr(item.teacher, blind, ceiling)
-        out[CEILING_ROW] = ClipScores(figures, np.zeros(0), np.zeros(0))
     return out
 
 
@@ -170,7 +157,7 @@ def evaluate_model(model, seeds, duration: float = 2.0, size: int = 64, device: 
 def summarize(per_item: list[dict[str, ClipScores]]) -> dict[str, dict[str, float]]:
     """Mean of each figure over the items that have that row (NaN-aware), plus the item count."""
     table: dict[str, dict[str, float]] = {}
-    for row in (*ROWS, CEILING_ROW):
+    for row in ROWS:
         scored = [item[row].figures for item in per_item if row in item]
         if not scored:
             continue
@@ -226,10 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per procedural song (default 8) / per audio file (default: whole file)")
     p.add_argument("--quiet-tail", type=float, default=QUIET_TAIL_S, metavar="S",
                    help=f"seconds of silence after each procedural song, for flicker_quiet (default {QUIET_TAIL_S:g})")
-    p.add_argument("--ceiling", type=int, default=0, metavar="K",
-                   help="add a 'ceiling' row: the teacher averaged over K random offsets of its clock, the best "
-                   "PSNR any causal visualizer can reach on these songs (K=16 adds ~10 s per 8 s song at "
-                   "128x128 on 2 CPU cores; default off)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     return p
@@ -263,8 +246,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--duration must be > 0 seconds, got {args.duration}")
     if args.quiet_tail < 0:
         raise ValueError(f"--quiet-tail must be >= 0 seconds, got {args.quiet_tail}")
-    if args.ceiling < 0:
-        raise ValueError(f"--ceiling must be >= 0 clock offsets (0 = no ceiling row), got {args.ceiling}")
     for path in (args.json, args.plot):
         if path is not None and not path.resolve().parent.is_dir():
             raise ValueError(f"{path}: folder {path.parent} does not exist")
@@ -280,7 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_item = []
     for n, item in enumerate(items, start=1):
         print(f"[{n}/{len(items)}] {item.source} ({item.style})", file=sys.stderr, flush=True)
-        per_item.append(score_item(model, item, args.size, device, args.ceiling))
+        per_item.append(score_item(model, item, args.size, device))
     table = summarize(per_item)
     report = {
         "checkpoint": str(checkpoint), "size": args.size, "fps": model.cfg.fps, "sample_rate": model.cfg.sample_rate,
@@ -296,8 +277,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         first = per_item[0]
         panels = [Panel(f"{row}: AV-Align {s.figures['av_align']:.3f}, beat align {s.figures['beat_align']:.3f}",
-                        s.onset, s.motion, s.audio_peaks, s.video_peaks) for row, s in first.items()
-                  if row != CEILING_ROW]
+                        s.onset, s.motion, s.audio_peaks, s.video_peaks) for row, s in first.items()]
         save_plot(args.plot, panels, model.cfg.fps, f"{items[0].source}, style {items[0].style}: "
                   "audio onset strength vs visual motion")
     return report

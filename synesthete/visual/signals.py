@@ -9,6 +9,11 @@ envelopes once, so every style scales its reactions the same way.
 `Style.render` validates its input, builds the signals and grid, calls the subclass's `draw` and
 clamps to [0, 1]. Styles hold no state between calls: every frame is a function of that frame's
 controls, so rendering frames [a:b] equals slicing a render of the whole clip.
+
+Signals carry no clock. Every motion is locked to the music: a pattern turns or scrolls by exactly
+one of its own periods per beat (`beat_turn`) or per bar (`bar_turn`), or sways back and forth once per bar (`bar_sway`).
+So a frame depends on where we are in the beat and bar and on what the music is doing, never on
+how long the song has been playing, which no listener (and no causal model) can know.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.audio.score import FrameControls
 from synesthete.constants import STEMS
-from synesthete.visual.grid import Grid, get_grid
+from synesthete.visual.grid import TAU, Grid, get_grid
 from synesthete.visual.palette import chord_palette
 
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
@@ -42,7 +48,6 @@ class Signals:
 
     n: int
     reactivity: float
-    time: torch.Tensor  # seconds
     kick: torch.Tensor  # kick envelope: jumps on a kick, then decays
     snare: torch.Tensor  # snare (and clap) envelope
     hats: torch.Tensor  # closed/open hats and percussion: fine, fast detail
@@ -53,7 +58,6 @@ class Signals:
     energy: torch.Tensor  # section energy in [0, 1] (smooth)
     beat_phase: torch.Tensor  # 0 -> 1 through each beat
     bar_phase: torch.Tensor  # 0 -> 1 through each bar
-    beat_count: torch.Tensor  # beats since the clip start (continuous clock)
     melody: torch.Tensor  # lead pitch in [0, 1]
     bass_pitch: torch.Tensor  # bass pitch in [0, 1]
     base: torch.Tensor  # (T, 3, 1, 1) chord colour
@@ -78,7 +82,6 @@ class Signals:
         return Signals(
             n=n,
             reactivity=r,
-            time=_col(ctrl.time),
             kick=_col(r * env[:, idx["kick"]]),
             snare=_col(r * env[:, idx["snare"]]),
             hats=_col(r * hats),
@@ -89,7 +92,6 @@ class Signals:
             energy=_col(np.clip(ctrl.energy, 0.0, 1.0)),
             beat_phase=_col(np.mod(ctrl.beat_phase, 1.0)),
             bar_phase=_col(np.mod(ctrl.bar_phase, 1.0)),
-            beat_count=_col(ctrl.beat_count),
             melody=_col(np.clip(ctrl.melody, 0.0, 1.0)),
             bass_pitch=_col(np.clip(ctrl.bass, 0.0, 1.0)),
             base=torch.from_numpy(base).view(n, 3, 1, 1),
@@ -132,13 +134,27 @@ def beat_ease(beat_phase: torch.Tensor, sharpness: float = 6.0) -> torch.Tensor:
     return 1.0 - torch.exp(-sharpness * beat_phase) * (1.0 - beat_phase)
 
 
-def beat_clock(s: "Signals", snap: float = 1.0) -> torch.Tensor:
-    """Beats as a continuous clock that snaps forward on each beat: beat_count + snap * (ease - phase).
+def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """0 -> 1 through each beat, and 0 again on the next: phase + snap * (ease - phase). (T, 1, 1)
 
-    The snap term is 0 on every beat, so scaling it (by energy, say) never makes the clock jump;
-    with snap = 1 the clock is floor(beat_count) + beat_ease(beat_phase). (T, 1, 1)
+    Shift a pattern by one of its own periods times this and it moves once per beat yet loops
+    seamlessly: the frame depends on the beat phase only, never on how many beats have passed.
+    The snap term is 0 on every beat, so scaling it (by energy, say) never makes the motion jump;
+    with snap = 1 the pattern leaps forward right after the beat and settles before the next.
     """
-    return s.beat_count + (beat_ease(s.beat_phase) - s.beat_phase) * snap
+    return s.beat_phase + (beat_ease(s.beat_phase) - s.beat_phase) * snap
+
+
+def bar_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """0 -> 1 through each bar, in a snap on every beat: `beat_turn`'s within-beat motion, a beat's
+    share of the bar at a time. For motions that should loop once per bar rather than per beat. (T, 1, 1)
+    """
+    return s.bar_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap / BEATS_PER_BAR)
+
+
+def bar_sway(s: "Signals", offset: float = 0.0) -> torch.Tensor:
+    """sin(2 pi bar_phase + offset): a slow oscillation, once per bar, for drifts. (T, 1, 1)"""
+    return torch.sin(TAU * s.bar_phase + offset)
 
 
 def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, col_b: torch.Tensor | None = None) -> torch.Tensor:

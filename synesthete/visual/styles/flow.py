@@ -3,7 +3,7 @@
 The picture is stripes seen through three layers of warping. The bass envelope drives the big,
 slow first warp (the whole marble bends with each bass note), the kick surges the second warp
 (a push through the fluid), hats add a fine fast ripple, the snare flashes the bright bands, the
-melody moves a spotlight up and down the frame, beat phase pushes the bands half a stripe per beat (in a snap),
+melody moves a spotlight up and down the frame, each beat pushes the bands one stripe on (in a snap), the warps sway with the bar,
 section energy tightens the stripes (more detail) and brightens them, and the chord colours them.
 """
 
@@ -14,8 +14,8 @@ import math
 import torch
 
 from synesthete.registry import register
-from synesthete.visual.grid import Grid
-from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
+from synesthete.visual.grid import TAU, Grid
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, gauss_, shade
 
 
 @register("style", "flow")
@@ -23,25 +23,26 @@ class Flow(Style):
     name = "flow"
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
-        t = s.time
+        sw, cw = bar_sway(s), bar_sway(s, 0.5 * math.pi)  # (T, 1, 1) slow sways, once per bar
         # Warp 1 (bass): rows shift sideways, a function of y only -> (T, H, 1), then one full add.
         a1 = 0.25 + 0.45 * s.bass_env
-        x1 = g.x + a1 * torch.sin(1.6 * g.y + 0.35 * t)  # (T, H, W)
+        x1 = g.x + a1 * torch.sin(1.6 * g.y + 0.9 * sw)  # (T, H, W)
         # Warp 2 (kick surge): the vertical coordinate bends along the warped x.
         a2 = 0.2 + 0.4 * s.kick
-        y1 = torch.sin(x1 * 1.9 + 0.5 * t)
+        y1 = torch.sin(x1 * 1.9 + 0.9 * cw)
         y1.mul_(a2).add_(g.y)
-        # Hats: a fine, fast ripple across the flow.
-        y1.add_((0.035 * s.hats) * torch.sin(17.0 * x1 - 25.0 * t))
+        # Hats: a fine, fast ripple across the flow, three ripples per beat.
+        y1.add_((0.035 * s.hats) * torch.sin(17.0 * x1 - 3.0 * TAU * s.beat_phase))
         # Warp 3: one more fold for the marbled look.
-        x2 = torch.sin(y1 * 2.3 - 0.4 * t)
+        x2 = torch.sin(y1 * 2.3 - 0.8 * sw)
         x2.mul_(0.3).add_(x1)
-        # Stripes across the warped field; energy sets their density, beat phase pushes them.
+        # Stripes across the warped field; energy sets their density, each beat pushes them one
+        # stripe on (in a snap), so the picture loops seamlessly from beat to beat.
         k = 3.0 + 3.0 * s.energy
-        band = torch.sin(x2 * k + (0.6 * y1) * k - math.pi * beat_clock(s, 0.2 + 0.8 * s.energy))  # (T, H, W)
+        band = torch.sin(x2 * k + (0.6 * y1) * k - TAU * beat_turn(s, 0.2 + 0.8 * s.energy))  # (T, H, W)
         a = band.mul(0.5).add_(0.5)
         a.mul_(a).mul_(a)  # narrow bright bands
-        b = torch.sin(y1 * (0.5 * k) + 0.7 * t)
+        b = torch.sin(y1 * (0.5 * k) + 1.2 * cw)
         b.mul_(0.5).add_(0.5).mul_(1.0 - a).mul_(0.45)
         # Melody: a broad spotlight at the lead's height.
         spot = gauss_((g.y - 0.8 * (0.5 - s.melody)) * 1.3).mul_(0.6).add_(0.4)  # (T, H, 1)

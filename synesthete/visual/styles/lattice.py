@@ -2,8 +2,8 @@
 
 Kick zooms the lattice in and swells every tile, the snare lights a checkerboard of tiles, hats
 jitter the whole lattice by a hair (fine motion), the bass envelope bends the lattice lines in a
-slow wave, the melody lights a band of tiles at the height of its pitch, beat phase turns the
-lattice an eighth of a turn per beat (in a snap), section energy makes the tiles smaller and more
+slow wave, the melody lights a band of tiles at the height of its pitch, the tiles slide one
+cell along the diagonal per bar (a quarter in a snap on each beat) and the lattice rocks with the bar, section energy makes the tiles smaller and more
 numerous and brighter, and the chord colours tiles and grid lines.
 """
 
@@ -14,8 +14,8 @@ import math
 import torch
 
 from synesthete.registry import register
-from synesthete.visual.grid import Grid
-from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
+from synesthete.visual.grid import TAU, Grid
+from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, gauss_, shade
 
 
 @register("style", "lattice")
@@ -23,21 +23,25 @@ class Lattice(Style):
     name = "lattice"
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
-        t = s.time
-        rot = (math.pi / 8.0) * (beat_clock(s, 0.2 + 0.8 * s.energy)) + 0.03 * t
+        rot = 0.2 * bar_sway(s)  # the lattice rocks once per bar
         cells = (1.6 + 1.2 * s.energy) / (1.0 + 0.3 * s.kick)  # cells per image unit; kick zooms in
         c, sn = torch.cos(rot) * cells, torch.sin(rot) * cells  # (T, 1, 1)
-        jx = (0.06 * s.hats) * torch.sin(41.0 * t)  # hats: a hair of jitter, in cells
-        jy = (0.06 * s.hats) * torch.cos(37.0 * t)
+        jx = (0.06 * s.hats) * torch.sin(5.0 * TAU * s.beat_phase)  # hats: a hair of jitter, in cells
+        jy = (0.06 * s.hats) * torch.cos(4.0 * TAU * s.beat_phase)
         u = (g.x * c + jx) - g.y * sn  # (T, H, W) lattice coordinates
         v = (g.x * sn + jy) + g.y * c
         # Bass: a slow wave bends the lattice lines.
-        u.add_((0.25 * s.bass_env) * torch.sin(0.8 * v + 0.7 * t))
+        u.add_((0.25 * s.bass_env) * torch.sin(0.8 * v + 0.9 * bar_sway(s, 0.5 * math.pi)))
+        # Each bar slides the tiles one cell along the diagonal, a quarter in a snap on each beat:
+        # the lattice, its checkerboard included, lands on itself, so every bar looks alike.
+        step = bar_turn(s, 0.2 + 0.8 * s.energy)
+        u.add_(step)
+        v.add_(step)
         fu = (u - torch.round(u)).abs_()  # (T, H, W) 0 at tile centre, 0.5 at its edge
         fv = (v - torch.round(v)).abs_()
         d = torch.maximum(fu, fv)  # square distance from the tile centre
         # Tile outlines at a size the kick swells; line width fixed in image units.
-        size = 0.28 + 0.12 * s.kick + 0.04 * torch.sin(1.1 * t)
+        size = 0.28 + 0.12 * s.kick + 0.04 * bar_sway(s, 1.0)
         width = 0.06 * cells
         tile = gauss_((d - size) / width)
         lines = gauss_((0.5 - d) / width).mul_(0.35)  # the lattice grid itself

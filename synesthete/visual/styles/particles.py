@@ -1,8 +1,8 @@
 """Particles: a swarm of soft glowing orbs circling a drifting centre, with faked motion trails.
 
 Kick swells every orb, snare bursts the swarm outwards, hats jitter the orbs (fine, fast motion),
-the bass note sets how wide the swarm drifts, the melody lifts the swarm's centre, beat phase
-advances the orbit in a snap on each beat, section energy lights up more orbs and brightens them,
+the bass note sets how wide the swarm drifts, the melody lifts the swarm's centre, the swarm
+circles once per bar and each beat kicks it forward, section energy lights up more orbs and brightens them,
 and the chord colours them (alternating base and accent colour).
 
 Each orb is a separable Gaussian: exp(-dx^2) (T, 1, W) times exp(-dy^2) (T, H, 1), so an orb costs
@@ -13,14 +13,16 @@ analytic orbit, dimmer: motion blur without any state.
 from __future__ import annotations
 
 
+import math
+
 import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, gauss_, shade
 
 N_ORBS = 12
-TRAIL = ((0.0, 1.0), (0.07, 0.45), (0.14, 0.2))  # (seconds back, brightness)
+TRAIL = ((0.0, 1.0), (0.035, 0.45), (0.07, 0.2))  # (bars back, brightness)
 
 
 @register("style", "particles")
@@ -31,24 +33,28 @@ class Particles(Style):
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         n, h, w = s.n, g.height, g.width
         acc = (torch.zeros(n, h, w), torch.zeros(n, h, w))  # base-coloured and accent-coloured orbs
-        # (T, 1, 1) drifting centre: the bass pitch sets how far, each bass note gives it a shove.
-        cx = (0.2 + 0.3 * s.bass_pitch) * torch.sin(0.31 * s.time) + 0.2 * s.bass_env * torch.sin(0.9 * s.time + 1.0)
-        cy = 0.5 * (0.5 - s.melody) + 0.1 * torch.cos(0.23 * s.time) + 0.12 * s.bass_env
-        spin = (TAU / N_ORBS) * (beat_clock(s, 0.2 + 0.8 * s.energy))  # snap each beat
+        # (T, 1, 1) drifting centre, swaying once per bar: the bass pitch sets how far, each bass
+        # note gives it a shove.
+        cx = (0.2 + 0.3 * s.bass_pitch) * bar_sway(s) + 0.2 * s.bass_env * bar_sway(s, 1.0)
+        cy = 0.5 * (0.5 - s.melody) + 0.1 * bar_sway(s, 0.5 * math.pi) + 0.12 * s.bass_env
+        # Each beat kicks the swarm forward round its orbit, settling before the next beat (the
+        # kick term is 0 on every beat, so the orbit never jumps).
+        snap = (0.5 * TAU / N_ORBS) * (beat_turn(s, 0.2 + 0.8 * s.energy) - s.beat_phase)
         burst = 1.0 + 0.9 * s.snare
         size = 0.075 * (1.0 + 0.9 * s.kick) * (0.8 + 0.4 * s.energy)
         inv_size = 1.0 / size
         for i in range(N_ORBS):
             # Energy decides how many orbs are lit: a calm passage shows a few dim ones.
             lit = (s.energy * N_ORBS * 1.1 + 3.0 - i).clamp(0.0, 1.0) * (0.35 + 0.65 * s.energy)
-            speed = 0.5 + 0.25 * (i % 3)
             ring = 0.3 + 0.12 * (i % 4)
             for back, bright in TRAIL:
-                t = s.time - back
-                ang = spin + TAU * i / N_ORBS + speed * t
-                rad = ring * burst * (1.0 + 0.25 * torch.sin(0.7 * t + 1.7 * i))
-                jx = 0.05 * s.hats * torch.sin(37.0 * t + 2.1 * i)  # hats: fine jitter
-                jy = 0.05 * s.hats * torch.cos(31.0 * t + 1.3 * i)
+                # One orbit per bar; the trail is the same orb a little earlier in the bar.
+                p = TAU * (s.bar_phase - back)
+                ang = p + snap + TAU * i / N_ORBS
+                rad = ring * burst * (1.0 + 0.25 * torch.sin(p + 1.7 * i))
+                q = TAU * (s.beat_phase - 4.0 * back)  # the same instant, within the beat
+                jx = 0.05 * s.hats * torch.sin(5.0 * q + 2.1 * i)  # hats: fine jitter
+                jy = 0.05 * s.hats * torch.cos(4.0 * q + 1.3 * i)
                 px = cx + rad * torch.cos(ang) + jx
                 py = cy + rad * torch.sin(ang) + jy
                 gx = gauss_((g.x - px) * inv_size)  # (T, 1, W)

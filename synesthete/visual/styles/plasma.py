@@ -2,17 +2,21 @@
 
 Kick zooms into the field, snare flashes it, hats add a fine shimmering interference pattern,
 the bass envelope warps the field in slow bends, the melody moves the centre of the radial wave,
-beat phase cycles the colours an eighth turn per beat (in a snap), section energy raises the spatial frequencies (more
+the colour bands surge on each beat and ebb before the next, the radial wave travels out once per
+bar and the field sways with the bar (no clock: each beat of a bar looks alike wherever it falls in
+the song), section energy raises the spatial frequencies (more
 and smaller blobs) and the brightness, and the chord picks the two colours.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_clock, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, shade
 
 
 @register("style", "plasma")
@@ -21,26 +25,29 @@ class Plasma(Style):
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         k = (2.0 + 2.5 * s.energy) / (1.0 + 0.35 * s.kick)  # (T, 1, 1) spatial frequency; kick zooms in
-        t = 0.7 * s.time  # slow drift; the music provides the fast motion
+        # Slow motion sways once per bar; the music provides the fast motion.
+        sw, cw = bar_sway(s), bar_sway(s, 0.5 * math.pi)  # (T, 1, 1) sin and cos of the bar
         # Bass: slow bends of the whole field (per-row / per-column shifts are cheap and smooth).
         bend = 0.35 * s.bass_env
-        xs = g.x + bend * torch.sin(2.0 * g.x + 0.4 * t)  # (T, 1, W) stretches columns
-        ys = g.y + bend * torch.cos(1.5 * g.y + 0.9 * t)  # (T, H, 1) stretches rows
-        v = torch.sin(k * xs + 0.9 * t) + torch.sin(0.8 * k * ys - 0.7 * t)  # (T, H, W)
+        xs = g.x + bend * torch.sin(2.0 * g.x + 0.8 * sw)  # (T, 1, W) stretches columns
+        ys = g.y + bend * torch.cos(1.5 * g.y + 0.8 * cw)  # (T, H, 1) stretches rows
+        v = torch.sin(k * xs + 1.2 * sw) + torch.sin(0.8 * k * ys - 1.2 * cw)  # (T, H, W)
         diag = (0.7 * k) * xs + (0.7 * k) * ys  # (T, H, W)
-        diag.add_(1.1 * t + bend * torch.sin(1.7 * k * ys))
+        diag.add_(1.5 * sw + bend * torch.sin(1.7 * k * ys))
         v.add_(torch.sin(diag))
-        # Radial wave around a centre the melody lifts.
-        dx = g.x - 0.3 * torch.sin(0.37 * t)
+        # Radial wave around a centre the melody lifts, travelling out one wavelength per bar.
+        dx = g.x - 0.3 * sw
         dy = g.y - 0.6 * (0.5 - s.melody)
         rr = torch.sqrt(dx * dx + dy * dy)
-        rr.mul_(1.3 * k).sub_(1.5 * t)
+        rr.mul_(1.3 * k).sub_(TAU * s.bar_phase)
         v.add_(torch.sin(rr))
         # Hats: fine shimmer, a product of two fast waves (separable, one op over the image).
-        fine = (0.35 * s.hats) * torch.sin(4.0 * k * g.x + 9.0 * t) * torch.sin(4.0 * k * g.y - 7.0 * t)
+        fine = (0.35 * s.hats) * torch.sin(4.0 * k * g.x + 2.0 * TAU * s.beat_phase) * torch.sin(4.0 * k * g.y - TAU * s.beat_phase)
         v.add_(fine)
-        # Map the field (about -4..4) to two colour weights, cycling an eighth turn per beat (in a snap).
-        c = torch.sin(v.mul_(0.8).add_((TAU / 8.0) * beat_clock(s, 0.2 + 0.8 * s.energy)))
+        # Map the field (about -4..4) to two colour weights; the colour bands surge forward right
+        # after each beat and ebb back before the next, the same on every beat.
+        surge = (0.3 + 1.2 * s.energy) * torch.sin(math.pi * beat_turn(s, 0.2 + 0.8 * s.energy))
+        c = torch.sin(v.mul_(0.8).add_(surge))
         # Positive lobes in the base colour, negative in the accent, dark seams between them.
         a = c.clamp(min=0.0).square_()
         b = c.clamp_(max=0.0).square_()

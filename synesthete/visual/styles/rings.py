@@ -3,7 +3,7 @@
 The outer ring breathes with the kick, a ring bursts outwards on each snare, a finely toothed
 ring shivers with the hats, a slow wobbling ring follows the bass (its radius the bass pitch), a
 wide halo swells with the chords, and a small inner ring tracks the melody's pitch (its radius)
-while the melody also lifts the whole set. Beat phase turns the toothed rings in a snap per beat,
+while the melody also lifts the whole set. Beat phase turns the toothed ring one tooth per beat (in a snap), the bass wobble turns with the bar,
 section energy brightens every ring and thickens them, and the chord colours them.
 """
 
@@ -13,7 +13,7 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_clock, gauss_, shade
+from synesthete.visual.signals import Signals, Style, beat_turn, gauss_, shade
 
 
 def _ring(acc: torch.Tensor, r: torch.Tensor, radius: torch.Tensor, width: torch.Tensor,
@@ -31,13 +31,12 @@ class Rings(Style):
     name = "rings"
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
-        t = s.time
         cy = 0.25 * (0.5 - s.melody)  # (T, 1, 1) melody lifts the rings
         dy = g.y - cy  # (T, H, 1)
         dx = g.x.expand(s.n, 1, g.width)
         r = torch.sqrt(dx * dx + dy * dy)  # (T, H, W)
         theta = torch.atan2(dy.expand_as(r), dx.expand_as(r))
-        spin = (TAU / 12.0) * (beat_clock(s, 0.2 + 0.8 * s.energy))  # snap per beat
+        spin = TAU * beat_turn(s, 0.2 + 0.8 * s.energy)  # one tooth per beat, in a snap
         lvl = 0.12 + 0.35 * s.energy  # resting brightness of every ring
         thick = 0.035 * (1.0 + 0.6 * s.energy)  # (T, 1, 1) ring half-width, image units
         a = torch.zeros_like(r)  # base-coloured rings
@@ -50,7 +49,7 @@ class Rings(Style):
         teeth = (0.02 + 0.05 * s.hats) * torch.cos(12.0 * theta + spin)
         _ring(b, r, 0.6, thick * 0.8, lvl + 0.6 * s.hats, teeth)
         # Bass: a slowly wobbling ring whose radius is the bass pitch.
-        wob = (0.03 + 0.08 * s.bass_env) * torch.cos(3.0 * theta - 0.6 * t)
+        wob = (0.03 + 0.08 * s.bass_env) * torch.cos(3.0 * theta - TAU * s.bar_phase)
         _ring(a, r, 0.32 + 0.15 * s.bass_pitch, thick * (1.0 + 0.8 * s.bass_env), lvl + 0.7 * s.bass_env, wob)
         # Melody: a small ring whose radius is the lead's pitch.
         _ring(b, r, 0.06 + 0.18 * s.melody, thick * 0.9, lvl + 0.6 * s.lead_env)

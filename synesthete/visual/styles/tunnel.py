@@ -2,17 +2,20 @@
 
 Kick zooms the flight forward (the rings jump towards the viewer), snare flashes the walls white,
 hats add fine ripples running round the walls, the bass bends the tube's mouth, the melody lifts
-the vanishing point, beat phase turns the segments in a snap on every beat, section energy
+the vanishing point, the segments turn one segment per bar in a snap on every beat, the flight
+moves one ring per bar, section energy
 brightens the walls and adds segments' contrast, and the chord colours the rings.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, beat_clock, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, shade
 
 N_SEGMENTS = 8  # integer, so the angular pattern is continuous across theta = +-pi
 
@@ -22,24 +25,25 @@ class Tunnel(Style):
     name = "tunnel"
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
-        # Vanishing point: slow sway, lifted by the melody.
-        cx = 0.18 * torch.sin(0.23 * s.time)  # (T, 1, 1)
-        cy = 0.35 * (0.5 - s.melody) + 0.08 * torch.sin(0.17 * s.time + 1.0)
+        # Vanishing point: a slow sway once per bar, lifted by the melody.
+        cx = 0.18 * bar_sway(s)  # (T, 1, 1)
+        cy = 0.35 * (0.5 - s.melody) + 0.08 * bar_sway(s, 0.5 * math.pi)
         dx = g.x - cx  # (T, 1, W)
         dy = g.y - cy  # (T, H, 1)
         r = torch.sqrt(dx * dx + dy * dy)  # (T, H, W)
         theta = torch.atan2(dy.expand_as(r), dx.expand_as(r))
-        # The bass squeezes the mouth into a slowly turning ellipse-ish shape.
-        r.mul_(1.0 + 0.25 * s.bass_env * torch.cos(2.0 * theta + 0.5 * s.time))
+        # The bass squeezes the mouth into an ellipse-ish shape that turns with the bar.
+        r.mul_(1.0 + 0.25 * s.bass_env * torch.cos(2.0 * theta + TAU * s.bar_phase))
         # Depth along the tube; kick pushes the viewer forward (zoom).
         # Log depth: ring spacing proportional to the radius, as in perspective.
         depth = torch.log(r + 0.03).mul_(-1.6)
-        depth.add_(0.6 * s.time + 0.45 * s.kick)
+        # Flight: one ring per bar, so the tube looks the same at every downbeat.
+        depth.add_(s.bar_phase + 0.45 * s.kick)
         # Hats: fine ripples that run round the walls.
-        depth.add_(0.06 * s.hats * torch.sin(4 * N_SEGMENTS * theta - 12.0 * s.time))
+        depth.add_(0.06 * s.hats * torch.sin(4 * N_SEGMENTS * theta - 2.0 * TAU * s.beat_phase))
         rings = torch.cos(TAU * depth)  # (T, H, W)
         rings.mul_(0.5).add_(0.5)
-        rot = (TAU / (2 * N_SEGMENTS)) * (beat_clock(s, 0.2 + 0.8 * s.energy))
+        rot = TAU * bar_turn(s, 0.2 + 0.8 * s.energy)  # one segment per bar, in snaps on the beats
         segs = torch.cos(N_SEGMENTS * theta + rot)
         segs.mul_(0.5 + 0.5 * s.energy).add_(0.5)  # energy: stronger segment contrast
         # Fog near the vanishing point hides the ever-finer rings (no aliasing).

@@ -31,17 +31,17 @@ class Waveform(Style):
     name = "waveform"
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
-        x, t = g.x, s.time
+        x = g.x
         scroll = TAU * s.beat_phase  # (T, 1, 1) waves move one wavelength per beat
         w0 = 0.03 * (1.0 + 0.4 * s.energy)  # line half-width in image units
         # Drums: kick bump in the middle, hats ripple, snare thickens the line.
         drum = -0.45 * s.kick * torch.exp(-(x * x) * 3.0)  # (T, 1, W)
-        drum = drum + (0.06 * s.hats) * torch.sin(22.0 * x - 30.0 * t)
+        drum = drum + (0.06 * s.hats) * torch.sin(22.0 * x - 4.0 * TAU * s.beat_phase)
         drum = drum + (0.05 + 0.1 * s.energy) * torch.sin(3.0 * x + scroll)
         drums = _line(g.y, drum, w0 * (1.0 + 1.5 * s.snare))
         # Bass: a slow undulation low in the frame; wavelength from the bass pitch.
         kb = 1.5 + 3.0 * s.bass_pitch
-        bass = 0.55 + (0.08 + 0.25 * s.bass_env) * torch.sin(kb * x - scroll - 0.5 * t)
+        bass = 0.55 + (0.08 + 0.25 * s.bass_env) * torch.sin(kb * x - scroll - TAU * s.bar_phase)
         bass = bass + (0.08 * s.energy) * torch.sin(2.0 * kb * x + 2.0 * scroll)  # energy: a harmonic
         basses = _line(g.y, bass, w0 * (1.0 + 0.8 * s.bass_env))
         # Melody: a line at the height of the lead's pitch, swinging with each note.

@@ -55,6 +55,34 @@ def test_deterministic_and_slice_equals_whole(name: str, groove: FrameControls) 
 
 
 @pytest.mark.parametrize("name", STYLE_NAMES)
+def test_a_frame_depends_on_the_music_not_on_how_long_the_song_has_played(name: str, groove: FrameControls) -> None:
+    """No clock: the same moment of the beat and bar, heard later in the song, draws the same frame.
+    (A model that starts listening mid-song could never know the clock, so a teacher using one
+    would set it an impossible target.)"""
+    style = get_style(name)
+    later = FrameControls(**{**groove.__dict__, "time": groove.time + 977.3, "beat_count": groove.beat_count + 1954.0})
+    torch.testing.assert_close(style.render(later, 48, 64), style.render(groove, 48, 64), atol=0, rtol=0)
+    # ...while the beat and the bar do move the picture.
+    shifted = FrameControls(**{**groove.__dict__, "beat_phase": np.mod(groove.beat_phase + 0.3, 1.0),
+                                "bar_phase": np.mod(groove.bar_phase + 0.3, 1.0)})
+    assert (style.render(shifted, 48, 64) - style.render(groove, 48, 64)).abs().mean() > 0.005
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+@pytest.mark.parametrize("bar_end", [0.25, 1.0])  # the end of a beat inside the bar, and of the bar
+def test_motion_loops_seamlessly_across_beats_and_bars(name: str, bar_end: float, groove: FrameControls) -> None:
+    """Beat- and bar-locked motion never jumps: the instant before a beat (or a downbeat) and the
+    beat itself draw the same picture, everything else held equal."""
+    eps = 1e-5
+    moment = groove.slice(20, 21)
+    before = FrameControls(**{**moment.__dict__, "beat_phase": np.float32([1.0 - eps]),
+                              "bar_phase": np.float32([bar_end - eps])})
+    on = FrameControls(**{**moment.__dict__, "beat_phase": np.float32([0.0]), "bar_phase": np.float32([bar_end % 1.0])})
+    style = get_style(name)
+    assert (style.render(before, 48, 64) - style.render(on, 48, 64)).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
 def test_kick_and_snare_give_clear_reactions(name: str, groove: FrameControls) -> None:
     style = get_style(name)
     # Styles are stateless, so the two moments can be rendered on their own.

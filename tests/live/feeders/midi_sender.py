@@ -36,6 +36,9 @@ def main() -> None:
             time.sleep(0.05)
         out.open_port(hits[0])
         port = out.get_port_name(hits[0])
+        # The JACK connection takes effect in a later process cycle; a message written before it
+        # is dropped (seen once in a full suite run on a loaded box), so let it settle first.
+        time.sleep(0.25)
     else:
         out.open_virtual_port("out")
         port = f"{args.name}:out"
