@@ -11,9 +11,10 @@ clamps to [0, 1]. Styles hold no state between calls: every frame is a function 
 controls, so rendering frames [a:b] equals slicing a render of the whole clip.
 
 Signals carry no clock. Every motion is locked to the music: a pattern turns or scrolls by exactly
-one of its own periods per beat (`beat_turn`) or per bar (`bar_turn`), or sways back and forth once per bar (`bar_sway`).
-So a frame depends on where we are in the beat and bar and on what the music is doing, never on
-how long the song has been playing, which no listener (and no causal model) can know.
+one of its own periods per beat (`beat_turn`) or per bar (`bar_turn`), or sways back and forth once
+per bar (`bar_sway`). So a frame depends on where we are in the beat and bar and on what the music
+is doing, never on how long the song has been playing, which no listener (and no causal model) can
+know.
 """
 
 from __future__ import annotations

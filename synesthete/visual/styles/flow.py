@@ -1,10 +1,11 @@
 """Flow: marbled bands of colour carried along a swirling flow field (domain-warped stripes).
 
-The picture is stripes seen through three layers of warping. The bass envelope drives the big,
-slow first warp (the whole marble bends with each bass note), the kick surges the second warp
-(a push through the fluid), hats add a fine fast ripple, the snare flashes the bright bands, the
-melody moves a spotlight up and down the frame, each beat pushes the bands one stripe on (in a snap), the warps sway with the bar,
-section energy tightens the stripes (more detail) and brightens them, and the chord colours them.
+The picture is stripes seen through three layers of warping. The bass envelope drives the big, slow
+first warp (the whole marble bends with each bass note), the kick surges the second warp (a push
+through the fluid), hats add a fine fast ripple, the snare flashes the bright bands, the melody
+moves a spotlight up and down the frame, each beat pushes the bands one stripe on (in a snap), the
+warps sway with the bar, section energy tightens the stripes (more detail) and brightens them, and
+the chord colours them.
 """
 
 from __future__ import annotations

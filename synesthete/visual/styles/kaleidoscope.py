@@ -1,9 +1,10 @@
 """Kaleidoscope: soft shapes folded into a six-fold mirror symmetry.
 
-Kick zooms into the mirror (shapes rush outward), snare bursts a bright star from the centre,
-hats ripple the mirror seams, the bass envelope swells the shapes, the melody slides the shapes
-along the mirror wedge, the whole kaleidoscope turns one wedge per bar, a quarter of it in a snap on
-each beat, the shapes circle and the stripes travel once per bar, section energy adds a stripe layer and brightness, and the chord colours it.
+Kick zooms into the mirror (shapes rush outward), snare bursts a bright star from the centre, hats
+ripple the mirror seams, the bass envelope swells the shapes, the melody slides the shapes along the
+mirror wedge, the whole kaleidoscope turns one wedge per bar, a quarter of it in a snap on each
+beat, the shapes circle and the stripes travel once per bar, section energy adds a stripe layer and
+brightness, and the chord colours it.
 """
 
 from __future__ import annotations

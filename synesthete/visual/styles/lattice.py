@@ -2,9 +2,10 @@
 
 Kick zooms the lattice in and swells every tile, the snare lights a checkerboard of tiles, hats
 jitter the whole lattice by a hair (fine motion), the bass envelope bends the lattice lines in a
-slow wave, the melody lights a band of tiles at the height of its pitch, the tiles slide one
-cell along the diagonal per bar (a quarter in a snap on each beat) and the lattice rocks with the bar, section energy makes the tiles smaller and more
-numerous and brighter, and the chord colours tiles and grid lines.
+slow wave, the melody lights a band of tiles at the height of its pitch, the tiles slide one cell
+along the diagonal per bar (a quarter in a snap on each beat) and the lattice rocks with the bar,
+section energy makes the tiles smaller and more numerous and brighter, and the chord colours tiles
+and grid lines.
 """
 
 from __future__ import annotations

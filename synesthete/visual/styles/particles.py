@@ -1,8 +1,8 @@
 """Particles: a swarm of soft glowing orbs circling a drifting centre, with faked motion trails.
 
 Kick swells every orb, snare bursts the swarm outwards, hats jitter the orbs (fine, fast motion),
-the bass note sets how wide the swarm drifts, the melody lifts the swarm's centre, the swarm
-circles once per bar and each beat kicks it forward, section energy lights up more orbs and brightens them,
+the bass note sets how wide the swarm drifts, the melody lifts the swarm's centre, the swarm circles
+once per bar and each beat kicks it forward, section energy lights up more orbs and brightens them,
 and the chord colours them (alternating base and accent colour).
 
 Each orb is a separable Gaussian: exp(-dx^2) (T, 1, W) times exp(-dy^2) (T, H, 1), so an orb costs
@@ -17,6 +17,7 @@ import math
 
 import torch
 
+from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
 from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, gauss_, shade
@@ -52,7 +53,7 @@ class Particles(Style):
                 p = TAU * (s.bar_phase - back)
                 ang = p + snap + TAU * i / N_ORBS
                 rad = ring * burst * (1.0 + 0.25 * torch.sin(p + 1.7 * i))
-                q = TAU * (s.beat_phase - 4.0 * back)  # the same instant, within the beat
+                q = TAU * (s.beat_phase - BEATS_PER_BAR * back)  # the same instant, within the beat
                 jx = 0.05 * s.hats * torch.sin(5.0 * q + 2.1 * i)  # hats: fine jitter
                 jy = 0.05 * s.hats * torch.cos(4.0 * q + 1.3 * i)
                 px = cx + rad * torch.cos(ang) + jx

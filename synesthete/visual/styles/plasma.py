@@ -42,7 +42,8 @@ class Plasma(Style):
         rr.mul_(1.3 * k).sub_(TAU * s.bar_phase)
         v.add_(torch.sin(rr))
         # Hats: fine shimmer, a product of two fast waves (separable, one op over the image).
-        fine = (0.35 * s.hats) * torch.sin(4.0 * k * g.x + 2.0 * TAU * s.beat_phase) * torch.sin(4.0 * k * g.y - TAU * s.beat_phase)
+        fine = (0.35 * s.hats) * torch.sin(4.0 * k * g.x + 2.0 * TAU * s.beat_phase)  # (T, 1, W)
+        fine = fine * torch.sin(4.0 * k * g.y - TAU * s.beat_phase)  # (T, H, W)
         v.add_(fine)
         # Map the field (about -4..4) to two colour weights; the colour bands surge forward right
         # after each beat and ebb back before the next, the same on every beat.

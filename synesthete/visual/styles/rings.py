@@ -1,10 +1,11 @@
 """Spectrum rings: one glowing concentric ring per voice of the band.
 
-The outer ring breathes with the kick, a ring bursts outwards on each snare, a finely toothed
-ring shivers with the hats, a slow wobbling ring follows the bass (its radius the bass pitch), a
-wide halo swells with the chords, and a small inner ring tracks the melody's pitch (its radius)
-while the melody also lifts the whole set. Beat phase turns the toothed ring one tooth per beat (in a snap), the bass wobble turns with the bar,
-section energy brightens every ring and thickens them, and the chord colours them.
+The outer ring breathes with the kick, a ring bursts outwards on each snare, a finely toothed ring
+shivers with the hats, a slow wobbling ring follows the bass (its radius the bass pitch), a wide
+halo swells with the chords, and a small inner ring tracks the melody's pitch (its radius) while the
+melody also lifts the whole set. Beat phase turns the toothed ring one tooth per beat (in a snap),
+the bass wobble turns with the bar, section energy brightens every ring and thickens them, and the
+chord colours them.
 """
 
 from __future__ import annotations
