@@ -97,8 +97,7 @@ def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quie
     mono = clip.audio if clip.audio.ndim == 1 else clip.audio.mean(axis=0)
     take = min(mono.shape[-1], n_music * hop)
     audio[:take] = mono[:take]
-    ctrl = clip.score.frame_controls(cfg.fps, n_frames)
-    teacher = render_teacher(ctrl, {style: 1.0}, size, size, reactivity=1.0)
+    teacher = render_teacher(clip.score.frame_controls(cfg.fps, n_frames), {style: 1.0}, size, size, reactivity=1.0)
     return EvalItem(f"seed {seed}", style, audio, np.asarray(clip.score.beat_times), teacher)
 
 

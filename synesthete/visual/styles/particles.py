@@ -20,7 +20,7 @@ import torch
 from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, gauss_, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_ease, gauss_, shade
 
 N_ORBS = 12
 TRAIL = ((0.0, 1.0), (0.035, 0.45), (0.07, 0.2))  # (bars back, brightness)
@@ -40,20 +40,21 @@ class Particles(Style):
         cy = 0.5 * (0.5 - s.melody) + 0.1 * bar_sway(s, 0.5 * math.pi) + 0.12 * s.bass_env
         # Each beat kicks the swarm forward round its orbit, settling before the next beat (the
         # kick term is 0 on every beat, so the orbit never jumps).
-        snap = (0.5 * TAU / N_ORBS) * (beat_turn(s, 0.2 + 0.8 * s.energy) - s.beat_phase)
+        snap = (0.5 * TAU / N_ORBS) * (beat_ease(s.beat_phase) - s.beat_phase) * (0.2 + 0.8 * s.energy)
         burst = 1.0 + 0.9 * s.snare
         size = 0.075 * (1.0 + 0.9 * s.kick) * (0.8 + 0.4 * s.energy)
         inv_size = 1.0 / size
+        # One orbit per bar; a trail is the same orb a little earlier: its angle in the bar (p) and
+        # in the beat (q) at that instant.
+        trails = [(TAU * (s.bar_phase - back), TAU * (s.beat_phase - BEATS_PER_BAR * back), bright)
+                  for back, bright in TRAIL]
         for i in range(N_ORBS):
             # Energy decides how many orbs are lit: a calm passage shows a few dim ones.
             lit = (s.energy * N_ORBS * 1.1 + 3.0 - i).clamp(0.0, 1.0) * (0.35 + 0.65 * s.energy)
             ring = 0.3 + 0.12 * (i % 4)
-            for back, bright in TRAIL:
-                # One orbit per bar; the trail is the same orb a little earlier in the bar.
-                p = TAU * (s.bar_phase - back)
+            for p, q, bright in trails:
                 ang = p + snap + TAU * i / N_ORBS
                 rad = ring * burst * (1.0 + 0.25 * torch.sin(p + 1.7 * i))
-                q = TAU * (s.beat_phase - BEATS_PER_BAR * back)  # the same instant, within the beat
                 jx = 0.05 * s.hats * torch.sin(5.0 * q + 2.1 * i)  # hats: fine jitter
                 jy = 0.05 * s.hats * torch.cos(4.0 * q + 1.3 * i)
                 px = cx + rad * torch.cos(ang) + jx
