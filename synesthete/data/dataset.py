@@ -163,6 +163,7 @@ class ProceduralClips(IterableDataset):
             "style": torch.from_numpy(weights),  # (n_styles,)
             "reactivity": torch.tensor([reactivity], dtype=torch.float32),  # (1,)
             "beat_phase": torch.from_numpy(ctrl.beat_phase.astype(np.float32)),  # (T,)
+            "bar_phase": torch.from_numpy(ctrl.bar_phase.astype(np.float32)),  # (T,)
             "onset": torch.from_numpy(onset),  # (T, n_stems)
             "energy": torch.from_numpy(ctrl.energy.astype(np.float32)),  # (T,)
             "chord_root": torch.from_numpy(ctrl.chord_root.astype(np.int64)),  # (T,) pitch class 0..11

@@ -51,7 +51,7 @@ class AudioToVideo(nn.Module):
                                  out_dim=cfg.latent_dim, cfg=cfg.bridge)
         self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,
                                   height=cfg.height, width=cfg.width, cfg=cfg.decoder)
-        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, cfg.chord_head) if cfg.aux_heads else None
+        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, cfg.chord_head, cfg.bar_head) if cfg.aux_heads else None
 
     # -- checks -------------------------------------------------------------------------------
     def _check(self, features: torch.Tensor, controls: torch.Tensor, lead: tuple[int, ...], what: str) -> None:

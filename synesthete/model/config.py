@@ -85,6 +85,7 @@ class ModelConfig:
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     aux_heads: bool = True
     chord_head: bool = False  # an aux head naming the chord root (12 classes); trained with loss.chord
+    bar_head: bool = False  # an aux head reading the bar phase (sin, cos); trained with loss.bar
 
     def __post_init__(self) -> None:
         if not self.styles:

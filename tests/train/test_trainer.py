@@ -6,6 +6,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 
 from synesthete.checkpoint import load_model
@@ -89,6 +90,26 @@ def test_the_chord_loss_trains_the_chord_head_from_the_score(tiny_cfg):
     assert batch["chord_root"].shape == batch["beat_phase"].shape and int(batch["chord_root"].max()) < 12
     losses = [trainer.train_step(batch)["chord"] for _ in range(60)]
     assert losses[-1] < 0.8 * losses[0]  # it learns to name the chords of this batch
+
+
+def test_the_bar_loss_trains_the_bar_head_on_the_score_s_bar_phase(tiny_cfg):
+    cfg = replace(tiny_cfg, model=replace(tiny_cfg.model, bar_head=True), loss=replace(tiny_cfg.loss, bar=0.3))
+    trainer = Trainer(cfg, progress=False)
+    batch = next(iter(trainer.loader()))
+    bar = batch["bar_phase"]
+    assert bar.shape == batch["beat_phase"].shape and float(bar.min()) >= 0.0 and float(bar.max()) < 1.0
+    losses = [trainer.train_step(batch)["bar"] for _ in range(60)]
+    assert losses[-1] < 0.8 * losses[0]  # it learns where the bars of this batch start
+    no_head = compute_losses(torch.zeros(1, 2, 3, 2, 2), {}, batch, torch.zeros(1, 2, 3, 2, 2), cfg, pairs=False)
+    assert "bar" not in no_head  # a model without the head is not asked for it
+
+
+def test_a_head_loss_without_its_head_is_refused_by_name(tiny_cfg):
+    # Otherwise loss.bar = 0.3 on a model without the head would train nothing, silently.
+    with pytest.raises(ValueError, match="model.bar_head = true"):
+        Trainer(replace(tiny_cfg, loss=replace(tiny_cfg.loss, bar=0.3)), progress=False)
+    with pytest.raises(ValueError, match="model.chord_head = true"):
+        Trainer(replace(tiny_cfg, loss=replace(tiny_cfg.loss, chord=0.3)), progress=False)
 
 
 def test_fit_writes_a_checkpoint_the_live_app_can_load(tiny_cfg):

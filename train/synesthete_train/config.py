@@ -50,6 +50,7 @@ class LossConfig:
     beat: float = 0.1  # auxiliary: beat phase (sin, cos) from the latent
     onset: float = 0.1  # auxiliary: per-stem onsets from the latent
     chord: float = 0.0  # auxiliary: the chord root from the latent (needs model.chord_head = true)
+    bar: float = 0.0  # auxiliary: bar phase (sin, cos) from the latent (needs model.bar_head = true)
     saturation: float = 1.0  # keeps the output logits within +-8, where the sigmoid still has a gradient
 
 

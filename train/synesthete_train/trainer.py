@@ -87,12 +87,15 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
         losses["beat"] = F.mse_loss(aux["beat"].float(), torch.stack([phase.sin(), phase.cos()], dim=-1))
     if "onset" in aux and w.onset:
         losses["onset"] = F.binary_cross_entropy_with_logits(aux["onset"].float(), batch["onset"])
+    if "bar" in aux and w.bar and "bar_phase" in batch:
+        bar = batch["bar_phase"] * (2 * math.pi)  # (B, T)
+        losses["bar"] = F.mse_loss(aux["bar"].float(), torch.stack([bar.sin(), bar.cos()], dim=-1))
     if "chord" in aux and w.chord and "chord_root" in batch:
         losses["chord"] = F.cross_entropy(aux["chord"].float().reshape(-1, 12), batch["chord_root"].reshape(-1))
     if "logit_excess" in aux and w.saturation:
         losses["saturation"] = aux["logit_excess"]
     weights = {"l1": w.l1, "mse": w.mse, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
-               "saturation": w.saturation}
+               "bar": w.bar, "saturation": w.saturation}
     losses["total"] = sum(weights[k] * v for k, v in losses.items())
     return losses
 
@@ -110,6 +113,10 @@ class Trainer:
             cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes, out=cfg.out,
                           device=cfg.device, tracking=cfg.tracking, checkpoint_every=cfg.checkpoint_every)
             self.resume_state = ckpt
+        for loss_key, head in (("bar", "bar_head"), ("chord", "chord_head")):
+            if getattr(cfg.loss, loss_key) and not (cfg.model.aux_heads and getattr(cfg.model, head)):
+                raise ValueError(f"loss.{loss_key} = {getattr(cfg.loss, loss_key)} trains an aux head this model does "
+                                 f"not have: set model.{head} = true (or loss.{loss_key} = 0)")
         self.cfg = cfg
         self.progress = progress
         if cfg.threads > 0:

@@ -177,13 +177,15 @@ def test_chroma_features_widen_the_input_and_old_configs_stay_without():
         model(feats[..., :-12], controls)
 
 
-def test_chord_head_names_twelve_pitch_classes_only_when_asked():
-    model = tiny_model(chord_head=True)
+@pytest.mark.parametrize("flag, key, width", [("chord_head", "chord", 12), ("bar_head", "bar", 2)])
+def test_optional_heads_exist_only_when_asked(flag, key, width):
+    # chord: 12 root logits; bar: (sin, cos) of the bar phase
+    model = tiny_model(**{flag: True})
     features, controls = clip_inputs(model.cfg, batch=2, frames=5)
     _, aux = model(features, controls, return_aux=True)
-    assert aux["chord"].shape == (2, 5, 12)
+    assert aux[key].shape == (2, 5, width)
     _, aux = tiny_model()(features, controls, return_aux=True)
-    assert "chord" not in aux  # off by default: configs and checkpoints without the key keep their meaning
+    assert key not in aux  # off by default: configs and checkpoints without the key keep their meaning
 
 
 def test_the_band_transformer_reads_mel_bins_as_bands_and_the_rest_as_extras():
