@@ -100,8 +100,17 @@ def test_the_bar_loss_trains_the_bar_head_on_the_score_s_bar_phase(tiny_cfg):
     assert bar.shape == batch["beat_phase"].shape and float(bar.min()) >= 0.0 and float(bar.max()) < 1.0
     losses = [trainer.train_step(batch)["bar"] for _ in range(60)]
     assert losses[-1] < 0.8 * losses[0]  # it learns where the bars of this batch start
-    no_head = compute_losses(torch.zeros(1, 2, 3, 2, 2), {}, batch, torch.zeros(1, 2, 3, 2, 2), cfg, pairs=False)
-    assert "bar" not in no_head  # a model without the head is not asked for it
+    frames = torch.zeros(1, 2, 3, 2, 2)
+
+    def bar_loss(aux):
+        return compute_losses(frames, aux, batch, frames, cfg, pairs=False).get("bar")
+
+    def sin_cos(phase):
+        return torch.stack([torch.sin(2 * torch.pi * phase), torch.cos(2 * torch.pi * phase)], dim=-1)
+
+    assert float(bar_loss({"bar": sin_cos(bar)})) < 1e-10  # the target is the bar phase ...
+    assert float(bar_loss({"bar": sin_cos(batch["beat_phase"])})) > 0.05  # ... not the beat's
+    assert bar_loss({}) is None  # a model without the head is not asked for it
 
 
 def test_a_head_loss_without_its_head_is_refused_by_name(tiny_cfg):
