@@ -40,9 +40,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(2)
 
-    from synesthete.audio.engine import render_clip
     from synesthete.checkpoint import load_model
-    from synesthete.eval_cli import SEED_BASE, style_controls
+    from synesthete.eval_cli import SEED_BASE, procedural_song, style_controls
     from synesthete.features import FeatureExtractor
 
     model = load_model(args.checkpoint)
@@ -50,18 +49,12 @@ def main() -> None:
     cfg = model.cfg
     if model.heads is None:
         raise SystemExit("this checkpoint has no auxiliary heads to read")
-    hop = cfg.sample_rate // cfg.fps
-    n = int(round(args.duration * cfg.fps))
     fx = FeatureExtractor.for_model(cfg)
     hits: dict[str, list[np.ndarray]] = {"beat": [], "bar": [], "chord": [], "chroma argmax": [],
                                          "triad template": []}
     for i in range(args.seeds):
-        clip = render_clip(SEED_BASE + i, n * hop / cfg.sample_rate, sample_rate=cfg.sample_rate)
-        ctrl = clip.score.frame_controls(cfg.fps, n)
-        audio = torch.zeros(1, n * hop)
-        take = min(n * hop, clip.audio.shape[-1])
-        audio[0, :take] = torch.from_numpy(np.ascontiguousarray(clip.audio[:take]))
-        feats = fx.extract(audio)  # (1, T, F)
+        audio, ctrl, _ = procedural_song(cfg, SEED_BASE + i, args.duration)
+        feats = fx.extract(torch.from_numpy(audio)[None])  # (1, T, F)
         controls = style_controls(cfg, cfg.styles[i % len(cfg.styles)], feats.shape[1])[None]
         with torch.no_grad():
             _, aux = model(feats, controls, return_aux=True)

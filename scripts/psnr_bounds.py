@@ -47,22 +47,18 @@ def shifted(ctrl, root: int = 0, beats: int = 0, late: float = 0.0):
 
 
 def song_bounds(model, seed: int, index: int, duration: float, tail: float, size: int) -> dict[str, float]:
-    from synesthete.audio.engine import render_clip
-    from synesthete.eval_cli import model_frames, procedural_item
+    from synesthete.eval_cli import model_frames, procedural_song
     from synesthete.metrics.reconstruction import psnr
     from synesthete.visual.teacher import render_teacher
 
     cfg = model.cfg
-    item = procedural_item(cfg, seed, index, duration, size, tail)
-    # The same score procedural_item drew its teacher from (same seed, same length).
-    hop = cfg.sample_rate // cfg.fps
-    n_music = max(2, int(round(duration * cfg.fps)))
-    ctrl = render_clip(seed, n_music * hop / cfg.sample_rate, sample_rate=cfg.sample_rate).score.frame_controls(
-        cfg.fps, item.teacher.shape[0])
-    target = item.teacher
+    style = cfg.styles[index % len(cfg.styles)]  # the style synesthete-eval draws song `index` in
+    audio, ctrl, _ = procedural_song(cfg, seed, duration, tail)
 
     def draw(c, px: int = size) -> torch.Tensor:
-        return render_teacher(c, {item.style: 1.0}, px, px, reactivity=1.0)
+        return render_teacher(c, {style: 1.0}, px, px, reactivity=1.0)
+
+    target = draw(ctrl)
 
     def mean_of(pictures) -> torch.Tensor:
         total = None
@@ -73,11 +69,11 @@ def song_bounds(model, seed: int, index: int, duration: float, tail: float, size
             count += 1
         return total.div_(count)
 
-    frames = model_frames(model, item.audio, item.style, size, "cpu")
+    frames = model_frames(model, audio, style, size, "cpu")
     true_colour = target.mean(dim=(2, 3), keepdim=True)  # (T, 3, 1, 1)
     recoloured = (frames - frames.mean(dim=(2, 3), keepdim=True) + true_colour).clamp_(0.0, 1.0)
     return {
-        "style": item.style,
+        "style": style,
         "model": psnr(frames, target),
         "flat colour": psnr(true_colour.expand_as(target), target),
         "model + true colour": psnr(recoloured, target),

@@ -75,20 +75,12 @@ def model_frames(model, audio: np.ndarray, style: str, size: int, device: torch.
     return frames
 
 
-def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quiet_tail: float = 0.0) -> EvalItem:
-    """A held-out song for a model of config `cfg`: audio, score beats and the teacher's frames in
-    the model's style `index`. The trainer's held-out evaluation uses it too.
-
-    `quiet_tail` seconds of silence follow the song; the teacher draws them from the score's
-    controls past its end (envelopes decay, nothing new starts).
-    """
+def procedural_song(cfg, seed: int, duration: float, quiet_tail: float = 0.0):
+    """A held-out song at a model's rate: (audio (S,) mono, the score's FrameControls for every
+    frame, beat times in seconds). `quiet_tail` seconds of silence follow the music; the controls
+    run on past its end (envelopes decay, nothing new starts)."""
     from synesthete.audio.engine import render_clip
-    from synesthete.visual.teacher import STYLE_NAMES, render_teacher
 
-    style = cfg.styles[index % len(cfg.styles)]
-    if style not in STYLE_NAMES:
-        raise ValueError(f"the model's style {style!r} is not a teacher style ({', '.join(STYLE_NAMES)}); "
-                         "a teacher comparison needs a model trained on the teacher's styles")
     hop = cfg.sample_rate // cfg.fps
     n_music = max(2, int(round(duration * cfg.fps)))
     n_frames = n_music + int(round(quiet_tail * cfg.fps))
@@ -97,8 +89,21 @@ def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quie
     mono = clip.audio if clip.audio.ndim == 1 else clip.audio.mean(axis=0)
     take = min(mono.shape[-1], n_music * hop)
     audio[:take] = mono[:take]
-    teacher = render_teacher(clip.score.frame_controls(cfg.fps, n_frames), {style: 1.0}, size, size, reactivity=1.0)
-    return EvalItem(f"seed {seed}", style, audio, np.asarray(clip.score.beat_times), teacher)
+    return audio, clip.score.frame_controls(cfg.fps, n_frames), np.asarray(clip.score.beat_times)
+
+
+def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quiet_tail: float = 0.0) -> EvalItem:
+    """A held-out song for a model of config `cfg` (`procedural_song`) with the teacher's frames
+    in the model's style `index`. The trainer's held-out evaluation uses it too."""
+    from synesthete.visual.teacher import STYLE_NAMES, render_teacher
+
+    style = cfg.styles[index % len(cfg.styles)]
+    if style not in STYLE_NAMES:
+        raise ValueError(f"the model's style {style!r} is not a teacher style ({', '.join(STYLE_NAMES)}); "
+                         "a teacher comparison needs a model trained on the teacher's styles")
+    audio, controls, beat_times = procedural_song(cfg, seed, duration, quiet_tail)
+    teacher = render_teacher(controls, {style: 1.0}, size, size, reactivity=1.0)
+    return EvalItem(f"seed {seed}", style, audio, beat_times, teacher)
 
 
 def file_item(model, path: Path, index: int, duration: float | None) -> EvalItem:

@@ -62,6 +62,12 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
 TARGET_EPS = 1.0 / 255.0
 
 
+def phase_loss(head: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+    """MSE of a (..., 2) head against (sin, cos) of 2*pi*phase, phase (...) in cycles (beat, bar)."""
+    angle = phase * (2 * math.pi)
+    return F.mse_loss(head.float(), torch.stack([angle.sin(), angle.cos()], dim=-1))
+
+
 def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                    target: torch.Tensor, cfg: TrainConfig, pairs: bool) -> dict[str, torch.Tensor]:
     """frames, target: (B, K, 3, H, W) in [0, 1]: every frame of the clip, or (pairs=True) K/2
@@ -82,14 +88,12 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
             losses["temporal"] = F.l1_loss(fp[:, :, 1] - fp[:, :, 0], tp[:, :, 1] - tp[:, :, 0])
         else:
             losses["temporal"] = F.l1_loss(frames[:, 1:] - frames[:, :-1], target[:, 1:] - target[:, :-1])
-    phase = batch["beat_phase"] * (2 * math.pi)  # (B, T)
     if "beat" in aux and w.beat:
-        losses["beat"] = F.mse_loss(aux["beat"].float(), torch.stack([phase.sin(), phase.cos()], dim=-1))
+        losses["beat"] = phase_loss(aux["beat"], batch["beat_phase"])
     if "onset" in aux and w.onset:
         losses["onset"] = F.binary_cross_entropy_with_logits(aux["onset"].float(), batch["onset"])
     if "bar" in aux and w.bar and "bar_phase" in batch:
-        bar = batch["bar_phase"] * (2 * math.pi)  # (B, T)
-        losses["bar"] = F.mse_loss(aux["bar"].float(), torch.stack([bar.sin(), bar.cos()], dim=-1))
+        losses["bar"] = phase_loss(aux["bar"], batch["bar_phase"])
     if "chord" in aux and w.chord and "chord_root" in batch:
         losses["chord"] = F.cross_entropy(aux["chord"].float().reshape(-1, 12), batch["chord_root"].reshape(-1))
     if "logit_excess" in aux and w.saturation:
