@@ -9,8 +9,8 @@ song and compares its heads with the score, frame by frame:
 * chord (models with `chord_head`): share of frames whose most likely root is the sounding one
   (chance: 8 %);
 * for scale, two chord readers without learning, on the model's chroma features (models with
-  `n_chroma`): the loudest pitch class, and the best triad template (root + major or minor third +
-  fifth) over the chroma bins.
+  `n_chroma`): the loudest pitch class (of the bass vector, with `n_chroma = 24`), and the best
+  triad template (root + major or minor third + fifth) over the (harmony) chroma bins.
 
 Also per second of the songs, to show how long the memory takes to lock on. Usage:
 
@@ -50,7 +50,7 @@ def main() -> None:
     if model.heads is None:
         raise SystemExit("this checkpoint has no auxiliary heads to read")
     fx = FeatureExtractor.for_model(cfg)
-    hits: dict[str, list[np.ndarray]] = {"beat": [], "bar": [], "chord": [], "chroma argmax": [],
+    hits: dict[str, list[np.ndarray]] = {"beat": [], "bar": [], "chord": [], "loudest class": [],
                                          "triad template": []}
     for i in range(args.seeds):
         audio, ctrl, _ = procedural_song(cfg, SEED_BASE + i, args.duration)
@@ -65,8 +65,9 @@ def main() -> None:
         if "chord" in aux:
             hits["chord"].append(aux["chord"][0].argmax(-1).numpy() == root)
         if cfg.n_chroma:
-            chroma = feats[0, :, -cfg.n_chroma:].numpy()  # (T, 12), C = 0
-            hits["chroma argmax"].append(chroma.argmax(-1) == root)
+            vectors = feats[0, :, -cfg.n_chroma:].unflatten(-1, (-1, 12)).numpy()  # (T, 1 or 2, 12), C = 0
+            hits["loudest class"].append(vectors[:, 0].argmax(-1) == root)  # the bass vector first
+            chroma = vectors[:, -1]  # the harmony vector last
             triads = [chroma + np.roll(chroma, -third, axis=-1) + np.roll(chroma, -7, axis=-1) for third in (3, 4)]
             hits["triad template"].append(np.maximum(*triads).argmax(-1) == root)
     seconds = int(args.duration)

@@ -15,8 +15,8 @@ teacher alike. Columns (definitions in docs/evaluation.md): av_align, beat_align
 psnr_vs_teacher, l1_vs_teacher. The table holds the mean over items (NaN-aware); the JSON report
 holds every item too; the PNG plots onset strength against motion for the first item.
 
-`evaluate_model(model, seeds, duration, size, device)` is the quick held-out evaluation the
-trainer can call between steps.
+`evaluate_model(model, seeds, duration, size, device)` is the quick held-out evaluation, and
+`teacher_figures` the loop it shares with the trainer's evaluation between steps.
 """
 
 from __future__ import annotations
@@ -137,25 +137,46 @@ def score_item(model, item: EvalItem, size: int, device) -> dict[str, ClipScores
     return out
 
 
-def evaluate_model(model, seeds, duration: float = 2.0, size: int = 64, device: str | torch.device = "cpu") -> dict[str, float]:
-    """Quick held-out evaluation for the trainer: mean L1 / PSNR vs the teacher and AV-Align of both.
+def teacher_figures(model, items: list[EvalItem], size: int, device: str | torch.device = "cpu",
+                    av_align: bool = True, teacher_av: dict[int, float] | None = None,
+                    ) -> tuple[dict[str, float], torch.Tensor]:
+    """Mean L1 / PSNR of the model's frames against each item's teacher, and the AV-Align of both.
 
-    Returns {"l1", "psnr", "av_align_model", "av_align_teacher"}; a few seconds for 2-4 short clips.
+    Returns ({"l1", "psnr"} + with av_align {"av_align_model", "av_align_teacher"}, the first
+    item's model frames (T, 3, size, size)). `teacher_av` caches the teachers' AV-Align by item
+    index, filled in on first use: it never changes, and the trainer scores the same songs at
+    every evaluation.
     """
-    from synesthete.metrics.av_align import av_align_clip
+    from synesthete.metrics.av_align import av_align_score
     from synesthete.metrics.reconstruction import l1_error, psnr
 
     cfg = model.cfg
+    teacher_av = {} if teacher_av is None else teacher_av
     l1s, psnrs, av_m, av_t = [], [], [], []
-    for i, seed in enumerate(seeds):
-        item = procedural_item(cfg, int(seed), i, duration, size)
+    first = None
+    for i, item in enumerate(items):
         frames = model_frames(model, item.audio, item.style, size, device)
-        l1s.append(l1_error(frames, item.teacher))
-        psnrs.append(psnr(frames, item.teacher))
-        av_m.append(av_align_clip(item.audio, frames, cfg.sample_rate, cfg.fps).score)
-        av_t.append(av_align_clip(item.audio, item.teacher, cfg.sample_rate, cfg.fps).score)
-    return {"l1": float(np.mean(l1s)), "psnr": float(np.mean(psnrs)),
-            "av_align_model": float(np.mean(av_m)), "av_align_teacher": float(np.mean(av_t))}
+        first = frames if first is None else first
+        l1s.append(float(l1_error(frames, item.teacher)))
+        psnrs.append(float(psnr(frames, item.teacher)))
+        if av_align:
+            av_m.append(av_align_score(item.audio, frames, cfg.sample_rate, cfg.fps))
+            if i not in teacher_av:
+                teacher_av[i] = av_align_score(item.audio, item.teacher, cfg.sample_rate, cfg.fps)
+            av_t.append(teacher_av[i])
+    figures = {"l1": float(np.mean(l1s)), "psnr": float(np.mean(psnrs))}
+    if av_align:
+        figures.update(av_align_model=float(np.mean(av_m)), av_align_teacher=float(np.mean(av_t)))
+    return figures, first
+
+
+def evaluate_model(model, seeds, duration: float = 2.0, size: int = 64, device: str | torch.device = "cpu") -> dict[str, float]:
+    """Quick held-out evaluation: `teacher_figures` on the held-out songs `seeds` (no quiet tail).
+
+    Returns {"l1", "psnr", "av_align_model", "av_align_teacher"}; a few seconds for 2-4 short clips.
+    """
+    items = [procedural_item(model.cfg, int(seed), i, duration, size) for i, seed in enumerate(seeds)]
+    return teacher_figures(model, items, size, device)[0]
 
 
 def summarize(per_item: list[dict[str, ClipScores]]) -> dict[str, dict[str, float]]:

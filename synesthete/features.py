@@ -16,14 +16,22 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
 * spectral flux: the mean positive log-mel rise against the previous frame (onset strength),
 * RMS loudness of the newest hop, log scaled,
-* optionally (`n_chroma=12`) a chroma vector: the spectrum folded onto the 12 pitch classes, from a
-  longer window (`chroma_fft`, 4096 samples = 171 ms at 24 kHz, ending at the same instant), so a
-  semitone is resolvable down to ~100 Hz. The teacher colours the picture by the current chord;
-  log-mel bands are too coarse to hear a chord root, so without chroma a model can only learn the
-  average colour (grey).
+* optionally chroma: the spectrum folded onto the 12 pitch classes, from a longer window
+  (`chroma_fft` samples ending at the same instant). The teacher colours the picture by the current
+  chord; log-mel bands are too coarse to hear a chord root, so without chroma a model can only
+  learn the average colour (grey). Two layouts (`CHROMA_LAYOUTS`):
+  - `n_chroma=12`: one vector of the power spectrum, 60 Hz - 5 kHz (the first design, kept so the
+    checkpoints trained on it hear what they learned from);
+  - `n_chroma=24`: a *bass* vector (30 - 160 Hz) then a *harmony* vector (160 Hz - 2 kHz), of the
+    magnitude spectrum with narrower pitch classes. The bass line plays the chord root, so the
+    bass vector's loudest class names it on ~75 % of the frames of held-out songs, where the
+    single power vector's names it on ~36 % (drums and the lead's partials outshout the chord
+    there); with an 8192-point window (341 ms) a semitone is resolvable down to ~50 Hz.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -41,25 +49,46 @@ FLUX_SCALE = 3.0
 RMS_FLOOR = 1e-4
 RMS_CENTER = -4.5
 RMS_SCALE = 2.5
-# Chroma: each pitch class's share of the 60 Hz - 5 kHz power, divided by the loudest class, with
-# a power floor so that silence and faint noise read ~0 instead of a random normalised vector.
-CHROMA_FMIN, CHROMA_FMAX = 60.0, 5000.0
-CHROMA_FLOOR = 1.0
 
 
-def chroma_filterbank(sample_rate: int, n_fft: int) -> torch.Tensor:
+@dataclass(frozen=True)
+class ChromaLayout:
+    """How a chroma vector set is read from the spectrum.
+
+    exponent: 2 folds the power spectrum, 1 the magnitude (a quieter chord tone still counts next
+        to a loud kick or lead partial);
+    floor: added to each vector's loudest class before dividing by it, in the units of the folded
+        spectrum, so that silence and faint noise read ~0 instead of a random normalised vector;
+    bands: one 12-class vector per (f_min Hz, f_max Hz, pitch-class width in semitones).
+    """
+
+    exponent: int
+    floor: float
+    bands: tuple[tuple[float, float, float], ...]
+
+
+# The floors: a folded magnitude of 4 is about a -60 dBFS noise in the harmony band or a -50 dBFS
+# tone, where music at a normal level folds to 150-350 (an 8192-point window).
+CHROMA_LAYOUTS = {
+    12: ChromaLayout(exponent=2, floor=1.0, bands=((60.0, 5000.0, 0.5),)),
+    24: ChromaLayout(exponent=1, floor=4.0, bands=((30.0, 160.0, 0.3), (160.0, 2000.0, 0.3))),
+}
+
+
+def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: float = 5000.0,
+                      width: float = 0.5) -> torch.Tensor:
     """(n_fft // 2 + 1, 12): each FFT bin's weight per pitch class (C = 0), Gaussian in pitch.
 
     A bin at f Hz sits at MIDI pitch p = 69 + 12 log2(f / 440); it feeds pitch class c with weight
-    exp(-d^2 / 2 (0.5)^2), d the distance in semitones from p to the nearest pitch of class c, so a
-    tone between two semitones splits its power. Bins outside 60 Hz - 5 kHz are ignored.
+    exp(-d^2 / 2 width^2), d the distance in semitones from p to the nearest pitch of class c, so a
+    tone between two semitones splits its energy. Bins outside [f_min, f_max] are ignored.
     """
     freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate, dtype=torch.float64)  # (n_bins,)
     pitch = 69.0 + 12.0 * torch.log2(freqs.clamp_min(1e-3) / 440.0)  # (n_bins,)
     d = (pitch[:, None] - torch.arange(12, dtype=torch.float64)[None, :]) % 12.0  # (n_bins, 12)
     d = torch.minimum(d, 12.0 - d)
-    fb = torch.exp(-0.5 * (d / 0.5) ** 2)
-    fb[(freqs < CHROMA_FMIN) | (freqs > CHROMA_FMAX)] = 0.0
+    fb = torch.exp(-0.5 * (d / width) ** 2)
+    fb[(freqs < f_min) | (freqs > f_max)] = 0.0
     return fb.to(torch.float32)
 
 
@@ -68,8 +97,8 @@ class FeatureExtractor:
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
-        if n_chroma not in (0, 12):
-            raise ValueError(f"n_chroma must be 0 (off) or 12 (pitch classes), got {n_chroma}")
+        if n_chroma and n_chroma not in CHROMA_LAYOUTS:
+            raise ValueError(f"n_chroma must be 0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes), got {n_chroma}")
         if n_chroma and chroma_fft < 16:
             raise ValueError(f"need chroma_fft >= 16, got {chroma_fft}")
         if sample_rate <= 0 or fps <= 0 or sample_rate // fps < 1:
@@ -89,7 +118,9 @@ class FeatureExtractor:
         self.window = torch.hann_window(self.n_fft, periodic=True, device=self.device)  # (n_fft,)
         if self.n_chroma:
             self.chroma_window = torch.hann_window(self.chroma_fft, periodic=True, device=self.device)
-            self.chroma_fb = chroma_filterbank(self.sample_rate, self.chroma_fft).to(self.device)
+            self.chroma_layout = CHROMA_LAYOUTS[self.n_chroma]
+            self.chroma_fb = torch.cat([chroma_filterbank(self.sample_rate, self.chroma_fft, *band)  # (n_bins, n_chroma)
+                                        for band in self.chroma_layout.bands], dim=1).to(self.device)
         self.mel_fb = melscale_fbanks(  # (n_fft // 2 + 1, n_mels)
             self.n_fft // 2 + 1, f_min=20.0, f_max=self.sample_rate / 2, n_mels=self.n_mels,
             sample_rate=self.sample_rate, norm=None, mel_scale="htk",
@@ -136,8 +167,10 @@ class FeatureExtractor:
         ]
         if self.n_chroma:
             cspec = torch.fft.rfft(windows[..., windows.shape[-1] - self.chroma_fft:] * self.chroma_window, dim=-1)
-            chroma = (cspec.real.square() + cspec.imag.square()) @ self.chroma_fb  # (B, T, 12)
-            parts.append(chroma / (chroma.amax(dim=-1, keepdim=True) + CHROMA_FLOOR))
+            cpower = cspec.real.square() + cspec.imag.square()
+            folded = (cpower if self.chroma_layout.exponent == 2 else cpower.sqrt()) @ self.chroma_fb  # (B, T, n_chroma)
+            folded = folded.unflatten(-1, (-1, 12))  # (B, T, bands, 12): each vector divided by its own loudest class
+            parts.append((folded / (folded.amax(dim=-1, keepdim=True) + self.chroma_layout.floor)).flatten(-2))
         return torch.cat(parts, dim=-1), logmel[:, -1]
 
     def extract(self, audio: torch.Tensor | np.ndarray) -> torch.Tensor:

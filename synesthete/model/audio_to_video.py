@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from synesthete.model.config import ModelConfig
+from synesthete.model.harmony import HarmonyPath
 from synesthete.model.heads import AuxHeads
 from synesthete.registry import lookup
 
@@ -51,7 +52,11 @@ class AudioToVideo(nn.Module):
                                  out_dim=cfg.latent_dim, cfg=cfg.bridge)
         self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,
                                   height=cfg.height, width=cfg.width, cfg=cfg.decoder)
-        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, cfg.chord_head, cfg.bar_head) if cfg.aux_heads else None
+        # With a harmony path the chord head reads its state, not the rhythm latent (harmony.py).
+        self.harmony = (HarmonyPath(cfg.n_chroma, cfg.harmony_hidden, cfg.latent_dim, cfg.chord_head)
+                        if cfg.harmony_hidden else None)
+        latent_chord = cfg.chord_head and self.harmony is None
+        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, latent_chord, cfg.bar_head) if cfg.aux_heads else None
 
     # -- checks -------------------------------------------------------------------------------
     def _check(self, features: torch.Tensor, controls: torch.Tensor, lead: tuple[int, ...], what: str) -> None:
@@ -88,19 +93,24 @@ class AudioToVideo(nn.Module):
         b, t, _ = features.shape
         h, w = self._size(size)
         e = self.encoder(features)  # (B, T, E)
-        z = self.bridge(torch.cat([e, controls], dim=-1))  # (B, T, latent)
-        zd, cd = z, controls
+        z = self.bridge(torch.cat([e, controls], dim=-1))  # (B, T, latent): the rhythm memory (aux heads read it)
+        zd, cd, chord = z, controls, None
+        if self.harmony is not None:
+            colour, chord = self.harmony(features[..., -self.cfg.n_chroma:])
+            zd = z + colour
         if frame_index is not None:
             if frame_index.dim() != 2 or frame_index.shape[0] != b:
                 raise ValueError(f"frame_index must be (B, K) = ({b}, K), got {tuple(frame_index.shape)}")
             idx = frame_index.to(z.device, torch.long)
-            zd = torch.gather(z, 1, idx[..., None].expand(-1, -1, z.shape[-1]))  # (B, K, latent)
+            zd = torch.gather(zd, 1, idx[..., None].expand(-1, -1, z.shape[-1]))  # (B, K, latent)
             cd = torch.gather(controls, 1, idx[..., None].expand(-1, -1, controls.shape[-1]))  # (B, K, C)
         k = zd.shape[1]
         logits = self.decoder(zd.reshape(b * k, -1), cd.reshape(b * k, -1), (h, w))  # (B*K, 3, H, W)
         frames = torch.sigmoid(logits).view(b, k, 3, h, w)
         if return_aux:
             aux = self.heads(z)
+            if chord is not None:
+                aux["chord"] = chord
             # How far the logits stray past +-LOGIT_LIMIT: a sigmoid beyond it has (almost) no
             # gradient, so a decoder pushed there early in training stays black for good. The
             # trainer penalises this (loss.saturation), which pulls such a decoder back.
@@ -110,7 +120,10 @@ class AudioToVideo(nn.Module):
 
     # -- one frame at a time (live) ------------------------------------------------------------
     def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
-        return {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device)}
+        state = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device)}
+        if self.harmony is not None:
+            state["harmony"] = self.harmony.init_state(batch, device)
+        return state
 
     def step(self, feature_t: torch.Tensor, control_t: torch.Tensor, state: State,
              size: tuple[int, int] | None = None) -> tuple[torch.Tensor, State]:
@@ -118,8 +131,12 @@ class AudioToVideo(nn.Module):
         self._check(feature_t, control_t, ("B",), "step")
         e, enc_state = self.encoder.step(feature_t, state["encoder"])  # (B, E)
         z, bridge_state = self.bridge.step(torch.cat([e, control_t], dim=-1), state["bridge"])  # (B, latent)
+        new_state = {"encoder": enc_state, "bridge": bridge_state}
+        if self.harmony is not None:
+            colour, _, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
+            z = z + colour
         frame = torch.sigmoid(self.decoder(z, control_t, self._size(size)))
-        return frame, {"encoder": enc_state, "bridge": bridge_state}
+        return frame, new_state
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

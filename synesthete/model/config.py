@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
+from synesthete.features import CHROMA_LAYOUTS
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class ModelConfig:
     fps: int = FPS
     n_mels: int = 64
     n_fft: int = 1024
-    n_chroma: int = 0  # 12: add pitch-class features (synesthete.features) so chords can set colours
+    n_chroma: int = 0  # 12 or 24: add pitch-class features (synesthete.features) so chords can set colours
     chroma_fft: int = 4096
     height: int = TRAIN_SIZE  # native output size; forward/step can render other sizes
     width: int = TRAIN_SIZE
@@ -86,6 +87,9 @@ class ModelConfig:
     aux_heads: bool = True
     chord_head: bool = False  # an aux head naming the chord root (12 classes); trained with loss.chord
     bar_head: bool = False  # an aux head reading the bar phase (sin, cos); trained with loss.bar
+    # > 0: a separate GRU of this width hears the chord in the chroma bins and colours the latent
+    # the decoder reads (synesthete.model.harmony); the chord head then reads it. Needs n_chroma.
+    harmony_hidden: int = 0
 
     def __post_init__(self) -> None:
         if not self.styles:
@@ -94,8 +98,12 @@ class ModelConfig:
         for name in ("sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.n_chroma not in (0, 12):
-            raise ValueError(f"n_chroma must be 0 (off) or 12 (pitch classes), got {self.n_chroma}")
+        if self.n_chroma and self.n_chroma not in CHROMA_LAYOUTS:
+            raise ValueError(f"n_chroma must be 0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes), "
+                             f"got {self.n_chroma}")
+        if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
+            raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
+                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
         if self.n_controls < 0:
             raise ValueError(f"n_controls must be >= 0, got {self.n_controls}")
 

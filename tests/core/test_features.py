@@ -57,11 +57,12 @@ def test_streaming_equals_batch_for_random_chunkings(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_streaming_equals_batch_with_chroma(seed):
+@pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192)])
+def test_streaming_equals_batch_with_chroma(seed, n_chroma, chroma_fft):
     audio = music_like(1.0, seed)
-    batch = FeatureExtractor(SR, FPS, n_chroma=12).extract(torch.from_numpy(audio))[0]
-    assert batch.shape[-1] == 64 + 2 + 12
-    stream = StreamingFeatures(SR, FPS, n_chroma=12)
+    batch = FeatureExtractor(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft).extract(torch.from_numpy(audio))[0]
+    assert batch.shape[-1] == 64 + 2 + n_chroma
+    stream = StreamingFeatures(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft)
     rng = np.random.default_rng(seed)
     rows, i = [], 0
     while i < audio.size:
@@ -87,6 +88,23 @@ def test_chroma_names_the_pitch_classes_of_a_chord():
     assert fx.extract(torch.zeros(SR // 2))[0, -1, 66:].abs().max() < 1e-3
 
 
+def test_bass_and_harmony_chroma_name_the_root_apart_from_the_chord():
+    fx = FeatureExtractor(SR, FPS, n_chroma=24, chroma_fft=8192)
+    # A1 (55 Hz) under a C major triad: the bass vector names A, the harmony vector C, E and G,
+    # and neither hears the other (a 12-bin power chroma of the same sound cannot tell them apart).
+    frame = fx.extract(tones([55.0, 261.63, 329.63, 392.0], seconds=0.6))[0, -1]
+    bass, harmony = frame[66:78], frame[78:]
+    assert int(bass.argmax()) == 9 and bass[9] > 0.9 and bass[[0, 4, 7]].max() < 0.1
+    assert set(harmony.topk(3).indices.tolist()) == {0, 4, 7} and harmony[9] < 0.1
+    # A bass note an octave lower (E1, 41.2 Hz) still resolves to its class with the long window.
+    low = fx.extract(tones([41.2], seconds=0.6))[0, -1, 66:78]
+    assert int(low.argmax()) == 4 and low[[3, 5]].max() < 0.6  # (a pure sine; a bass has partials too)
+    # Silence and faint noise (-60 dBFS) read low, not as a random normalised vector.
+    assert fx.extract(torch.zeros(SR // 2))[0, -1, 66:].abs().max() < 1e-3
+    torch.manual_seed(0)
+    assert fx.extract(1e-3 * torch.randn(SR // 2))[0, -1, 66:].max() < 0.5
+
+
 def test_chroma_is_causal_and_off_by_default():
     assert FeatureExtractor(SR, FPS).n_features == 66
     fx = FeatureExtractor(SR, FPS, n_chroma=12)
@@ -95,8 +113,9 @@ def test_chroma_is_causal_and_off_by_default():
     changed = audio.clone()
     changed[(t + 1) * HOP :] = torch.randn(changed.numel() - (t + 1) * HOP)
     torch.testing.assert_close(fx.extract(changed)[0, : t + 1], fx.extract(audio)[0, : t + 1])
-    with pytest.raises(ValueError, match="n_chroma"):
-        FeatureExtractor(SR, FPS, n_chroma=7)
+    for bad in (7, 36):
+        with pytest.raises(ValueError, match="n_chroma"):
+            FeatureExtractor(SR, FPS, n_chroma=bad)
 
 
 def test_reset_starts_a_new_clip():

@@ -173,9 +173,9 @@ def test_held_out_evaluation_scores_the_teacher_once(tiny_cfg):
 
     torch.manual_seed(0)
     model = build_model(tiny_cfg.model)
-    clips = make_held_out(tiny_cfg.model, n_seeds=1, seed_base=10_000, clip_seconds=1.0, size=32)
-    assert clips[0].av_align_teacher is None
-    first, _ = evaluate(model, clips, torch.device("cpu"), 32)
-    assert clips[0].av_align_teacher == first["eval/av_align_teacher"]
-    again, _ = evaluate(model, clips, torch.device("cpu"), 32)
+    held_out = make_held_out(tiny_cfg.model, n_seeds=1, seed_base=10_000, clip_seconds=1.0, size=32)
+    assert held_out.teacher_av == {}
+    first, _ = evaluate(model, held_out, torch.device("cpu"), 32)
+    assert held_out.teacher_av == {0: first["eval/av_align_teacher"]}
+    again, _ = evaluate(model, held_out, torch.device("cpu"), 32)
     assert again == first

@@ -163,18 +163,21 @@ def test_decoding_selected_frames_equals_those_frames_of_the_full_decode():
         torch.testing.assert_close(some[b], full[b, idx[b]])
 
 
-def test_chroma_features_widen_the_input_and_old_configs_stay_without():
+@pytest.mark.parametrize("n_chroma", [12, 24])
+def test_chroma_features_widen_the_input_and_old_configs_stay_without(n_chroma):
     from synesthete.features import FeatureExtractor
 
-    cfg = tiny_config(n_chroma=12)
-    assert cfg.n_features == tiny_config().n_features + 12
-    model = tiny_model(n_chroma=12)
+    cfg = tiny_config(n_chroma=n_chroma)
+    assert cfg.n_features == tiny_config().n_features + n_chroma
+    model = tiny_model(n_chroma=n_chroma)
     audio = torch.randn(1, cfg.sample_rate // 4) * 0.1
     feats = FeatureExtractor.for_model(cfg).extract(audio)  # (1, T, F)
     controls = torch.zeros(1, feats.shape[1], cfg.n_control_inputs)
     assert model(feats, controls).shape[:2] == feats.shape[:2]
     with pytest.raises(ValueError, match="features must be"):
         model(feats[..., :-12], controls)
+    with pytest.raises(ValueError, match="n_chroma"):
+        tiny_config(n_chroma=13)
 
 
 @pytest.mark.parametrize("flag, key, width", [("chord_head", "chord", 12), ("bar_head", "bar", 2)])
@@ -186,6 +189,31 @@ def test_optional_heads_exist_only_when_asked(flag, key, width):
     assert aux[key].shape == (2, 5, width)
     _, aux = tiny_model()(features, controls, return_aux=True)
     assert key not in aux  # off by default: configs and checkpoints without the key keep their meaning
+
+
+def test_the_harmony_path_hears_only_the_chroma_and_carries_the_chord_head():
+    model = tiny_model(n_chroma=24, harmony_hidden=8, chord_head=True)
+    assert model.heads.chord is None and model.harmony.chord is not None  # not on the rhythm latent
+    # It starts silent (a new path changes no picture until trained), then colours the frames.
+    features, controls = clip_inputs(model.cfg, batch=1, frames=6)
+    plain = tiny_model(n_chroma=24)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("harmony.")})
+    with torch.no_grad():
+        torch.testing.assert_close(model(features, controls), plain(features, controls))
+        torch.nn.init.normal_(model.harmony.to_latent.weight, std=0.3)
+        frames, aux = model(features, controls, return_aux=True)
+    assert aux["chord"].shape == (1, 6, 12)
+    # Changing the mel bins moves the chord logits not at all; changing the chroma bins does.
+    louder = features.clone()
+    louder[..., :16] += 1.0
+    rechord = features.clone()
+    rechord[..., -24:] = torch.rand_like(rechord[..., -24:])
+    with torch.no_grad():
+        torch.testing.assert_close(model(louder, controls, return_aux=True)[1]["chord"], aux["chord"])
+        assert (model(rechord, controls, return_aux=True)[1]["chord"] - aux["chord"]).abs().max() > 1e-3
+        assert (model(rechord, controls) - frames).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="harmony_hidden = 8 needs chroma"):
+        tiny_config(harmony_hidden=8)
 
 
 def test_the_band_transformer_reads_mel_bins_as_bands_and_the_rest_as_extras():

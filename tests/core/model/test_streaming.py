@@ -118,3 +118,16 @@ def test_palette_decoder_streams_like_forward_at_any_size():
         for size in (None, (20, 12)):
             whole = model(features, controls, size=size)
             torch.testing.assert_close(run_steps(model, features, controls, size=size), whole, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), ("transformer", "transformer")])
+def test_harmony_path_streams_like_forward(encoder, bridge):
+    torch.manual_seed(0)
+    cfg = tiny_config(encoder, bridge, n_chroma=24, harmony_hidden=8, chord_head=True)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.harmony.to_latent.weight, std=0.3)  # it starts silent: make it speak
+    features, controls = clip_inputs(cfg, batch=2, frames=9)
+    with torch.no_grad():
+        whole = model(features, controls)
+        streamed = run_steps(model, features, controls)
+    torch.testing.assert_close(streamed, whole, atol=1e-5, rtol=1e-4)

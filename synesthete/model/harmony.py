@@ -1,0 +1,49 @@
+"""The harmony path: a small memory of its own that hears the chord in the chroma features.
+
+The teacher colours every frame by the sounding chord, which changes once every bar or two; the
+rhythm it draws changes every few frames. In one latent the two compete: asking the main memory
+to name the chord cost sync in every run (docs/training.md). This path keeps them apart: a GRU
+reads only the chroma bins (`n_chroma` of them, the last features), and its state enters the
+decoder's latent through one linear layer, so colour reaches the picture without taking a place
+in the rhythm memory. With `chord_head` on, the chord-root logits come from this path's state
+(trained with loss.chord), so the path is told what to listen for.
+
+    path = HarmonyPath(n_chroma=24, hidden=32, latent_dim=64, chord=True)
+    colour, logits = path(chroma)                     # (B, T, latent), (B, T, 12)
+    colour_t, logits_t, state = path.step(chroma_t, state)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class HarmonyPath(nn.Module):
+    def __init__(self, n_chroma: int, hidden: int, latent_dim: int, chord: bool = False) -> None:
+        super().__init__()
+        self.n_chroma, self.hidden = n_chroma, hidden
+        self.rnn = nn.GRU(n_chroma, hidden, 1, batch_first=True)
+        self.to_latent = nn.Linear(hidden, latent_dim)
+        # Starts silent: a new path adds nothing to the latent until training finds a use for it.
+        nn.init.zeros_(self.to_latent.weight)
+        nn.init.zeros_(self.to_latent.bias)
+        self.chord = nn.Linear(hidden, 12) if chord else None
+
+    def _out(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.to_latent(h), (self.chord(h) if self.chord is not None else None)
+
+    def forward(self, chroma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """chroma (B, T, n_chroma) -> (latent offset (B, T, latent_dim), root logits (B, T, 12) or None)."""
+        h, _ = self.rnn(chroma)
+        return self._out(h)
+
+    def init_state(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
+        return (torch.zeros(1, batch, self.hidden, device=device),)
+
+    def step(self, chroma_t: torch.Tensor, state: tuple[torch.Tensor, ...]
+             ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, ...]]:
+        """chroma_t (B, n_chroma) -> (latent offset (B, latent_dim), root logits or None, new state)."""
+        h, s = self.rnn(chroma_t.unsqueeze(1), state[0])
+        offset, logits = self._out(h[:, 0])
+        return offset, logits, (s,)
