@@ -251,7 +251,12 @@ class KeptStream:
 
         old, self.stream = self.stream, None
         if old is not None:
-            threading.Thread(target=_close_quietly, args=(old,), daemon=True).start()
+            closer = threading.Thread(target=_close_quietly, args=(old,), daemon=True)
+            closer.start()
+            # PortAudio aborts the process when one thread opens a stream while another closes
+            # one (seen under JACK), so the reopen waits for the close. A close that blocks (its
+            # server died) is left behind after CLOSE_WAIT_S: then no reopen can succeed either.
+            closer.join(timeout=CLOSE_WAIT_S)
 
     def _watch(self) -> None:
         import time
@@ -292,6 +297,9 @@ class KeptStream:
                 import threading
 
                 threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
+
+
+CLOSE_WAIT_S = 2.0
 
 
 def _close_quietly(stream: Any) -> None:
