@@ -55,14 +55,14 @@ RMS_SCALE = 2.5
 class ChromaLayout:
     """How a chroma vector set is read from the spectrum.
 
-    exponent: 2 folds the power spectrum, 1 the magnitude (a quieter chord tone still counts next
-        to a loud kick or lead partial);
+    magnitude: fold the magnitude spectrum (a quieter chord tone still counts next to a loud kick
+        or lead partial) instead of the power spectrum;
     floor: added to each vector's loudest class before dividing by it, in the units of the folded
         spectrum, so that silence and faint noise read ~0 instead of a random normalised vector;
     bands: one 12-class vector per (f_min Hz, f_max Hz, pitch-class width in semitones).
     """
 
-    exponent: int
+    magnitude: bool
     floor: float
     bands: tuple[tuple[float, float, float], ...]
 
@@ -70,8 +70,8 @@ class ChromaLayout:
 # The floors: a folded magnitude of 4 is about a -60 dBFS noise in the harmony band or a -50 dBFS
 # tone, where music at a normal level folds to 150-350 (an 8192-point window).
 CHROMA_LAYOUTS = {
-    12: ChromaLayout(exponent=2, floor=1.0, bands=((60.0, 5000.0, 0.5),)),
-    24: ChromaLayout(exponent=1, floor=4.0, bands=((30.0, 160.0, 0.3), (160.0, 2000.0, 0.3))),
+    12: ChromaLayout(magnitude=False, floor=1.0, bands=((60.0, 5000.0, 0.5),)),
+    24: ChromaLayout(magnitude=True, floor=4.0, bands=((30.0, 160.0, 0.3), (160.0, 2000.0, 0.3))),
 }
 
 
@@ -168,7 +168,7 @@ class FeatureExtractor:
         if self.n_chroma:
             cspec = torch.fft.rfft(windows[..., windows.shape[-1] - self.chroma_fft:] * self.chroma_window, dim=-1)
             cpower = cspec.real.square() + cspec.imag.square()
-            folded = (cpower if self.chroma_layout.exponent == 2 else cpower.sqrt()) @ self.chroma_fb  # (B, T, n_chroma)
+            folded = (cpower.sqrt() if self.chroma_layout.magnitude else cpower) @ self.chroma_fb  # (B, T, n_chroma)
             folded = folded.unflatten(-1, (-1, 12))  # (B, T, bands, 12): each vector divided by its own loudest class
             parts.append((folded / (folded.amax(dim=-1, keepdim=True) + self.chroma_layout.floor)).flatten(-2))
         return torch.cat(parts, dim=-1), logmel[:, -1]

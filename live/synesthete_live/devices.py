@@ -9,8 +9,27 @@ re-enumerates (e.g. after a JACK server or a USB interface appears).
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Callable
+
+# PortAudio aborts the process when one thread opens a stream while another closes one (seen
+# under JACK, where a lost input and a lost output are closed and reopened by separate
+# watchdogs), so every open and close of a kept stream takes its turn. A close that blocks (its
+# server died) is waited for CLOSE_WAIT_S at most: no open can succeed then anyway.
+CLOSE_WAIT_S = 2.0
+_PORTAUDIO_TURNS = threading.Lock()
+
+
+@contextmanager
+def _portaudio_turn():
+    held = _PORTAUDIO_TURNS.acquire(timeout=CLOSE_WAIT_S)
+    try:
+        yield
+    finally:
+        if held:
+            _PORTAUDIO_TURNS.release()
 
 LOOPBACK_HELP = (
     "no loopback (monitor) input found. On Linux, PulseAudio and PipeWire expose a "
@@ -220,8 +239,6 @@ class KeptStream:
 
     def __init__(self, open_stream: Callable[[], Any], progress: Callable[[], int], check_s: float = 0.25, stall_s: float = 1.0,
                  retry_s: float = 1.0) -> None:
-        import threading
-
         self._open = open_stream
         self._progress = progress
         self.check_s, self.stall_s, self.retry_s = check_s, stall_s, retry_s
@@ -233,9 +250,8 @@ class KeptStream:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        import threading
-
-        self.stream = self._open()
+        with _portaudio_turn():
+            self.stream = self._open()
         try:
             self.stream.start()
         except Exception:
@@ -247,16 +263,9 @@ class KeptStream:
         self._thread.start()
 
     def _abandon(self) -> None:
-        import threading
-
         old, self.stream = self.stream, None
         if old is not None:
-            closer = threading.Thread(target=_close_quietly, args=(old,), daemon=True)
-            closer.start()
-            # PortAudio aborts the process when one thread opens a stream while another closes
-            # one (seen under JACK), so the reopen waits for the close. A close that blocks (its
-            # server died) is left behind after CLOSE_WAIT_S: then no reopen can succeed either.
-            closer.join(timeout=CLOSE_WAIT_S)
+            threading.Thread(target=_close_quietly, args=(old,), daemon=True).start()
 
     def _watch(self) -> None:
         import time
@@ -273,7 +282,8 @@ class KeptStream:
             self.lost = True
             self._abandon()
             try:
-                stream = self._open()
+                with _portaudio_turn():
+                    stream = self._open()
                 stream.start()
             except Exception as e:  # device still gone: try again later
                 self.last_error = str(e)
@@ -294,17 +304,13 @@ class KeptStream:
             if stream.active:
                 _close_quietly(stream)
             else:  # a stream whose server died can block in close: never wait for it
-                import threading
-
-                threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
-
-
-CLOSE_WAIT_S = 2.0
+                        threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
 
 
 def _close_quietly(stream: Any) -> None:
     try:
-        stream.abort(ignore_errors=True)
-        stream.close(ignore_errors=True)
+        with _portaudio_turn():
+            stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
     except Exception:
         pass

@@ -133,7 +133,7 @@ class AudioToVideo(nn.Module):
         z, bridge_state = self.bridge.step(torch.cat([e, control_t], dim=-1), state["bridge"])  # (B, latent)
         new_state = {"encoder": enc_state, "bridge": bridge_state}
         if self.harmony is not None:
-            colour, _, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
+            colour, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
             z = z + colour
         frame = torch.sigmoid(self.decoder(z, control_t, self._size(size)))
         return frame, new_state

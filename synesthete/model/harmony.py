@@ -10,7 +10,7 @@ in the rhythm memory. With `chord_head` on, the chord-root logits come from this
 
     path = HarmonyPath(n_chroma=24, hidden=32, latent_dim=64, chord=True)
     colour, logits = path(chroma)                     # (B, T, latent), (B, T, 12)
-    colour_t, logits_t, state = path.step(chroma_t, state)
+    colour_t, state = path.step(chroma_t, state)
 """
 
 from __future__ import annotations
@@ -30,20 +30,16 @@ class HarmonyPath(nn.Module):
         nn.init.zeros_(self.to_latent.bias)
         self.chord = nn.Linear(hidden, 12) if chord else None
 
-    def _out(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.to_latent(h), (self.chord(h) if self.chord is not None else None)
-
     def forward(self, chroma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """chroma (B, T, n_chroma) -> (latent offset (B, T, latent_dim), root logits (B, T, 12) or None)."""
         h, _ = self.rnn(chroma)
-        return self._out(h)
+        return self.to_latent(h), (self.chord(h) if self.chord is not None else None)
 
     def init_state(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
         return (torch.zeros(1, batch, self.hidden, device=device),)
 
-    def step(self, chroma_t: torch.Tensor, state: tuple[torch.Tensor, ...]
-             ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, ...]]:
-        """chroma_t (B, n_chroma) -> (latent offset (B, latent_dim), root logits or None, new state)."""
+    def step(self, chroma_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """chroma_t (B, n_chroma) -> (latent offset (B, latent_dim), new state). The chord logits
+        are for training and evaluation only, so the live step does not compute them."""
         h, s = self.rnn(chroma_t.unsqueeze(1), state[0])
-        offset, logits = self._out(h[:, 0])
-        return offset, logits, (s,)
+        return self.to_latent(h[:, 0]), (s,)
