@@ -50,11 +50,15 @@ class AudioToVideo(nn.Module):
                                    n_mels=cfg.n_mels)
         self.bridge = _component("bridge", cfg.bridge.name, in_dim=self.encoder.out_dim + n_ctl,
                                  out_dim=cfg.latent_dim, cfg=cfg.bridge)
+        # With a harmony path the chord head reads its state, not the rhythm latent (harmony.py);
+        # into the palette, its state is a colour input of the decoder, into the latent an offset.
+        into_palette = bool(cfg.harmony_hidden) and cfg.harmony_into == "palette"
+        self.harmony = (HarmonyPath(cfg.n_chroma, cfg.harmony_hidden, 0 if into_palette else cfg.latent_dim,
+                                    cfg.chord_head) if cfg.harmony_hidden else None)
+        extra = {"colour_dim": cfg.harmony_hidden} if into_palette else {}
         self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,
-                                  height=cfg.height, width=cfg.width, cfg=cfg.decoder)
-        # With a harmony path the chord head reads its state, not the rhythm latent (harmony.py).
-        self.harmony = (HarmonyPath(cfg.n_chroma, cfg.harmony_hidden, cfg.latent_dim, cfg.chord_head)
-                        if cfg.harmony_hidden else None)
+                                  height=cfg.height, width=cfg.width, cfg=cfg.decoder, **extra)
+        self._into_palette = into_palette
         latent_chord = cfg.chord_head and self.harmony is None
         self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, latent_chord, cfg.bar_head) if cfg.aux_heads else None
 
@@ -94,18 +98,24 @@ class AudioToVideo(nn.Module):
         h, w = self._size(size)
         e = self.encoder(features)  # (B, T, E)
         z = self.bridge(torch.cat([e, controls], dim=-1))  # (B, T, latent): the rhythm memory (aux heads read it)
-        zd, cd, chord = z, controls, None
+        zd, cd, colour, chord = z, controls, None, None
         if self.harmony is not None:
             colour, chord = self.harmony(features[..., -self.cfg.n_chroma:])
-            zd = z + colour
+            if not self._into_palette:
+                zd, colour = z + colour, None
         if frame_index is not None:
             if frame_index.dim() != 2 or frame_index.shape[0] != b:
                 raise ValueError(f"frame_index must be (B, K) = ({b}, K), got {tuple(frame_index.shape)}")
-            idx = frame_index.to(z.device, torch.long)
-            zd = torch.gather(zd, 1, idx[..., None].expand(-1, -1, z.shape[-1]))  # (B, K, latent)
-            cd = torch.gather(controls, 1, idx[..., None].expand(-1, -1, controls.shape[-1]))  # (B, K, C)
+            idx = frame_index.to(z.device, torch.long)[..., None]
+
+            def pick(x: torch.Tensor) -> torch.Tensor:  # (B, T, D) -> (B, K, D)
+                return torch.gather(x, 1, idx.expand(-1, -1, x.shape[-1]))
+
+            zd, cd = pick(zd), pick(controls)
+            colour = pick(colour) if colour is not None else None
         k = zd.shape[1]
-        logits = self.decoder(zd.reshape(b * k, -1), cd.reshape(b * k, -1), (h, w))  # (B*K, 3, H, W)
+        extra = {"colour": colour.reshape(b * k, -1)} if colour is not None else {}
+        logits = self.decoder(zd.reshape(b * k, -1), cd.reshape(b * k, -1), (h, w), **extra)  # (B*K, 3, H, W)
         frames = torch.sigmoid(logits).view(b, k, 3, h, w)
         if return_aux:
             aux = self.heads(z)
@@ -132,10 +142,14 @@ class AudioToVideo(nn.Module):
         e, enc_state = self.encoder.step(feature_t, state["encoder"])  # (B, E)
         z, bridge_state = self.bridge.step(torch.cat([e, control_t], dim=-1), state["bridge"])  # (B, latent)
         new_state = {"encoder": enc_state, "bridge": bridge_state}
+        extra = {}
         if self.harmony is not None:
             colour, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
-            z = z + colour
-        frame = torch.sigmoid(self.decoder(z, control_t, self._size(size)))
+            if self._into_palette:
+                extra["colour"] = colour
+            else:
+                z = z + colour
+        frame = torch.sigmoid(self.decoder(z, control_t, self._size(size), **extra))
         return frame, new_state
 
     def num_params(self) -> int:

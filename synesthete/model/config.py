@@ -90,6 +90,10 @@ class ModelConfig:
     # > 0: a separate GRU of this width hears the chord in the chroma bins and colours the latent
     # the decoder reads (synesthete.model.harmony); the chord head then reads it. Needs n_chroma.
     harmony_hidden: int = 0
+    # Where the harmony path's state goes: "latent" (added to the latent every decoder stage reads)
+    # or "palette" (only into the conv decoder's per-frame colours: it recolours, it cannot move
+    # shapes; needs decoder.palette > 0).
+    harmony_into: str = "latent"
 
     def __post_init__(self) -> None:
         if not self.styles:
@@ -104,6 +108,12 @@ class ModelConfig:
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+        if self.harmony_into not in ("latent", "palette"):
+            raise ValueError(f'harmony_into must be "latent" or "palette", got {self.harmony_into!r}')
+        if self.harmony_into == "palette" and self.harmony_hidden and not (
+                self.decoder.name == "conv" and self.decoder.palette > 0):
+            raise ValueError('harmony_into = "palette" needs the conv decoder with decoder.palette > 0 '
+                             f"(got decoder {self.decoder.name!r}, palette {self.decoder.palette})")
         if self.n_controls < 0:
             raise ValueError(f"n_controls must be >= 0, got {self.n_controls}")
 

@@ -28,6 +28,9 @@ class DataSettings:
     # memory runs over the whole clip either way; only the decoder and the teacher see fewer frames.
     # With 4 pairs a step costs a fraction of decoding all 120 frames (figures in docs/training.md).
     frame_pairs: int = 4
+    # Of the pairs, this many end on an onset frame (the teacher's biggest moves; random pairs find
+    # one 1 time in 9). 0 keeps the plain random draw.
+    onset_pairs: int = 0
 
 
 @dataclass(frozen=True)

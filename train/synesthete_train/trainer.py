@@ -157,7 +157,8 @@ class Trainer:
         m, d = self.cfg.model, self.cfg.data
         return DataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, height=m.height,
                           width=m.width, seed=d.seed, augment_prob=d.augment_prob, reactivity_min=d.reactivity_min,
-                          reactivity_max=d.reactivity_max, styles=d.styles, frame_pairs=d.frame_pairs)
+                          reactivity_max=d.reactivity_max, styles=d.styles, frame_pairs=d.frame_pairs,
+                          onset_pairs=d.onset_pairs)
 
     def loader(self) -> DataLoader:
         ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size)

@@ -10,7 +10,8 @@ With `palette = K` the last conv makes K scalar maps instead of RGB, and the fra
 from the conditioning: logits = sum_k map_k * colour_k + bias, with (colour_k, bias) a fixed part
 plus a per-frame part read linearly from [latent, controls]. Shapes and colours then have separate
 paths, as in the teacher (fields times per-frame chord colours), and a chord change can recolour
-the whole frame by moving 3K + 3 numbers rather than every pixel.
+the whole frame by moving 3K + 3 numbers rather than every pixel. `colour_dim` > 0 adds a
+per-frame input that only the colours read (the harmony path with `harmony_into = "palette"`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from synesthete.registry import register
 
 class ConvDecoder(nn.Module):
     def __init__(self, latent_dim: int, cond_dim: int, height: int, width: int, channels: tuple[int, ...],
-                 palette: int = 0) -> None:
+                 palette: int = 0, colour_dim: int = 0) -> None:
         super().__init__()
         n = len(channels)
         if n < 1:
@@ -44,15 +45,22 @@ class ConvDecoder(nn.Module):
         self.film = nn.Linear(cond, 2 * sum(self.channels))
         if palette < 0:
             raise ValueError(f"decoder.palette must be >= 0 (0 = plain RGB), got {palette}")
-        self.palette = palette
+        if colour_dim and not palette:
+            raise ValueError("a colour input (colour_dim > 0) needs decoder.palette > 0")
+        self.palette, self.colour_dim = palette, colour_dim
         self.to_rgb = nn.Conv2d(self.channels[-1], palette or 3, 3, padding=1)
         if palette:
             self.colour_base = nn.Parameter(torch.randn(3, palette) / palette**0.5)  # (3, K)
-            self.colours = nn.Linear(cond, 3 * palette + 3)  # per-frame (3, K) colours + (3,) bias
+            self.colours = nn.Linear(cond + colour_dim, 3 * palette + 3)  # per-frame (3, K) colours + (3,) bias
             nn.init.zeros_(self.colours.weight)  # starts as a fixed palette; the latent learns to move it
             nn.init.zeros_(self.colours.bias)
 
-    def forward(self, z: torch.Tensor, controls: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, controls: torch.Tensor, size: tuple[int, int] | None = None,
+                colour: torch.Tensor | None = None) -> torch.Tensor:
+        """z (N, latent), controls (N, C), colour (N, colour_dim) if built with one -> logits (N, 3, H, W)."""
+        if (colour is None) != (self.colour_dim == 0):
+            raise ValueError(f"conv decoder built with colour_dim = {self.colour_dim}: "
+                             f"{'pass' if self.colour_dim else 'do not pass'} a colour input")
         cond = torch.cat([z, controls], dim=-1)  # (N, latent + C)
         n = cond.shape[0]
         h = F.gelu(self.seed(cond)).view(n, self.channels[0], *self.seed_hw)  # (N, c0, h0, w0)
@@ -64,7 +72,7 @@ class ConvDecoder(nn.Module):
         logits = self.to_rgb(h)  # (N, 3 or K, H, W) native
         if self.palette:
             k = self.palette
-            c = self.colours(cond)  # (N, 3K + 3)
+            c = self.colours(cond if colour is None else torch.cat([cond, colour], dim=-1))  # (N, 3K + 3)
             colours = self.colour_base + c[:, : 3 * k].view(n, 3, k)  # (N, 3, K)
             logits = torch.bmm(colours, logits.flatten(2)).view(n, 3, *logits.shape[2:])
             logits = logits + c[:, 3 * k :, None, None]  # (N, 3, H, W)
@@ -74,5 +82,6 @@ class ConvDecoder(nn.Module):
 
 
 @register("decoder", "conv")
-def conv_decoder(latent_dim: int, cond_dim: int, height: int, width: int, cfg: DecoderConfig) -> ConvDecoder:
-    return ConvDecoder(latent_dim, cond_dim, height, width, cfg.channels, cfg.palette)
+def conv_decoder(latent_dim: int, cond_dim: int, height: int, width: int, cfg: DecoderConfig,
+                 colour_dim: int = 0) -> ConvDecoder:
+    return ConvDecoder(latent_dim, cond_dim, height, width, cfg.channels, cfg.palette, colour_dim)

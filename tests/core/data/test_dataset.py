@@ -92,3 +92,26 @@ def test_frame_pairs_draw_exactly_those_frames_of_the_whole_clip():
     # Same item seed -> same style and reactivity, so the drawn frames are the whole clip's frames.
     assert torch.equal(paired["style"], whole["style"])
     assert torch.equal(paired["frames"], whole["frames"][idx])
+
+
+def test_onset_pairs_end_on_onsets_and_are_still_the_whole_clips_frames():
+    from dataclasses import replace
+
+    cfg = replace(SMALL, clip_seconds=2.0, frame_pairs=4, onset_pairs=3)
+    whole = ProceduralClips(replace(cfg, frame_pairs=0, onset_pairs=0)).make_item(7)
+    item = ProceduralClips(cfg).make_item(7)
+    idx = item["frame_index"]
+    assert torch.equal(idx[1::2], idx[0::2] + 1) and len(set(idx[0::2].tolist())) == 4
+    on_onset = whole["onset"].amax(dim=-1)[idx[1::2]] > 0  # does each pair end on an onset frame?
+    assert int(whole["onset"].amax(dim=-1)[1:].gt(0).sum()) >= 3  # the clip has enough of them
+    assert on_onset.sum() >= 3
+    assert torch.equal(item["frames"], whole["frames"][idx])
+    # Without onset_pairs the draw is the one every earlier run made: about 1 pair in 9 on an onset.
+    plain = [ProceduralClips(replace(cfg, onset_pairs=0)).make_item(i) for i in range(12)]
+    hits = sum(int((p["onset"].amax(dim=-1)[p["frame_index"][1::2]] > 0).sum()) for p in plain)
+    assert hits <= 12  # (with onset_pairs = 3 it would be >= 36)
+
+
+def test_onset_pairs_cannot_outnumber_the_pairs():
+    with pytest.raises(ValueError, match="data.onset_pairs must be in"):
+        DataConfig(frame_pairs=2, onset_pairs=3)

@@ -216,6 +216,38 @@ def test_the_harmony_path_hears_only_the_chroma_and_carries_the_chord_head():
         tiny_config(harmony_hidden=8)
 
 
+def palette_harmony_model(**overrides):
+    base = tiny_config(n_chroma=24, harmony_hidden=8, chord_head=True)
+    torch.manual_seed(0)
+    return build_model(dataclasses.replace(base, harmony_into="palette",
+                                           decoder=dataclasses.replace(base.decoder, palette=3), **overrides)).eval()
+
+
+def test_the_harmony_path_into_the_palette_recolours_and_never_reshapes():
+    model = palette_harmony_model()
+    cfg = model.cfg  # the colours read [latent, controls, the path's state]; the latent gets nothing
+    assert model.harmony.to_latent is None
+    assert model.decoder.colours.in_features == cfg.latent_dim + cfg.n_control_inputs + cfg.harmony_hidden
+    features, controls = clip_inputs(model.cfg, batch=1, frames=6)
+    maps = []  # the K scalar maps the palette colours: the shapes
+    model.decoder.to_rgb.register_forward_hook(lambda mod, inp, out: maps.append(out))
+    with torch.no_grad():
+        torch.nn.init.normal_(model.decoder.colours.weight, std=0.3)
+        before = model(features, controls)
+        for p in model.harmony.rnn.parameters():  # another harmony path: another chord heard
+            p.add_(torch.randn_like(p))
+        after = model(features, controls)
+    torch.testing.assert_close(maps[1], maps[0])  # same shapes, bit for bit
+    assert (after - before).abs().max() > 1e-3  # other colours
+
+
+def test_the_harmony_path_into_the_palette_is_refused_without_a_palette():
+    with pytest.raises(ValueError, match="needs the conv decoder with decoder.palette > 0"):
+        tiny_config(n_chroma=24, harmony_hidden=8, harmony_into="palette")
+    with pytest.raises(ValueError, match='harmony_into must be "latent" or "palette"'):
+        tiny_config(n_chroma=24, harmony_hidden=8, harmony_into="decoder")
+
+
 def test_the_band_transformer_reads_mel_bins_as_bands_and_the_rest_as_extras():
     # With chroma the features are [mel, flux, RMS, chroma]: only the mel bins are banded.
     model = tiny_model(encoder="transformer", n_chroma=12)

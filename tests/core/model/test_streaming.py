@@ -131,3 +131,20 @@ def test_harmony_path_streams_like_forward(encoder, bridge):
         whole = model(features, controls)
         streamed = run_steps(model, features, controls)
     torch.testing.assert_close(streamed, whole, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), ("transformer", "transformer")])
+def test_harmony_path_into_the_palette_streams_like_forward(encoder, bridge):
+    torch.manual_seed(0)
+    base = tiny_config(encoder, bridge, n_chroma=24, harmony_hidden=8, chord_head=True)
+    cfg = dataclasses.replace(base, harmony_into="palette", decoder=dataclasses.replace(base.decoder, palette=3))
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.decoder.colours.weight, std=0.3)  # the colours start fixed: make them listen
+    features, controls = clip_inputs(cfg, batch=2, frames=9)
+    with torch.no_grad():
+        for size in (None, (20, 12)):
+            whole = model(features, controls, size=size)
+            torch.testing.assert_close(run_steps(model, features, controls, size=size), whole, atol=1e-5, rtol=1e-4)
+        index = torch.tensor([[0, 4], [8, 2]])  # training decodes a few frames: the same frames as all of them
+        torch.testing.assert_close(model(features, controls, frame_index=index),
+                                   torch.stack([whole_i[idx] for whole_i, idx in zip(model(features, controls), index)]))
