@@ -32,7 +32,7 @@ def main() -> None:
 
     model = load_model(args.checkpoint)
     cfg = model.cfg
-    clips = make_held_out(cfg, len(cfg.styles), 1_000_000, 3.0, args.size)
+    clips = make_held_out(cfg, len(cfg.styles), 1_000_000, 3.0, args.size).items
     rows = []
     for clip in clips:
         if clip.style not in args.styles:

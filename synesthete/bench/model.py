@@ -2,13 +2,14 @@
 
 The live loop runs one `model.step` per displayed frame, so the step time at the window's size is
 the figure that decides whether a model can play live (the default must stay <= 4 ms at 256x256
-on a 2-thread CPU). Per architecture (the default plus each encoder, bridge and decoder swapped
-in once) it reports the median and p95 step time at 128x128 and 256x256 under
+on a 2-thread CPU). Per architecture (the default, the shipped checkpoint's own architecture,
+which adds chroma, the harmony path and a wider decoder, plus each encoder, bridge and decoder
+swapped into the default once) it reports the median and p95 step time at 128x128 and 256x256 under
 `torch.inference_mode()` with `--threads` torch threads, and the parameter count; plus the
 per-frame cost of the streaming feature extractor (`features_push_ms_median`):
 
     default_step_ms_median_256, default_step_ms_p95_256, default_step_ms_median_128, default_params,
-    conv-gru-implicit_step_ms_median_256, ...
+    shipped_step_ms_median_256, ..., conv-gru-implicit_step_ms_median_256, ...
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def architectures(styles: tuple[str, ...]) -> dict[str, ModelConfig]:
     return out
 
 
+def shipped_architecture() -> ModelConfig:
+    """The config of the checkpoint the live app loads when none is named (what plays on stage)."""
+    from synesthete.checkpoint import config_from_checkpoint, load_checkpoint
+
+    return config_from_checkpoint(load_checkpoint(None))
+
+
 def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[float]:
     """Wall time of `reps` consecutive steps (ms), after `warmup` untimed ones, on a live-like state."""
     cfg = model.cfg
@@ -73,11 +81,9 @@ def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[f
 def time_feature_push(reps: int) -> list[float]:
     """Per-frame cost (ms) of `StreamingFeatures.push` fed one hop at a time (the live front end,
     with the shipped checkpoint's features, chroma included)."""
-    from synesthete.checkpoint import config_from_checkpoint, load_checkpoint
     from synesthete.features import StreamingFeatures
 
-    shipped = config_from_checkpoint(load_checkpoint(None))  # the features the live app computes
-    stream = StreamingFeatures.for_model(shipped)
+    stream = StreamingFeatures.for_model(shipped_architecture())  # the features the live app computes
     hop = torch.randn(stream.hop).numpy() * 0.1
     times = []
     for i in range(20 + reps):
@@ -101,8 +107,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures["features_push_ms_median"] = round(percentile(push, 0.5), 4)
     figures["features_push_ms_p95"] = round(percentile(push, 0.95), 4)
     names = architectures(bench_styles())
+    names = {"default": names.pop("default"), "shipped": shipped_architecture(), **names}
     for key, cfg in names.items():
-        if getattr(args, "only", None) and key not in args.only and key != "default":
+        if getattr(args, "only", None) and key not in args.only and key not in ("default", "shipped"):
             continue
         torch.manual_seed(0)
         model = build_model(cfg).eval()
@@ -118,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", default=None, metavar="ARCH",
-                        help="architectures to time besides the default, e.g. conv-gru-implicit")
+                        help="architectures to time besides the default and the shipped one, e.g. conv-gru-implicit")
 
 
 def register() -> BenchPart:
