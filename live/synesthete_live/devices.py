@@ -304,7 +304,7 @@ class KeptStream:
             if stream.active:
                 _close_quietly(stream)
             else:  # a stream whose server died can block in close: never wait for it
-                        threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
+                threading.Thread(target=_close_quietly, args=(stream,), daemon=True).start()
 
 
 def _close_quietly(stream: Any) -> None:

@@ -78,12 +78,12 @@ def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[f
     return times
 
 
-def time_feature_push(reps: int) -> list[float]:
+def time_feature_push(cfg: ModelConfig, reps: int) -> list[float]:
     """Per-frame cost (ms) of `StreamingFeatures.push` fed one hop at a time (the live front end,
-    with the shipped checkpoint's features, chroma included)."""
+    with the features of `cfg`: the shipped checkpoint's, chroma included, in `run`)."""
     from synesthete.features import StreamingFeatures
 
-    stream = StreamingFeatures.for_model(shipped_architecture())  # the features the live app computes
+    stream = StreamingFeatures.for_model(cfg)
     hop = torch.randn(stream.hop).numpy() * 0.1
     times = []
     for i in range(20 + reps):
@@ -103,11 +103,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     warmup, reps = (20, 100) if args.quick else (50, 500)
     figures: dict[str, Any] = {}
-    push = time_feature_push(reps)
+    shipped = shipped_architecture()  # what the live app plays: its features and its step
+    push = time_feature_push(shipped, reps)
     figures["features_push_ms_median"] = round(percentile(push, 0.5), 4)
     figures["features_push_ms_p95"] = round(percentile(push, 0.95), 4)
     names = architectures(bench_styles())
-    names = {"default": names.pop("default"), "shipped": shipped_architecture(), **names}
+    names = {"default": names.pop("default"), "shipped": shipped, **names}
     for key, cfg in names.items():
         if getattr(args, "only", None) and key not in args.only and key not in ("default", "shipped"):
             continue

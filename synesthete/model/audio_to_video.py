@@ -55,7 +55,7 @@ class AudioToVideo(nn.Module):
         into_palette = bool(cfg.harmony_hidden) and cfg.harmony_into == "palette"
         self.harmony = (HarmonyPath(cfg.n_chroma, cfg.harmony_hidden, 0 if into_palette else cfg.latent_dim,
                                     cfg.chord_head) if cfg.harmony_hidden else None)
-        extra = {"colour_dim": cfg.harmony_hidden} if into_palette else {}
+        extra = {"colour_dim": self.harmony.out_dim} if into_palette else {}
         self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,
                                   height=cfg.height, width=cfg.width, cfg=cfg.decoder, **extra)
         self._into_palette = into_palette

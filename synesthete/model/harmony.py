@@ -8,8 +8,8 @@ picture without taking a place in the rhythm memory: either added to the decoder
 one linear layer (`harmony_into = "latent"`), or, with a palette decoder, only into the per-frame
 palette colours (`harmony_into = "palette"`: `out_dim = 0` returns the state itself and the
 decoder's zero-initialised colour layer reads it), so that it recolours the shapes the rhythm
-memory draws and cannot move them. With `chord_head` on, the chord-root logits come from this path's state
-(trained with loss.chord), so the path is told what to listen for.
+memory draws and cannot move them. With `chord_head` on, the chord-root logits come from this
+path's state (trained with loss.chord), so the path is told what to listen for.
 
     path = HarmonyPath(n_chroma=24, hidden=32, out_dim=64, chord=True)
     colour, logits = path(chroma)                     # (B, T, 64 or hidden), (B, T, 12)
