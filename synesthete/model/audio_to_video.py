@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from synesthete.model.bar_path import BarPath
 from synesthete.model.config import ModelConfig
 from synesthete.model.harmony import HarmonyPath
 from synesthete.model.heads import AuxHeads
@@ -59,8 +60,12 @@ class AudioToVideo(nn.Module):
         self.decoder = _component("decoder", cfg.decoder.name, latent_dim=cfg.latent_dim, cond_dim=n_ctl,
                                   height=cfg.height, width=cfg.width, cfg=cfg.decoder, **extra)
         self._into_palette = into_palette
+        # With a bar path the bar head reads its state; the rhythm latent reaches it detached.
+        self.bar_path = (BarPath(cfg.n_features, cfg.latent_dim, cfg.bar_hidden, cfg.bar_head)
+                         if cfg.bar_hidden else None)
         latent_chord = cfg.chord_head and self.harmony is None
-        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, latent_chord, cfg.bar_head) if cfg.aux_heads else None
+        latent_bar = cfg.bar_head and self.bar_path is None
+        self.heads = AuxHeads(cfg.latent_dim, cfg.n_stems, latent_chord, latent_bar) if cfg.aux_heads else None
 
     # -- checks -------------------------------------------------------------------------------
     def _check(self, features: torch.Tensor, controls: torch.Tensor, lead: tuple[int, ...], what: str) -> None:
@@ -98,11 +103,14 @@ class AudioToVideo(nn.Module):
         h, w = self._size(size)
         e = self.encoder(features)  # (B, T, E)
         z = self.bridge(torch.cat([e, controls], dim=-1))  # (B, T, latent): the rhythm memory (aux heads read it)
-        zd, cd, colour, chord = z, controls, None, None
+        zd, cd, colour, chord, bar = z, controls, None, None, None
+        if self.bar_path is not None:
+            offset, bar = self.bar_path(torch.cat([features, z.detach()], dim=-1))
+            zd = zd + offset
         if self.harmony is not None:
             colour, chord = self.harmony(features[..., -self.cfg.n_chroma:])
             if not self._into_palette:
-                zd, colour = z + colour, None
+                zd, colour = zd + colour, None
         if frame_index is not None:
             if frame_index.dim() != 2 or frame_index.shape[0] != b:
                 raise ValueError(f"frame_index must be (B, K) = ({b}, K), got {tuple(frame_index.shape)}")
@@ -121,6 +129,8 @@ class AudioToVideo(nn.Module):
             aux = self.heads(z)
             if chord is not None:
                 aux["chord"] = chord
+            if bar is not None:
+                aux["bar"] = bar
             # How far the logits stray past +-LOGIT_LIMIT: a sigmoid beyond it has (almost) no
             # gradient, so a decoder pushed there early in training stays black for good. The
             # trainer penalises this (loss.saturation), which pulls such a decoder back.
@@ -133,6 +143,8 @@ class AudioToVideo(nn.Module):
         state = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device)}
         if self.harmony is not None:
             state["harmony"] = self.harmony.init_state(batch, device)
+        if self.bar_path is not None:
+            state["bar"] = self.bar_path.init_state(batch, device)
         return state
 
     def step(self, feature_t: torch.Tensor, control_t: torch.Tensor, state: State,
@@ -143,6 +155,9 @@ class AudioToVideo(nn.Module):
         z, bridge_state = self.bridge.step(torch.cat([e, control_t], dim=-1), state["bridge"])  # (B, latent)
         new_state = {"encoder": enc_state, "bridge": bridge_state}
         extra = {}
+        if self.bar_path is not None:
+            offset, new_state["bar"] = self.bar_path.step(torch.cat([feature_t, z], dim=-1), state["bar"])
+            z = z + offset
         if self.harmony is not None:
             colour, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
             if self._into_palette:

@@ -94,6 +94,10 @@ class ModelConfig:
     # or "palette" (only into the conv decoder's per-frame colours: it recolours, it cannot move
     # shapes; needs decoder.palette > 0).
     harmony_into: str = "latent"
+    # > 0: a separate GRU of this width hears where the bar starts (all features and the rhythm
+    # latent, detached) and adds to the decoder's latent (synesthete.model.bar_path); the bar head
+    # then reads it instead of the rhythm latent.
+    bar_hidden: int = 0
 
     def __post_init__(self) -> None:
         if not self.styles:
@@ -108,6 +112,8 @@ class ModelConfig:
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+        if self.bar_hidden < 0:
+            raise ValueError(f"bar_hidden must be >= 0 (0 = no bar path), got {self.bar_hidden}")
         if self.harmony_into not in ("latent", "palette"):
             raise ValueError(f'harmony_into must be "latent" or "palette", got {self.harmony_into!r}')
         if self.harmony_into == "palette" and self.harmony_hidden and not (

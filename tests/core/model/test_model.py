@@ -191,15 +191,20 @@ def test_optional_heads_exist_only_when_asked(flag, key, width):
     assert key not in aux  # off by default: configs and checkpoints without the key keep their meaning
 
 
+def assert_starts_silent(model, plain, prefix, features, controls):
+    """A model with a new side path draws what the same weights draw without it."""
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(prefix)})
+    with torch.no_grad():
+        torch.testing.assert_close(model(features, controls), plain(features, controls))
+
+
 def test_the_harmony_path_hears_only_the_chroma_and_carries_the_chord_head():
     model = tiny_model(n_chroma=24, harmony_hidden=8, chord_head=True)
     assert model.heads.chord is None and model.harmony.chord is not None  # not on the rhythm latent
     # It starts silent (a new path changes no picture until trained), then colours the frames.
     features, controls = clip_inputs(model.cfg, batch=1, frames=6)
-    plain = tiny_model(n_chroma=24)
-    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("harmony.")})
+    assert_starts_silent(model, tiny_model(n_chroma=24), "harmony.", features, controls)
     with torch.no_grad():
-        torch.testing.assert_close(model(features, controls), plain(features, controls))
         torch.nn.init.normal_(model.harmony.to_latent.weight, std=0.3)
         frames, aux = model(features, controls, return_aux=True)
     assert aux["chord"].shape == (1, 6, 12)
@@ -214,6 +219,28 @@ def test_the_harmony_path_hears_only_the_chroma_and_carries_the_chord_head():
         assert (model(rechord, controls) - frames).abs().max() > 1e-4
     with pytest.raises(ValueError, match="harmony_hidden = 8 needs chroma"):
         tiny_config(harmony_hidden=8)
+
+
+def test_the_bar_path_carries_the_bar_head_and_never_pulls_on_the_rhythm_memory():
+    torch.manual_seed(0)
+    model = tiny_model(bar_hidden=8, bar_head=True)
+    assert model.heads.bar is None and model.bar_path.bar is not None  # not on the rhythm latent
+    features, controls = clip_inputs(model.cfg, batch=2, frames=7)
+    assert_starts_silent(model, tiny_model(), "bar_path.", features, controls)
+    torch.nn.init.normal_(model.bar_path.to_latent.weight, std=0.3)
+    frames, aux = model(features, controls, return_aux=True)
+    assert aux["bar"].shape == (2, 7, 2)
+    # The bar loss trains the path and reaches neither the encoder nor the rhythm memory: it reads
+    # their latent detached, so the beat they found keeps its place.
+    aux["bar"].square().sum().backward(retain_graph=True)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.bar_path.rnn.parameters())
+    assert all(p.grad is None for p in (*model.encoder.parameters(), *model.bridge.parameters()))
+    # The pictures do hear it: the reconstruction loss trains the path through its offset.
+    model.zero_grad()
+    frames.mean().backward()
+    assert model.bar_path.rnn.weight_ih_l0.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="bar_hidden must be >= 0"):
+        tiny_config(bar_hidden=-1)
 
 
 def palette_harmony_model(**overrides):

@@ -133,6 +133,20 @@ def test_harmony_path_streams_like_forward(encoder, bridge):
     torch.testing.assert_close(streamed, whole, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), ("transformer", "transformer"), ("conv", "none")])
+def test_bar_path_streams_like_forward(encoder, bridge):
+    torch.manual_seed(0)  # with the harmony path too: both offsets reach the same latent
+    cfg = tiny_config(encoder, bridge, n_chroma=24, harmony_hidden=8, chord_head=True, bar_hidden=8, bar_head=True)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(model.bar_path.to_latent.weight, std=0.3)  # it starts silent: make it speak
+    torch.nn.init.normal_(model.harmony.to_latent.weight, std=0.3)
+    features, controls = clip_inputs(cfg, batch=2, frames=9)
+    with torch.no_grad():
+        whole = model(features, controls)
+        streamed = run_steps(model, features, controls)
+    torch.testing.assert_close(streamed, whole, atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), ("transformer", "transformer")])
 def test_harmony_path_into_the_palette_streams_like_forward(encoder, bridge):
     torch.manual_seed(0)
