@@ -19,3 +19,15 @@ def test_render_strip_draws_teacher_and_model_rows(tmp_path):
     image = cv2.imread(str(out))
     assert image.shape == (2 * 2 * (32 + 4), 130 + 3 * (32 + 4), 3)  # 2 styles x (teacher, model) rows
     assert image[:, 130:].max() > 0  # something drawn in the tiles, not only labels
+
+
+def test_decoder_layout_bench_times_both_layouts(tmp_path):
+    import json
+
+    out = tmp_path / "layout.json"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "decoder_layout_bench.py"), "--repeats", "1",
+                    "--threads", "1", "--json", str(out)], check=True, cwd=ROOT, capture_output=True)
+    figures = json.loads(out.read_text())
+    for layout in ("nchw", "channels_last"):
+        assert figures[f"{layout}_train_ms"] > 0 and figures[f"{layout}_live_256_ms"] > 0
+    assert figures["train_speedup"] == round(figures["nchw_train_ms"] / figures["channels_last_train_ms"], 2)
