@@ -24,4 +24,3 @@ from synesthete.model.side_path import SidePath
 class HarmonyPath(SidePath):
     def __init__(self, n_chroma: int, hidden: int, out_dim: int = 0, chord: bool = False) -> None:
         super().__init__(n_chroma, hidden, out_dim, head_name="chord", head_dim=12 if chord else 0)
-        self.n_chroma = n_chroma

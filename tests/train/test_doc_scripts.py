@@ -3,6 +3,7 @@ when the held-out set became a `HeldOut`)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,6 @@ def test_render_strip_draws_teacher_and_model_rows(tmp_path):
 
 
 def test_decoder_layout_bench_times_both_layouts(tmp_path):
-    import json
-
     out = tmp_path / "layout.json"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "decoder_layout_bench.py"), "--repeats", "1",
                     "--threads", "1", "--json", str(out)], check=True, cwd=ROOT, capture_output=True)

@@ -51,8 +51,8 @@ class ConvDecoder(nn.Module):
         self.to_rgb = nn.Conv2d(self.channels[-1], palette or 3, 3, padding=1)
         # Channels-last weights: the CPU's oneDNN convolutions then keep the activations channels-last
         # from stage to stage, where NCHW weights cost a layout copy around every upsample. Measured on
-        # the 2-core CPU (docs/performance.md): training forward+backward 2.3x faster, the live step
-        # 1.48 -> 1.15 ms at 256^2. Same numbers to float rounding; state dicts load either way.
+        # the 2-core CPU (scripts/decoder_layout_bench.py): training forward+backward 2.3x faster, a
+        # live frame at 256^2 1.11 -> 0.96 ms. Same numbers to float rounding; state dicts load either way.
         self.convs.to(memory_format=torch.channels_last)
         self.to_rgb.to(memory_format=torch.channels_last)
         if palette:
