@@ -92,14 +92,17 @@ def test_conv_decoder_rejects_sizes_it_cannot_seed():
 def test_conv_decoder_keeps_channels_last_weights_and_loads_either_layout():
     # oneDNN keeps the activations channels-last through every stage (2.3x faster training on the
     # CPU, docs/performance.md); checkpoints written with NCHW weights load into it unchanged.
+    def channels_last(m) -> bool:
+        convs = [*m.decoder.convs, m.decoder.to_rgb]
+        return all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+
     model = tiny_model()
-    convs = [*model.decoder.convs, model.decoder.to_rgb]
-    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    assert channels_last(model)
     nchw = {k: v.contiguous() for k, v in model.state_dict().items()}
     assert not nchw["decoder.to_rgb.weight"].is_contiguous(memory_format=torch.channels_last)
     other = tiny_model()
     other.load_state_dict(nchw)
-    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in [*other.decoder.convs])
+    assert channels_last(other)
     features, controls = clip_inputs(model.cfg, batch=2, frames=4)
     with torch.no_grad():
         torch.testing.assert_close(other(features, controls), model(features, controls))
