@@ -132,6 +132,15 @@ def test_fit_writes_a_checkpoint_the_live_app_can_load(tiny_cfg):
     assert model.cfg.height == 16 and len(model.cfg.styles) > 0
 
 
+def test_no_held_out_songs_means_no_evaluation(tiny_cfg):
+    # eval.n_seeds = 0 is how a timing run skips the evaluation: it trains, saves, reports no eval/ figures.
+    result = Trainer(replace(tiny_cfg, max_steps=2, eval=replace(tiny_cfg.eval, n_seeds=0, every=1)), progress=False).fit()
+    assert result["step"] == 2 and Path(result["checkpoint"]).is_file()
+    assert not [k for k in result if k.startswith("eval/")]
+    with pytest.raises(ValueError, match="eval.n_seeds must be >= 0"):
+        replace(tiny_cfg.eval, n_seeds=-1)
+
+
 def test_resume_continues_exactly_where_training_stopped(tiny_cfg, tmp_path):
     straight = Trainer(replace(tiny_cfg, max_steps=4, out=str(tmp_path / "a")), progress=False)
     straight.fit()

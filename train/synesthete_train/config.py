@@ -62,11 +62,19 @@ class EvalConfig:
     every: int = 500  # steps between evaluations (0 = only at the end)
     # Held-out procedural songs, one per style in turn: 8 of 8 s are what `synesthete-eval
     # --seeds 8` scores (4 songs of 4 s swung the AV-Align ratio 0.46-0.94 between evaluations).
-    n_seeds: int = 8
+    n_seeds: int = 8  # 0 = no evaluation at all (timing runs, smoke tests)
     seed_base: int = 10_000  # held-out seeds are seed_base, seed_base + 1, ...; never used in training
     clip_seconds: float = 8.0
     size: int = 128  # evaluation resolution (PSNR is reported at this size)
     av_align: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_seeds < 0:
+            raise ValueError(f"eval.n_seeds must be >= 0 (0 = no evaluation), got {self.n_seeds}")
+        if self.every < 0:
+            raise ValueError(f"eval.every must be >= 0 (0 = only at the end), got {self.every}")
+        if self.clip_seconds <= 0 or self.size < 8:
+            raise ValueError(f"eval.clip_seconds must be > 0 and eval.size >= 8, got {self.clip_seconds} and {self.size}")
 
 
 @dataclass(frozen=True)

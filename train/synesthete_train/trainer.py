@@ -217,6 +217,7 @@ class Trainer:
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.progress, unit="step",
                    dynamic_ncols=True, desc="train", file=sys.stderr)
         self.model.train()
+        evaluating = cfg.eval.n_seeds > 0  # eval.n_seeds = 0: no held-out songs, no evaluation
 
         def log(message: str) -> None:  # progress and messages go to stderr; stdout is for results
             bar.write(message, file=sys.stderr)
@@ -251,7 +252,7 @@ class Trainer:
                     done = self.step >= cfg.max_steps or out_of_time
                     if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not done:
                         self.save(self.out / "last.pt")
-                    if cfg.eval.every and self.step % cfg.eval.every == 0 and not done:
+                    if evaluating and cfg.eval.every and self.step % cfg.eval.every == 0 and not done:
                         metrics = run_eval()
                     if done:
                         if out_of_time:
@@ -259,7 +260,8 @@ class Trainer:
                         break
             train_seconds = time.perf_counter() - t_start
             self.save(self.out / "last.pt")
-            metrics = run_eval()
+            if evaluating:
+                metrics = run_eval()
         except KeyboardInterrupt:
             # Ctrl-C: keep what was learned so far; --resume continues from here.
             self.save(self.out / "last.pt")
