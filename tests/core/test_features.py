@@ -105,6 +105,25 @@ def test_bass_and_harmony_chroma_name_the_root_apart_from_the_chord():
     assert fx.extract(1e-3 * torch.randn(SR // 2))[0, -1, 66:].max() < 0.5
 
 
+@pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192)])
+def test_chroma_folds_only_the_bins_its_bands_cover(n_chroma, chroma_fft):
+    # The extractor folds the spectrum up to the top band's f_max only (a speed-up): above it is
+    # nothing to fold, and the figures equal folding the whole spectrum with the full filterbank.
+    from synesthete.features import CHROMA_LAYOUTS, chroma_filterbank
+
+    fx = FeatureExtractor(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft)
+    layout = CHROMA_LAYOUTS[n_chroma]
+    full = torch.cat([chroma_filterbank(SR, chroma_fft, *band) for band in layout.bands], dim=1)
+    assert fx.chroma_bins < chroma_fft // 4 and full[fx.chroma_bins:].abs().max() == 0
+    torch.manual_seed(0)
+    audio = 0.1 * torch.randn(SR // 2) + tones([55.0, 261.63, 392.0], seconds=0.5)
+    window = audio[-chroma_fft:] * torch.hann_window(chroma_fft, periodic=True)
+    power = torch.fft.rfft(window).abs().square()
+    folded = ((power.sqrt() if layout.magnitude else power) @ full).unflatten(-1, (-1, 12))
+    expected = (folded / (folded.amax(dim=-1, keepdim=True) + layout.floor)).flatten()
+    torch.testing.assert_close(fx.extract(audio)[0, -1, 66:], expected, rtol=1e-4, atol=1e-5)
+
+
 def test_chroma_is_causal_and_off_by_default():
     assert FeatureExtractor(SR, FPS).n_features == 66
     fx = FeatureExtractor(SR, FPS, n_chroma=12)
