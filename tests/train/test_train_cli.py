@@ -50,4 +50,6 @@ def test_cli_trains_in_a_subprocess(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "last.pt").is_file()
+    # The first line says what the speed depends on: the precision, torch threads, data workers.
+    assert "data worker" in proc.stderr and " thread" in proc.stderr
     assert json.loads(proc.stdout)["step"] == 2

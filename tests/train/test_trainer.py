@@ -132,6 +132,25 @@ def test_fit_writes_a_checkpoint_the_live_app_can_load(tiny_cfg):
     assert model.cfg.height == 16 and len(model.cfg.styles) > 0
 
 
+def test_bf16_autocast_trains_on_the_cpu_and_keeps_float32_weights(tiny_cfg):
+    # precision=auto picks bf16 on CPUs with native bf16 (faster); forced, it runs on any CPU.
+    trainer = Trainer(replace(tiny_cfg, max_steps=12, precision="bf16"), progress=False)
+    assert trainer.amp_dtype == torch.bfloat16 and "bf16 autocast" in trainer.describe_compute()
+    result = trainer.fit()
+    assert result["last_loss"] < result["first_loss"]
+    model = load_model(Path(result["checkpoint"]))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_auto_threads_leave_a_core_to_each_data_worker():
+    from synesthete.device import DEFAULT_CPU_THREADS, training_threads
+
+    assert training_threads(3, data_workers=1) == 3  # asked for: as asked
+    assert training_threads(0, data_workers=0) == DEFAULT_CPU_THREADS
+    assert training_threads(0, data_workers=1) == max(1, DEFAULT_CPU_THREADS - 1)
+    assert training_threads(0, data_workers=64) == 1
+
+
 def test_no_held_out_songs_means_no_evaluation(tiny_cfg):
     # eval.n_seeds = 0 is how a timing run skips the evaluation: it trains, saves, reports no eval/ figures.
     result = Trainer(replace(tiny_cfg, max_steps=2, eval=replace(tiny_cfg.eval, n_seeds=0, every=1)), progress=False).fit()

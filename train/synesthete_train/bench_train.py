@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.quick:
             variants = {"default": variants["default"]}
         for label, mcfg in variants.items():
-            trainer = Trainer(replace(base_cfg, model=mcfg, out=tmp), progress=False)
+            # The network alone, at the bench's --threads (the end-to-end run below picks its own).
+            trainer = Trainer(replace(base_cfg, model=mcfg, out=tmp, threads=args.threads), progress=False)
             trainer.train_step(batch)  # warm-up
             times = []
             for _ in range(repeats):
@@ -63,9 +64,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures[f"{key}_clips_per_s"] = round(base_cfg.optim.batch_size / statistics.median(times), 2)
             figures[f"{key}_params"] = sum(p.numel() for p in trainer.model.parameters())
         e2e_steps = 3 if args.quick else 10
-        cfg = replace(base_cfg, out=tmp, max_steps=e2e_steps, eval=replace(base_cfg.eval, every=0, n_seeds=1, av_align=False),
+        cfg = replace(base_cfg, out=tmp, max_steps=e2e_steps, eval=replace(base_cfg.eval, every=0, n_seeds=0),
                       checkpoint_every=0)
-        result = Trainer(cfg, progress=False).fit()
+        trainer = Trainer(cfg, progress=False)
+        figures["precision"] = trainer.describe_compute()
+        result = trainer.fit()
         figures["end_to_end_clips_per_s"] = round(result["clips_per_s"], 2)
         figures["end_to_end_steps"] = e2e_steps
         figures["realtime_factor_training"] = round(result["clips_per_s"] * base_cfg.data.clip_seconds, 2)

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
         trainer = Trainer(cfg, resume=args.resume, progress=not args.no_progress)
         print(f"synesthete-train: {sum(p.numel() for p in trainer.model.parameters()):,} parameters on "
-              f"{trainer.device}, writing to {trainer.out}", file=sys.stderr)
+              f"{trainer.device} ({trainer.describe_compute()}), writing to {trainer.out}", file=sys.stderr)
         result = trainer.fit()
     except (ConfigError, CheckpointError, ValueError) as e:
         print(f"synesthete-train: error: {e}", file=sys.stderr)

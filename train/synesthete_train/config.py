@@ -98,7 +98,7 @@ class TrainConfig:
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     seed: int = 0
-    threads: int = 0  # torch CPU threads in the training process; 0 = torch's default
+    threads: int = 0  # torch CPU threads in the training process; 0 = torch's default less one per data worker
 
 
 def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from synesthete.checkpoint import load_checkpoint, save_checkpoint
 from synesthete.config import from_dict, to_dict
 from synesthete.data import DataConfig, ProceduralClips
-from synesthete.device import autocast_dtype, pick_device
+from synesthete.device import autocast_dtype, pick_device, training_threads
 from synesthete.features import FeatureExtractor
 from synesthete.model import build_model
 from synesthete_train.config import TrainConfig
@@ -123,8 +123,7 @@ class Trainer:
                                  f"not have: set model.{head} = true (or loss.{loss_key} = 0)")
         self.cfg = cfg
         self.progress = progress
-        if cfg.threads > 0:
-            torch.set_num_threads(cfg.threads)
+        torch.set_num_threads(training_threads(cfg.threads, cfg.data.num_workers))
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.device)
         self.model = build_model(cfg.model).to(self.device)
@@ -152,6 +151,12 @@ class Trainer:
         if p == "fp16" and self.device.type == "cpu":
             raise ValueError("precision fp16 is not supported on the CPU; use bf16 or fp32")
         return torch.bfloat16 if p == "bf16" else torch.float16
+
+    def describe_compute(self) -> str:
+        """e.g. "bf16 autocast, 1 thread + 1 data worker": what the progress speed depends on."""
+        precision = f"{str(self.amp_dtype).removeprefix('torch.').replace('bfloat16', 'bf16').replace('float16', 'fp16')} autocast" if self.amp_dtype else "fp32"
+        threads, workers = torch.get_num_threads(), self.cfg.data.num_workers
+        return (f"{precision}, {threads} thread{'s' * (threads != 1)} + {workers} data worker{'s' * (workers != 1)}")
 
     def data_config(self) -> DataConfig:
         m, d = self.cfg.model, self.cfg.data
@@ -260,6 +265,8 @@ class Trainer:
                         break
             train_seconds = time.perf_counter() - t_start
             self.save(self.out / "last.pt")
+            # The data workers are gone: the last evaluation may use the cores they kept free.
+            torch.set_num_threads(training_threads(cfg.threads, 0))
             if evaluating:
                 metrics = run_eval()
         except KeyboardInterrupt:
