@@ -154,9 +154,9 @@ class Trainer:
 
     def describe_compute(self) -> str:
         """e.g. "bf16 autocast, 1 thread + 1 data worker": what the progress speed depends on."""
-        precision = f"{str(self.amp_dtype).removeprefix('torch.').replace('bfloat16', 'bf16').replace('float16', 'fp16')} autocast" if self.amp_dtype else "fp32"
+        precision = {torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast", None: "fp32"}[self.amp_dtype]
         threads, workers = torch.get_num_threads(), self.cfg.data.num_workers
-        return (f"{precision}, {threads} thread{'s' * (threads != 1)} + {workers} data worker{'s' * (workers != 1)}")
+        return f"{precision}, {threads} thread{'s' * (threads != 1)} + {workers} data worker{'s' * (workers != 1)}"
 
     def data_config(self) -> DataConfig:
         m, d = self.cfg.model, self.cfg.data
