@@ -79,7 +79,9 @@ def item_seed(base_seed: int, index: int) -> np.random.SeedSequence:
 class ProceduralClips(IterableDataset):
     """Endless stream of training clips; see the module docstring for the seeding rules."""
 
-    def __init__(self, cfg: DataConfig = DataConfig(), start_index: int = 0) -> None:
+    def __init__(self, cfg: DataConfig = DataConfig(), start_index: int = 0, features=None) -> None:
+        """features: a CPU `FeatureExtractor`; items then carry the model's input features of their
+        audio ("features", (T, F) float32), made in the worker instead of the training step."""
         super().__init__()
         from synesthete.audio.augment import MicAugment
         from synesthete.visual.teacher import STYLE_NAMES
@@ -91,6 +93,7 @@ class ProceduralClips(IterableDataset):
         self.start_index = int(start_index)
         self.style_names: tuple[str, ...] = tuple(STYLE_NAMES)
         self._augment = MicAugment(cfg.sample_rate)
+        self.features = features
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = get_worker_info()
@@ -164,8 +167,9 @@ class ProceduralClips(IterableDataset):
             audio = self._augment(audio, rng)
 
         onset = (ctrl.onset > 0).astype(np.float32)  # (T, n_stems)
-        return {
-            "audio": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),  # (S,)
+        audio_t = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))  # (S,)
+        item = {
+            "audio": audio_t,
             "frames": frames_u8,  # (T, 3, H, W) uint8
             "style": torch.from_numpy(weights),  # (n_styles,)
             "reactivity": torch.tensor([reactivity], dtype=torch.float32),  # (1,)
@@ -177,6 +181,9 @@ class ProceduralClips(IterableDataset):
             "index": torch.tensor(index, dtype=torch.int64),
             "frame_index": torch.from_numpy(frame_index if frame_index is not None else np.arange(n_frames)),  # (K,)
         }
+        if self.features is not None:
+            item["features"] = self.features.extract(audio_t)[0, :n_frames]  # (T, F)
+        return item
 
     def _frame_index(self, n_frames: int, rng: np.random.Generator, onset: np.ndarray) -> np.ndarray | None:
         """Sorted pairs [t0, t0 + 1, t1, t1 + 1, ...] of distinct random starts, or None for all.

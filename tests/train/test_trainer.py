@@ -11,6 +11,7 @@ import torch
 
 from synesthete.checkpoint import load_model
 from synesthete.constants import STEMS
+from synesthete.features import FeatureExtractor
 from synesthete_train.config import TrackingConfig
 from synesthete_train.trainer import TARGET_EPS, Trainer, compute_losses, lr_factor
 
@@ -140,6 +141,28 @@ def test_bf16_autocast_trains_on_the_cpu_and_keeps_float32_weights(tiny_cfg):
     assert result["last_loss"] < result["first_loss"]
     model = load_model(Path(result["checkpoint"]))
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_the_step_sees_float32_features_whoever_makes_them(tiny_cfg):
+    """Training on the CPU the data workers make the features; otherwise the step does, outside
+    autocast: either way the network gets the float32 features the live app computes (float16
+    would overflow on a loud power spectrum). Same batch, same weights: the same losses."""
+    from synesthete.data import ProceduralClips
+
+    bf16 = replace(tiny_cfg, precision="bf16")
+    trainer = Trainer(bf16, progress=False)
+    features = FeatureExtractor.for_model(bf16.model)
+    items = [ProceduralClips(trainer.data_config(), features=features).make_item(i) for i in range(2)]
+    batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+    assert batch["features"].dtype == torch.float32
+    by_step = {k: v for k, v in batch.items() if k != "features"}
+    state = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with_workers = trainer.train_step(batch)
+    again = Trainer(bf16, progress=False)
+    again.model.load_state_dict(state)
+    assert again.train_step(by_step) == with_workers
+    assert Trainer(replace(bf16, data=replace(bf16.data, num_workers=1)), progress=False).worker_features
+    assert not trainer.worker_features  # no workers: the step makes them
 
 
 def test_auto_threads_leave_a_core_to_each_data_worker():

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         probe = Trainer(replace(base_cfg, out=tmp), progress=False)
         batch = next(iter(probe.loader()))
+        batch.pop("features", None)  # "model only" includes the feature front end, as before
         variants = _variants(base_cfg.model)
         if args.quick:
             variants = {"default": variants["default"]}

@@ -1,8 +1,9 @@
 """The training loop: infinite procedural clips in, a checkpoint the live app can load out.
 
 One step: a batch of clips from the data engine (DataLoader workers make them on the CPU), causal
-features on the training device, `model.forward` over the whole clip with the style/reactivity
-controls, and a loss that rewards synchrony as well as pixels:
+features in float32 (made by the data workers when training on the CPU, else on the device),
+`model.forward` over the whole clip with the style/reactivity controls, and a loss that rewards
+synchrony as well as pixels:
 
   l1 * |frames - teacher| + temporal * |d/dt frames - d/dt teacher| + beat * aux + onset * aux
 
@@ -165,8 +166,16 @@ class Trainer:
                           reactivity_max=d.reactivity_max, styles=d.styles, frame_pairs=d.frame_pairs,
                           onset_pairs=d.onset_pairs)
 
+    @property
+    def worker_features(self) -> bool:
+        """Training on the CPU with data workers: the workers compute the input features. The
+        step (on one thread here) is the bottleneck and a worker idles ~40 % of each step; on a
+        GPU the features are cheaper on the device and the workers are the bottleneck."""
+        return self.device.type == "cpu" and self.cfg.data.num_workers > 0
+
     def loader(self) -> DataLoader:
-        ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size)
+        features = FeatureExtractor.for_model(self.cfg.model, "cpu") if self.worker_features else None
+        ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size, features=features)
         workers = self.cfg.data.num_workers
         return DataLoader(ds, batch_size=self.cfg.optim.batch_size, num_workers=workers,
                           prefetch_factor=4 if workers else None, persistent_workers=False,
@@ -183,8 +192,11 @@ class Trainer:
                     else contextlib.nullcontext())
         n = batch["beat_phase"].shape[1]
         pairs = target.shape[1] < n  # the data engine drew pairs of frames, not the whole clip
+        # Float32 features whatever the autocast: the live app computes them in float32, and
+        # float16 would overflow on a loud power spectrum (|X|^2 > 65504).
+        feats = batch["features"] if "features" in batch else self.features.extract(batch["audio"])  # (B, T, F)
+        feats = feats[:, :n]
         with autocast:
-            feats = self.features.extract(batch["audio"])[:, :n]  # (B, T, F)
             frames, aux = self.model(feats, self.controls(batch, n), return_aux=True,
                                      frame_index=batch["frame_index"] if pairs else None)  # (B, K, 3, H, W)
         losses = compute_losses(frames.float(), aux, batch, target, self.cfg, pairs)

@@ -115,3 +115,19 @@ def test_onset_pairs_end_on_onsets_and_are_still_the_whole_clips_frames():
 def test_onset_pairs_cannot_outnumber_the_pairs():
     with pytest.raises(ValueError, match="data.onset_pairs must be in"):
         DataConfig(frame_pairs=2, onset_pairs=3)
+
+
+def test_items_can_carry_their_features_made_where_the_item_is_made():
+    # Training on the CPU, the data workers compute the model's input features: exactly what the
+    # feature extractor gives for the item's (augmented) audio, the rest of the item unchanged.
+    from synesthete.features import FeatureExtractor
+
+    fx = FeatureExtractor(SMALL.sample_rate, SMALL.fps, n_chroma=24, chroma_fft=8192)
+    plain = ProceduralClips(SMALL).make_item(3)
+    item = ProceduralClips(SMALL, features=fx).make_item(3)
+    assert item["features"].shape == (SMALL.n_frames, fx.n_features) and item["features"].dtype == torch.float32
+    torch.testing.assert_close(item["features"], fx.extract(plain["audio"])[0], rtol=0, atol=0)
+    assert set(item) - set(plain) == {"features"}
+    for key, value in plain.items():
+        assert torch.equal(item[key], value), key
+
