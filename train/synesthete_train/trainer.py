@@ -174,7 +174,7 @@ class Trainer:
         return self.device.type == "cpu" and self.cfg.data.num_workers > 0
 
     def loader(self) -> DataLoader:
-        features = FeatureExtractor.for_model(self.cfg.model, "cpu") if self.worker_features else None
+        features = self.features if self.worker_features else None  # the step's own extractor, on the CPU
         ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size, features=features)
         workers = self.cfg.data.num_workers
         return DataLoader(ds, batch_size=self.cfg.optim.batch_size, num_workers=workers,
