@@ -41,6 +41,13 @@ class OptimConfig:
     warmup_steps: int = 50
     min_lr_ratio: float = 0.05  # cosine decay floor, as a fraction of lr
     grad_clip: float = 1.0
+    # Evaluate and ship an exponential moving average of the weights (0 = the last weights as they
+    # are). ~1 / (1 - decay) steps are averaged: 0.998 is the last ~500 (docs/training.md).
+    ema_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"optim.ema_decay must be in [0, 1) (0 = no average), got {self.ema_decay}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ synchrony as well as pixels:
 
 Checkpoints hold the weights, the full model config and the training state (optimizer,
 scheduler, step, RNG, data position), so `--resume` continues exactly where training stopped:
-the data stream is indexed, and resuming at step n starts it at item n * batch_size.
+the data stream is indexed, and resuming at step n starts it at item n * batch_size. With
+`optim.ema_decay` > 0 the checkpoint's weights (and every evaluation) are a moving average of the
+optimizer's weights (`weight_average.py`), which travel in the training state for `--resume`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from synesthete.features import FeatureExtractor
 from synesthete.model import build_model
 from synesthete_train.config import TrainConfig
 from synesthete_train.tracking import Tracker
+from synesthete_train.weight_average import WeightAverage
 
 
 def resolve_model_styles(cfg: TrainConfig) -> TrainConfig:
@@ -133,9 +136,16 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, cfg))
         self.step = 0
+        self.average = WeightAverage(self.model, cfg.optim.ema_decay) if cfg.optim.ema_decay else None
         if self.resume_state is not None:
-            self.model.load_state_dict(self.resume_state["state_dict"])
             ts = self.resume_state["train_state"]
+            if self.average is not None:
+                # The checkpoint's weights are the average (what the live app loads); the
+                # optimizer's own weights travel in the training state.
+                self.average.load_state_dict(self.resume_state["state_dict"], int(ts["average_updates"]))
+                self.model.load_state_dict(ts["live_weights"])
+            else:
+                self.model.load_state_dict(self.resume_state["state_dict"])
             self.optimizer.load_state_dict(ts["optimizer"])
             self.scheduler.load_state_dict(ts["scheduler"])
             self.step = int(ts["step"])
@@ -206,8 +216,15 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
+        if self.average is not None:
+            self.average.update(self.model)
         self.step += 1
         return {k: float(v.detach()) for k, v in losses.items()}
+
+    @property
+    def shipped_model(self) -> torch.nn.Module:
+        """The weights that are evaluated and saved as the checkpoint's: the average if there is one."""
+        return self.model if self.average is None else self.average.model
 
     def save(self, path: Path) -> Path:
         train_state = {
@@ -217,7 +234,10 @@ class Trainer:
             "rng": torch.get_rng_state(),
             "config": to_dict(self.cfg),
         }
-        save_checkpoint(path, self.model, train_state=train_state)
+        if self.average is not None:
+            train_state["live_weights"] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            train_state["average_updates"] = self.average.updates
+        save_checkpoint(path, self.shipped_model, train_state=train_state)
         return path
 
     def fit(self) -> dict[str, Any]:
@@ -244,7 +264,7 @@ class Trainer:
             if held_out is None:
                 e = cfg.eval
                 held_out = make_held_out(cfg.model, e.n_seeds, e.seed_base, e.clip_seconds, e.size)
-            m, sample = evaluate(self.model, held_out, self.device, cfg.eval.size, cfg.eval.av_align)
+            m, sample = evaluate(self.shipped_model, held_out, self.device, cfg.eval.size, cfg.eval.av_align)
             tracker.log(m, self.step)
             if tracker.enabled and sample is not None:
                 tracker.log_video("eval/model_vs_teacher", sample, cfg.model.fps, self.step,
