@@ -33,6 +33,11 @@ class CheckpointError(ValueError):
     """A checkpoint cannot be used; the message names the file and what is wrong."""
 
 
+def cpu_weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """`module`'s state dict on the CPU, as a checkpoint stores it."""
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
 def save_checkpoint(path: str | Path, model: AudioToVideo, train_state: dict[str, Any] | None = None,
                     extra: dict[str, Any] | None = None) -> Path:
     """Write `model`'s weights and config (and optional training state / extra info) atomically."""
@@ -41,7 +46,7 @@ def save_checkpoint(path: str | Path, model: AudioToVideo, train_state: dict[str
     payload = {
         "format_version": FORMAT_VERSION,
         "config": to_dict(model.cfg),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": cpu_weights(model),
         "train_state": train_state,
         "extra": extra or {},
     }

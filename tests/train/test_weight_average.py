@@ -74,8 +74,7 @@ def test_the_checkpoint_ships_the_average_and_resume_continues_both(tiny_cfg, tm
                       progress=False)
     assert resumed.step == 2 and resumed.average.updates == 2
     resumed.fit()
-    for which in ("model", "average"):
-        a = straight.model if which == "model" else straight.average.model
-        b = resumed.model if which == "model" else resumed.average.model
+    for which, a, b in (("model", straight.model, resumed.model),
+                        ("average", straight.average.model, resumed.average.model)):
         for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
             torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6, msg=f"{which} {name} differs after resume")

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from synesthete.checkpoint import load_checkpoint, save_checkpoint
+from synesthete.checkpoint import cpu_weights, load_checkpoint, save_checkpoint
 from synesthete.config import from_dict, to_dict
 from synesthete.data import DataConfig, ProceduralClips
 from synesthete.device import autocast_dtype, pick_device, training_threads
@@ -235,7 +235,7 @@ class Trainer:
             "config": to_dict(self.cfg),
         }
         if self.average is not None:
-            train_state["live_weights"] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            train_state["live_weights"] = cpu_weights(self.model)
             train_state["average_updates"] = self.average.updates
         save_checkpoint(path, self.shipped_model, train_state=train_state)
         return path

@@ -36,13 +36,10 @@ class WeightAverage:
         w = 1.0 - self.decay_at(self.updates)
         for a, b in zip(self.model.state_dict().values(), model.state_dict().values()):
             if a.is_floating_point():
-                a.lerp_(b.detach(), w)  # a += w * (b - a)
+                a.lerp_(b, w)  # a += w * (b - a); state_dict() tensors are already detached
             else:
                 a.copy_(b)
         self.updates += 1
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.model.state_dict()
 
     def load_state_dict(self, state: dict[str, torch.Tensor], updates: int) -> None:
         self.model.load_state_dict(state)
