@@ -24,6 +24,22 @@ class ConfigError(ValueError):
     """A config file or override is wrong; the message names the file, the key and the reason."""
 
 
+class ValueOutOfRange(ConfigError):
+    """One field's value breaks its rule; `from_dict` prefixes the key with its section."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key} {problem}")
+        self.key, self.problem = key, problem
+
+
+def require(ok: bool, key: str, rule: str, value: Any) -> None:
+    """For a config's `__post_init__`: raise "lr must be > 0, got -1.0" unless `ok`; loaded from
+    a file or overrides the user reads the dotted key, "optim.lr must be > 0, got -1.0".
+    Write `ok` as a comparison that NaN fails (`x >= 0`, not `not x < 0`)."""
+    if not ok:
+        raise ValueOutOfRange(key, f"must be {rule}, got {value!r}")
+
+
 def read_mapping(path: str | Path) -> dict[str, Any]:
     """Read a TOML (.toml) or YAML (.yaml/.yml) file into a dict, with one clear error on failure."""
     path = Path(path)
@@ -123,10 +139,12 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
         kwargs[key] = _check_type(value, hints[key], path)
     try:
         return cls(**kwargs)
+    except ValueOutOfRange as e:
+        raise ValueOutOfRange(f"{where}.{e.key}" if where else e.key, e.problem) from None
     except TypeError as e:
         raise ConfigError(f"{where or cls.__name__}: {e}") from None
     except ValueError as e:
-        raise ConfigError(f"{where or cls.__name__}: {e}") from None
+        raise ConfigError(f"{where}: {e}" if where else str(e)) from None
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -174,8 +192,9 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     """Load `cls` from an optional file plus dotted overrides; errors name the file and key."""
     data = read_mapping(path) if path is not None else {}
     data = apply_overrides(data, overrides)
-    where = str(path) if path is not None else "config"
     try:
         return from_dict(cls, data)
     except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
+        if path is None:  # command-line overrides: the message names the key
+            raise
+        raise ConfigError(f"{path}: {e}") from None

@@ -56,6 +56,18 @@ def _positive(kind: type):
     return parse
 
 
+def _blend_seconds(text: str) -> float:
+    from synesthete_live.presets import MAX_BLEND_SECONDS
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= MAX_BLEND_SECONDS:  # the presets' own rule
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and {MAX_BLEND_SECONDS:g}, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from synesthete_live.keys import help_table
 
@@ -80,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder of presets for next/previous (default: presets)")
     look.add_argument("--transition", choices=("blend", "beat"),
                       help="override the presets' transition: soft blend, or hard cut on the next strong beat")
-    look.add_argument("--blend-seconds", type=float, metavar="S", help="override the presets' blend time")
+    look.add_argument("--blend-seconds", type=_blend_seconds, metavar="S", help="override the presets' blend time")
     look.add_argument("--auto-advance", type=_positive(float), metavar="S",
                       help="playlist mode: next preset every S seconds")
     look.add_argument("--render-size", type=_size, metavar="WxH",

@@ -142,6 +142,8 @@ class LatencyStats:
 
     def summary_line(self) -> str:
         s = self.summary()
+        if not s["frames"]:
+            return "no frame was shown (the run ended before the first one; --duration counts from the start)"
         return (f"{s['frames']} frames, {s['fps_mean']} fps ({s['fps_median']} median per second), "
                 f"frame time p50 {s['frame_ms_p50']} ms p99 {s['frame_ms_p99']} ms, audio->frame latency p50 {s['latency_ms_p50']} ms "
                 f"p95 {s['latency_ms_p95']} ms, dropped {s['dropped_frames']} ({s['dropped_frames_pct']}%), "

@@ -42,6 +42,7 @@ from synesthete.performer import Performer
 from synesthete_live.midi_map import MidiMapError, MidiSource
 
 PRESET_SUFFIXES = (".toml", ".yaml", ".yml")
+MAX_BLEND_SECONDS = 60.0
 TOP_KEYS = ("name", "description", "checkpoint", "transition", "blend_seconds", "styles", "controls", "midi")
 TRANSITIONS = ("blend", "beat")
 
@@ -122,8 +123,9 @@ def load_preset(path: str | Path) -> Preset:
         preset.transition = data["transition"]
     if "blend_seconds" in data:
         preset.blend_seconds = _number(path, "blend_seconds", data["blend_seconds"])
-        if not 0 <= preset.blend_seconds <= 60:
-            raise PresetError(f"{_where(path, 'blend_seconds')}: must be between 0 and 60, got {preset.blend_seconds}")
+        if not 0 <= preset.blend_seconds <= MAX_BLEND_SECONDS:
+            raise PresetError(f"{_where(path, 'blend_seconds')}: must be between 0 and {MAX_BLEND_SECONDS:g}, "
+                              f"got {preset.blend_seconds}")
     for table in ("styles", "controls", "midi"):
         if table in data and not isinstance(data[table], dict):
             raise PresetError(f"{_where(path, table)}: expected a table, got {data[table]!r}")

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
 from synesthete.features import CHROMA_LAYOUTS
 
@@ -28,6 +29,9 @@ class EncoderConfig:
     heads: int = 2  # transformer: attention heads
     band_size: int = 8  # transformer: mel bands per token
 
+    def __post_init__(self) -> None:
+        _at_least_one(self, "hidden", "kernel", "layers", "heads", "band_size")
+
 
 @dataclass(frozen=True)
 class BridgeConfig:
@@ -38,6 +42,9 @@ class BridgeConfig:
     layers: int = 1
     heads: int = 2  # transformer only
     context: int = 64  # transformer only: frames of attention window (rolling KV cache)
+
+    def __post_init__(self) -> None:
+        _at_least_one(self, "hidden", "layers", "heads", "context")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,19 @@ class DecoderConfig:
     hidden: int = 32
     layers: int = 2
     n_freqs: int = 6
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(self.channels))
+        require(len(self.channels) > 0 and min(self.channels) >= 1, "channels",
+                "a non-empty list of stage widths >= 1", list(self.channels))
+        require(self.palette >= 0, "palette", ">= 0 (0 = a fixed RGB conv)", self.palette)
+        require(self.n_freqs >= 0, "n_freqs", ">= 0", self.n_freqs)
+        _at_least_one(self, "hidden", "layers")
+
+
+def _at_least_one(cfg: Any, *names: str) -> None:
+    for name in names:
+        require(getattr(cfg, name) >= 1, name, ">= 1", getattr(cfg, name))
 
 
 def default_styles() -> tuple[str, ...]:
@@ -103,25 +123,21 @@ class ModelConfig:
         if not self.styles:
             object.__setattr__(self, "styles", default_styles())
         object.__setattr__(self, "styles", tuple(self.styles))
-        for name in ("sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim")
         if self.n_chroma and self.n_chroma not in CHROMA_LAYOUTS:
             raise ValueError(f"n_chroma must be 0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes), "
                              f"got {self.n_chroma}")
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
-        if self.bar_hidden < 0:
-            raise ValueError(f"bar_hidden must be >= 0 (0 = no bar path), got {self.bar_hidden}")
+        require(self.bar_hidden >= 0, "bar_hidden", ">= 0 (0 = no bar path)", self.bar_hidden)
         if self.harmony_into not in ("latent", "palette"):
             raise ValueError(f'harmony_into must be "latent" or "palette", got {self.harmony_into!r}')
         if self.harmony_into == "palette" and self.harmony_hidden and not (
                 self.decoder.name == "conv" and self.decoder.palette > 0):
             raise ValueError('harmony_into = "palette" needs the conv decoder with decoder.palette > 0 '
                              f"(got decoder {self.decoder.name!r}, palette {self.decoder.palette})")
-        if self.n_controls < 0:
-            raise ValueError(f"n_controls must be >= 0, got {self.n_controls}")
+        require(self.n_controls >= 0, "n_controls", ">= 0", self.n_controls)
 
     @property
     def n_features(self) -> int:

@@ -276,3 +276,4 @@ def test_latency_stats_count_skipped_and_late_frames_and_percentiles():
     assert out["dropped_frames_pct"] == pytest.approx(100 * 24 / 624, abs=0.01)
     s.reset()
     assert s.summary()["frames"] == 0
+    assert s.summary_line().startswith("no frame was shown")  # not "0 frames, nan fps"

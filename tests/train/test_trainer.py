@@ -12,7 +12,7 @@ import torch
 from synesthete.checkpoint import load_model
 from synesthete.constants import STEMS
 from synesthete.features import FeatureExtractor
-from synesthete_train.config import TrackingConfig
+from synesthete_train.config import TrackingConfig, load_train_config
 from synesthete_train.trainer import TARGET_EPS, Trainer, compute_losses, lr_factor
 
 
@@ -180,7 +180,7 @@ def test_no_held_out_songs_means_no_evaluation(tiny_cfg):
     assert result["step"] == 2 and Path(result["checkpoint"]).is_file()
     assert not [k for k in result if k.startswith("eval/")]
     with pytest.raises(ValueError, match="eval.n_seeds must be >= 0"):
-        replace(tiny_cfg.eval, n_seeds=-1)
+        load_train_config(None, ["eval.n_seeds=-1"])
 
 
 def test_resume_continues_exactly_where_training_stopped(tiny_cfg, tmp_path):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from synesthete.checkpoint import load_checkpoint, load_model
-from synesthete_train.config import OptimConfig
+from synesthete_train.config import load_train_config
 from synesthete_train.trainer import Trainer
 from synesthete_train.weight_average import WeightAverage
 
@@ -48,7 +48,7 @@ def test_the_first_update_mostly_forgets_the_initial_weights():
 @pytest.mark.parametrize("decay", [1.0, -0.5])
 def test_a_configured_decay_outside_zero_one_is_refused(decay):
     with pytest.raises(ValueError, match="optim.ema_decay must be in \\[0, 1\\)"):
-        OptimConfig(ema_decay=decay)
+        load_train_config(None, [f"optim.ema_decay={decay}"])
 
 
 def test_an_average_with_no_decay_is_refused():

@@ -7,11 +7,12 @@ there is no second copy to drift out of step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
-from synesthete.config import load_config
+from synesthete.config import load_config, require
+from synesthete.data import DataConfig
 from synesthete.model import ModelConfig
 
 
@@ -32,6 +33,10 @@ class DataSettings:
     # one 1 time in 9). 0 keeps the plain random draw.
     onset_pairs: int = 0
 
+    def __post_init__(self) -> None:
+        # The rest is checked by the data engine's own DataConfig (TrainConfig builds one).
+        require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
+
 
 @dataclass(frozen=True)
 class OptimConfig:
@@ -46,8 +51,13 @@ class OptimConfig:
     ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"optim.ema_decay must be in [0, 1) (0 = no average), got {self.ema_decay}")
+        require(self.batch_size >= 1, "batch_size", ">= 1", self.batch_size)
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(self.weight_decay >= 0, "weight_decay", ">= 0", self.weight_decay)
+        require(self.warmup_steps >= 0, "warmup_steps", ">= 0", self.warmup_steps)
+        require(0 <= self.min_lr_ratio <= 1, "min_lr_ratio", "in [0, 1] (a fraction of lr)", self.min_lr_ratio)
+        require(self.grad_clip >= 0, "grad_clip", ">= 0 (0 = no clipping)", self.grad_clip)
+        require(0 <= self.ema_decay < 1, "ema_decay", "in [0, 1) (0 = no average)", self.ema_decay)
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,11 @@ class LossConfig:
     bar: float = 0.0  # auxiliary: bar phase (sin, cos) from the latent (needs model.bar_head = true)
     saturation: float = 1.0  # keeps the output logits within +-8, where the sigmoid still has a gradient
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            # A negative weight would train the model to make that error larger.
+            require(getattr(self, f.name) >= 0, f.name, ">= 0 (0 = off)", getattr(self, f.name))
+
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -76,12 +91,10 @@ class EvalConfig:
     av_align: bool = True
 
     def __post_init__(self) -> None:
-        if self.n_seeds < 0:
-            raise ValueError(f"eval.n_seeds must be >= 0 (0 = no evaluation), got {self.n_seeds}")
-        if self.every < 0:
-            raise ValueError(f"eval.every must be >= 0 (0 = only at the end), got {self.every}")
-        if self.clip_seconds <= 0 or self.size < 8:
-            raise ValueError(f"eval.clip_seconds must be > 0 and eval.size >= 8, got {self.clip_seconds} and {self.size}")
+        require(self.n_seeds >= 0, "n_seeds", ">= 0 (0 = no evaluation)", self.n_seeds)
+        require(self.every >= 0, "every", ">= 0 (0 = only at the end)", self.every)
+        require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
+        require(self.size >= 8, "size", ">= 8", self.size)
 
 
 @dataclass(frozen=True)
@@ -100,12 +113,29 @@ class TrainConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     max_steps: int = 2000
     max_minutes: float = 0.0  # wall-clock budget; 0 = none. Training stops cleanly at whichever comes first.
-    checkpoint_every: int = 250
+    checkpoint_every: int = 250  # 0 = only at the end
     out: str = "runs/default"
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     seed: int = 0
     threads: int = 0  # torch CPU threads in the training process; 0 = torch's default less one per data worker
+
+    def __post_init__(self) -> None:
+        # Checked here, before a model is built or a folder written: a bad value is one line at once.
+        require(self.max_steps >= 1, "max_steps", ">= 1", self.max_steps)
+        require(self.max_minutes >= 0, "max_minutes", ">= 0 (0 = no time limit)", self.max_minutes)
+        require(self.checkpoint_every >= 0, "checkpoint_every", ">= 0 (0 = only at the end)", self.checkpoint_every)
+        require(self.threads >= 0, "threads", ">= 0 (0 = automatic)", self.threads)
+        data_config(self)
+
+
+def data_config(cfg: TrainConfig) -> DataConfig:
+    """The data engine's config for a training run: rates and sizes come from the model."""
+    m, d = cfg.model, cfg.data
+    return DataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, height=m.height,
+                      width=m.width, seed=d.seed, augment_prob=d.augment_prob, reactivity_min=d.reactivity_min,
+                      reactivity_max=d.reactivity_max, styles=d.styles, frame_pairs=d.frame_pairs,
+                      onset_pairs=d.onset_pairs)
 
 
 def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:

@@ -35,7 +35,7 @@ from synesthete.data import DataConfig, ProceduralClips
 from synesthete.device import autocast_dtype, pick_device, training_threads
 from synesthete.features import FeatureExtractor
 from synesthete.model import build_model
-from synesthete_train.config import TrainConfig
+from synesthete_train.config import TrainConfig, data_config
 from synesthete_train.tracking import Tracker
 from synesthete_train.weight_average import WeightAverage
 
@@ -170,11 +170,7 @@ class Trainer:
         return f"{precision}, {threads} thread{'s' * (threads != 1)} + {workers} data worker{'s' * (workers != 1)}"
 
     def data_config(self) -> DataConfig:
-        m, d = self.cfg.model, self.cfg.data
-        return DataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, height=m.height,
-                          width=m.width, seed=d.seed, augment_prob=d.augment_prob, reactivity_min=d.reactivity_min,
-                          reactivity_max=d.reactivity_max, styles=d.styles, frame_pairs=d.frame_pairs,
-                          onset_pairs=d.onset_pairs)
+        return data_config(self.cfg)
 
     @property
     def worker_features(self) -> bool:

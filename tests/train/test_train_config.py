@@ -1,0 +1,65 @@
+"""A training config is checked whole when it is loaded: a value out of range is one error that
+names its dotted key, before a model is built or a run folder written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synesthete.config import ConfigError
+from synesthete_train.cli import main
+from synesthete_train.config import load_train_config
+
+OUT_OF_RANGE = [
+    ("max_steps=-3", "max_steps must be >= 1"),
+    ("max_minutes=-1", "max_minutes must be >= 0"),
+    ("checkpoint_every=-1", "checkpoint_every must be >= 0"),
+    ("threads=-2", "threads must be >= 0"),
+    ("optim.batch_size=0", "optim.batch_size must be >= 1"),
+    ("optim.lr=-1e-3", "optim.lr must be > 0"),
+    ("optim.lr=nan", "optim.lr must be > 0"),
+    ("optim.warmup_steps=-5", "optim.warmup_steps must be >= 0"),
+    ("optim.min_lr_ratio=2", "optim.min_lr_ratio must be in [0, 1]"),
+    ("optim.grad_clip=-1", "optim.grad_clip must be >= 0"),
+    ("loss.mse=-1", "loss.mse must be >= 0"),
+    ("loss.temporal=nan", "loss.temporal must be >= 0"),
+    ("data.num_workers=-1", "data.num_workers must be >= 0"),
+    ("data.clip_seconds=0", "data.clip_seconds must be > 0"),
+    ("data.augment_prob=1.5", "data.augment_prob must be in [0, 1]"),
+    ("eval.size=4", "eval.size must be >= 8"),
+    ("model.latent_dim=0", "model.latent_dim must be >= 1"),
+    ("model.bridge.hidden=0", "model.bridge.hidden must be >= 1"),
+    ("model.encoder.kernel=0", "model.encoder.kernel must be >= 1"),
+    ("model.decoder.channels=[]", "model.decoder.channels must be a non-empty list"),
+    ("model.decoder.channels=[32,0]", "model.decoder.channels must be a non-empty list"),
+]
+
+
+@pytest.mark.parametrize("override, message", OUT_OF_RANGE, ids=[o for o, _ in OUT_OF_RANGE])
+def test_a_value_out_of_range_names_its_key(override, message):
+    with pytest.raises(ConfigError) as e:
+        load_train_config(None, [override])
+    assert str(e.value).startswith(message)
+
+
+def test_the_cli_refuses_it_before_anything_is_built_or_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["--out", str(out), "--max-steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "synesthete-train: error: max_steps must be >= 1, got 0"  # one line, no header
+    assert not out.exists()
+
+
+def test_a_preset_file_with_a_bad_value_names_the_file_and_the_key(tmp_path):
+    preset = tmp_path / "mine.toml"
+    preset.write_text("[optim]\nlr = -2\n")
+    with pytest.raises(ConfigError, match=f"^{preset}: optim.lr must be > 0, got -2.0$"):
+        load_train_config(preset)
+
+
+def test_every_shipped_training_preset_passes():
+    presets = sorted((Path(__file__).parents[2] / "presets").glob("train_*.toml"))
+    assert len(presets) >= 2
+    for preset in presets:
+        load_train_config(preset)
