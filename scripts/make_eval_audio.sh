@@ -4,7 +4,7 @@
 # (Debian: apt-get install sox espeak-ng; macOS: brew install sox espeak-ng).
 #   bash scripts/make_eval_audio.sh [OUT_DIR]     # default results/eval_audio
 set -euo pipefail
-export SOX_OPTS="-V1"   # errors only
+export SOX_OPTS="-V1 -R"   # errors only; -R: repeatable noise and dither, so every build makes the same files
 out="${1:-results/eval_audio}"
 mkdir -p "$out"
 tmp="$(mktemp -d)"

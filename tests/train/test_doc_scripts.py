@@ -30,3 +30,19 @@ def test_decoder_layout_bench_times_both_layouts(tmp_path):
     for layout in ("nchw", "channels_last"):
         assert figures[f"{layout}_train_ms"] > 0 and figures[f"{layout}_live_256_ms"] > 0
     assert figures["train_speedup"] == round(figures["nchw_train_ms"] / figures["channels_last_train_ms"], 2)
+
+
+def test_the_evaluation_audio_is_the_same_on_every_build(tmp_path):
+    """The audio-file figures in docs/evaluation.md can only be reproduced if the files are: sox's
+    noise and dither are random unless it runs in repeatable mode (-R)."""
+    builds = []
+    for name in ("a", "b"):
+        subprocess.run(["bash", str(ROOT / "scripts" / "make_eval_audio.sh"), str(tmp_path / name)], check=True,
+                       cwd=ROOT, capture_output=True)
+        builds.append({p.name: p.read_bytes() for p in sorted((tmp_path / name).glob("*.wav"))})
+    assert sorted(builds[0]) == ["groove_through_room_mic.wav", "plucked_chords.wav", "sox_groove.wav",
+                                 "voice_over_beat.wav"]
+    assert builds[0] == builds[1]
+    seconds = subprocess.run(["soxi", "-D", str(tmp_path / "a" / "sox_groove.wav")], check=True, capture_output=True,
+                             text=True).stdout
+    assert float(seconds) > 30  # the 36 s groove

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -82,6 +83,26 @@ def test_the_mse_term_pulls_towards_the_mean_where_l1_settles_on_the_median(tiny
     assert total(0.25, mse_only) < total(TARGET_EPS, mse_only)
     l1_only = replace(mse_only, loss=replace(mse_only.loss, l1=1.0, mse=0.0))
     assert total(TARGET_EPS, l1_only) < total(0.25, l1_only)
+
+
+def test_the_log_mse_term_weighs_every_clip_by_its_relative_error(tiny_cfg):
+    """loss.log_mse is the mean over clips of ln(the clip's MSE): a clip 10x closer to its target
+    gets a gradient 10x stronger per unit of error, so halving either clip's error lowers the
+    term by the same ln 2 (the evaluation's mean of per-song dB, up to a factor)."""
+    target = torch.full((2, 4, 3, 2, 2), 0.5)
+    errors = torch.tensor([0.3, 0.03]).view(2, 1, 1, 1, 1)  # clip 0 at 10.5 dB, clip 1 at 30.5 dB
+    batch = {"beat_phase": torch.zeros(2, 4), "onset": torch.zeros(2, 4, 5)}
+    cfg = replace(tiny_cfg, loss=replace(tiny_cfg.loss, l1=0.0, temporal=0.0, log_mse=1.0))
+
+    def term(err: torch.Tensor) -> torch.Tensor:
+        return compute_losses(target + err, {}, batch, target, cfg, pairs=False)["log_mse"]
+
+    assert float(term(errors)) == pytest.approx(float((errors.flatten() ** 2).log().mean()), rel=1e-5)
+    halve_loud, halve_quiet = errors * torch.tensor([0.5, 1.0]).view(2, 1, 1, 1, 1), errors * torch.tensor(
+        [1.0, 0.5]).view(2, 1, 1, 1, 1)
+    assert float(term(errors) - term(halve_loud)) == pytest.approx(float(term(errors) - term(halve_quiet)), rel=1e-4)
+    assert float(term(errors) - term(halve_loud)) == pytest.approx(math.log(4) / 2, rel=1e-4)
+    assert "log_mse" not in compute_losses(target, {}, batch, target, tiny_cfg, pairs=False)  # off by default
 
 
 def test_the_chord_loss_trains_the_chord_head_from_the_score(tiny_cfg):

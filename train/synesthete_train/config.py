@@ -66,6 +66,10 @@ class LossConfig:
     # Squared error, per frame. L1 is minimised by the median pixel, which on sparse bright
     # patterns over black is near black; MSE by the mean, which is what PSNR scores.
     mse: float = 0.0
+    # The mean over clips of ln(the clip's squared error): each clip's MSE gradient divided by its
+    # MSE, so a subtle style at 24 dB pulls as hard as a busy one at 12 dB. The evaluation's PSNR
+    # is a mean of per-song dB, i.e. this up to a factor (-10 / ln 10).
+    log_mse: float = 0.0
     temporal: float = 1.0  # frame-to-frame change should match the teacher's (rewards synchrony)
     beat: float = 0.1  # auxiliary: beat phase (sin, cos) from the latent
     onset: float = 0.1  # auxiliary: per-stem onsets from the latent

@@ -64,6 +64,7 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
 
 
 TARGET_EPS = 1.0 / 255.0
+LOG_MSE_FLOOR = 1e-5  # 50 dB: no clip is that close, so the floor only guards the log against 0
 
 
 def phase_loss(head: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
@@ -85,6 +86,9 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
     losses = {"l1": F.l1_loss(frames, target)}
     if w.mse:
         losses["mse"] = F.mse_loss(frames, target)
+    if w.log_mse:
+        per_clip = (frames.float() - target).square().flatten(1).mean(1)  # (B,)
+        losses["log_mse"] = per_clip.clamp_min(LOG_MSE_FLOOR).log().mean()
     if frames.shape[1] > 1:
         if pairs:
             b, k = frames.shape[:2]
@@ -102,7 +106,7 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
         losses["chord"] = F.cross_entropy(aux["chord"].float().reshape(-1, 12), batch["chord_root"].reshape(-1))
     if "logit_excess" in aux and w.saturation:
         losses["saturation"] = aux["logit_excess"]
-    weights = {"l1": w.l1, "mse": w.mse, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
+    weights = {"l1": w.l1, "mse": w.mse, "log_mse": w.log_mse, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
                "bar": w.bar, "saturation": w.saturation}
     losses["total"] = sum(weights[k] * v for k, v in losses.items())
     return losses
