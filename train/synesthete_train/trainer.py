@@ -106,8 +106,8 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
         losses["chord"] = F.cross_entropy(aux["chord"].float().reshape(-1, 12), batch["chord_root"].reshape(-1))
     if "logit_excess" in aux and w.saturation:
         losses["saturation"] = aux["logit_excess"]
-    weights = {"l1": w.l1, "mse": w.mse, "log_mse": w.log_mse, "temporal": w.temporal, "beat": w.beat, "onset": w.onset, "chord": w.chord,
-               "bar": w.bar, "saturation": w.saturation}
+    weights = {"l1": w.l1, "mse": w.mse, "log_mse": w.log_mse, "temporal": w.temporal, "beat": w.beat,
+               "onset": w.onset, "chord": w.chord, "bar": w.bar, "saturation": w.saturation}
     losses["total"] = sum(weights[k] * v for k, v in losses.items())
     return losses
 
