@@ -124,15 +124,14 @@ class ModelConfig:
             object.__setattr__(self, "styles", default_styles())
         object.__setattr__(self, "styles", tuple(self.styles))
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim")
-        if self.n_chroma and self.n_chroma not in CHROMA_LAYOUTS:
-            raise ValueError(f"n_chroma must be 0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes), "
-                             f"got {self.n_chroma}")
+        require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
+                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
         require(self.bar_hidden >= 0, "bar_hidden", ">= 0 (0 = no bar path)", self.bar_hidden)
-        if self.harmony_into not in ("latent", "palette"):
-            raise ValueError(f'harmony_into must be "latent" or "palette", got {self.harmony_into!r}')
+        require(self.harmony_into in ("latent", "palette"), "harmony_into", '"latent" or "palette"',
+                self.harmony_into)
         if self.harmony_into == "palette" and self.harmony_hidden and not (
                 self.decoder.name == "conv" and self.decoder.palette > 0):
             raise ValueError('harmony_into = "palette" needs the conv decoder with decoder.palette > 0 '
