@@ -24,7 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synesthete.audio.score import FrameControls  # noqa: E402
+from synesthete.music_state import MusicState  # noqa: E402
 from synesthete.constants import STEMS  # noqa: E402
 from synesthete.visual import STYLE_NAMES, get_style  # noqa: E402
 from synesthete.visual.synthetic import groove_controls  # noqa: E402
@@ -32,16 +32,16 @@ from synesthete.visual.synthetic import groove_controls  # noqa: E402
 FPS = 30
 
 
-def clip_controls(seed: int, seconds: float) -> tuple[FrameControls, str]:
+def clip_controls(seed: int, seconds: float) -> tuple[MusicState, str]:
     try:
         from synesthete.audio.engine import render_clip
     except ImportError:
         return groove_controls(int(seconds * FPS), fps=FPS, energy=0.85), "synthetic 120 BPM groove (engine missing)"
     clip = render_clip(seed, seconds, section="drop")
-    return clip.score.frame_controls(FPS, int(seconds * FPS)), f"render_clip(seed={seed}, {seconds} s, section='drop')"
+    return clip.score.music_state(FPS, int(seconds * FPS)), f"render_clip(seed={seed}, {seconds} s, section='drop')"
 
 
-def lively_frame(ctrl: FrameControls) -> int:
+def lively_frame(ctrl: MusicState) -> int:
     """The frame with the most musical action: kick + snare envelopes, lead, energy."""
     env = ctrl.env
     score = env[:, STEMS.index("kick")] + env[:, STEMS.index("snare")] + 0.5 * env[:, STEMS.index("lead")] + ctrl.energy
@@ -81,7 +81,7 @@ def bench(n_frames: int = 120, repeats: int = 7) -> None:
         print(f"| {name} | " + " | ".join(row) + " |")
 
 
-def _timed(style, ctrl: FrameControls, size: int) -> float:
+def _timed(style, ctrl: MusicState, size: int) -> float:
     t0 = time.perf_counter()
     style.render(ctrl, size, size)
     return time.perf_counter() - t0

@@ -76,7 +76,7 @@ def model_frames(model, audio: np.ndarray, style: str, size: int, device: torch.
 
 
 def procedural_song(cfg, seed: int, duration: float, quiet_tail: float = 0.0):
-    """A held-out song at a model's rate: (audio (S,) mono, the score's FrameControls for every
+    """A held-out song at a model's rate: (audio (S,) mono, the score's MusicState for every
     frame, beat times in seconds). `quiet_tail` seconds of silence follow the music; the controls
     run on past its end (envelopes decay, nothing new starts)."""
     from synesthete.audio.engine import render_clip
@@ -89,7 +89,7 @@ def procedural_song(cfg, seed: int, duration: float, quiet_tail: float = 0.0):
     mono = clip.audio if clip.audio.ndim == 1 else clip.audio.mean(axis=0)
     take = min(mono.shape[-1], n_music * hop)
     audio[:take] = mono[:take]
-    return audio, clip.score.frame_controls(cfg.fps, n_frames), np.asarray(clip.score.beat_times)
+    return audio, clip.score.music_state(cfg.fps, n_frames), np.asarray(clip.score.beat_times)
 
 
 def procedural_item(cfg, seed: int, index: int, duration: float, size: int, quiet_tail: float = 0.0) -> EvalItem:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from synesthete.audio.score import FrameControls
+from synesthete.music_state import MusicState
 from synesthete.constants import FPS, SAMPLE_RATE, TRAIN_SIZE
 
 
@@ -150,14 +150,14 @@ class ProceduralClips(IterableDataset):
         clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate)
         audio = np.zeros(n_samples, np.float32)
         audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]  # (S,)
-        ctrl = clip.score.frame_controls(cfg.fps, n_frames)
+        ctrl = clip.score.music_state(cfg.fps, n_frames)
 
         weights = self._style_weights(rng)
         reactivity = float(rng.uniform(cfg.reactivity_min, cfg.reactivity_max))
         frame_index = self._frame_index(n_frames, np.random.default_rng(index_seed), ctrl.onset)  # (K,)
         # Teacher styles are per-frame functions of the controls, so drawing a subset of frames
         # gives exactly those frames of the whole clip.
-        drawn = ctrl if frame_index is None else FrameControls(**{k: v[frame_index] for k, v in vars(ctrl).items()})
+        drawn = ctrl if frame_index is None else ctrl.take(frame_index)
         frames = render_teacher(drawn, weights, cfg.height, cfg.width, reactivity=reactivity)  # (K, 3, H, W)
         # render_teacher returns [0, 1] already; in place, this is half the cost of a fresh
         # clamp/scale/offset (5 ms of an 80 ms item at 128x128, 30 fps, 4 s).

@@ -4,14 +4,14 @@ They make the latent carry rhythm explicitly (the teacher draws on beats and ons
 that knows them draws in time), and they give evaluation a direct readout of what the model heard.
 
 * `beat`: (..., 2), a regression of (sin, cos) of 2*pi*beat_phase (train with MSE against
-  `FrameControls.beat_phase`; the phase is atan2(sin, cos) / (2*pi) mod 1);
+  `MusicState.beat_phase`; the phase is atan2(sin, cos) / (2*pi) mod 1);
 * `onset`: (..., n_stems) logits, one per stem in `constants.STEMS` order (train with BCE);
 * `bar` (with `bar=True`): (..., 2), (sin, cos) of 2*pi*bar_phase, trained like `beat`. The
   teachers loop many patterns once per bar, and a teacher drawn one beat off in the bar scores no
   better than a model trained without this head (docs/evaluation.md), so the memory must find
   the downbeat (kick pattern, backbeat, fills, chord changes): this head asks it to;
 * `chord` (with `chord=True`): (..., 12) logits of the sounding chord's root pitch class (train
-  with cross-entropy against `FrameControls.chord_root`): the teacher colours by chord, so a
+  with cross-entropy against `MusicState.chord_root`): the teacher colours by chord, so a
   latent that must name the chord has the colour at hand for the decoder.
 """
 

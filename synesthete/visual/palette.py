@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synesthete.audio.score import CHORD_QUALITIES
+from synesthete.music_state import CHORD_QUALITIES
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 

@@ -2,7 +2,7 @@
 
 A style never reads raw loudness: it reads *what the music did* (a kick, a snare, hats, the bass
 line, the chord, the melody, the section energy, where we are in the beat). `Signals` turns one
-`FrameControls` into per-frame torch tensors of shape (T, 1, 1), ready to broadcast against the
+`MusicState` into per-frame torch tensors of shape (T, 1, 1), ready to broadcast against the
 (1, H, W) grids of `synesthete.visual.grid`, and folds the `reactivity` knob into the onset-driven
 envelopes once, so every style scales its reactions the same way.
 
@@ -26,13 +26,12 @@ import numpy as np
 import torch
 
 from synesthete.audio.composer import BEATS_PER_BAR
-from synesthete.audio.score import FrameControls
+from synesthete.music_state import MusicState
 from synesthete.constants import STEMS
 from synesthete.visual.grid import TAU, Grid, get_grid
 from synesthete.visual.palette import chord_palette
 
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
-_PER_FRAME = ("time", "beat_phase", "bar_phase", "beat_count", "chord_root", "chord_quality", "energy", "melody", "bass")
 
 
 def _col(a: np.ndarray) -> torch.Tensor:
@@ -71,7 +70,7 @@ class Signals:
         return Signals(**kw)
 
     @staticmethod
-    def from_controls(ctrl: FrameControls, reactivity: float = 1.0) -> "Signals":
+    def from_controls(ctrl: MusicState, reactivity: float = 1.0) -> "Signals":
         n = validate_controls(ctrl)
         r = float(reactivity)
         if not math.isfinite(r) or r < 0.0:
@@ -100,23 +99,11 @@ class Signals:
         )
 
 
-def validate_controls(ctrl: FrameControls) -> int:
-    """Check shapes and finiteness of a FrameControls; return its frame count T."""
-    if not isinstance(ctrl, FrameControls):
-        raise ValueError(f"expected a synesthete.audio.score.FrameControls, got {type(ctrl).__name__}")
-    n = int(np.asarray(ctrl.time).shape[0])
-    for name in _PER_FRAME:
-        a = np.asarray(getattr(ctrl, name))
-        if a.shape != (n,):
-            raise ValueError(f"FrameControls.{name} must have shape ({n},) like .time, got {a.shape}")
-    for name in ("env", "onset"):
-        a = np.asarray(getattr(ctrl, name))
-        if a.shape != (n, len(STEMS)):
-            raise ValueError(f"FrameControls.{name} must have shape ({n}, {len(STEMS)}) (frames, stems), got {a.shape}")
-    for name in _PER_FRAME + ("env",):
-        if not np.all(np.isfinite(getattr(ctrl, name))):
-            raise ValueError(f"FrameControls.{name} contains NaN or inf")
-    return n
+def validate_controls(ctrl: MusicState) -> int:
+    """Check a MusicState (shapes, finiteness; one owner: MusicState.validate); return its frame count T."""
+    if not isinstance(ctrl, MusicState):
+        raise ValueError(f"expected a synesthete.music_state.MusicState, got {type(ctrl).__name__}")
+    return ctrl.validate()
 
 
 def smoothstep(edge0: float, edge1: float, x: torch.Tensor) -> torch.Tensor:
@@ -174,7 +161,7 @@ class Style:
     # per chunk) may raise it.
     chunk_elements: int = CHUNK_ELEMENTS
 
-    def render(self, ctrl: FrameControls, height: int, width: int, reactivity: float = 1.0) -> torch.Tensor:
+    def render(self, ctrl: MusicState, height: int, width: int, reactivity: float = 1.0) -> torch.Tensor:
         """Frames (T, 3, height, width), float32 in [0, 1], drawn from the controls of each frame."""
         grid = get_grid(height, width)
         sig = Signals.from_controls(ctrl, reactivity)

@@ -1,4 +1,4 @@
-"""Synthetic `FrameControls` for a steady groove, without rendering any audio.
+"""Synthetic `MusicState` for a steady groove, without rendering any audio.
 
 Visual tests, speed measurements and doc stills need controls whose musical content is known
 exactly (a kick on every beat, a snare on 2 and 4, hats on the eighths, a I-V-vi-IV progression),
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from synesthete.audio.score import FrameControls
+from synesthete.music_state import MusicState
 from synesthete.constants import STEMS
 
 # Envelope decay time constants (seconds) per stem, roughly how long each sound rings.
-# Drum values match synesthete.audio.controls.DRUM_TAU; pitched stems ring about a note's length.
+# Drum values match synesthete.audio.score_state.DRUM_TAU; pitched stems ring about a note's length.
 _DECAY = {"kick": 0.15, "snare": 0.15, "hat_closed": 0.06, "hat_open": 0.3, "perc": 0.15,
           "bass": 0.4, "chords": 1.5, "lead": 0.4, "fx": 1.0}
 _PROGRESSION = ((0, 0), (7, 0), (9, 1), (5, 0))  # (root pitch class, quality index): C G Am F
@@ -24,7 +24,7 @@ _MELODY = (0, 4, 7, 12, 11, 7, 4, 2)  # semitones above C4, one note per beat
 
 def groove_controls(n_frames: int, fps: float = 30.0, bpm: float = 120.0, energy: float = 0.8,
                     drums: bool = True, start_time: float = 0.0, chord_root: int | None = None,
-                    chord_quality: int | None = None) -> FrameControls:
+                    chord_quality: int | None = None) -> MusicState:
     """Controls of a 4/4 groove: kick every beat, snare on 2 and 4, closed hats on eighths,
     open hat before each bar, bass on every beat, a chord per bar, a lead note per beat.
 
@@ -62,10 +62,10 @@ def groove_controls(n_frames: int, fps: float = 30.0, bpm: float = 120.0, energy
     melody_pitch = 60 + np.asarray(_MELODY)[beat_count.astype(np.int64) % len(_MELODY)]
     bass_pitch = 36 + root
     f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-    return FrameControls(
-        time=f32(t), env=env, onset=onset, beat_phase=f32(beats - beat_count),
+    return MusicState.from_arrays(dict(
+        time=f32(t), tempo=np.full(n_frames, bpm), env=env, onset=onset, beat_phase=f32(beats - beat_count),
         bar_phase=f32(beats / 4.0 - bar), beat_count=f32(beats), chord_root=f32(root),
         chord_quality=f32(quality), energy=f32(np.full(n_frames, energy)),
         melody=f32(np.clip((melody_pitch - 48) / 48.0, 0, 1)),
         bass=f32(np.clip((bass_pitch - 24) / 36.0, 0, 1)),
-    )
+    ))

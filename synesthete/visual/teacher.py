@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 import synesthete.visual.styles  # noqa: F401  (registers every style)
-from synesthete.audio.score import FrameControls
+from synesthete.music_state import MusicState
 from synesthete.registry import available, build
 from synesthete.visual.signals import Style
 
@@ -66,7 +66,7 @@ def normalize_weights(weights: Mapping[str, float] | Sequence[float] | np.ndarra
     return vec / total
 
 
-def render_teacher(ctrl: FrameControls, weights: Mapping[str, float] | Sequence[float] | np.ndarray | torch.Tensor,
+def render_teacher(ctrl: MusicState, weights: Mapping[str, float] | Sequence[float] | np.ndarray | torch.Tensor,
                    height: int, width: int, reactivity: float = 1.0) -> torch.Tensor:
     """Target frames (T, 3, height, width), float32 in [0, 1]: the weighted blend of the styles.
 

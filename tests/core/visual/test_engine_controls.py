@@ -13,7 +13,7 @@ from synesthete.visual import STYLE_NAMES, get_style, render_teacher
 @pytest.fixture(scope="module")
 def clip_controls():
     clip = render_clip(seed=7, duration=2.0)
-    return clip.score.frame_controls(30, 60)
+    return clip.score.music_state(30, 60)
 
 
 def test_every_style_draws_a_real_clip(clip_controls) -> None:

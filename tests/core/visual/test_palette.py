@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synesthete.audio.score import CHORD_QUALITIES
+from synesthete.music_state import CHORD_QUALITIES
 from synesthete.visual.palette import chord_palette, hsv_to_rgb, root_hue
 
 

@@ -12,7 +12,7 @@ from synesthete.constants import STEMS
 
 def test_shapes_and_ranges():
     clip = render_clip(11, 3.0)
-    ctrl = clip.score.frame_controls(60, 180)
+    ctrl = clip.score.music_state(60, 180)
     assert len(ctrl) == 180 and ctrl.env.shape == (180, len(STEMS)) and ctrl.onset.shape == (180, len(STEMS))
     assert np.allclose(ctrl.time, (np.arange(180) + 1) / 60)
     for name in ("env", "onset", "beat_phase", "bar_phase", "energy", "melody", "bass"):
@@ -26,7 +26,7 @@ def test_shapes_and_ranges():
 def test_onsets_land_in_the_frame_whose_interval_holds_them_and_env_jumps():
     clip = render_clip(2, 3.0, section="drop", stems=("kick",))
     fps = 50
-    ctrl = clip.score.frame_controls(fps, 150)
+    ctrl = clip.score.music_state(fps, 150)
     times, vels = clip.score.onsets["kick"]
     k = STEMS.index("kick")
     for t, v in zip(times, vels):
@@ -40,7 +40,7 @@ def test_onsets_land_in_the_frame_whose_interval_holds_them_and_env_jumps():
 
 def test_beat_phase_is_zero_on_beats():
     clip = render_clip(5, 4.0, tempo=120.0)
-    ctrl = clip.score.frame_controls(100, 400)
+    ctrl = clip.score.music_state(100, 400)
     b0 = clip.score.beat_times[0]
     f = int(round(b0 * 100)) - 1 + 50  # one beat (0.5 s) after the first beat is again a beat
     assert min(ctrl.beat_phase[f], 1 - ctrl.beat_phase[f]) < 0.03
@@ -49,7 +49,7 @@ def test_beat_phase_is_zero_on_beats():
 def test_changing_events_after_an_instant_leaves_earlier_frames_unchanged():
     score = render_clip(9, 4.0).score
     fps, T, cut = 60, 240, 2.0
-    base = score.frame_controls(fps, T)
+    base = score.music_state(fps, T)
     later = copy.deepcopy(score)
     for stem in STEMS:  # add loud events after the cut, drop existing ones after it
         t, v = later.onsets[stem]
@@ -60,7 +60,7 @@ def test_changing_events_after_an_instant_leaves_earlier_frames_unchanged():
     later.chords = [c for c in later.chords if c.start <= cut] + [Chord(cut + 0.1, 4.0, 6, "dim")]
     later.sections = [s for s in later.sections if s.start <= cut] + [Section(cut + 0.2, 4.0, "drop", 1.0)]
     later.dynamics = list(later.dynamics) + [(cut + 0.3, 4.0, 0.0)]
-    new = later.frame_controls(fps, T)
+    new = later.music_state(fps, T)
     upto = int(np.floor(cut * fps)) - 1  # frames whose instant is <= cut
     for name in ("env", "onset", "beat_phase", "bar_phase", "beat_count", "chord_root", "chord_quality",
                  "energy", "melody", "bass"):
@@ -71,8 +71,8 @@ def test_changing_events_after_an_instant_leaves_earlier_frames_unchanged():
 
 def test_start_time_offsets_the_frame_instants_consistently():
     score = render_clip(13, 4.0).score
-    whole = score.frame_controls(60, 240)
-    part = score.frame_controls(60, 120, start_time=2.0)
+    whole = score.music_state(60, 240)
+    part = score.music_state(60, 120, start_time=2.0)
     for name in ("env", "onset", "beat_phase", "chord_root", "melody"):
         assert np.allclose(getattr(whole, name)[120:], getattr(part, name), atol=1e-5), name
 
@@ -80,6 +80,6 @@ def test_start_time_offsets_the_frame_instants_consistently():
 def test_bad_arguments():
     score = render_clip(1, 1.0).score
     with pytest.raises(ValueError, match="fps"):
-        score.frame_controls(0, 10)
+        score.music_state(0, 10)
     with pytest.raises(ValueError, match="n_frames"):
-        score.frame_controls(60, -1)
+        score.music_state(60, -1)

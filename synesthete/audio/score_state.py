@@ -1,4 +1,4 @@
-"""Per-video-frame control signals from a `Score` (the teacher's and the aux losses' input).
+"""The exact `MusicState` of a `Score`: the ground truth the hearing model is trained against.
 
 Frame t stands for the instant `start_time + (t + 1) / fps` (docs/architecture.md), and every
 signal at frame t uses only events at or before that instant:
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from synesthete.audio.score import CHORD_QUALITIES, FrameControls, Score
+from synesthete.audio.score import Score
+from synesthete.music_state import CHORD_QUALITIES, MusicState
 from synesthete.constants import STEMS
 
 DRUM_TAU = {"kick": 0.15, "snare": 0.15, "hat_closed": 0.06, "hat_open": 0.3, "perc": 0.15}
@@ -71,7 +72,7 @@ def _energy_raw(score: Score, times: np.ndarray) -> np.ndarray:
     return e
 
 
-def frame_controls(score: Score, fps: float, n_frames: int, start_time: float = 0.0) -> FrameControls:
+def score_music_state(score: Score, fps: float, n_frames: int, start_time: float = 0.0) -> MusicState:
     if not (isinstance(fps, (int, float)) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
     if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 0:
@@ -119,10 +120,10 @@ def frame_controls(score: Score, fps: float, n_frames: int, start_time: float = 
     bass_p = _step_value(times, *durations_pitch(score, "bass"), -1.0)
     melody = np.where(lead_p < 0, 0.0, np.clip((lead_p - 48.0) / 48.0, 0.0, 1.0))
     bass = np.where(bass_p < 0, 0.0, np.clip((bass_p - 24.0) / 36.0, 0.0, 1.0))
-    return FrameControls(time=times.astype(np.float32), env=env, onset=onset, beat_phase=beat_phase,
-                         bar_phase=bar_phase, beat_count=beat_count, chord_root=chord_root,
-                         chord_quality=chord_quality, energy=energy, melody=melody.astype(np.float32),
-                         bass=bass.astype(np.float32))
+    return MusicState.from_arrays(dict(
+        time=times, env=env, onset=onset, beat_phase=beat_phase, bar_phase=bar_phase, beat_count=beat_count,
+        tempo=np.full(T, score.tempo, np.float32), chord_root=chord_root, chord_quality=chord_quality,
+        energy=energy, melody=melody, bass=bass))  # confidence 1.0: the score knows
 
 
 def durations_pitch(score: Score, stem: str) -> tuple[np.ndarray, np.ndarray]:
