@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import torch
 
-from synesthete.constants import FPS, WINDOW_SIZE
+from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.controls import SPECS, VALUE_CONTROLS, ControlState
 from synesthete.device import pick_device
 from synesthete.performer import Frame, Performer
@@ -113,7 +113,7 @@ class LiveOptions:
     transition: str | None = None  # override every preset's transition ("blend" | "beat")
     blend_seconds: float | None = None  # override every preset's blend time
     auto_advance: float | None = None  # seconds per preset in playlist mode
-    block_size: int = 256
+    block_size: int = BLOCK_SIZE
     play_out: bool = True
     render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention

@@ -15,7 +15,9 @@ from synesthete.model import build_model
 from synesthete.model.config import model_config
 from synesthete.mp4_writer import Mp4Writer
 from synesthete.performer import Performer, render_clip
-from synesthete.render_cli import DecodedAudio, decode_audio, main, render_to_mp4, to_model_audio
+from synesthete.audio_file import DecodedAudio, decode_audio, to_model_audio
+from synesthete.render import render_to_mp4
+from synesthete.render_cli import main
 from synesthete.replay import prepare_replay
 from synesthete.session_log import SessionLogWriter, session_log_path
 
@@ -253,7 +255,8 @@ def test_bench_part_reports_the_720p_realtime_factor():
 
 
 def test_preset_sets_the_starting_controls(tmp_path, checkpoint):
-    from synesthete.render_cli import RenderError, initial_controls
+    from synesthete.render import RenderError
+    from synesthete.render_cli import initial_controls
 
     model = load_model(checkpoint)
     preset = tmp_path / "warm.toml"
