@@ -16,8 +16,8 @@
 
 Files are read with `synesthete.config.read_mapping` (tomllib / yaml.safe_load): a preset never
 runs code. Every problem is one `PresetError` naming the file, the key and the reason. MIDI maps
-learned on stage are written back into the file's [midi] table (the rest of a TOML file is kept
-as written, comments included). `Loader` loads presets and their checkpoints on a background
+learned on stage are written back into the file's midi table with tomlkit (the rest of a TOML
+file is kept as written, comments included), validated and replaced atomically. `Loader` loads presets and their checkpoints on a background
 thread for the live loop.
 """
 
@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import queue
-import re
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import tomlkit
 import torch
 import yaml
 
@@ -174,8 +176,9 @@ def list_presets(directory: str | Path) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir()
-                  if p.suffix in PRESET_SUFFIXES and p.is_file() and is_live_preset(p))
+    return sorted(p for p in directory.iterdir()  # dot files: hidden, e.g. a MIDI map being saved
+                  if p.suffix in PRESET_SUFFIXES and not p.name.startswith(".") and p.is_file()
+                  and is_live_preset(p))
 
 
 def find_preset(name_or_path: str, directory: str | Path) -> Path:
@@ -190,39 +193,91 @@ def find_preset(name_or_path: str, directory: str | Path) -> Path:
     raise PresetError(f"preset {name_or_path!r}: no such file, and no preset of that name in {directory} (known: {known})")
 
 
-def _toml_midi_table(midi: dict[str, str]) -> str:
-    lines = ["[midi]"] + [f'{name} = "{source}"' for name, source in sorted(midi.items())]
-    return "\n".join(lines) + "\n"
+def _with_midi_table(path: Path, midi: dict[str, str]) -> str:
+    """The preset file's text with its `midi` table replaced by `midi`, everything else as written.
+
+    TOML goes through tomlkit, which edits the document in place: the table keeps the shape it
+    was written in (`[midi]`, `[ midi ]`, an inline `midi = {...}`, dotted `midi.hue = ...`), and
+    every comment, blank line and indentation of the rest of the file stays. A file without the
+    table gets a `[midi]` table at the end. YAML is re-dumped (PyYAML keeps no comments).
+    """
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if path.suffix != ".toml":
+        data = (yaml.safe_load(text) or {}) if text.strip() else {}
+        if not isinstance(data, dict):
+            raise PresetError(f"{path}: the top level must be a mapping; MIDI map not saved")
+        data["midi"] = dict(sorted(midi.items()))
+        return yaml.safe_dump(data, sort_keys=False)
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise PresetError(f"{path}: not valid TOML ({e}); MIDI map not saved") from None
+    if "midi" in doc:
+        table = doc["midi"]
+        if not isinstance(table, dict):
+            raise PresetError(f"{path}: midi: expected a table, got {table!r}; MIDI map not saved")
+        for name in [k for k in table if k not in midi]:
+            del table[name]
+        for name, source in sorted(midi.items()):
+            table[name] = source
+    else:
+        table = tomlkit.table()
+        for name, source in sorted(midi.items()):
+            table[name] = source
+        doc["midi"] = table
+    return tomlkit.dumps(doc)
 
 
 def save_midi_map(path: str | Path, midi: dict[str, str]) -> None:
-    """Write `midi` (control -> source text) into the preset file's [midi] table, atomically.
+    """Write `midi` (control -> source text) into the preset file's midi table, atomically.
 
-    TOML: the [midi] table is replaced in place (or appended), every other line is kept.
-    YAML: the file is re-dumped with the new `midi` mapping (YAML comments are not kept).
+    The new text is written to a temporary file in the same folder, flushed to the disk (fsync),
+    and checked with `load_preset`, the loader that will read it on stage; only a preset that
+    loads replaces the original (`os.replace`, atomic on POSIX). On any failure (a file we
+    cannot edit, a full disk, a result that would not load) the original stays byte for byte and
+    `PresetError` or `OSError` says why.
     """
     path = Path(path)
     for name, source in midi.items():
         if name not in SPECS:
             raise PresetError(f"{path}: midi.{name}: unknown control")
         MidiSource.parse(source)
-    if path.suffix == ".toml":
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        # The [midi] table runs from its header to the next table header or the end of the file.
-        pattern = re.compile(r"^\[midi\][^\n]*\n(?:(?!\[)[^\n]*\n?)*", re.MULTILINE)
-        table = _toml_midi_table(midi)
-        if pattern.search(text):
-            text = pattern.sub(lambda m: table + ("\n" if m.group(0).endswith("\n\n") else ""), text, count=1)
-        else:
-            text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + table
-    else:
-        data = read_mapping(path) if path.exists() else {}
-        data["midi"] = dict(sorted(midi.items()))
-        text = yaml.safe_dump(data, sort_keys=False)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    load_preset(path)  # what we wrote must read back
+    text = _with_midi_table(path, midi)
+    # Same folder (os.replace is atomic only within one filesystem) and same suffix (the loader
+    # picks TOML or YAML by it); the leading dot keeps the temp out of the preset list.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".saving{path.suffix}",
+                                    dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on the disk before the name points at them
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        try:
+            load_preset(tmp)
+        except PresetError as e:
+            raise PresetError(f"the MIDI map would make {str(e).replace(str(tmp), str(path))}; "
+                              f"{path} was left as it was") from None
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)  # the rename itself survives a power cut
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ==== background loading =========================================================================
