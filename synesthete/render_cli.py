@@ -38,7 +38,10 @@ import torch
 from synesthete.audio_file import decode_audio
 from synesthete.constants import WINDOW_SIZE
 from synesthete.frame_size import parse_size
+from synesthete.preset import default_preset, find_preset, load_preset, preset_controls
 from synesthete.render import RenderError, RenderStats, render_to_mp4
+
+PRESETS_DIR = Path("presets")  # where a bare --preset NAME is looked up, as synesthete-live does
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +107,10 @@ def run(args: argparse.Namespace) -> RenderStats:
         raise RenderError(f"{args.output}: output must be an .mp4 file")
     if not args.output.parent.resolve().is_dir():
         raise RenderError(f"{args.output}: folder {args.output.parent} does not exist")
+    if args.replay is not None and args.preset is not None:
+        raise RenderError("--preset and --replay do not mix: a replay starts from the controls the live set had")
+    # The preset is read (and checked, by the schema synesthete-live uses) before anything slow.
+    preset = load_preset(find_preset(args.preset, PRESETS_DIR)) if args.preset is not None else default_preset()
     device = pick_device(args.device)
     if args.replay is not None:
         from synesthete.replay import prepare_replay
@@ -111,8 +118,6 @@ def run(args: argparse.Namespace) -> RenderStats:
         job = prepare_replay(args.replay, args.input, args.checkpoint)
         model = load_model(job.checkpoint, device=device)
         controls = job.controls(model.cfg.styles)
-        if args.preset is not None:
-            raise RenderError("--preset and --replay do not mix: a replay starts from the controls the live set had")
         return render_to_mp4(model, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
                              controls, job.events, progress=not args.quiet,
                              full_detail=args.detail != "native", n_frames=job.n_frames, render_size=job.render_size)
@@ -120,54 +125,9 @@ def run(args: argparse.Namespace) -> RenderStats:
         raise RenderError("give an INPUT audio file (or --replay SESSION)")
     audio = decode_audio(args.input)  # decode first: a bad input fails before the model loads
     model = load_model(resolve_checkpoint(args.checkpoint), device=device)
-    controls = initial_controls(model, args.preset)
+    controls = preset_controls(preset, tuple(model.cfg.styles))  # the live app's start on this preset
     return render_to_mp4(model, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
                          progress=not args.quiet, full_detail=args.detail == "full")
-
-
-def find_preset(name: str) -> Path:
-    """A preset file: a path as given, else presets/<name>.toml|.yaml|.yml in the working directory."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    for suffix in (".toml", ".yaml", ".yml"):
-        candidate = Path("presets") / f"{name}{suffix}"
-        if candidate.is_file():
-            return candidate
-    raise RenderError(f"preset {name!r}: no such file, and no presets/{name}.toml/.yaml/.yml here")
-
-
-def initial_controls(model, preset: str | None):
-    """A ControlState for the model's styles, set from a preset's [styles] and [controls] tables.
-
-    Only the picture-related part of a live preset matters offline; its checkpoint, transition
-    and [midi] tables are ignored here (pass --checkpoint to choose the model).
-    """
-    from synesthete.config import read_mapping
-    from synesthete.controls import ControlState
-
-    styles = tuple(model.cfg.styles)
-    controls = ControlState(len(styles))
-    if preset is None:
-        return controls
-    path = find_preset(preset)
-    data = read_mapping(path)
-    values = data.get("controls", {}) or {}
-    if not isinstance(values, dict):
-        raise RenderError(f"{path}: [controls] must be a table of control = value")
-    try:
-        for name, value in values.items():
-            controls.set(name, float(value))
-    except (TypeError, ValueError) as e:
-        raise RenderError(f"{path}: [controls]: {e}") from None
-    blend = data.get("styles")
-    if blend:
-        unknown = sorted(set(blend) - set(styles))
-        if unknown:
-            raise RenderError(f"{path}: [styles] names {unknown} the model does not know; its styles: {', '.join(styles)}")
-        controls.pin_style_weights([float(blend.get(s, 0.0)) for s in styles])
-    controls.settle()
-    return controls
 
 
 if __name__ == "__main__":

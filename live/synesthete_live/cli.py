@@ -48,7 +48,7 @@ def _positive(kind: type):
 
 
 def _blend_seconds(text: str) -> float:
-    from synesthete_live.presets import MAX_BLEND_SECONDS
+    from synesthete.preset import MAX_BLEND_SECONDS
 
     try:
         value = float(text)
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     from synesthete_live.devices import AudioDeviceError
     from synesthete_live.live_loop import LiveLoop, LiveOptions
     from synesthete_live.midi_input import MidiError
-    from synesthete_live.presets import PresetError
+    from synesthete.preset import PresetError
 
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",

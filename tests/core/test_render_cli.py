@@ -255,17 +255,14 @@ def test_bench_part_reports_the_720p_realtime_factor():
 
 
 def test_preset_sets_the_starting_controls(tmp_path, checkpoint):
-    from synesthete.render import RenderError
-    from synesthete.render_cli import initial_controls
+    from synesthete.preset import PresetError, load_preset, preset_controls
 
     model = load_model(checkpoint)
     preset = tmp_path / "warm.toml"
     preset.write_text('name = "warm"\n[styles]\nb = 1.0\n[controls]\nhue = 0.25\nfeedback = 0.5\n[midi]\nhue = "cc:21"\n')
-    controls = initial_controls(model, str(preset))
+    controls = preset_controls(load_preset(preset), model.cfg.styles)
     assert controls.value["hue"] == 0.25 and controls.value["feedback"] == 0.5
     assert controls.model_controls().tolist() == [0.0, 1.0, 1.0]  # style b pinned, reactivity 1
     preset.write_text("[styles]\nneon = 1.0\n")
-    with pytest.raises(RenderError, match="neon"):
-        initial_controls(model, str(preset))
-    with pytest.raises(RenderError, match="no such file"):
-        initial_controls(model, "no-such-preset")
+    with pytest.raises(PresetError, match="neon"):
+        preset_controls(load_preset(preset), model.cfg.styles)
