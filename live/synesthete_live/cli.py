@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--ndi", metavar="NAME",
                       help="publish the picture and sound as an NDI source NAME (optional extra: "
                            "uv sync --all-packages --extra ndi). Example: --ndi Synesthete")
-    link.add_argument("--ndi-size", type=_size, metavar="WxH",
+    link.add_argument("--ndi-size", type=parse_size, metavar="WxH",
                       help="NDI picture size (default: the window size). Example: --ndi-size 1920x1080")
     run = p.add_argument_group("run")
     run.add_argument("--headless", action="store_true", help="no visible window (SDL dummy video driver); "
@@ -181,13 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     from synesthete_live.devices import AudioDeviceError
     from synesthete_live.live_loop import LiveLoop, LiveOptions
     from synesthete_live.midi_input import MidiError
-<<<<<<< HEAD
+    from synesthete.preset import PresetError
     from synesthete_live.ndi_out import NdiError
     from synesthete_live.osc_in import OscError
-    from synesthete_live.presets import PresetError
-=======
-    from synesthete.preset import PresetError
->>>>>>> main
 
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",
