@@ -62,7 +62,6 @@ class NdiOut:
         create.clock_audio = False
         self._send = self.ndi.send_create(create)
         if self._send is None:
-            self.ndi.destroy()
             raise NdiError(f"the NDI runtime could not create a source named {name!r}")
         self._video = self.ndi.VideoFrameV2()
         self._video.FourCC = self.ndi.FOURCC_VIDEO_TYPE_BGRX
@@ -100,8 +99,8 @@ class NdiOut:
 
     @property
     def connections(self) -> int:
-        """Receivers connected right now."""
-        return int(self.ndi.send_get_no_connections(self._send, 0))
+        """Receivers connected right now (0 once stopped)."""
+        return 0 if self._send is None else int(self.ndi.send_get_no_connections(self._send, 0))
 
     def stop(self, timeout: float = 2.0) -> None:
         """Send what is queued, then remove the source. Idempotent."""
@@ -111,9 +110,10 @@ class NdiOut:
         if self._thread.is_alive():
             self._thread.join(timeout)
         if self._send is not None:
+            # NDIlib.destroy() is not called: the runtime is shared by everything NDI in this
+            # process (a receiver, another source) and is released at exit.
             self.ndi.send_destroy(self._send)
             self._send = None
-            self.ndi.destroy()
 
     def _run(self) -> None:
         while True:
@@ -145,4 +145,5 @@ class NdiOut:
             self.audio_samples += int(audio.size)
 
     def hud_line(self) -> str:
-        return f"ndi {self.name} {self.size[0]}x{self.size[1]}  {self.sent} sent  {self.dropped} dropped"
+        return (f"ndi {self.name} {self.size[0]}x{self.size[1]}  {self.connections} receivers  "
+                f"{self.sent} sent  {self.dropped} dropped")
