@@ -246,10 +246,10 @@ def load_live_model(checkpoint: str | None, device: torch.device) -> tuple[torch
     from synesthete.checkpoint import CheckpointError, load_model, resolve_checkpoint
 
     if checkpoint is not None:
-        return load_model(checkpoint, device), Path(checkpoint).name, None
+        return load_model(checkpoint, device, kind="pixel"), Path(checkpoint).name, None
     try:
-        path = resolve_checkpoint(None)
-        return load_model(path, device), path.name, None
+        path = resolve_checkpoint(None, "pixel")
+        return load_model(path, device, kind="pixel"), path.name, None
     except CheckpointError as e:
         from synesthete.model import build_model, model_config
 
