@@ -325,7 +325,7 @@ def test_a_jack_midi_knob_moves_its_mapped_control(checkpoint, kicks_wav, jack_s
 @pytest.mark.jack
 def test_midi_learn_on_stage_saves_into_an_inline_table_and_keeps_the_preset(
         checkpoint, kicks_wav, jack_server, midi_sender, tmp_path):
-    from synesthete_live.presets import load_preset
+    from synesthete.preset import load_preset
 
     preset = tmp_path / "m.toml"
     preset.write_text('# my set\nname = "M"\nmidi = { zoom = "cc:4" }  # learned last week\n\n'

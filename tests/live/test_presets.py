@@ -10,7 +10,8 @@ import torch
 
 from synesthete.checkpoint import save_checkpoint
 from synesthete.model import build_model, model_config
-from synesthete_live.presets import (Loader, PresetError, find_preset, list_presets, load_preset, save_midi_map)
+from synesthete.preset import PresetError, find_preset, list_presets, load_preset
+from synesthete_live.presets import Loader, save_midi_map
 
 PRESETS = Path(__file__).resolve().parents[2] / "presets"
 
