@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 
 
 def _variants(base) -> dict[str, Any]:
