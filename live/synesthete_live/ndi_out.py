@@ -114,6 +114,7 @@ class NdiOut:
             # process (a receiver, another source) and is released at exit.
             self.ndi.send_destroy(self._send)
             self._send = None
+            self._video = None  # the binding's frame object goes with the source
 
     def _run(self) -> None:
         while True:
