@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from synesthete.render_cli import DecodedAudio, RenderError, decode_audio, parse_size
+from synesthete.audio_file import DecodedAudio, decode_audio
+from synesthete.frame_size import parse_size
+from synesthete.render import RenderError
 
 
 @dataclass
@@ -93,7 +95,7 @@ def prepare_replay(session: Path, recording: Path | None, checkpoint: str | None
         raise RenderError(f"{session}: the live set used checkpoint {header.get('checkpoint')!r}, which is not "
                           "found here (nor next to the log); pass --checkpoint PATH")
     live_render = header.get("render_size")
-    return ReplayJob(audio, resolve_checkpoint(ckpt), _header_size(header),
+    return ReplayJob(audio, resolve_checkpoint(ckpt, "pixel"), _header_size(header),
                      (int(live_render[0]), int(live_render[1])) if live_render else None,
                      header, replay_events(log.events), recorded_frames(recording))
 

@@ -19,9 +19,11 @@ import time
 
 import numpy as np
 
+from synesthete.constants import BLOCK_SIZE
+from synesthete.resampler import Resampler
+
 from .devices import (AudioDeviceError, KeptStream, default_source_spec, device_name, find_input_device,
                       negotiate_rate, sounddevice)
-from .resample import StreamingResampler
 from .ring_buffer import RingBuffer
 from .sources import AudioSource, DemoSource, FileSource
 
@@ -31,7 +33,7 @@ LOST_STATUS = "device lost, retrying…"
 class DeviceSource(AudioSource):
     """Capture from PortAudio device `index`; `read()` returns mono audio at `sample_rate`."""
 
-    def __init__(self, index: int, sample_rate: int, block_size: int = 256, latency: str | float = "low",
+    def __init__(self, index: int, sample_rate: int, block_size: int = BLOCK_SIZE, latency: str | float = "low",
                  play_out: bool = True, buffer_s: float = 2.0) -> None:
         sd = sounddevice()
         info = sd.query_devices(index)
@@ -47,7 +49,8 @@ class DeviceSource(AudioSource):
         self.block_size = int(block_size)
         self.latency = latency
         self._ring = RingBuffer(int(buffer_s * rate), self.channels)
-        self._resampler = StreamingResampler(rate, sample_rate)
+        # libsoxr's low-latency quality (synesthete.resampler): capture latency is the show's latency.
+        self._resampler = Resampler(rate, sample_rate, quality="LQ")
         self._keeper = KeptStream(self._open, lambda: self._ring.frames_written)
         self._inv_rate = 1.0 / rate
         self._last_read = time.perf_counter()
@@ -90,7 +93,9 @@ class DeviceSource(AudioSource):
             n = int(min(elapsed, 0.25) * self.sample_rate)
             return np.zeros(n, dtype=np.float32), now
         raw, t = self._ring.read_new()  # (n_device,) mono
-        return self._resampler.process(raw), t
+        out = self._resampler.process(raw)
+        # The newest resampled sample is older than the newest captured one by what the filter holds.
+        return out, (None if t is None else t - self._resampler.held_s)
 
     def _status(self) -> str:
         return LOST_STATUS if self._running and self._keeper.lost else ""
@@ -105,7 +110,7 @@ class DeviceSource(AudioSource):
         return self._keeper.reopened
 
 
-def open_source(spec: str, sample_rate: int, block_size: int = 256, latency: str | float = "low",
+def open_source(spec: str, sample_rate: int, block_size: int = BLOCK_SIZE, latency: str | float = "low",
                 play_out: bool = True) -> AudioSource:
     """Make (not start) the source named by `spec`.
 

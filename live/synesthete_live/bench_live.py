@@ -29,7 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
+from synesthete.constants import BLOCK_SIZE
+from synesthete.frame_size import parse_size
 
 JACK_SERVER = "synesthete-bench"
 FEEDER_CLIENT = "synesthete-bench-feeder"
@@ -116,7 +118,7 @@ def feed(seconds: float = 8.0, seed: int = 0) -> None:
         outdata[:, 0] = music[idx]
         pos[0] = (i + frames) % music.shape[0]
 
-    with sd.OutputStream(device=device, channels=1, samplerate=rate, blocksize=256, dtype="float32",
+    with sd.OutputStream(device=device, channels=1, samplerate=rate, blocksize=BLOCK_SIZE, dtype="float32",
                          callback=callback):
         print("ready", flush=True)
         sys.stdin.read()  # until the bench closes our stdin
@@ -133,19 +135,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")
 
 
-def _size(text: str) -> tuple[int, int]:
-    w, h = (int(v) for v in text.lower().split("x"))
-    return w, h
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     from synesthete_live.devices import refresh_devices
     from synesthete_live.live_loop import LiveLoop, LiveOptions
 
     seconds = args.soak or args.seconds or (10.0 if args.quick else 60.0)
-    window = _size(args.window)
-    record_size = _size(args.record_size) if args.record_size else window
+    window = parse_size(args.window)
+    record_size = parse_size(args.record_size) if args.record_size else window
     jackd = ensure_jack()
     feeder = None
     stop = threading.Event()

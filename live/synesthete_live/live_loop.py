@@ -23,6 +23,7 @@ in order and a one-line latency/fps summary is printed.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -36,10 +37,11 @@ import cv2
 import numpy as np
 import torch
 
-from synesthete.constants import FPS, WINDOW_SIZE
-from synesthete.controls import SPECS, VALUE_CONTROLS, ControlState
+from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
+from synesthete.controls import ControlState
 from synesthete.device import pick_device
 from synesthete.performer import Frame, Performer
+from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
 from synesthete.session_log import SessionLogWriter, session_log_path
 from synesthete_live.audio_input import open_source
 from synesthete_live.devices import default_source_spec
@@ -47,9 +49,8 @@ from synesthete_live.hud import Hud, HudInfo
 from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
 from synesthete_live.midi_map import MidiMap
-from synesthete_live.presets import (Loader, LoadResult, Preset, PresetError, default_preset, find_preset,
-                                     list_presets, load_preset)
-from synesthete_live.recorder import Recorder
+from synesthete_live.presets import Loader, LoadResult
+from synesthete_live.recorder import Recorder, claim_recording_path
 from synesthete_live.window import Window, cover_rect, pygame
 
 # ==== the live loop ==============================================================================
@@ -57,7 +58,6 @@ SILENCE_AFTER_FRAMES = 3  # no audio for this many frame periods: feed silence, 
 HUD_REFRESH_S = 0.25  # HUD figures (percentiles) are recomputed 4 times a second, the meter every frame
 WARMUP_S = 1.0  # the statistics start after this: first-frame hitches are start-up, not the show
 BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
-PRESERVED_ON_SWITCH = ("freeze", "blackout")  # a preset switch does not lift a freeze or blackout
 
 
 RECORDER_NICE = 10  # the encoder yields the CPU to the render thread: a late file frame is a
@@ -113,7 +113,7 @@ class LiveOptions:
     transition: str | None = None  # override every preset's transition ("blend" | "beat")
     blend_seconds: float | None = None  # override every preset's blend time
     auto_advance: float | None = None  # seconds per preset in playlist mode
-    block_size: int = 256
+    block_size: int = BLOCK_SIZE
     play_out: bool = True
     render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
@@ -194,29 +194,23 @@ class LiveLoop:
                 from synesthete_live.synth import Synth
 
                 self.synth = Synth(self.performer.sample_rate, "lead")
-                # Render every note once, off the render thread, so the first press costs nothing.
-                threading.Thread(target=self.synth.prewarm, name="synth-prewarm", daemon=True).start()
+                # Render every note once now (~0.4 s of start-up), so the first press costs nothing.
+                # On this thread: the synth belongs to the render thread alone (it has no lock).
+                self.synth.prewarm()
                 self.source.attach_synth(self.synth)
             except (ImportError, ValueError) as e:
                 self._say(f"MIDI notes will not play a synth ({e})")
 
         self.recorder = None
         self.session_log = None
+        self.record_path: Path | None = None
+        self.record_failure = ""  # why the recording ended early (disk full...); the show went on
         if o.record is not None:
-            rw, rh = o.record_size or self.window.size
-            self.recorder = start_below_render(Recorder(o.record, rw, rh, self.performer.fps,
-                                                        self.performer.sample_rate))
-            self._record_aspect = (rw, rh)
-            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
-                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
-                      "preset_path": str(self.preset.path) if self.preset.path else None,
-                      "styles": list(self.performer.styles), "size": [rw, rh],
-                      "controls": self.controls.snapshot(), "source": self.source.name}
-            self.session_log = SessionLogWriter(session_log_path(o.record), header)
+            self._start_recording(o.record)
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
-                  + (f", recording to {o.record}" if o.record is not None else "")
+                  + (f", recording to {self.record_path}" if self.record_path is not None else "")
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
         if not o.headless and self.window.driver in ("dummy", "offscreen"):
             self._say(f"no display found (SDL video driver {self.window.driver!r}): nothing is shown; "
@@ -227,11 +221,65 @@ class LiveLoop:
         gc.collect()
         gc.freeze()
 
+    # ---- recording ---------------------------------------------------------------------------
+    def _start_recording(self, wanted: Path) -> None:
+        """Open the recorder and its session log on a name that overwrites no earlier show."""
+        o = self.opts
+        path = claim_recording_path(wanted)  # creates an empty placeholder: ours to remove on failure
+        if path != wanted:
+            self._say(f"{wanted} (or its session log) exists already: recording to {path} instead")
+        try:
+            rw, rh = o.record_size or self.window.size
+            self.recorder = start_below_render(Recorder(path, rw, rh, self.performer.fps,
+                                                        self.performer.sample_rate))
+            self._record_aspect = (rw, rh)
+            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
+                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
+                      "preset_path": str(self.preset.path) if self.preset.path else None,
+                      "styles": list(self.performer.styles), "size": [rw, rh],
+                      "controls": self.controls.snapshot(), "source": self.source.name}
+            self.session_log = SessionLogWriter(session_log_path(path), header)
+        except BaseException:
+            if self.recorder is not None:
+                self.recorder.abort("the recording could not start")
+                self.recorder.stop(timeout=10.0)
+                self.recorder = None
+            if path.exists() and path.stat().st_size == 0:
+                path.unlink()  # our placeholder: nothing was recorded
+            raise
+        self.record_path = path
+
+    def _end_recording(self, reason: str) -> None:
+        """A recording that cannot go on (a full disk) ends here; the show goes on.
+
+        Called on the render thread; never waits: the recorder closes its file on its own thread.
+        The reason is shown on the HUD and said on stderr now, and the exit status reports it.
+        """
+        if self.record_failure:
+            return
+        self.record_failure = reason
+        if self.recorder is not None:
+            self.recorder.abort(reason)
+        if self.session_log is not None:
+            self.session_log.close()  # what was logged so far stays (each event was flushed)
+            self.session_log = None
+        self._error(f"{reason}; the show goes on without recording")
+
+    def _check_recording(self) -> None:
+        # The recorder fails on its own thread (its file's disk is full): end the log with it.
+        if self.recorder is not None and not self.record_failure and self.recorder.error is not None:
+            self._end_recording(self.recorder.error)
+
     # ---- events --------------------------------------------------------------------------------
     def _log(self, type_: str, **payload) -> None:
         if self.session_log is not None and self.recorder is not None:
             frame, t = self.recorder.position()
-            self.session_log.log(type_, frame, t, **payload)
+            try:
+                self.session_log.log(type_, frame, t, **payload)
+            except OSError as e:  # e.g. ENOSPC: the disk is full; the recording ends with the log
+                what = "disk full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else f"cannot write ({e.strerror or e})"
+                self._end_recording(f"{what} while writing {self.session_log.path}: recording and session "
+                                    f"log stopped at {t:.1f} s")
 
     def apply(self, event: dict) -> None:
         """Apply one control event between frames (and log it for replay)."""
@@ -298,16 +346,8 @@ class LiveLoop:
             self._last_midi_when = when
 
     # ---- presets ------------------------------------------------------------------------------
-    def _preset_values(self, preset: Preset) -> dict[str, float]:
-        values = {n: SPECS[n].default for n in VALUE_CONTROLS if n not in PRESERVED_ON_SWITCH}
-        values.update(preset.controls)
-        return values
-
     def _apply_preset_values(self, preset: Preset, seconds: float, log: bool = True) -> None:
-        weights = preset.style_weights(self.performer.styles)
-        values = self._preset_values(preset)
-        event = {"op": "glide", "values": values, "seconds": seconds,
-                 "weights": None if weights is None else [float(w) for w in weights]}
+        event = preset_event(preset, self.performer.styles, seconds)
         self.controls.apply(event)
         if log:
             self._log("control", **event)
@@ -471,6 +511,7 @@ class LiveLoop:
                     warming = False
                 if self.opts.duration is not None and t0 - start >= self.opts.duration:
                     break
+                self._check_recording()
                 self._window_events()
                 self._midi_events()
                 self._loader_results()
@@ -528,12 +569,15 @@ class LiveLoop:
                 rec = {"path": str(self.recorder.path), "frames": self.recorder.frames_written,
                        "dropped": self.recorder.dropped_frames, "error": str(e)}
             summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
-                           record_dropped=rec["dropped"], record_error=rec["error"])
+                           record_dropped=rec["dropped"], record_error=rec["error"] or self.record_failure or None)
+            summary["session_log"] = str(session_log_path(rec["path"]))
         else:
             summary["recording"] = False
         if getattr(self, "session_log", None) is not None:
-            self.session_log.close()
-            summary["session_log"] = str(self.session_log.path)
+            try:
+                self.session_log.close()
+            except OSError as e:  # the last flush met a full disk: the events before it are there
+                summary["record_error"] = summary.get("record_error") or f"session log: {e}"
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
         if getattr(self, "window", None) is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
 from synesthete.model.config import DEFAULT_SIZE, default_styles
 from synesthete.registry import available
@@ -56,9 +56,9 @@ def architectures(styles: tuple[str, ...]) -> dict[str, ModelConfig]:
 
 def shipped_architecture() -> ModelConfig:
     """The config of the checkpoint the live app loads when none is named (what plays on stage)."""
-    from synesthete.checkpoint import config_from_checkpoint, load_checkpoint
+    from synesthete.checkpoint import NEURAL_CHECKPOINT, config_from_checkpoint, load_checkpoint
 
-    return config_from_checkpoint(load_checkpoint(None))
+    return config_from_checkpoint(load_checkpoint(NEURAL_CHECKPOINT))
 
 
 def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[float]:

@@ -16,25 +16,27 @@ from typing import Any
 
 import numpy as np
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
+from synesthete.constants import HELD_OUT_SEED_BASE
 
-SEED = 10_000
+SEED = HELD_OUT_SEED_BASE
 SIZE = (1280, 720)
 
 
 def _model() -> tuple[Any, str]:
-    from synesthete.checkpoint import DEFAULT_CHECKPOINT, load_model
+    from synesthete.checkpoint import NEURAL_CHECKPOINT, load_model
     from synesthete.model import build_model
     from synesthete.model.config import model_config
 
-    if DEFAULT_CHECKPOINT.is_file():
-        return load_model(DEFAULT_CHECKPOINT), str(DEFAULT_CHECKPOINT.name)
+    if NEURAL_CHECKPOINT.is_file():
+        return load_model(NEURAL_CHECKPOINT), str(NEURAL_CHECKPOINT.name)
     return build_model(model_config()).eval(), "untrained default size (no checkpoint shipped)"
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from synesthete.audio.engine import render_clip
-    from synesthete.render_cli import DecodedAudio, render_to_mp4
+    from synesthete.audio_file import DecodedAudio
+    from synesthete.render import render_to_mp4
 
     import cv2
 

@@ -14,9 +14,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import torch
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 
 
 def _variants(base) -> dict[str, Any]:
