@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> RenderStats:
         from synesthete.replay import prepare_replay
 
         job = prepare_replay(args.replay, args.input, args.checkpoint)
-        model = load_model(job.checkpoint, device=device)
+        model = load_model(job.checkpoint, device=device, kind="pixel")
         controls = job.controls(model.cfg.styles)
         return render_to_mp4(model, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
                              controls, job.events, progress=not args.quiet,
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> RenderStats:
     if args.input is None:
         raise RenderError("give an INPUT audio file (or --replay SESSION)")
     audio = AudioFile(args.input)  # open first: a bad input fails before the model loads
-    model = load_model(resolve_checkpoint(args.checkpoint), device=device)
+    model = load_model(resolve_checkpoint(args.checkpoint, "pixel"), device=device, kind="pixel")
     controls = preset_controls(preset, tuple(model.cfg.styles))  # the live app's start on this preset
     return render_to_mp4(model, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
                          progress=not args.quiet, full_detail=args.detail == "full")

@@ -14,6 +14,8 @@ Threads and who owns what:
 * **loader** (`presets.Loader`): preset files and checkpoints load here; the picture keeps running
   on the current preset meanwhile, and a preset that fails leaves it running with an error line.
 * **recorder**: encodes on its own thread behind a bounded queue (drops and counts, never waits).
+* **links** (`links.Links`): OSC out and NDI out send on their own threads behind bounded queues;
+  OSC in receives on its own thread and is applied between frames like MIDI.
 
 Preset switches blend softly over `blend_seconds` (control glide + picture crossfade when the
 checkpoint changes) or cut hard on the next strong beat (the performer's kick detector on the
@@ -23,12 +25,13 @@ in order and a one-line latency/fps summary is printed.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -47,9 +50,10 @@ from synesthete_live.devices import default_source_spec
 from synesthete_live.hud import Hud, HudInfo
 from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
+from synesthete_live.links import Links
 from synesthete_live.midi_map import MidiMap
 from synesthete_live.presets import Loader, LoadResult
-from synesthete_live.recorder import Recorder
+from synesthete_live.recorder import Recorder, claim_recording_path
 from synesthete_live.window import Window, cover_rect, pygame
 
 # ==== the live loop ==============================================================================
@@ -117,6 +121,11 @@ class LiveOptions:
     render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
     quiet: bool = False
+    osc_out: list[tuple[str, int]] = field(default_factory=list)  # (ip, port) targets of the music state
+    osc_in: int | None = None  # UDP port to listen for OSC control on
+    osc_in_host: str = "127.0.0.1"
+    ndi: str | None = None  # publish the frames as an NDI source of this name
+    ndi_size: tuple[int, int] | None = None  # (w, h); None: the window size
 
 
 class LiveLoop:
@@ -193,29 +202,26 @@ class LiveLoop:
                 from synesthete_live.synth import Synth
 
                 self.synth = Synth(self.performer.sample_rate, "lead")
-                # Render every note once, off the render thread, so the first press costs nothing.
-                threading.Thread(target=self.synth.prewarm, name="synth-prewarm", daemon=True).start()
+                # Render every note once now (~0.4 s of start-up), so the first press costs nothing.
+                # On this thread: the synth belongs to the render thread alone (it has no lock).
+                self.synth.prewarm()
                 self.source.attach_synth(self.synth)
             except (ImportError, ValueError) as e:
                 self._say(f"MIDI notes will not play a synth ({e})")
 
         self.recorder = None
         self.session_log = None
+        self.record_path: Path | None = None
+        self.record_failure = ""  # why the recording ended early (disk full...); the show went on
         if o.record is not None:
-            rw, rh = o.record_size or self.window.size
-            self.recorder = start_below_render(Recorder(o.record, rw, rh, self.performer.fps,
-                                                        self.performer.sample_rate))
-            self._record_aspect = (rw, rh)
-            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
-                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
-                      "preset_path": str(self.preset.path) if self.preset.path else None,
-                      "styles": list(self.performer.styles), "size": [rw, rh],
-                      "controls": self.controls.snapshot(), "source": self.source.name}
-            self.session_log = SessionLogWriter(session_log_path(o.record), header)
+            self._start_recording(o.record)
+        self.links = Links(o.osc_out, o.osc_in, o.osc_in_host, o.ndi, o.ndi_size or self.window.size,
+                           self.performer.fps, self.performer.sample_rate)
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
-                  + (f", recording to {o.record}" if o.record is not None else "")
+                  + (f", recording to {self.record_path}" if self.record_path is not None else "")
+                  + "".join(f", {text.split('  ')[0]}" for text, _ in self.links.hud_lines(0.0))
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
         if not o.headless and self.window.driver in ("dummy", "offscreen"):
             self._say(f"no display found (SDL video driver {self.window.driver!r}): nothing is shown; "
@@ -226,11 +232,65 @@ class LiveLoop:
         gc.collect()
         gc.freeze()
 
+    # ---- recording ---------------------------------------------------------------------------
+    def _start_recording(self, wanted: Path) -> None:
+        """Open the recorder and its session log on a name that overwrites no earlier show."""
+        o = self.opts
+        path = claim_recording_path(wanted)  # creates an empty placeholder: ours to remove on failure
+        if path != wanted:
+            self._say(f"{wanted} (or its session log) exists already: recording to {path} instead")
+        try:
+            rw, rh = o.record_size or self.window.size
+            self.recorder = start_below_render(Recorder(path, rw, rh, self.performer.fps,
+                                                        self.performer.sample_rate))
+            self._record_aspect = (rw, rh)
+            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
+                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
+                      "preset_path": str(self.preset.path) if self.preset.path else None,
+                      "styles": list(self.performer.styles), "size": [rw, rh],
+                      "controls": self.controls.snapshot(), "source": self.source.name}
+            self.session_log = SessionLogWriter(session_log_path(path), header)
+        except BaseException:
+            if self.recorder is not None:
+                self.recorder.abort("the recording could not start")
+                self.recorder.stop(timeout=10.0)
+                self.recorder = None
+            if path.exists() and path.stat().st_size == 0:
+                path.unlink()  # our placeholder: nothing was recorded
+            raise
+        self.record_path = path
+
+    def _end_recording(self, reason: str) -> None:
+        """A recording that cannot go on (a full disk) ends here; the show goes on.
+
+        Called on the render thread; never waits: the recorder closes its file on its own thread.
+        The reason is shown on the HUD and said on stderr now, and the exit status reports it.
+        """
+        if self.record_failure:
+            return
+        self.record_failure = reason
+        if self.recorder is not None:
+            self.recorder.abort(reason)
+        if self.session_log is not None:
+            self.session_log.close()  # what was logged so far stays (each event was flushed)
+            self.session_log = None
+        self._error(f"{reason}; the show goes on without recording")
+
+    def _check_recording(self) -> None:
+        # The recorder fails on its own thread (its file's disk is full): end the log with it.
+        if self.recorder is not None and not self.record_failure and self.recorder.error is not None:
+            self._end_recording(self.recorder.error)
+
     # ---- events --------------------------------------------------------------------------------
     def _log(self, type_: str, **payload) -> None:
         if self.session_log is not None and self.recorder is not None:
             frame, t = self.recorder.position()
-            self.session_log.log(type_, frame, t, **payload)
+            try:
+                self.session_log.log(type_, frame, t, **payload)
+            except OSError as e:  # e.g. ENOSPC: the disk is full; the recording ends with the log
+                what = "disk full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else f"cannot write ({e.strerror or e})"
+                self._end_recording(f"{what} while writing {self.session_log.path}: recording and session "
+                                    f"log stopped at {t:.1f} s")
 
     def apply(self, event: dict) -> None:
         """Apply one control event between frames (and log it for replay)."""
@@ -245,17 +305,7 @@ class LiveLoop:
         if action is None:
             return
         if action.kind == "app":
-            if action.app == "quit":
-                self.stop_requested = True
-            elif action.app == "fullscreen":
-                self.window.toggle_fullscreen()
-            elif action.app == "hud":
-                self.hud.visible = not self.hud.visible
-            elif action.app == "learn":
-                if self.midi_map.learn_toggle() and self.preset.path is not None:
-                    self.loader.save_midi(self.preset.path, self.midi_map.as_table())
-            elif action.app == "reset":
-                self._apply_preset_values(self.preset, 0.3)
+            self._app(action.app)
             return
         if self.midi_map.learning:  # learn mode: a control key picks the control to map
             self.midi_map.learn_select(action.control)
@@ -270,6 +320,41 @@ class LiveLoop:
             n = len(self.performer.styles)
             if int(action.value) < n:
                 self.apply({"op": "set", "name": "style", "value": action.value / max(n - 1, 1)})
+
+    def _app(self, name: str, on: bool | None = None) -> None:
+        """An app action from a key (flip) or OSC (`on`: set, None: flip)."""
+        if name == "quit":
+            self.stop_requested = True
+        elif name == "fullscreen":
+            if on is None or on != self.window.fullscreen:
+                self.window.toggle_fullscreen()
+        elif name == "hud":
+            self.hud.visible = (not self.hud.visible) if on is None else on
+        elif name == "learn":
+            if self.midi_map.learn_toggle() and self.preset.path is not None:
+                self.loader.save_midi(self.preset.path, self.midi_map.as_table())
+        elif name == "reset":
+            self._apply_preset_values(self.preset, 0.3)
+
+    def _osc_events(self) -> None:
+        for event in self.links.control_events(self.controls):
+            if event["op"] == "app":
+                self._app(event["name"], event["value"])
+            elif event["op"] == "preset":
+                self._preset_by_name(event["name"])
+            else:
+                self.apply(event)
+
+    def _preset_by_name(self, name: str) -> None:
+        try:
+            path = find_preset(name, self.opts.presets_dir)
+        except PresetError as e:
+            self.links.reject(str(e))
+            return
+        if path not in self.playlist:
+            self.playlist.append(path)
+        self.preset_index = self.playlist.index(path)
+        self.loader.request(path)
 
     def _window_events(self) -> None:
         for event in self.window.poll():
@@ -356,6 +441,7 @@ class LiveLoop:
         self.preset = preset
         self._apply_preset_values(preset, seconds)
         self.midi_map = MidiMap(preset.midi, pickup=self.midi_map.pickup)
+        self.links.release_knobs()
         self.info.preset = preset.name
         self._log("preset", name=preset.name, path=str(preset.path) if preset.path else None,
                   checkpoint=self.checkpoint_label, hard_cut=hard, seconds=seconds)
@@ -432,7 +518,8 @@ class LiveLoop:
                        else "press a control's key to pick it (L to finish)")
         else:
             i.learn = ""
-        i.pickup = self.midi_map.waiting_pickup() if self.midi_input is not None else []
+        i.pickup = (self.midi_map.waiting_pickup() if self.midi_input is not None else []) + self.links.waiting_pickup()
+        i.links = self.links.hud_lines(now)
         i.frozen = self.controls.target["freeze"] >= 0.5
         i.blackout = self.controls.target["blackout"] >= 0.5
 
@@ -462,8 +549,10 @@ class LiveLoop:
                     warming = False
                 if self.opts.duration is not None and t0 - start >= self.opts.duration:
                     break
+                self._check_recording()
                 self._window_events()
                 self._midi_events()
+                self._osc_events()
                 self._loader_results()
                 if next_advance is not None and t0 >= next_advance:
                     next_advance += self.opts.auto_advance
@@ -473,6 +562,7 @@ class LiveLoop:
                     newest_t = t_capture
                 frames = self._frame_images(audio, t_capture)
                 self._record(frames, audio)
+                self.links.publish(frames, audio, self.source)
                 if self.pending_cut is not None and (any(f.beat for f in frames) or t0 >= self.pending_cut[1]):
                     self._switch(self.pending_cut[0], hard=True)
                     self.pending_cut = None
@@ -512,6 +602,9 @@ class LiveLoop:
                     (thing.stop if hasattr(thing, "stop") else thing.close)()
                 except Exception as e:  # shutting down: report, never hang
                     self._say(f"{name} did not stop cleanly: {e}")
+        if getattr(self, "links", None) is not None:
+            self.links.stop()
+            summary.update(self.links.summary())
         if getattr(self, "recorder", None) is not None:
             try:
                 rec = self.recorder.stop(timeout=30.0)
@@ -519,12 +612,15 @@ class LiveLoop:
                 rec = {"path": str(self.recorder.path), "frames": self.recorder.frames_written,
                        "dropped": self.recorder.dropped_frames, "error": str(e)}
             summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
-                           record_dropped=rec["dropped"], record_error=rec["error"])
+                           record_dropped=rec["dropped"], record_error=rec["error"] or self.record_failure or None)
+            summary["session_log"] = str(session_log_path(rec["path"]))
         else:
             summary["recording"] = False
         if getattr(self, "session_log", None) is not None:
-            self.session_log.close()
-            summary["session_log"] = str(self.session_log.path)
+            try:
+                self.session_log.close()
+            except OSError as e:  # the last flush met a full disk: the events before it are there
+                summary["record_error"] = summary.get("record_error") or f"session log: {e}"
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
         if getattr(self, "window", None) is not None:
@@ -537,4 +633,10 @@ class LiveLoop:
                         f" ({summary['record_dropped']} dropped)"
                 if summary.get("record_error"):
                     line += f"; recording error: {summary['record_error']}"
+            if "osc_out_frames" in summary:
+                line += f"; osc out {summary['osc_out_frames']} frames ({summary['osc_out_dropped']} dropped)"
+            if "osc_in_received" in summary:
+                line += f"; osc in {summary['osc_in_accepted']} ok, {summary['osc_in_bad']} bad"
+            if "ndi_sent" in summary:
+                line += f"; ndi {summary['ndi_sent']} frames ({summary['ndi_dropped']} dropped)"
             print(f"synesthete-live: {line}", flush=True)
