@@ -5,13 +5,16 @@
 
 The input is decoded with TorchCodec (wav, flac, mp3, ogg, or the audio track of a video),
 downmixed and resampled to the model's rate, and fed through the very `Performer` the live window
-uses (causal features, `model.step`, controls, post effects), in chunks. So every frame equals
-what the live app would have shown for the same audio and control events. The mp4 carries the
-*original* audio (its own rate and channels) next to the video, both written by `Mp4Writer`.
+uses (causal features, the hearing model's `step`, the music state, the looks, controls, post
+effects), in chunks. So every frame equals what the live app would have shown for the same audio
+and control events. The mp4 carries the *original* audio (its own rate and channels) next to the
+video, both written by `Mp4Writer`. Only the frames the output shows are drawn (at 30 fps every
+other frame: the hearing still steps each one).
 
-By default the model draws at its native size and each frame is fitted to `--size` the way the
-live window fits it to the screen (cover crop, bilinear): fast, and what the audience saw.
-`--detail full` has the model render at `--size` itself (more detail with the implicit decoder).
+By default the looks draw at the live default render size (640x360 for a 16:9 output) and each
+frame is fitted to `--size` the way the live window fits it to the screen (cover crop, bilinear):
+fast, and what a small CPU shows live. `--detail full` draws the looks at `--size` itself (crisper,
+slower).
 
 `--replay SESSION.jsonl` re-renders a live set: the audio comes from the recording the session
 log sits next to (`set.session.jsonl` -> `set.mp4`), the logged control events are re-applied at
@@ -130,8 +133,9 @@ def mp4_audio(audio: DecodedAudio) -> tuple[np.ndarray, int]:
 
 
 def stream_frames(performer, audio: np.ndarray, controls, events: Iterable[tuple[int, dict]] = (),
-                  chunk_frames: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
-    """Drive `performer` over `audio` (model rate, padded to whole hops); yield (k, H, W, 3) uint8 batches.
+                  chunk_frames: int = CHUNK_FRAMES, draw=True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Drive `performer` over `audio` (model rate, padded to whole hops); yield (indices (k,), images
+    (k, H, W, 3) uint8) of the drawn frames, chunk by chunk (`draw` as `Performer.process` takes it).
 
     Each (frame_index, event) is applied to `controls` right before that model frame, exactly as
     the live loop applies a queued event between frames; chunks are cut at event frames so the
@@ -151,9 +155,10 @@ def stream_frames(performer, audio: np.ndarray, controls, events: Iterable[tuple
         stop = min(start + n_frames, f + chunk_frames)
         if j < len(pending):
             stop = min(stop, max(pending[j][0], f + 1))
-        frames = performer.process(audio[(f - start) * hop : (stop - start) * hop], controls)
+        frames = [fr for fr in performer.process(audio[(f - start) * hop : (stop - start) * hop], controls, draw=draw)
+                  if fr.image is not None]
         if frames:
-            yield np.stack([fr.image for fr in frames])
+            yield np.array([fr.index - start for fr in frames]), np.stack([fr.image for fr in frames])
         f = stop
 
 
@@ -168,7 +173,7 @@ def pick_output_frames(model_fps: float, out_fps: float, n_model_frames: int) ->
 
 
 def render_to_mp4(
-    model,
+    hearing,
     audio: DecodedAudio,
     output: str | Path,
     size: tuple[int, int],
@@ -183,13 +188,13 @@ def render_to_mp4(
     n_frames: int | None = None,
     render_size: tuple[int, int] | None = None,
 ) -> RenderStats:
-    """Render `audio` through a fresh Performer into `output` (width, height = size) atomically.
+    """Render `audio` through a fresh Performer on `hearing` into `output` (width, height = size) atomically.
 
-    By default the model draws at `render_size` ((h, w); None: its native size) and the finished
-    frames are fitted to `size` exactly as the live window fits them to the screen (cover crop,
-    bilinear): the cheap path. `full_detail=True` has the model itself render at `size` (the
-    implicit decoder adds real detail, a conv decoder upsamples; post effects run at full size):
-    the frames of a live loop run with that render size. `n_frames` fixes the number of model
+    By default the looks draw at `render_size` ((h, w); None: the live default with the output's
+    aspect) and the finished frames are fitted to `size` exactly as the live window fits them to
+    the screen (cover crop, bilinear): the cheap path. `full_detail=True` draws the looks at `size`
+    (post effects run at full size too): the frames of a live loop run with that render size.
+    `n_frames` fixes the number of model
     frames (a replay matches the recording's video: audio beyond it is dropped, missing audio is
     silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
     """
@@ -200,7 +205,11 @@ def render_to_mp4(
 
     output = Path(output)
     width, height = size
-    performer = Performer(model, device=device, render_size=(height, width) if full_detail else render_size)
+    if full_detail:
+        render_size = (height, width)
+    elif render_size is None:
+        render_size = default_render_size(width, height)
+    performer = Performer(hearing, device=device, render_size=render_size)
     if controls is None:
         controls = performer.new_controls()
     model_fps = float(performer.fps)
@@ -227,9 +236,9 @@ def render_to_mp4(
         index = 0
         with tqdm(total=n_model, unit="frame", desc=f"render {output.name}", disable=not progress,
                   leave=False, dynamic_ncols=True) as bar:
-            for batch in stream_frames(performer, model_audio, controls, events):  # (k, H, W, 3)
-                idx = np.arange(index, index + batch.shape[0])
-                keep = np.repeat(batch[wanted[idx]], repeats[idx][wanted[idx]], axis=0)
+            draw = lambda i: bool(wanted[i]) if i < n_model else False  # noqa: E731
+            for idx, batch in stream_frames(performer, model_audio, controls, events, draw=draw):  # (k, H, W, 3)
+                keep = np.repeat(batch, repeats[idx], axis=0)
                 keep = fit_frames(keep, width, height)
                 if keep.shape[0]:
                     writer.write_frames(keep)
@@ -240,8 +249,8 @@ def render_to_mp4(
                     upto = min(orig.shape[1], round(written * orig_rate / out_fps))
                     if upto > writer.samples_written:
                         writer.write_audio(orig[:, writer.samples_written : upto])
-                index += batch.shape[0]
-                bar.update(batch.shape[0])
+                bar.update(int(idx[-1]) + 1 - index)
+                index = int(idx[-1]) + 1
         if writer.samples_written < orig.shape[1]:
             writer.write_audio(orig[:, writer.samples_written :])
         writer.close()
@@ -256,6 +265,16 @@ def render_to_mp4(
         raise
     seconds = orig.shape[1] / orig_rate
     return RenderStats(written, seconds, time.perf_counter() - t0, (width, height), out_fps, output)
+
+
+def default_render_size(width: int, height: int) -> tuple[int, int]:
+    """(h, w) the looks draw at for a `width` x `height` output: the live default's height (360),
+    the output's aspect, never larger than the output; both even."""
+    from synesthete.performer import DEFAULT_RENDER_SIZE
+
+    h = min(height, DEFAULT_RENDER_SIZE[0])
+    w = max(2, int(round(width * h / height / 2)) * 2)
+    return h, min(w, width)
 
 
 def cover_crop(height: int, width: int, dst_w: int, dst_h: int) -> tuple[slice, slice]:
@@ -348,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> RenderStats:
-    from synesthete.checkpoint import load_model, resolve_checkpoint
+    from synesthete.performer import load_hearing, usable_looks
     from synesthete.device import pick_device
 
     if args.threads:
@@ -369,19 +388,19 @@ def run(args: argparse.Namespace) -> RenderStats:
         from synesthete.replay import prepare_replay
 
         job = prepare_replay(args.replay, args.input, args.checkpoint)
-        model = load_model(job.checkpoint, device=device)
-        controls = job.controls(model.cfg.styles)
+        hearing, _ = load_hearing(job.checkpoint, device)
+        controls = job.controls(usable_looks(hearing.cfg))
         if args.preset is not None:
             raise RenderError("--preset and --replay do not mix: a replay starts from the controls the live set had")
-        return render_to_mp4(model, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
+        return render_to_mp4(hearing, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
                              controls, job.events, progress=not args.quiet,
                              full_detail=args.detail != "native", n_frames=job.n_frames, render_size=job.render_size)
     if args.input is None:
         raise RenderError("give an INPUT audio file (or --replay SESSION)")
     audio = decode_audio(args.input)  # decode first: a bad input fails before the model loads
-    model = load_model(resolve_checkpoint(args.checkpoint), device=device)
-    controls = initial_controls(model, args.preset)
-    return render_to_mp4(model, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
+    hearing, _ = load_hearing(args.checkpoint, device)
+    controls = initial_controls(usable_looks(hearing.cfg), args.preset)
+    return render_to_mp4(hearing, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
                          progress=not args.quiet, full_detail=args.detail == "full")
 
 
@@ -397,8 +416,8 @@ def find_preset(name: str) -> Path:
     raise RenderError(f"preset {name!r}: no such file, and no presets/{name}.toml/.yaml/.yml here")
 
 
-def initial_controls(model, preset: str | None):
-    """A ControlState for the model's styles, set from a preset's [styles] and [controls] tables.
+def initial_controls(styles: tuple[str, ...], preset: str | None):
+    """A ControlState for the looks `styles`, set from a preset's [styles] and [controls] tables.
 
     Only the picture-related part of a live preset matters offline; its checkpoint, transition
     and [midi] tables are ignored here (pass --checkpoint to choose the model).
@@ -406,7 +425,7 @@ def initial_controls(model, preset: str | None):
     from synesthete.config import read_mapping
     from synesthete.controls import ControlState
 
-    styles = tuple(model.cfg.styles)
+    styles = tuple(styles)
     controls = ControlState(len(styles))
     if preset is None:
         return controls
@@ -424,7 +443,7 @@ def initial_controls(model, preset: str | None):
     if blend:
         unknown = sorted(set(blend) - set(styles))
         if unknown:
-            raise RenderError(f"{path}: [styles] names {unknown} the model does not know; its styles: {', '.join(styles)}")
+            raise RenderError(f"{path}: [styles] names {unknown}, which are not looks; the looks: {', '.join(styles)}")
         controls.pin_style_weights([float(blend.get(s, 0.0)) for s in styles])
     controls.settle()
     return controls

@@ -96,7 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("--auto-advance", type=_positive(float), metavar="S",
                       help="playlist mode: next preset every S seconds")
     look.add_argument("--render-size", type=_size, metavar="WxH",
-                      help="model render size (default: the model's native size; the window scales)")
+                      help="size the looks draw at (default: the full window on a GPU; on a CPU the largest "
+                      "size that holds the frame rate, measured at start-up; the window scales)")
+    look.add_argument("--hearing", choices=("auto", "model", "score"), default="auto",
+                      help="what hears the music: the hearing model, or 'score': the demo's exact music state "
+                      "(--device demo only); auto: the model, else the score on the demo")
     out = p.add_argument_group("output")
     out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
                      "with a session log beside it (OUT.session.jsonl)")
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration, torch_device=args.torch_device, transition=args.transition,
         blend_seconds=args.blend_seconds, auto_advance=args.auto_advance, block_size=args.block_size,
         play_out=not (args.mute or args.headless), torch_threads=args.torch_threads,
-        render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None)
+        render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None,
+        hearing=args.hearing)
     try:
         LiveLoop(opts).run()
     except KeyboardInterrupt:  # Ctrl-C before the show started (while loading): no traceback

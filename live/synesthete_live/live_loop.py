@@ -39,7 +39,9 @@ import torch
 from synesthete.constants import FPS, WINDOW_SIZE
 from synesthete.controls import SPECS, VALUE_CONTROLS, ControlState
 from synesthete.device import pick_device
-from synesthete.performer import Frame, Performer
+from synesthete.checkpoint import CheckpointError
+from synesthete.music_state import MusicState
+from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.session_log import SessionLogWriter, session_log_path
 from synesthete_live.audio_input import open_source
 from synesthete_live.devices import default_source_spec
@@ -48,8 +50,9 @@ from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
 from synesthete_live.midi_map import MidiMap
 from synesthete_live.presets import (Loader, LoadResult, Preset, PresetError, default_preset, find_preset,
-                                     list_presets, load_preset)
+                                     list_presets, load_live_hearing, load_preset)
 from synesthete_live.recorder import Recorder
+from synesthete_live.render_size import RenderSizer
 from synesthete_live.window import Window, cover_rect, pygame
 
 # ==== the live loop ==============================================================================
@@ -115,7 +118,8 @@ class LiveOptions:
     auto_advance: float | None = None  # seconds per preset in playlist mode
     block_size: int = 256
     play_out: bool = True
-    render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
+    render_size: tuple[int, int] | None = None  # (h, w) look render size; None: chosen (render_size.py)
+    hearing: str = "auto"  # "model", "score" (the demo's exact state) or "auto" (model, else score on the demo)
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
     quiet: bool = False
 
@@ -158,7 +162,9 @@ class LiveLoop:
             from synesthete_live.midi_input import MidiInput  # a wrong port fails here, before the model loads
 
             self._midi_input = MidiInput(o.midi, virtual_name=o.midi_virtual)
-        self.loader = Loader(self.device, o.checkpoint, o.render_size)
+        spec = o.device or default_source_spec()
+        self.loader = Loader(self.device, o.checkpoint, o.render_size or DEFAULT_RENDER_SIZE,
+                             load_model_fn=self._hearing_loader(spec))
         key = self.loader.checkpoint_key(self.preset)
         self.performer, self.checkpoint_label, warning = self.loader.new_performer(key)  # raises on a bad checkpoint
         self.loader.current_checkpoint = key
@@ -182,10 +188,15 @@ class LiveLoop:
         self.window = Window(o.size, o.fullscreen, vsync=o.vsync and not o.headless)
 
         if self._source is None:
-            spec = o.device or default_source_spec()
             self._source = open_source(spec, self.performer.sample_rate, block_size=o.block_size,
                                        play_out=o.play_out)
         self.source = self._source
+        if hasattr(self.source, "score_state"):
+            self.source.fps = self.performer.fps  # the demo computes its exact state as it plays
+        self.render_sizer = RenderSizer(self.window.size, self.device, o.render_size, self.performer.fps)
+        size, note = self.render_sizer.choose(self.performer)
+        self._use_render_size(size)
+        self._say(note)
         self.synth = None
         self.midi_input = self._midi_input
         if self.midi_input is not None:
@@ -226,6 +237,38 @@ class LiveLoop:
         # render thread (measured: a 190 ms pause without this).
         gc.collect()
         gc.freeze()
+
+    def _hearing_loader(self, spec: str):
+        """The loader's model function: the hearing model, or the demo's exact state (`--hearing`)."""
+        mode = self.opts.hearing
+        demo = spec == "demo"
+        if mode == "score" and not demo:
+            raise ValueError("--hearing score needs the demo source (--device demo): only it knows its score")
+
+        def score(key, device):
+            return ScoreHearing(self._score_state), "score (the demo's exact state)", None
+
+        def model_or_score(key, device):
+            try:
+                return load_live_hearing(key, device)
+            except CheckpointError as e:
+                if mode == "auto" and demo:
+                    return ScoreHearing(self._score_state), "score (the demo's exact state)", \
+                        f"no hearing model ({e}); the looks follow the demo's exact score"
+                raise
+
+        return score if mode == "score" else model_or_score
+
+    def _score_state(self, t: int) -> MusicState:
+        source = self._source
+        if source is None or not hasattr(source, "score_state") or not getattr(source, "fps", None):
+            return MusicState.silence(1, self.performer.fps if hasattr(self, "performer") else FPS, t / FPS)
+        return source.score_state(t)
+
+    def _use_render_size(self, size: tuple[int, int]) -> None:
+        self.performer.set_render_size(size)
+        self.loader.render_size = size  # performers loaded later (presets) draw at it too
+        self.info.render_size = f"{size[1]}x{size[0]}"
 
     # ---- events --------------------------------------------------------------------------------
     def _log(self, type_: str, **payload) -> None:
@@ -392,24 +435,27 @@ class LiveLoop:
                 self.recorder.submit_audio(audio)
             return
         rw, rh = self._record_aspect
+        image = frames[-1].image  # only the newest frame of a batch is drawn; the others repeat it
+        h, w = image.shape[:2]
+        crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
+        shown = image[crop.top:crop.bottom, crop.left:crop.right]
         for i, frame in enumerate(frames):
-            h, w = frame.image.shape[:2]
-            crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
-            self.recorder.submit_frame(frame.image[crop.top:crop.bottom, crop.left:crop.right],
-                                       audio if i == 0 and audio.size else None)
+            self.recorder.submit_frame(shown, audio if i == 0 and audio.size else None)
 
     def _frame_images(self, audio: np.ndarray, t: float | None) -> list:
-        frames = self.performer.process(audio, self.controls, t)
+        # Only the newest frame of a batch is drawn: a loop that fell behind catches up instead
+        # of drawing frames nobody will see (the hearing still steps every frame).
+        frames = self.performer.process(audio, self.controls, t, draw="last")
         if self.fading is not None:
-            old = self.fading.process(audio, self._fading_controls(), t)
+            old = self.fading.process(audio, self._fading_controls(), t, draw="last")
             if old and frames:
-                for f in frames:
-                    self.fade_frames += 1
-                    mix = min(self.fade_frames / self.fade_total, 1.0)
-                    other = old[-1].image
-                    if other.shape != f.image.shape:
-                        other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
-                    f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
+                self.fade_frames += len(frames)
+                mix = min(self.fade_frames / self.fade_total, 1.0)
+                f = frames[-1]
+                other = old[-1].image
+                if other.shape != f.image.shape:
+                    other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
+                f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
             if self.fade_frames >= self.fade_total:
                 self.fading = None
         return frames
@@ -432,6 +478,7 @@ class LiveLoop:
         i.input_name, i.input_status = self.source.name, self.source.status
         w = self.controls.style_weights
         i.style = " + ".join(f"{self.performer.styles[k]} {w[k]:.2f}" for k in np.argsort(-w)[:2] if w[k] > 0.05)
+        i.hearing = self.checkpoint_label
         if self.recorder is not None:
             i.recording = self.recorder.is_recording
             i.record_dropped = self.recorder.dropped_frames
@@ -490,6 +537,8 @@ class LiveLoop:
                     frame = frames[-1]
                     self.window.draw(frame.image)
                     self._update_hud(t0)
+                    self.info.state = frame.state
+                    self.info.hits = np.maximum.reduce([f.state.onset[0] for f in frames])
                     self.hud.draw(self.window.screen, self.info)
                     shown = self.window.flip()
                     # Frames meant for the screen that a newer one overtook (at a display rate
@@ -497,6 +546,10 @@ class LiveLoop:
                     meant = len(frames) if fps_display >= self.performer.fps else \
                         round(len(frames) * fps_display / self.performer.fps)
                     self.stats.record(shown, frame.capture_time, shown - t0, skipped=max(0, meant - 1))
+                    resized = self.render_sizer.observe(shown - t0, meant - 1, self.performer.render_size)
+                    if resized is not None:
+                        self._use_render_size(resized)
+                        self._say(f"frames were late: drawing at {resized[1]}x{resized[0]} from now on")
                     for observer in self.on_frame:
                         observer(frame, shown)
                     last_shown = shown

@@ -249,16 +249,64 @@ class PacedSource(AudioSource):
 
 
 class DemoSource(PacedSource):
-    """The procedural music engine (`synesthete.audio.stream.MusicStream`), endless, in real time."""
+    """The procedural music engine (`synesthete.audio.stream.MusicStream`), endless, in real time.
 
-    def __init__(self, sample_rate: int, block_size: int = 256, play_out: bool = True, seed: int = 0) -> None:
+    The demo knows its score, so it also offers the exact music state of what it played
+    (`score_state(t)`, frame t standing for the instant (t + 1) / fps of the stream): the looks
+    can be driven by the truth (`--hearing score`). The states are computed on the pacing thread,
+    a block of `STATE_BLOCK_S` at a time as the stream renders ahead, never on the render thread.
+    """
+
+    STATE_BLOCK_S = 0.5
+    STATE_LOOKBACK_BARS = 2  # envelopes, chords and pitches need the events just before a block
+    STATE_BLOCKS_KEPT = 16
+
+    def __init__(self, sample_rate: int, block_size: int = 256, play_out: bool = True, seed: int = 0,
+                 fps: int | None = None) -> None:
         from synesthete.audio.stream import MusicStream
 
         self.stream = MusicStream(seed=seed, sample_rate=sample_rate, block_size=block_size)
+        self.fps = fps
+        self._states: dict[int, object] = {}  # first frame of a block -> MusicState of the block
+        self._states_to = 0  # frames [0, _states_to) have their state computed
         super().__init__("demo", sample_rate, self._next, block_size, play_out)
 
     def _next(self, n: int) -> np.ndarray:
-        return np.asarray(self.stream.read(n), dtype=np.float32).reshape(-1)
+        block = np.asarray(self.stream.read(n), dtype=np.float32).reshape(-1)
+        if self.fps:
+            self._extend_states()
+        return block
+
+    def _extend_states(self) -> None:
+        from synesthete.audio.engine import build_score
+
+        stream, fps = self.stream, self.fps
+        known = stream._rendered_to / self.sample_rate  # every event before this instant exists
+        n = max(1, int(round(self.STATE_BLOCK_S * fps)))
+        while (self._states_to + n) / fps <= known:
+            t0 = self._states_to
+            bar = stream.song.bar_seconds
+            offset = max(0.0, (np.floor(t0 / fps / bar) - self.STATE_LOOKBACK_BARS) * bar)  # whole bars
+            end = (t0 + n) / fps
+            events = [e for e in list(stream._events) if e.time + e.duration >= offset - 1.0 and e.time <= end]
+            score = build_score(stream.song, events, offset, end - offset + 1e-6, self.sample_rate)
+            state = score.music_state(fps, n, start_time=t0 / fps - offset)
+            state.time += offset
+            state.beat_count += offset / stream.song.beat_seconds  # beats since the stream started
+            self._states[t0] = state
+            self._states_to = t0 + n
+            for old in [k for k in self._states if k < t0 - self.STATE_BLOCKS_KEPT * n]:
+                del self._states[old]
+
+    def score_state(self, t: int):
+        """The exact MusicState (length 1) of frame t, or silence when it is not known (yet)."""
+        from synesthete.music_state import MusicState
+
+        n = max(1, int(round(self.STATE_BLOCK_S * self.fps)))
+        block = self._states.get(t - t % n)
+        if block is None:
+            return MusicState.silence(1, self.fps, start_time=t / self.fps)
+        return block.frame(t % n)
 
 
 class FileSource(PacedSource):

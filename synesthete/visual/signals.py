@@ -165,12 +165,21 @@ class Style:
         """Frames (T, 3, height, width), float32 in [0, 1], drawn from the controls of each frame."""
         grid = get_grid(height, width)
         sig = Signals.from_controls(ctrl, reactivity)
+        if sig.n * height * width <= self.chunk_elements:  # one chunk, one band: no copy needed
+            return self.draw(sig, grid).clamp_(0.0, 1.0)
         out = torch.empty(sig.n, 3, height, width)
         # Draw in chunks of frames whose working tensors stay cache-sized (~1 MB): the ops are
         # memory bound, and frames are independent, so chunking changes nothing but the speed.
         chunk = max(1, self.chunk_elements // (height * width))
+        # A frame larger than a chunk is drawn in bands of rows (every style is a per-pixel
+        # function of the grid, so the bands join seamlessly).
+        band = height if chunk > 1 else max(1, min(height, self.chunk_elements // width))
+        bands = [(r, min(r + band, height)) for r in range(0, height, band)]
+        grids = [grid if len(bands) == 1 else grid.rows(r0, r1) for r0, r1 in bands]
         for a in range(0, sig.n, chunk):
-            out[a : a + chunk] = self.draw(sig.slice(a, a + chunk), grid).clamp_(0.0, 1.0)
+            part = sig if sig.n <= chunk else sig.slice(a, a + chunk)
+            for (r0, r1), g in zip(bands, grids):
+                out[a : a + chunk, :, r0:r1] = self.draw(part, g).clamp_(0.0, 1.0)
         return out
 
     def draw(self, sig: Signals, grid: Grid) -> torch.Tensor:
