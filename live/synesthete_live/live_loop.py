@@ -590,6 +590,8 @@ class LiveLoop:
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
         if getattr(self, "window", None) is not None:
+            summary["video_driver"] = self.window.driver
+            summary["render_size"] = self.info.render_size
             self.window.close()
         self.summary = summary
         if report and hasattr(self, "stats"):
