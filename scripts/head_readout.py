@@ -41,7 +41,8 @@ def main() -> None:
     torch.set_num_threads(2)
 
     from synesthete.checkpoint import load_model
-    from synesthete.eval_cli import SEED_BASE, procedural_song, style_controls
+    from synesthete.constants import HELD_OUT_SEED_BASE as SEED_BASE
+    from synesthete.evaluation import procedural_song, style_controls
     from synesthete.features import FeatureExtractor
 
     model = load_model(args.checkpoint)

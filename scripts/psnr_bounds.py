@@ -47,7 +47,7 @@ def shifted(ctrl, root: int = 0, beats: int = 0, late: float = 0.0):
 
 
 def song_bounds(model, seed: int, index: int, duration: float, tail: float, size: int) -> dict[str, float]:
-    from synesthete.eval_cli import model_frames, procedural_song
+    from synesthete.evaluation import model_frames, procedural_song
     from synesthete.metrics.reconstruction import psnr
     from synesthete.visual.teacher import render_teacher
 
@@ -98,7 +98,8 @@ def main() -> None:
     torch.set_num_threads(2)
 
     from synesthete.checkpoint import load_model
-    from synesthete.eval_cli import QUIET_TAIL_S, SEED_BASE
+    from synesthete.constants import HELD_OUT_SEED_BASE as SEED_BASE
+    from synesthete.evaluation import QUIET_TAIL_S
 
     base = SEED_BASE if args.seed_base is None else args.seed_base
     model = load_model(args.checkpoint)

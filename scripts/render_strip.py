@@ -27,7 +27,7 @@ def main() -> None:
     torch.set_num_threads(2)
 
     from synesthete.checkpoint import load_model
-    from synesthete.eval_cli import model_frames
+    from synesthete.evaluation import model_frames
     from synesthete_train.evaluation import make_held_out
 
     model = load_model(args.checkpoint)

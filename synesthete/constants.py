@@ -23,6 +23,14 @@ BENCH_SIZE = 128
 
 # Live window defaults.
 WINDOW_SIZE = (1280, 720)
+# Audio block (samples at the device rate) the live app's streams run at: 5.3 ms at 48 kHz, small
+# enough for the frame loop to see fresh audio every frame, large enough for PortAudio/JACK.
+BLOCK_SIZE = 256
+
+# Held-out procedural songs are seeds HELD_OUT_SEED_BASE, +1, ... (synesthete-eval, the trainer's
+# evaluation, the render benchmark). Training items are seeded through SeedSequence([seed, index]),
+# a different space, so these songs are never trained on.
+HELD_OUT_SEED_BASE = 10_000
 
 # Stems of the procedural music engine, in the order used by every per-stem tensor.
 STEMS = ("kick", "snare", "hat_closed", "hat_open", "perc", "bass", "chords", "lead", "fx")

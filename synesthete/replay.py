@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from synesthete.render_cli import DecodedAudio, RenderError, decode_audio, parse_size
+from synesthete.audio_file import DecodedAudio, decode_audio
+from synesthete.frame_size import parse_size
+from synesthete.render import RenderError
 
 
 @dataclass

@@ -21,3 +21,17 @@ def tiny_disk(tmp_path: Path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_ab_checkpoint(tmp_path_factory) -> str:
+    """An untrained tiny model with styles ("a", "b") at 24 kHz, saved as a real checkpoint (seeded)."""
+    import torch
+
+    from synesthete.checkpoint import save_checkpoint
+    from synesthete.model import build_model, model_config
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny-ab.pt"
+    save_checkpoint(path, build_model(model_config("tiny", styles=("a", "b"), sample_rate=24_000)))
+    return str(path)

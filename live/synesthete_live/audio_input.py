@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from synesthete.constants import BLOCK_SIZE
 
 from .devices import (AudioDeviceError, KeptStream, default_source_spec, device_name, find_input_device,
                       negotiate_rate, sounddevice)
@@ -31,7 +32,7 @@ LOST_STATUS = "device lost, retrying…"
 class DeviceSource(AudioSource):
     """Capture from PortAudio device `index`; `read()` returns mono audio at `sample_rate`."""
 
-    def __init__(self, index: int, sample_rate: int, block_size: int = 256, latency: str | float = "low",
+    def __init__(self, index: int, sample_rate: int, block_size: int = BLOCK_SIZE, latency: str | float = "low",
                  play_out: bool = True, buffer_s: float = 2.0) -> None:
         sd = sounddevice()
         info = sd.query_devices(index)
@@ -105,7 +106,7 @@ class DeviceSource(AudioSource):
         return self._keeper.reopened
 
 
-def open_source(spec: str, sample_rate: int, block_size: int = 256, latency: str | float = "low",
+def open_source(spec: str, sample_rate: int, block_size: int = BLOCK_SIZE, latency: str | float = "low",
                 play_out: bool = True) -> AudioSource:
     """Make (not start) the source named by `spec`.
 

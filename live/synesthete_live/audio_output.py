@@ -17,6 +17,7 @@ single-consumer (the callback), see `RingBuffer`. `write` to one lane from two t
 from __future__ import annotations
 
 import numpy as np
+from synesthete.constants import BLOCK_SIZE
 
 from .devices import (AudioDeviceError, KeptStream, default_output_index, device_name, negotiate_rate,
                       sounddevice)
@@ -35,7 +36,7 @@ class _Lane:
 class AudioOutput:
     """Mono lanes at `sample_rate`, mixed and played on `device` (default output when None)."""
 
-    def __init__(self, sample_rate: int, device: int | str | None = None, block_size: int = 256,
+    def __init__(self, sample_rate: int, device: int | str | None = None, block_size: int = BLOCK_SIZE,
                  latency: str | float = "low", lanes: tuple[str, ...] = ("program", "synth"),
                  prefill_s: float = 0.035, capacity_s: float = 0.15) -> None:
         sd = sounddevice()
@@ -116,7 +117,7 @@ class AudioOutput:
         return self._lanes[lane].ring.available() / self.device_rate
 
 
-def open_output(sample_rate: int, block_size: int = 256, latency: str | float = "low") -> AudioOutput | None:
+def open_output(sample_rate: int, block_size: int = BLOCK_SIZE, latency: str | float = "low") -> AudioOutput | None:
     """The default output started, or None when this machine cannot play audio (headless)."""
     try:
         if default_output_index() < 0:

@@ -35,7 +35,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
+from synesthete.constants import BLOCK_SIZE
+from synesthete.frame_size import parse_size
 
 JACK_SERVER = "synesthete-bench"
 FEEDER_CLIENT = "synesthete-bench-feeder"
@@ -122,7 +124,7 @@ def feed(seconds: float = 8.0, seed: int = 0) -> None:
         outdata[:, 0] = music[idx]
         pos[0] = (i + frames) % music.shape[0]
 
-    with sd.OutputStream(device=device, channels=1, samplerate=rate, blocksize=256, dtype="float32",
+    with sd.OutputStream(device=device, channels=1, samplerate=rate, blocksize=BLOCK_SIZE, dtype="float32",
                          callback=callback):
         print("ready", flush=True)
         sys.stdin.read()  # until the bench closes our stdin
@@ -181,18 +183,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also measure through SDL's dummy video driver (reported as dummy_*)")
 
 
-def _size(text: str) -> tuple[int, int]:
-    w, h = (int(v) for v in text.lower().split("x"))
-    return w, h
-
-
 def _measure(args: argparse.Namespace, driver: str, seconds: float, window: tuple[int, int],
              record_size: tuple[int, int], tmp: Path) -> tuple[dict[str, Any], Any, dict[str, float], float]:
     """One run of the live loop on SDL video driver `driver`; (summary, loop, marks, rss at the end)."""
     from synesthete_live.live_loop import LiveLoop, LiveOptions
 
     os.environ["SDL_VIDEODRIVER"] = driver
-    render_size = _size(args.render_size) if args.render_size else None
+    render_size = parse_size(args.render_size) if args.render_size else None
     opts = LiveOptions(device="system" if args.source == "jack" else "demo", checkpoint=args.checkpoint,
                        headless=driver == "dummy", play_out=False, size=window,
                        record=None if args.no_record else tmp / f"bench-{driver}.mp4", record_size=record_size,
@@ -221,8 +218,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from synesthete_live.devices import refresh_devices
 
     seconds = args.soak or args.seconds or (10.0 if args.quick else 60.0)
-    window = _size(args.window)
-    record_size = _size(args.record_size) if args.record_size else window
+    window = parse_size(args.window)
+    record_size = parse_size(args.record_size) if args.record_size else window
     xvfb = ensure_display(window)
     jackd = ensure_jack() if args.source == "jack" else None
     feeder = None

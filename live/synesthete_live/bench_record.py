@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 from synesthete.constants import FPS, SAMPLE_RATE, WINDOW_SIZE
 from synesthete_live.recorder import Recorder
 

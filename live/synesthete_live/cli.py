@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from synesthete.constants import FPS, WINDOW_SIZE
+from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
+from synesthete.frame_size import parse_size
 
 EXAMPLES = """\
 examples:
@@ -33,16 +34,6 @@ keys:
 """
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
-    if not (16 <= w <= 16384 and 16 <= h <= 16384):
-        raise argparse.ArgumentTypeError(f"size {text!r} is out of range (16..16384 per side)")
-    return w, h
-
-
 def _positive(kind: type):
     def parse(text: str):
         try:
@@ -57,7 +48,7 @@ def _positive(kind: type):
 
 
 def _blend_seconds(text: str) -> float:
-    from synesthete_live.presets import MAX_BLEND_SECONDS
+    from synesthete.preset import MAX_BLEND_SECONDS
 
     try:
         value = float(text)
@@ -83,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--midi", metavar="PORT", help="MIDI input port (index or name substring)")
     src.add_argument("--midi-virtual", metavar="NAME", help="open a virtual MIDI input port named NAME")
     src.add_argument("--list-midi", action="store_true", help="list MIDI input ports and exit")
-    src.add_argument("--block-size", type=_positive(int), default=256,
-                     help="audio block in samples at the device rate (default 256; smaller = lower latency)")
+    src.add_argument("--block-size", type=_positive(int), default=BLOCK_SIZE,
+                     help=f"audio block in samples at the device rate (default {BLOCK_SIZE}; smaller = lower latency)")
     look = p.add_argument_group("look")
     look.add_argument("--checkpoint", metavar="PATH", help="model checkpoint (default: the shipped one)")
     look.add_argument("--preset", metavar="NAME|PATH", help="starting preset (default: presets/default.toml)")
@@ -95,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("--blend-seconds", type=_blend_seconds, metavar="S", help="override the presets' blend time")
     look.add_argument("--auto-advance", type=_positive(float), metavar="S",
                       help="playlist mode: next preset every S seconds")
-    look.add_argument("--render-size", type=_size, metavar="WxH",
+    look.add_argument("--render-size", type=parse_size, metavar="WxH",
                       help="size the looks draw at (default: the full window on a GPU; on a CPU the largest "
                       "size that holds the frame rate, measured at start-up; the window scales)")
     look.add_argument("--hearing", choices=("auto", "model", "score"), default="auto",
@@ -104,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
                      "with a session log beside it (OUT.session.jsonl)")
-    out.add_argument("--record-size", type=_size, metavar="WxH", help="recording size (default: the window size)")
+    out.add_argument("--record-size", type=parse_size, metavar="WxH", help="recording size (default: the window size)")
     out.add_argument("--fps", type=_positive(int), default=FPS, help=f"display frame rate target (default {FPS})")
-    out.add_argument("--size", type=_size, default=WINDOW_SIZE, metavar="WxH",
+    out.add_argument("--size", type=parse_size, default=WINDOW_SIZE, metavar="WxH",
                      help=f"window size (default {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]})")
     out.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
     out.add_argument("--no-vsync", action="store_true",
@@ -155,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     from synesthete_live.devices import AudioDeviceError
     from synesthete_live.live_loop import LiveLoop, LiveOptions
     from synesthete_live.midi_input import MidiError
-    from synesthete_live.presets import PresetError
+    from synesthete.preset import PresetError
 
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",

@@ -36,12 +36,13 @@ import cv2
 import numpy as np
 import torch
 
-from synesthete.constants import FPS, WINDOW_SIZE
-from synesthete.controls import SPECS, VALUE_CONTROLS, ControlState
+from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
+from synesthete.controls import ControlState
 from synesthete.device import pick_device
 from synesthete.checkpoint import CheckpointError
 from synesthete.music_state import MusicState
 from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
+from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
 from synesthete.session_log import SessionLogWriter, session_log_path
 from synesthete_live.audio_input import open_source
 from synesthete_live.devices import default_source_spec
@@ -49,8 +50,7 @@ from synesthete_live.hud import Hud, HudInfo
 from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
 from synesthete_live.midi_map import MidiMap
-from synesthete_live.presets import (Loader, LoadResult, Preset, PresetError, default_preset, find_preset,
-                                     list_presets, load_live_hearing, load_preset)
+from synesthete_live.presets import Loader, LoadResult, load_live_hearing
 from synesthete_live.recorder import Recorder
 from synesthete_live.render_size import RenderSizer
 from synesthete_live.window import Window, cover_rect, pygame
@@ -60,7 +60,6 @@ SILENCE_AFTER_FRAMES = 3  # no audio for this many frame periods: feed silence, 
 HUD_REFRESH_S = 0.25  # HUD figures (percentiles) are recomputed 4 times a second, the meter every frame
 WARMUP_S = 1.0  # the statistics start after this: first-frame hitches are start-up, not the show
 BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
-PRESERVED_ON_SWITCH = ("freeze", "blackout")  # a preset switch does not lift a freeze or blackout
 
 
 RECORDER_NICE = 10  # the encoder yields the CPU to the render thread: a late file frame is a
@@ -116,7 +115,7 @@ class LiveOptions:
     transition: str | None = None  # override every preset's transition ("blend" | "beat")
     blend_seconds: float | None = None  # override every preset's blend time
     auto_advance: float | None = None  # seconds per preset in playlist mode
-    block_size: int = 256
+    block_size: int = BLOCK_SIZE
     play_out: bool = True
     render_size: tuple[int, int] | None = None  # (h, w) look render size; None: chosen (render_size.py)
     hearing: str = "auto"  # "model", "score" (the demo's exact state) or "auto" (model, else score on the demo)
@@ -341,16 +340,8 @@ class LiveLoop:
             self._last_midi_when = when
 
     # ---- presets ------------------------------------------------------------------------------
-    def _preset_values(self, preset: Preset) -> dict[str, float]:
-        values = {n: SPECS[n].default for n in VALUE_CONTROLS if n not in PRESERVED_ON_SWITCH}
-        values.update(preset.controls)
-        return values
-
     def _apply_preset_values(self, preset: Preset, seconds: float, log: bool = True) -> None:
-        weights = preset.style_weights(self.performer.styles)
-        values = self._preset_values(preset)
-        event = {"op": "glide", "values": values, "seconds": seconds,
-                 "weights": None if weights is None else [float(w) for w in weights]}
+        event = preset_event(preset, self.performer.styles, seconds)
         self.controls.apply(event)
         if log:
             self._log("control", **event)

@@ -1,228 +1,119 @@
-"""Live presets: a checkpoint, a style blend, control values and a MIDI map, in one TOML/YAML file.
+"""Live presets: saving learned MIDI maps into preset files, and loading presets in the background.
 
-    # presets/dark_techno.toml
-    name = "Dark techno"
-    checkpoint = "default"        # or a path (relative to this file, then to the working dir)
-    transition = "beat"           # "blend" (soft, over blend_seconds) or "beat" (hard cut on a kick)
-    blend_seconds = 2.0
-    [styles]                      # optional explicit style blend (names from the model)
-    tunnel = 0.7
-    bars = 0.3
-    [controls]                    # any control of synesthete.controls, within its range
-    reactivity = 1.4
-    feedback = 0.6
-    [midi]                        # control = MIDI source ("cc:21", "cc:1:21", "note:10:36")
-    hue = "cc:21"
-
-Files are read with `synesthete.config.read_mapping` (tomllib / yaml.safe_load): a preset never
-runs code. Every problem is one `PresetError` naming the file, the key and the reason. MIDI maps
-learned on stage are written back into the file's [midi] table (the rest of a TOML file is kept
-as written, comments included). `Loader` loads presets and their checkpoints on a background
-thread for the live loop.
+The preset format and its checks live in the core (`synesthete.preset`), shared with
+`synesthete-render --preset`. MIDI maps learned on stage are written back into the file's midi
+table with tomlkit (the rest of a TOML file is kept as written, comments included), validated
+with the same loader and replaced atomically. `Loader` loads presets and their checkpoints on a
+background thread for the live loop.
 """
 
 from __future__ import annotations
 
 import gc
-import math
+import os
 import queue
-import re
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
+import tomlkit
 import torch
 import yaml
 
-from synesthete.config import ConfigError, read_mapping
-from synesthete.controls import SPECS, VALUE_CONTROLS
+from synesthete.controls import SPECS
+from synesthete.midi_source import MidiSource
 from synesthete.performer import Performer
-from synesthete_live.midi_map import MidiMapError, MidiSource
-
-PRESET_SUFFIXES = (".toml", ".yaml", ".yml")
-MAX_BLEND_SECONDS = 60.0
-TOP_KEYS = ("name", "description", "checkpoint", "transition", "blend_seconds", "styles", "controls", "midi")
-TRANSITIONS = ("blend", "beat")
+from synesthete.preset import Preset, PresetError, load_preset
 
 
-class PresetError(ValueError):
-    """A preset file is missing or wrong; the message names the file, the key and the reason."""
+def _with_midi_table(path: Path, midi: dict[str, str]) -> str:
+    """The preset file's text with its `midi` table replaced by `midi`, everything else as written.
 
-
-@dataclass
-class Preset:
-    name: str
-    path: Path | None = None
-    checkpoint: str | None = None  # resolved path, or None for the default checkpoint
-    transition: str = "blend"
-    blend_seconds: float = 2.0
-    styles: dict[str, float] | None = None
-    controls: dict[str, float] = field(default_factory=dict)
-    midi: dict[str, str] = field(default_factory=dict)  # control -> source text
-    description: str = ""
-
-    def style_weights(self, model_styles: tuple[str, ...]) -> np.ndarray | None:
-        """The [styles] table as a weight vector in the model's style order (None if absent)."""
-        if not self.styles:
-            return None
-        unknown = [s for s in self.styles if s not in model_styles]
-        if unknown:
-            raise PresetError(f"{self.path or self.name}: styles.{unknown[0]}: unknown style "
-                              f"(this model's styles: {', '.join(model_styles)})")
-        w = np.array([self.styles.get(s, 0.0) for s in model_styles], dtype=np.float32)
-        if w.sum() <= 0:
-            raise PresetError(f"{self.path or self.name}: styles: at least one weight must be > 0")
-        return w / w.sum()
-
-
-def default_preset() -> Preset:
-    return Preset(name="default")
-
-
-def _where(path: Path, key: str) -> str:
-    return f"{path}: {key}"
-
-
-def _number(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise PresetError(f"{_where(path, key)}: expected a number, got {value!r}")
-    return float(value)
-
-
-def _resolve_checkpoint(path: Path, value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        raise PresetError(f"{_where(path, 'checkpoint')}: expected a path or \"default\", got {value!r}")
-    if value.strip() == "default":
-        return None
-    candidate = Path(value).expanduser()
-    if not candidate.is_absolute():
-        beside = path.parent / candidate
-        candidate = beside if beside.exists() else candidate
-    return str(candidate)
-
-
-def load_preset(path: str | Path) -> Preset:
-    """Read and check one preset file. Raises PresetError."""
-    path = Path(path)
-    try:
-        data = read_mapping(path)
-    except ConfigError as e:
-        raise PresetError(str(e)) from None
-    for key in data:
-        if key not in TOP_KEYS:
-            raise PresetError(f"{_where(path, key)}: unknown key (allowed: {', '.join(TOP_KEYS)})")
-    preset = Preset(name=str(data.get("name", path.stem)), path=path)
-    preset.description = str(data.get("description", ""))
-    if "checkpoint" in data:
-        preset.checkpoint = _resolve_checkpoint(path, data["checkpoint"])
-    if "transition" in data:
-        if data["transition"] not in TRANSITIONS:
-            raise PresetError(f"{_where(path, 'transition')}: expected one of {', '.join(TRANSITIONS)}, got {data['transition']!r}")
-        preset.transition = data["transition"]
-    if "blend_seconds" in data:
-        preset.blend_seconds = _number(path, "blend_seconds", data["blend_seconds"])
-        if not 0 <= preset.blend_seconds <= MAX_BLEND_SECONDS:
-            raise PresetError(f"{_where(path, 'blend_seconds')}: must be between 0 and {MAX_BLEND_SECONDS:g}, "
-                              f"got {preset.blend_seconds}")
-    for table in ("styles", "controls", "midi"):
-        if table in data and not isinstance(data[table], dict):
-            raise PresetError(f"{_where(path, table)}: expected a table, got {data[table]!r}")
-    if "styles" in data:
-        preset.styles = {}
-        for name, w in data["styles"].items():
-            w = _number(path, f"styles.{name}", w)
-            if w < 0:
-                raise PresetError(f"{_where(path, f'styles.{name}')}: weights must be >= 0, got {w}")
-            preset.styles[str(name)] = w
-    for name, value in data.get("controls", {}).items():
-        key = f"controls.{name}"
-        if name not in VALUE_CONTROLS:
-            raise PresetError(f"{_where(path, key)}: unknown control (controls: {', '.join(VALUE_CONTROLS)})")
-        s = SPECS[name]
-        value = _number(path, key, float(value) if isinstance(value, bool) else value)
-        if not s.lo <= value <= s.hi:
-            raise PresetError(f"{_where(path, key)}: {value} is outside {s.lo}..{s.hi}")
-        preset.controls[name] = value
-    for name, source in data.get("midi", {}).items():
-        key = f"midi.{name}"
-        if name not in SPECS:
-            raise PresetError(f"{_where(path, key)}: unknown control (controls: {', '.join(SPECS)})")
-        try:
-            preset.midi[name] = str(MidiSource.parse(source))
-        except MidiMapError as e:
-            raise PresetError(f"{_where(path, key)}: {e}") from None
-    return preset
-
-
-def is_live_preset(path: Path) -> bool:
-    """False for a config that shares the folder but is not a live preset (e.g. a training config).
-
-    A file with none of the live preset keys is someone else's; a live preset with a typo still
-    has some of them (or does not parse) and stays in the list, so its error is reported.
+    TOML goes through tomlkit, which edits the document in place: the table keeps the shape it
+    was written in (`[midi]`, `[ midi ]`, an inline `midi = {...}`, dotted `midi.hue = ...`), and
+    every comment, blank line and indentation of the rest of the file stays. A file without the
+    table gets a `[midi]` table at the end. YAML is re-dumped (PyYAML keeps no comments).
     """
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if path.suffix != ".toml":
+        data = (yaml.safe_load(text) or {}) if text.strip() else {}
+        if not isinstance(data, dict):
+            raise PresetError(f"{path}: the top level must be a mapping; MIDI map not saved")
+        data["midi"] = dict(sorted(midi.items()))
+        return yaml.safe_dump(data, sort_keys=False)
     try:
-        data = read_mapping(path)
-    except ConfigError:
-        return True
-    return not data or bool(set(data) & set(TOP_KEYS))
-
-
-def list_presets(directory: str | Path) -> list[Path]:
-    """Live preset files in a folder, sorted by name (the order of next/previous preset)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir()
-                  if p.suffix in PRESET_SUFFIXES and p.is_file() and is_live_preset(p))
-
-
-def find_preset(name_or_path: str, directory: str | Path) -> Path:
-    """A preset path from a path or a bare name in `directory` ("dark_techno" -> presets/dark_techno.toml)."""
-    p = Path(name_or_path).expanduser()
-    if p.is_file():
-        return p
-    for candidate in list_presets(directory):
-        if candidate.stem == name_or_path:
-            return candidate
-    known = ", ".join(c.stem for c in list_presets(directory)) or "none"
-    raise PresetError(f"preset {name_or_path!r}: no such file, and no preset of that name in {directory} (known: {known})")
-
-
-def _toml_midi_table(midi: dict[str, str]) -> str:
-    lines = ["[midi]"] + [f'{name} = "{source}"' for name, source in sorted(midi.items())]
-    return "\n".join(lines) + "\n"
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise PresetError(f"{path}: not valid TOML ({e}); MIDI map not saved") from None
+    if "midi" in doc:
+        table = doc["midi"]
+        if not isinstance(table, dict):
+            raise PresetError(f"{path}: midi: expected a table, got {table!r}; MIDI map not saved")
+        for name in [k for k in table if k not in midi]:
+            del table[name]
+        for name, source in sorted(midi.items()):
+            table[name] = source
+    else:
+        table = tomlkit.table()
+        for name, source in sorted(midi.items()):
+            table[name] = source
+        doc["midi"] = table
+    return tomlkit.dumps(doc)
 
 
 def save_midi_map(path: str | Path, midi: dict[str, str]) -> None:
-    """Write `midi` (control -> source text) into the preset file's [midi] table, atomically.
+    """Write `midi` (control -> source text) into the preset file's midi table, atomically.
 
-    TOML: the [midi] table is replaced in place (or appended), every other line is kept.
-    YAML: the file is re-dumped with the new `midi` mapping (YAML comments are not kept).
+    The new text is written to a temporary file in the same folder, flushed to the disk (fsync),
+    and checked with `load_preset`, the loader that will read it on stage; only a preset that
+    loads replaces the original (`os.replace`, atomic on POSIX). On any failure (a file we
+    cannot edit, a full disk, a result that would not load) the original stays byte for byte and
+    `PresetError` or `OSError` says why.
     """
     path = Path(path)
     for name, source in midi.items():
         if name not in SPECS:
             raise PresetError(f"{path}: midi.{name}: unknown control")
         MidiSource.parse(source)
-    if path.suffix == ".toml":
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        # The [midi] table runs from its header to the next table header or the end of the file.
-        pattern = re.compile(r"^\[midi\][^\n]*\n(?:(?!\[)[^\n]*\n?)*", re.MULTILINE)
-        table = _toml_midi_table(midi)
-        if pattern.search(text):
-            text = pattern.sub(lambda m: table + ("\n" if m.group(0).endswith("\n\n") else ""), text, count=1)
-        else:
-            text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + table
-    else:
-        data = read_mapping(path) if path.exists() else {}
-        data["midi"] = dict(sorted(midi.items()))
-        text = yaml.safe_dump(data, sort_keys=False)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    load_preset(path)  # what we wrote must read back
+    text = _with_midi_table(path, midi)
+    # Same folder (os.replace is atomic only within one filesystem) and same suffix (the loader
+    # picks TOML or YAML by it); the leading dot keeps the temp out of the preset list.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".saving{path.suffix}",
+                                    dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on the disk before the name points at them
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        try:
+            load_preset(tmp)
+        except PresetError as e:
+            raise PresetError(f"the MIDI map would make {str(e).replace(str(tmp), str(path))}; "
+                              f"{path} was left as it was") from None
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)  # the rename itself survives a power cut
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ==== background loading =========================================================================

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from synesthete.constants import BLOCK_SIZE
 
 from .audio_output import AudioOutput, open_output
 from .resample import StreamingResampler
@@ -164,7 +165,7 @@ class PacedSource(AudioSource):
     """
 
     def __init__(self, name: str, sample_rate: int, generate: Callable[[int], np.ndarray | None],
-                 block_size: int = 256, play_out: bool = True, device_rate: int | None = None,
+                 block_size: int = BLOCK_SIZE, play_out: bool = True, device_rate: int | None = None,
                  buffer_s: float = 2.0) -> None:
         super().__init__(name, sample_rate, device_rate or sample_rate, play_out)
         self.block_size = int(block_size)
@@ -261,7 +262,7 @@ class DemoSource(PacedSource):
     STATE_LOOKBACK_BARS = 2  # envelopes, chords and pitches need the events just before a block
     STATE_BLOCKS_KEPT = 16
 
-    def __init__(self, sample_rate: int, block_size: int = 256, play_out: bool = True, seed: int = 0,
+    def __init__(self, sample_rate: int, block_size: int = BLOCK_SIZE, play_out: bool = True, seed: int = 0,
                  fps: int | None = None) -> None:
         from synesthete.audio.stream import MusicStream
 
@@ -317,7 +318,7 @@ class FileSource(PacedSource):
     thread) so an hour-long file costs no more memory than a short one.
     """
 
-    def __init__(self, path: str | Path, sample_rate: int, block_size: int = 256, play_out: bool = True,
+    def __init__(self, path: str | Path, sample_rate: int, block_size: int = BLOCK_SIZE, play_out: bool = True,
                  loop: bool = True) -> None:
         from torchcodec.decoders import AudioDecoder
 

@@ -18,11 +18,15 @@ signal at frame t uses only events at or before that instant:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from synesthete.audio.score import Score
 from synesthete.music_state import CHORD_QUALITIES, MusicState
 from synesthete.constants import STEMS
+
+if TYPE_CHECKING:  # annotations only: score.py calls into this module, so a runtime import would be a cycle
+    from synesthete.audio.score import Score
 
 DRUM_TAU = {"kick": 0.15, "snare": 0.15, "hat_closed": 0.06, "hat_open": 0.3, "perc": 0.15}
 ENERGY_TAU = 0.25

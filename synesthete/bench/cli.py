@@ -15,20 +15,13 @@ import json
 import platform
 import sys
 import time
-from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-
-@dataclass
-class BenchPart:
-    name: str
-    help: str
-    run: Callable[[argparse.Namespace], dict[str, Any]]
-    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+from synesthete.bench.part import BenchPart
 
 
 def discover_parts() -> dict[str, BenchPart]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 from synesthete.constants import BENCH_FPS, BENCH_SIZE
 
 

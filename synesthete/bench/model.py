@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
 from synesthete.model.config import DEFAULT_SIZE, default_styles
 from synesthete.registry import available

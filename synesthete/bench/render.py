@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
+from synesthete.constants import HELD_OUT_SEED_BASE
 
-SEED = 10_000
+SEED = HELD_OUT_SEED_BASE
 SIZE = (1280, 720)
 
 
@@ -34,7 +35,8 @@ def _model() -> tuple[Any, str]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from synesthete.audio.engine import render_clip
-    from synesthete.render_cli import DecodedAudio, render_to_mp4
+    from synesthete.audio_file import DecodedAudio
+    from synesthete.render import render_to_mp4
 
     import cv2
 

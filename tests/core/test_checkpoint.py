@@ -53,11 +53,35 @@ def test_save_load_gives_identical_outputs(tmp_path, bridge, decoder):
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["last.pt"]  # no temp file left behind
 
 
-def test_save_replaces_atomically(tmp_path):
+@pytest.mark.parametrize("fail_at", ["torch.save", "os.replace"])
+def test_save_replaces_atomically(tmp_path, monkeypatch, fail_at):
+    # A save that dies half-way (disk full while writing, or just before the rename) must leave the
+    # old checkpoint byte for byte, and no temp file; the next save then replaces it whole.
+    import errno
+
     path = tmp_path / "m.pt"
     save_checkpoint(path, tiny())
-    bigger = tiny(latent_dim=24)
-    save_checkpoint(path, bigger)
+    original = path.read_bytes()
+    real_save = torch.save
+
+    def half_written(payload, f):
+        real_save(payload, f)
+        f.truncate(f.tell() // 2)  # what a full disk leaves behind
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def no_rename(*args):
+        raise OSError(errno.EIO, "I/O error")
+
+    if fail_at == "torch.save":
+        monkeypatch.setattr(ckpt.torch, "save", half_written)
+    else:
+        monkeypatch.setattr(ckpt.os, "replace", no_rename)
+    with pytest.raises(OSError):
+        save_checkpoint(path, tiny(latent_dim=24))
+    monkeypatch.undo()
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"], "the temp file is removed"
+    save_checkpoint(path, tiny(latent_dim=24))
     assert load_model(path).cfg.latent_dim == 24
 
 

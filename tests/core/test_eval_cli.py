@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from synesthete.checkpoint import load_model, save_checkpoint
-from synesthete.eval_cli import ROWS, evaluate_model, main, procedural_item
+from synesthete.eval_cli import ROWS, main
+from synesthete.evaluation import evaluate_model, procedural_item
 from synesthete.metrics.clip import COLUMNS
 from synesthete.model import build_model
 from synesthete.model.config import model_config

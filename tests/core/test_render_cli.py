@@ -15,7 +15,9 @@ from synesthete.model import build_model
 from synesthete.model.config import model_config
 from synesthete.mp4_writer import Mp4Writer
 from synesthete.performer import Performer, render_clip
-from synesthete.render_cli import DecodedAudio, decode_audio, main, render_to_mp4, to_model_audio
+from synesthete.audio_file import DecodedAudio, decode_audio, to_model_audio
+from synesthete.render import render_to_mp4
+from synesthete.render_cli import main
 from synesthete.replay import prepare_replay
 from synesthete.session_log import SessionLogWriter, session_log_path
 
@@ -253,16 +255,14 @@ def test_bench_part_reports_the_720p_realtime_factor():
 
 
 def test_preset_sets_the_starting_controls(tmp_path, checkpoint):
-    from synesthete.render_cli import RenderError, initial_controls
+    from synesthete.preset import PresetError, load_preset, preset_controls
 
     model = load_model(checkpoint)
     preset = tmp_path / "warm.toml"
     preset.write_text('name = "warm"\n[styles]\nb = 1.0\n[controls]\nhue = 0.25\nfeedback = 0.5\n[midi]\nhue = "cc:21"\n')
-    controls = initial_controls(model, str(preset))
+    controls = preset_controls(load_preset(preset), model.cfg.styles)
     assert controls.value["hue"] == 0.25 and controls.value["feedback"] == 0.5
     assert controls.model_controls().tolist() == [0.0, 1.0, 1.0]  # style b pinned, reactivity 1
     preset.write_text("[styles]\nneon = 1.0\n")
-    with pytest.raises(RenderError, match="neon"):
-        initial_controls(model, str(preset))
-    with pytest.raises(RenderError, match="no such file"):
-        initial_controls(model, "no-such-preset")
+    with pytest.raises(PresetError, match="neon"):
+        preset_controls(load_preset(preset), model.cfg.styles)

@@ -62,17 +62,38 @@ def press(*names: str) -> None:
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key_constant(name), mod=0, unicode="", scancode=0))
 
 
-def drive(loop: LiveLoop, script, timeout: float = 15.0) -> threading.Thread:
+class Driver(threading.Thread):
+    """Runs a test script beside the loop; `join` raises in the test's thread whatever the script
+    raised (pytest only warns about an exception on another thread, so an assert there would pass)."""
+
+    def __init__(self, loop: LiveLoop, script, timeout: float) -> None:
+        super().__init__(daemon=True)
+        self.loop, self.script, self.timeout = loop, script, timeout
+        self.shown = threading.Event()
+        self.failure: BaseException | None = None
+        loop.on_frame.append(lambda frame, t: self.shown.set())
+
+    def run(self) -> None:
+        try:
+            if not self.shown.wait(self.timeout):
+                raise AssertionError(f"no frame was shown within {self.timeout} s")
+            self.script(self.loop)
+        except BaseException as e:  # handed to the test's thread by join()
+            self.failure = e
+        finally:
+            self.loop.stop_requested = True
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.is_alive():
+            raise AssertionError("the test script did not finish")
+        if self.failure is not None:
+            raise self.failure
+
+
+def drive(loop: LiveLoop, script, timeout: float = 15.0) -> Driver:
     """Run `script(loop)` on a helper thread once frames flow (the loop itself owns the main thread)."""
-    shown = threading.Event()
-    loop.on_frame.append(lambda frame, t: shown.set())
-
-    def run():
-        if shown.wait(timeout):
-            script(loop)
-        loop.stop_requested = True
-
-    thread = threading.Thread(target=run, daemon=True)
+    thread = Driver(loop, script, timeout)
     thread.start()
     return thread
 
@@ -257,6 +278,36 @@ def test_a_jack_midi_knob_moves_its_mapped_control(checkpoint, kicks_wav, jack_s
     thread.join(5)
     assert values["hue"] == pytest.approx(64 / 127)
     assert values["freeze"] == 1.0 and values["midi_last"] == "note:10:36"
+
+
+@pytest.mark.jack
+def test_midi_learn_on_stage_saves_into_an_inline_table_and_keeps_the_preset(
+        checkpoint, kicks_wav, jack_server, midi_sender, tmp_path):
+    from synesthete.preset import load_preset
+
+    preset = tmp_path / "m.toml"
+    preset.write_text('# my set\nname = "M"\nmidi = { zoom = "cc:4" }  # learned last week\n\n'
+                      '[controls]\nfeedback = 0.3  # keep\n')
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", preset="m",
+                            midi_virtual="synesthete-learn-midi"))
+
+    def script(loop):
+        sender = midi_sender(to="synesthete-learn-midi")
+        press("l", "q")  # learn mode, pick "hue"
+        assert until(lambda: loop.midi_map.armed == "hue")
+        sender.send(0xB0, 21, 10)  # this knob becomes hue
+        assert until(lambda: not loop.midi_map.armed)
+        press("l")  # leave learn mode: the loader saves the map into the preset file
+        assert until(lambda: "cc:1:21" in preset.read_text())
+        sender.close()
+
+    thread = drive(loop, script)
+    loop.run()
+    thread.join(5)
+    text = preset.read_text()
+    assert "# my set" in text and "# learned last week" in text and "feedback = 0.3  # keep" in text
+    saved = load_preset(preset)
+    assert saved.midi == {"zoom": "cc:4", "hue": "cc:1:21"} and saved.controls == {"feedback": 0.3}
 
 
 def test_latency_stats_count_skipped_and_late_frames_and_percentiles():

@@ -10,7 +10,8 @@ import torch
 
 from synesthete.checkpoint import save_checkpoint
 from synesthete.model import build_model, model_config
-from synesthete_live.presets import (Loader, PresetError, find_preset, list_presets, load_preset, save_midi_map)
+from synesthete.preset import PresetError, find_preset, list_presets, load_preset
+from synesthete_live.presets import Loader, save_midi_map
 
 PRESETS = Path(__file__).resolve().parents[2] / "presets"
 
@@ -79,6 +80,81 @@ def test_saving_a_learned_map_replaces_only_the_midi_table(tmp_path):
     y = write(tmp_path, "y.yaml", "name: Y\ncontrols:\n  hue: 0.5\n")
     save_midi_map(y, {"hue": "cc:1"})
     assert load_preset(y).midi == {"hue": "cc:1"} and load_preset(y).controls == {"hue": 0.5}
+
+
+LEARNED = {"hue": "cc:2:40", "freeze": "note:36"}
+
+
+# Every way TOML lets a preset write its midi table, with comments and layout that must survive.
+MIDI_SHAPES = {
+    "inline": ('# top\nname = "P"\nmidi = { hue = "cc:3", zoom = "cc:4" }  # inline\n'
+               '[controls]\nzoom = 0.5  # keep\n', ["# top", "# inline", "zoom = 0.5  # keep"]),
+    "dotted": ('name = "P"\nmidi.hue = "cc:3"  # dotted\nmidi.zoom = "cc:4"\n\n[controls]\nzoom = 0.5  # keep\n',
+               ["# dotted", "zoom = 0.5  # keep"]),
+    "spaced header": ('name = "P"\n[ midi ]  # spaced\nhue = "cc:3"\n\n[controls]\nzoom = 0.5  # keep\n',
+                      ["[ midi ]  # spaced", "zoom = 0.5  # keep"]),
+    "indented header after": ('name = "P"\n[midi]\nhue = "cc:3"\n  [controls]  # indented\n  zoom = 0.5  # keep\n',
+                              ["  [controls]  # indented", "  zoom = 0.5  # keep"]),
+    "comments inside": ('# my set\nname = "P"\n\n[midi]\n# learned on stage\nhue = "cc:3"\nzoom = "cc:4"\n\n'
+                        '[controls]\nzoom = 0.5  # keep\n', ["# my set", "# learned on stage", "zoom = 0.5  # keep"]),
+}
+
+
+@pytest.mark.parametrize("shape", MIDI_SHAPES)
+def test_a_learned_map_is_saved_into_every_shape_of_midi_table(tmp_path, shape):
+    text, kept = MIDI_SHAPES[shape]
+    path = write(tmp_path, "p.toml", text)
+    save_midi_map(path, LEARNED)
+    out = path.read_text()
+    for line in kept:
+        assert line in out, f"{line!r} was lost:\n{out}"
+    p = load_preset(path)
+    assert p.midi == LEARNED and p.controls == {"zoom": 0.5} and p.name == "P"
+    assert [q.name for q in tmp_path.iterdir()] == ["p.toml"], "no temporary file is left behind"
+
+
+def test_a_map_that_would_not_load_leaves_the_preset_untouched(tmp_path):
+    # A preset that is already broken elsewhere: the saved result would not load, so nothing is replaced.
+    original = b'name = "P"\n[midi]\nhue = "cc:3"\n[controls]\nhue = 9.0  # out of range\n'
+    path = tmp_path / "p.toml"
+    path.write_bytes(original)
+    with pytest.raises(PresetError, match=r"p\.toml: controls\.hue.*left as it was"):
+        save_midi_map(path, LEARNED)
+    assert path.read_bytes() == original
+    assert [q.name for q in tmp_path.iterdir()] == ["p.toml"]
+    not_toml = write(tmp_path, "q.toml", "name = \n")
+    with pytest.raises(PresetError, match="not valid TOML"):
+        save_midi_map(not_toml, LEARNED)
+    assert not_toml.read_text() == "name = \n"
+
+
+@pytest.mark.parametrize("fail_at", ["fsync", "replace"])
+def test_a_failure_between_write_and_replace_keeps_the_original_byte_identical(tmp_path, monkeypatch, fail_at):
+    import errno
+    import os
+
+    original = b'# set\nname = "P"\n[midi]\nhue = "cc:3"\n'
+    path = tmp_path / "p.toml"
+    path.write_bytes(original)
+    seen = []
+
+    def fail(*args):
+        # The new text is complete in the temp file by now; the preset must still be the old one.
+        temp = [q for q in tmp_path.iterdir() if q.name != "p.toml"]
+        seen.append((path.read_bytes(), [q.read_text() for q in temp]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, fail_at, fail)
+    with pytest.raises(OSError, match="No space left"):
+        save_midi_map(path, LEARNED)
+    monkeypatch.undo()
+    assert seen and seen[0][0] == original
+    if fail_at == "replace":
+        assert 'freeze = "note:36"' in seen[0][1][0], "the new text was written before the replace"
+    assert path.read_bytes() == original
+    assert [q.name for q in tmp_path.iterdir()] == ["p.toml"], "the temporary file is removed"
+    save_midi_map(path, LEARNED)  # and with no failure it is replaced
+    assert load_preset(path).midi == LEARNED and path.read_text().startswith("# set\n")
 
 
 def test_training_configs_in_the_folder_are_not_live_presets(tmp_path):

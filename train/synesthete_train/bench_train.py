@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from synesthete.bench.cli import BenchPart
+from synesthete.bench.part import BenchPart
 
 
 def _variants(base) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from synesthete.config import load_config, require
+from synesthete.constants import HELD_OUT_SEED_BASE
 from synesthete.data import DataConfig
 from synesthete.model import ModelConfig
 
@@ -89,7 +90,7 @@ class EvalConfig:
     # Held-out procedural songs, one per style in turn: 8 of 8 s are what `synesthete-eval
     # --seeds 8` scores (4 songs of 4 s swung the AV-Align ratio 0.46-0.94 between evaluations).
     n_seeds: int = 8  # 0 = no evaluation at all (timing runs, smoke tests)
-    seed_base: int = 10_000  # held-out seeds are seed_base, seed_base + 1, ...; never used in training
+    seed_base: int = HELD_OUT_SEED_BASE  # held-out seeds are seed_base, seed_base + 1, ...; never used in training
     clip_seconds: float = 8.0
     size: int = 128  # evaluation resolution (PSNR is reported at this size)
     av_align: bool = True

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from synesthete.eval_cli import EvalItem, procedural_item, teacher_figures
+from synesthete.evaluation import EvalItem, procedural_item, teacher_figures
 
 
 @dataclass

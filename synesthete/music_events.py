@@ -1,0 +1,287 @@
+"""Events from the music state, as they happen: beats, downbeats, stem hits, chord and tempo changes.
+
+A `MusicState` says, per frame, *where* the music is (beat phase, bar phase, envelopes, chord);
+cue-driven consumers (lighting, OSC triggers, the analysis export, the evaluation) want *when*
+things happen. `EventDetector` turns the state into events one frame at a time, causally: an event
+is emitted on the first frame whose state shows it and carries that frame's instant (the moment
+the hearing model first knew). `detect_events(state)` runs the same detector over a whole clip, so
+what `synesthete-analyze` exports and what the evaluation scores is exactly what a live show sees.
+
+How each event is read from the state (the model's estimates jitter, so each rule is robust to a
+wobble of a frame or two):
+
+* beat: `beat_phase` wraps around (drops by more than half a cycle). A wrap only counts once the
+  phase has risen through the middle of the beat since the last one (hysteresis), so a phase that
+  flickers 0.99 -> 0.01 -> 0.99 -> 0.02 around the beat gives one beat, not two.
+* downbeat: the same on `bar_phase`. A beat's number in the bar is read from `bar_phase` and the
+  beats per bar (the ratio of the two phases' smoothed speeds), so a bar wrap a frame before or
+  after the beat wrap still numbers that beat 1.
+* stem hit: the stem's `onset` value crosses a threshold (or jumps by it) at least a refractory
+  period after that stem's last hit; the velocity is the onset value.
+* chord change: the rounded (root, quality) differs from the current chord for a debounce time.
+* tempo change: `tempo` stays more than a few BPM away from the last reported tempo for a hold time
+  (the first known tempo is reported as soon as it has held).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Union
+
+import numpy as np
+
+from synesthete.constants import STEMS
+from synesthete.music_state import CHORD_QUALITIES, NOTE_NAMES, MusicState
+
+
+@dataclass(frozen=True)
+class Beat:
+    time: float  # seconds: the instant of the frame that showed it
+    number: int  # 1-based position in the bar (1 = downbeat)
+
+
+@dataclass(frozen=True)
+class Downbeat:
+    time: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    time: float
+    stem: str  # one of STEMS
+    velocity: float  # 0..1
+
+
+@dataclass(frozen=True)
+class ChordChange:
+    time: float  # when the new chord was confirmed (held for the debounce time)
+    root: int  # pitch class 0..11
+    quality: str  # one of CHORD_QUALITIES
+
+    @property
+    def name(self) -> str:
+        return f"{NOTE_NAMES[self.root]} {self.quality}"
+
+
+@dataclass(frozen=True)
+class TempoChange:
+    time: float
+    bpm: float
+
+
+Event = Union[Beat, Downbeat, Hit, ChordChange, TempoChange]
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    onset_threshold: float = 0.3  # onset value that counts as a hit
+    refractory_s: float = 0.05  # no second hit of the same stem within this time
+    chord_debounce_s: float = 0.1  # a new chord must hold this long before it is reported
+    tempo_tolerance_bpm: float = 3.0  # a tempo change smaller than this is not reported
+    tempo_hold_s: float = 0.5  # ... and a larger one must hold this long
+    phase_arm: float = 0.5  # a phase must pass this point of its cycle before the next wrap counts
+    wrap_drop: float = 0.5  # a frame-to-frame fall of the phase larger than this is a wrap
+
+    def __post_init__(self) -> None:
+        for name in ("onset_threshold", "phase_arm", "wrap_drop"):
+            v = getattr(self, name)
+            if not (0.0 < v < 1.0):
+                raise ValueError(f"DetectorConfig.{name} must lie in (0, 1), got {v!r}")
+        for name in ("refractory_s", "chord_debounce_s", "tempo_tolerance_bpm", "tempo_hold_s"):
+            v = getattr(self, name)
+            if not (v >= 0.0 and np.isfinite(v)):
+                raise ValueError(f"DetectorConfig.{name} must be a finite number >= 0, got {v!r}")
+
+
+FrameValues = Union[MusicState, Mapping[str, object]]
+
+
+def _scalar(v: object) -> float:
+    if hasattr(v, "detach"):  # a torch tensor, e.g. the hearing model's (1,) outputs
+        v = v.detach().float().cpu().numpy()
+    return float(np.asarray(v, dtype=np.float64).reshape(-1)[0])
+
+
+def _row(v: object, n: int) -> np.ndarray:
+    if hasattr(v, "detach"):
+        v = v.detach().float().cpu().numpy()
+    a = np.asarray(v, dtype=np.float64).reshape(-1)
+    if a.shape[0] != n:
+        raise ValueError(f"expected {n} values per frame, got {a.shape[0]}")
+    return a
+
+
+class _PhaseWrap:
+    """One phase's wrap-arounds with hysteresis, and its smoothed speed (cycles per frame)."""
+
+    def __init__(self, arm: float, drop: float) -> None:
+        self.arm, self.drop = arm, drop
+        self.prev: float | None = None
+        self.armed = True  # the first wrap after the stream starts counts
+        self.speed = 0.0  # EMA of the unwrapped frame-to-frame increment
+
+    def update(self, phase: float) -> bool:
+        wrapped = False
+        if self.prev is not None:
+            inc = phase - self.prev
+            if inc < -self.drop:
+                if self.armed:
+                    wrapped = True
+                    self.armed = False
+                inc += 1.0
+            if 0.0 <= inc < 0.5:  # a plausible forward step: update the speed estimate
+                self.speed = inc if self.speed == 0.0 else 0.9 * self.speed + 0.1 * inc
+        if self.arm * 0.5 <= phase <= self.arm + (1.0 - self.arm) * 0.5:
+            # the middle of the cycle: arms the next wrap. A window rather than a point so a fast
+            # phase that jumps over `arm` in one frame still arms.
+            self.armed = True
+        self.prev = phase
+        return wrapped
+
+
+class EventDetector:
+    """Streaming events from a music state, one frame at a time (see the module docstring).
+
+    `update(frame)` takes one frame: a `MusicState` of length 1 (a longer one is fed frame by
+    frame) or a mapping of field name -> value for one frame (the hearing model's `step` output at
+    batch 1 works as is; a missing `time` is taken as start_time + (t + 1) / fps).
+    """
+
+    def __init__(self, fps: float, config: DetectorConfig | None = None, start_time: float = 0.0) -> None:
+        if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        self.fps = float(fps)
+        self.config = config or DetectorConfig()
+        self.start_time = float(start_time)
+        c = self.config
+        self._refractory = int(np.ceil(c.refractory_s * self.fps - 1e-9))
+        self._chord_hold = max(1, int(round(c.chord_debounce_s * self.fps)))
+        self._tempo_hold = max(1, int(round(c.tempo_hold_s * self.fps)))
+        self.reset()
+
+    def reset(self) -> None:
+        c = self.config
+        self.frame_index = 0
+        self._beat = _PhaseWrap(c.phase_arm, c.wrap_drop)
+        self._bar = _PhaseWrap(c.phase_arm, c.wrap_drop)
+        self._last_hit = np.full(len(STEMS), -(10**9), np.int64)
+        self._prev_onset = np.zeros(len(STEMS))
+        self.chord: tuple[int, int] | None = None
+        self._chord_cand: tuple[int, int] | None = None
+        self._chord_count = 0
+        self.tempo: float | None = None
+        self._tempo_run: list[float] = []
+
+    @property
+    def beats_per_bar(self) -> int:
+        """Beats per bar from the two phases' speeds (4 until both are known)."""
+        if self._beat.speed <= 0.0 or self._bar.speed <= 0.0:
+            return 4
+        return int(np.clip(round(self._beat.speed / self._bar.speed), 1, 16))
+
+    def update(self, frame: FrameValues) -> list[Event]:
+        if isinstance(frame, MusicState):
+            out: list[Event] = []
+            for t in range(len(frame)):
+                out.extend(self._step({f: getattr(frame, f)[t] for f in ("time", "onset", "beat_phase", "bar_phase",
+                                                                          "tempo", "chord_root", "chord_quality")}))
+            return out
+        return self._step(frame)
+
+    def _step(self, v: Mapping[str, object]) -> list[Event]:
+        c = self.config
+        i = self.frame_index
+        self.frame_index += 1
+        now = _scalar(v["time"]) if "time" in v else self.start_time + (i + 1) / self.fps
+        events: list[Event] = []
+
+        bar_wrap = self._bar.update(_scalar(v["bar_phase"]) % 1.0)
+        bar_phase = self._bar.prev or 0.0
+        if bar_wrap:
+            events.append(Downbeat(now))
+        if self._beat.update(_scalar(v["beat_phase"]) % 1.0):
+            n = self.beats_per_bar
+            number = int(np.floor(bar_phase * n + 0.5)) % n + 1
+            events.append(Beat(now, number))
+
+        onset = _row(v["onset"], len(STEMS))
+        since = i - self._last_hit
+        rising = (self._prev_onset < c.onset_threshold) | (onset - self._prev_onset >= c.onset_threshold)
+        hit = (onset >= c.onset_threshold) & rising & (since >= max(self._refractory, 1))
+        for j in np.flatnonzero(hit):
+            events.append(Hit(now, STEMS[j], round(float(onset[j]), 4)))
+            self._last_hit[j] = i
+        self._prev_onset = onset
+
+        chord = (int(np.rint(_scalar(v["chord_root"]))) % 12,
+                 int(np.clip(np.rint(_scalar(v["chord_quality"])), 0, len(CHORD_QUALITIES) - 1)))
+        if chord == self.chord:
+            self._chord_cand, self._chord_count = None, 0
+        else:
+            if chord == self._chord_cand:
+                self._chord_count += 1
+            else:
+                self._chord_cand, self._chord_count = chord, 1
+            if self._chord_count >= self._chord_hold:
+                self.chord = chord
+                self._chord_cand, self._chord_count = None, 0
+                events.append(ChordChange(now, chord[0], CHORD_QUALITIES[chord[1]]))
+
+        bpm = _scalar(v["tempo"]) if "tempo" in v else 0.0
+        if bpm > 0.0 and (self.tempo is None or abs(bpm - self.tempo) > c.tempo_tolerance_bpm):
+            self._tempo_run.append(bpm)
+            if len(self._tempo_run) >= self._tempo_hold:
+                self.tempo = float(np.median(self._tempo_run))
+                self._tempo_run = []
+                events.append(TempoChange(now, round(self.tempo, 2)))
+        else:
+            self._tempo_run = []
+        return events
+
+
+@dataclass
+class Events:
+    """The events of a whole clip (times in seconds, each when it was first known)."""
+
+    beats: np.ndarray  # (n,) float64
+    beat_numbers: np.ndarray  # (n,) int, 1 = downbeat
+    downbeats: np.ndarray  # (m,)
+    onsets: dict[str, tuple[np.ndarray, np.ndarray]]  # stem -> (times, velocities), every stem in STEMS
+    chords: list[tuple[float, float, int, str]]  # [start, end, root, quality] spans, end = next start or clip end
+    tempo_changes: list[tuple[float, float]] = field(default_factory=list)  # (time, bpm)
+    tempo_bpm: float = 0.0  # the clip's tempo: median of the per-frame tempo where it is known
+
+    def chord_dicts(self) -> list[dict[str, object]]:
+        return [{"start": round(s, 4), "end": round(e, 4), "root": NOTE_NAMES[r], "quality": q}
+                for s, e, r, q in self.chords]
+
+
+def detect_events(state: MusicState, fps: float | None = None, config: DetectorConfig | None = None) -> Events:
+    """Run `EventDetector` over a whole state (frame by frame: the export equals the live events)."""
+    n = state.validate()
+    if fps is None:
+        if n < 2:
+            raise ValueError("detect_events needs fps for a state shorter than 2 frames")
+        fps = float(1.0 / np.median(np.diff(state.time.astype(np.float64))))
+    det = EventDetector(fps, config)
+    evs = det.update(state)
+    beats = [e for e in evs if isinstance(e, Beat)]
+    hits: dict[str, tuple[list[float], list[float]]] = {s: ([], []) for s in STEMS}
+    for e in evs:
+        if isinstance(e, Hit):
+            hits[e.stem][0].append(e.time)
+            hits[e.stem][1].append(e.velocity)
+    changes = [e for e in evs if isinstance(e, ChordChange)]
+    end = float(state.time[-1]) if n else 0.0
+    chords = [(c.time, changes[k + 1].time if k + 1 < len(changes) else end, c.root, c.quality)
+              for k, c in enumerate(changes)]
+    tempo = state.tempo[state.tempo > 0]
+    return Events(
+        beats=np.array([b.time for b in beats], np.float64),
+        beat_numbers=np.array([b.number for b in beats], np.int64),
+        downbeats=np.array([e.time for e in evs if isinstance(e, Downbeat)], np.float64),
+        onsets={s: (np.array(t, np.float64), np.array(v, np.float64)) for s, (t, v) in hits.items()},
+        chords=chords,
+        tempo_changes=[(e.time, e.bpm) for e in evs if isinstance(e, TempoChange)],
+        tempo_bpm=round(float(np.median(tempo)), 2) if tempo.size else 0.0,
+    )

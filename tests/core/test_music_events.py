@@ -1,0 +1,120 @@
+"""Events from the music state: on the score's exact state they are the score's own events, frame-exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synesthete.audio.engine import render_clip
+from synesthete.constants import STEMS
+from synesthete.music_events import (Beat, ChordChange, DetectorConfig, Downbeat, EventDetector, Hit,
+                                     TempoChange, detect_events)
+from synesthete.music_state import FIELD_NAMES, MusicState
+
+FPS = 60
+# On the score's exact state every hit counts, however soft, and hits in adjacent frames are real.
+EXACT = DetectorConfig(onset_threshold=0.01, refractory_s=0.0)
+
+
+def _frame_of(ref: np.ndarray, n: int) -> np.ndarray:
+    """Score event times the state can show (frame t covers (t/fps, (t+1)/fps]), as frame instants."""
+    ref = ref[(ref > 1e-6) & (ref <= n / FPS)]
+    return (np.ceil(ref * FPS - 1e-9)) / FPS
+
+
+@pytest.mark.parametrize("seed", [3, 7, 11, 18])
+def test_events_of_the_score_state_are_the_score_events(seed: int) -> None:
+    clip = render_clip(seed, 8.0)
+    score = clip.score
+    n = 8 * FPS
+    events = detect_events(score.music_state(FPS, n), config=EXACT)
+    # each event lands on the first frame whose instant is at or after it (when it can first be known)
+    np.testing.assert_allclose(events.beats, _frame_of(score.beat_times, n), atol=1e-5)
+    np.testing.assert_allclose(events.downbeats, _frame_of(score.downbeat_times, n), atol=1e-5)
+    for stem in STEMS:
+        t, v = score.onsets[stem]
+        np.testing.assert_allclose(events.onsets[stem][0], _frame_of(np.unique(t), n), atol=1e-5, err_msg=stem)
+    # beats are numbered in the bar: 1 exactly on the downbeats
+    assert set(np.round(events.beats[events.beat_numbers == 1], 5)) == set(np.round(events.downbeats, 5))
+    assert events.beat_numbers.max() == score.beats_per_bar
+    assert events.tempo_bpm == pytest.approx(score.tempo, abs=0.01)
+    # chord spans follow the score's chords, each confirmed once it has shown for 0.1 s (6 frames)
+    starts = [c.start for c in score.chords if 0 < c.start < 8.0 - 0.2]
+    got = [s for s, _, _, _ in events.chords]
+    for s in starts:
+        assert any(0.1 - 1 / FPS <= g - s <= 0.1 + 1e-5 for g in got), (s, got)
+    assert all(a[1] == b[0] for a, b in zip(events.chords, events.chords[1:]))
+
+
+def test_velocity_threshold_and_refractory() -> None:
+    state = MusicState.silence(12, FPS)
+    state.confidence[:] = 1.0
+    k = STEMS.index("kick")
+    state.onset[[1, 2, 3, 8], k] = [0.9, 0.95, 0.9, 0.2]  # a 3-frame blob, then a hit below threshold
+    state.onset[[1, 3], STEMS.index("snare")] = [0.8, 0.7]  # two snare hits 33 ms apart
+    events = detect_events(state, config=DetectorConfig(onset_threshold=0.3, refractory_s=0.05))
+    assert events.onsets["kick"][0].tolist() == pytest.approx([2 / FPS])  # one hit, on its first frame
+    assert events.onsets["kick"][1].tolist() == [0.9]
+    assert events.onsets["snare"][0].tolist() == pytest.approx([2 / FPS])  # the second is within 50 ms
+    relaxed = detect_events(state, config=DetectorConfig(onset_threshold=0.1, refractory_s=0.0))
+    assert relaxed.onsets["snare"][0].size == 2 and relaxed.onsets["kick"][0].size == 2
+
+
+def _phases(n: int, bpm: float, beats_per_bar: int, jitter: float, seed: int = 0) -> MusicState:
+    rng = np.random.default_rng(seed)
+    state = MusicState.silence(n, FPS)
+    beats = state.time * bpm / 60.0 + 0.5 + rng.uniform(-jitter, jitter, n)  # phase noise of ±jitter cycles
+    state.beat_phase[:] = beats % 1.0
+    state.bar_phase[:] = (beats / beats_per_bar) % 1.0
+    state.tempo[:] = bpm + rng.uniform(-1, 1, n)
+    return state
+
+
+@pytest.mark.parametrize("beats_per_bar", [3, 4])
+def test_jittery_phases_give_one_beat_per_beat(beats_per_bar: int) -> None:
+    state = _phases(20 * FPS, 120.0, beats_per_bar, jitter=0.05)
+    events = detect_events(state)
+    # the true beats are at (k - 0.5) * 0.5 s: 0.25, 0.75, ...; each found once, within jitter
+    truth = np.arange(0.25, 20.0, 0.5)
+    assert events.beats.size == truth.size
+    assert np.abs(events.beats - truth).max() < 0.05 * 0.5 + 1.5 / FPS
+    assert events.downbeats.size in (truth.size // beats_per_bar, truth.size // beats_per_bar + 1)
+    numbers = events.beat_numbers.tolist()
+    assert set(numbers) == set(range(1, beats_per_bar + 1))
+    first = numbers.index(1)
+    assert numbers[first:] == [(i % beats_per_bar) + 1 for i in range(len(numbers) - first)]
+    # ±1 BPM of wobble is one tempo, reported once
+    assert len(events.tempo_changes) == 1 and events.tempo_changes[0][1] == pytest.approx(120.0, abs=1.0)
+
+
+def test_streaming_from_model_fields_equals_the_clip_run() -> None:
+    torch = pytest.importorskip("torch")
+    state = _phases(6 * FPS, 97.0, 4, jitter=0.02, seed=4)
+    state.onset[::25, STEMS.index("hat_closed")] = 0.7
+    state.chord_root[180:] = 9
+    state.chord_quality[180:] = 1
+    state.tempo[200:] = 130.0
+    det = EventDetector(FPS)
+    live = []
+    for t in range(len(state)):  # what the hearing model's step gives at batch 1: tensors (1, ...), no time
+        fields = {f: torch.from_numpy(getattr(state, f)[t : t + 1]) for f in FIELD_NAMES if f != "time"}
+        live.extend(det.update(fields))
+    whole = detect_events(state)
+    assert [e.time for e in live if isinstance(e, Beat)] == pytest.approx(whole.beats.tolist(), abs=1e-6)
+    assert [e.time for e in live if isinstance(e, Downbeat)] == pytest.approx(whole.downbeats.tolist(), abs=1e-6)
+    assert len([e for e in live if isinstance(e, Hit)]) == whole.onsets["hat_closed"][0].size == 15
+    chords = [e for e in live if isinstance(e, ChordChange)]
+    assert [c.name for c in chords] == ["C major", "A minor"]
+    assert chords[1].time == pytest.approx((180 + 6) / FPS, abs=1e-6)  # after the 0.1 s debounce
+    tempos = [e for e in live if isinstance(e, TempoChange)]
+    assert [round(t.bpm) for t in tempos] == [97, 130]
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="fps"):
+        EventDetector(0)
+    with pytest.raises(ValueError, match="onset_threshold"):
+        DetectorConfig(onset_threshold=1.5)
+    with pytest.raises(ValueError, match="values per frame"):
+        EventDetector(FPS).update({"beat_phase": 0.1, "bar_phase": 0.0, "onset": [0.0, 1.0], "chord_root": 0,
+                                   "chord_quality": 0})
