@@ -82,3 +82,33 @@ def test_at_rest_one_look_is_drawn_and_a_morph_crossfades_two(groove: MusicState
     torch.testing.assert_close(img, 0.5 * a + 0.5 * b)
     with pytest.raises(ValueError, match="expected 8 look weights"):
         mixer.draw(groove.frame(14), np.ones(3), *SIZE)
+
+
+def _with_kick_onset(state: MusicState, value: float) -> MusicState:
+    from synesthete.constants import STEMS
+
+    env, onset = state.env.copy(), state.onset.copy()
+    env[:, STEMS.index("kick")] = 0.0  # a smoothed estimate that has not risen yet
+    onset[:, STEMS.index("kick")] = value
+    return MusicState(**{**state.__dict__, "env": env, "onset": onset})
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+def test_a_style_reacts_on_the_frame_a_hit_is_heard_and_ignores_onset_noise(name: str, groove: MusicState) -> None:
+    look = build_look(name)
+    quiet = _with_kick_onset(groove.frame(10), 0.0)
+    base = look.draw(quiet, *SIZE)
+    hit = look.draw(_with_kick_onset(groove.frame(10), 0.9), *SIZE)
+    noise = look.draw(_with_kick_onset(groove.frame(10), 0.3), *SIZE)
+    assert (hit - base).abs().mean() > 5e-3, "a heard kick must move the picture on its own frame"
+    torch.testing.assert_close(noise, base)
+
+
+def test_an_unsure_beat_glides_instead_of_snapping(groove: MusicState) -> None:
+    from synesthete.visual.signals import Signals, bar_turn, beat_turn
+
+    sure = Signals.from_controls(groove)
+    unsure = Signals.from_controls(MusicState(**{**groove.__dict__, "confidence": np.zeros_like(groove.confidence)}))
+    assert (beat_turn(sure) - sure.beat_phase).abs().max() > 0.1, "a sure beat snaps"
+    torch.testing.assert_close(beat_turn(unsure), unsure.beat_phase)  # unsure: the plain phase, no snap
+    torch.testing.assert_close(bar_turn(unsure), unsure.bar_phase)

@@ -44,7 +44,7 @@ class Particles(Style):
         cy = 0.5 * (0.5 - s.melody) + 0.1 * bar_sway(s, 0.5 * math.pi) + 0.12 * s.bass_env
         # Each beat kicks the swarm forward round its orbit, settling before the next beat (the
         # kick term is 0 on every beat, so the orbit never jumps).
-        snap = (0.5 * TAU / N_ORBS) * (beat_ease(s.beat_phase) - s.beat_phase) * (0.2 + 0.8 * s.energy)
+        snap = (0.5 * TAU / N_ORBS) * (beat_ease(s.beat_phase) - s.beat_phase) * (0.2 + 0.8 * s.energy) * s.beat_conf
         burst = 1.0 + 0.9 * s.snare
         size = 0.075 * (1.0 + 0.9 * s.kick) * (0.8 + 0.4 * s.energy)
         inv_size = 1.0 / size
