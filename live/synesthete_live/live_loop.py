@@ -262,7 +262,8 @@ class LiveLoop:
         source = self._source
         if source is None or not hasattr(source, "score_state") or not getattr(source, "fps", None):
             return MusicState.silence(1, self.performer.fps if hasattr(self, "performer") else FPS, t / FPS)
-        return source.score_state(t)
+        # Frame t of the performer is frame t - (silence filled in so far) of the demo's stream.
+        return source.score_state(max(0, t - getattr(self, "_filled_samples", 0) // self.performer.hop))
 
     def _use_render_size(self, size: tuple[int, int]) -> None:
         self.performer.set_render_size(size)
@@ -415,6 +416,7 @@ class LiveLoop:
             self._filling = True
             n = int(gap * sr)
             self._audio_clock += n / sr
+            self._filled_samples += n  # frames the source never played (the demo's score skips them)
             return np.zeros(n, dtype=np.float32), now
         return audio, t
 
@@ -494,6 +496,7 @@ class LiveLoop:
         period = 1.0 / fps_display
         self._audio_clock = time.perf_counter()
         self._filling = False
+        self._filled_samples = 0
         self._hud_updated = 0.0
         self._last_midi_when = None
         start = time.perf_counter()
