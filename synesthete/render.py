@@ -20,6 +20,7 @@ import torch
 
 from synesthete.audio_file import DecodedAudio, to_model_audio
 from synesthete.frame_size import even_size
+from synesthete.resampler import resample
 
 # Model frames per `Performer.process` call: big enough to amortise the Python overhead, small
 # enough that the progress bar moves and the mp4 streams are interleaved finely.
@@ -47,15 +48,13 @@ class RenderStats:
 
 def mp4_audio(audio: DecodedAudio) -> tuple[np.ndarray, int]:
     """The original audio in a form aac takes: (C <= 2, N) at a rate aac accepts (else 48 kHz)."""
-    import torchaudio
-
     from synesthete.mp4_writer import AAC_SAMPLE_RATES
 
     samples, rate = audio.samples, audio.sample_rate
     if samples.shape[0] > 2:  # surround: aac here is mono/stereo; a plain mean keeps every channel audible
         samples = samples.mean(axis=0, keepdims=True)
     if rate not in AAC_SAMPLE_RATES:
-        samples = torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(samples)), rate, 48_000).numpy()
+        samples = resample(samples, rate, 48_000)
         rate = 48_000
     return np.ascontiguousarray(samples, dtype=np.float32), rate
 

@@ -100,14 +100,31 @@ class SessionLogWriter:
         self.header = full
         self.events_written = 0
         self._lock = threading.Lock()
-        self._write(line)
+        try:
+            self._write(line)
+        except OSError as e:
+            raise SessionLogError(f"{self.path}: cannot write session log: {e.strerror or e}") from None
 
     def _write(self, line: str) -> None:
-        self._file.write(line + "\n")
-        self._file.flush()  # to the OS now: survives the app being killed
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()  # to the OS now: survives the app being killed
+        except OSError:
+            # A failed write (ENOSPC: the disk is full) ends the log: close it now, so the line
+            # stuck in the buffer is not retried (and raised again) by close(); the lines before
+            # it are on disk, a torn last line is dropped by the reader.
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            raise
 
     def log(self, type: str, frame: int, t: float, **payload: Any) -> None:
-        """Append one event; `payload` becomes the rest of the JSON object."""
+        """Append one event; `payload` becomes the rest of the JSON object.
+
+        A failed write raises its `OSError` (e.g. ENOSPC) once and closes the log; later calls
+        raise `SessionLogError`.
+        """
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown session event type {type!r}; use one of {', '.join(EVENT_TYPES)}")
         if int(frame) != frame or frame < 0:

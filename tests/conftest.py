@@ -2,25 +2,56 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 from pathlib import Path
 
 import pytest
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A 160 KiB tmpfs: a real filesystem that fills up after a few seconds of video."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount)],
+def _tmpfs(folder: Path, size: str):
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs to fill up (needs root/CAP_SYS_ADMIN): {done.stderr.strip()}")
     try:
-        yield mount
+        yield folder
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 160 KiB tmpfs: a real filesystem that fills up after a few seconds of video."""
+    yield from _tmpfs(tmp_path / "tiny", "160k")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """An 8 MiB tmpfs: room for a short show, until `fill_disk` fills it mid-set."""
+    yield from _tmpfs(tmp_path / "small", "8m")
+
+
+@pytest.fixture
+def fill_disk():
+    """`fill_disk(folder)`: fill the filesystem that holds `folder` (see `_fill_disk`)."""
+    return _fill_disk
+
+
+def _fill_disk(folder: Path) -> int:
+    """Write a file into `folder` until its filesystem says ENOSPC (another program filling the
+    disk mid-set); returns the bytes written. The file stays: the disk stays full."""
+    written = 0
+    with open(folder / "filler.bin", "wb", buffering=0) as f:
+        chunk = b"\0" * 4096
+        while True:
+            try:
+                written += f.write(chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                return written
 
 
 @pytest.fixture(scope="session")

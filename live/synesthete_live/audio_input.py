@@ -18,11 +18,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
 from synesthete.constants import BLOCK_SIZE
+from synesthete.resampler import Resampler
 
 from .devices import (AudioDeviceError, KeptStream, default_source_spec, device_name, find_input_device,
                       negotiate_rate, sounddevice)
-from .resample import StreamingResampler
 from .ring_buffer import RingBuffer
 from .sources import AudioSource, DemoSource, FileSource
 
@@ -48,7 +49,8 @@ class DeviceSource(AudioSource):
         self.block_size = int(block_size)
         self.latency = latency
         self._ring = RingBuffer(int(buffer_s * rate), self.channels)
-        self._resampler = StreamingResampler(rate, sample_rate)
+        # libsoxr's low-latency quality (synesthete.resampler): capture latency is the show's latency.
+        self._resampler = Resampler(rate, sample_rate, quality="LQ")
         self._keeper = KeptStream(self._open, lambda: self._ring.frames_written)
         self._inv_rate = 1.0 / rate
         self._last_read = time.perf_counter()
@@ -91,7 +93,9 @@ class DeviceSource(AudioSource):
             n = int(min(elapsed, 0.25) * self.sample_rate)
             return np.zeros(n, dtype=np.float32), now
         raw, t = self._ring.read_new()  # (n_device,) mono
-        return self._resampler.process(raw), t
+        out = self._resampler.process(raw)
+        # The newest resampled sample is older than the newest captured one by what the filter holds.
+        return out, (None if t is None else t - self._resampler.held_s)
 
     def _status(self) -> str:
         return LOST_STATUS if self._running and self._keeper.lost else ""

@@ -2,7 +2,8 @@
 
 Parses the options into `LiveOptions`, answers the listing flags (--list-devices, --list-midi),
 and runs `LiveLoop`. Every user error (an unknown device or MIDI port, a bad checkpoint or preset,
-a malformed size) is one line on stderr and exit status 2, never a traceback.
+a malformed size) is one line on stderr and exit status 2, never a traceback. A show whose
+recording failed on the way (a full disk) runs on and exits with status 3.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.frame_size import parse_size
+
+EXIT_RECORDING_FAILED = 3  # the show ran to its end but the recording stopped early (e.g. a full disk)
 
 EXAMPLES = """\
 examples:
@@ -94,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "(--device demo only); auto: the model, else the score on the demo")
     out = p.add_argument_group("output")
     out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
-                     "with a session log beside it (OUT.session.jsonl)")
+                     "with a session log beside it (OUT.session.jsonl); an existing recording is never "
+                     "overwritten: OUT-2.mp4, OUT-3.mp4... are used instead")
     out.add_argument("--record-size", type=parse_size, metavar="WxH", help="recording size (default: the window size)")
     out.add_argument("--fps", type=_positive(int), default=FPS, help=f"display frame rate target (default {FPS})")
     out.add_argument("--size", type=parse_size, default=WINDOW_SIZE, metavar="WxH",
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None,
         hearing=args.hearing)
     try:
-        LiveLoop(opts).run()
+        summary = LiveLoop(opts).run()
     except KeyboardInterrupt:  # Ctrl-C before the show started (while loading): no traceback
         print("synesthete-live: interrupted", file=sys.stderr)
         return 130
@@ -171,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             FileNotFoundError, ValueError) as e:
         print(f"synesthete-live: error: {e}", file=sys.stderr)
         return 2
+    if summary.get("record_error"):  # the show ran, but the recording is incomplete: scripts must know
+        print(f"synesthete-live: the recording failed: {summary['record_error']}", file=sys.stderr)
+        return EXIT_RECORDING_FAILED
     return 0
 
 

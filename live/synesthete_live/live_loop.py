@@ -23,6 +23,7 @@ in order and a one-line latency/fps summary is printed.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -51,7 +52,7 @@ from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
 from synesthete_live.midi_map import MidiMap
 from synesthete_live.presets import Loader, LoadResult, load_live_hearing
-from synesthete_live.recorder import Recorder
+from synesthete_live.recorder import Recorder, claim_recording_path
 from synesthete_live.render_size import RenderSizer
 from synesthete_live.window import Window, cover_rect, pygame
 
@@ -204,29 +205,23 @@ class LiveLoop:
                 from synesthete_live.synth import Synth
 
                 self.synth = Synth(self.performer.sample_rate, "lead")
-                # Render every note once, off the render thread, so the first press costs nothing.
-                threading.Thread(target=self.synth.prewarm, name="synth-prewarm", daemon=True).start()
+                # Render every note once now (~0.4 s of start-up), so the first press costs nothing.
+                # On this thread: the synth belongs to the render thread alone (it has no lock).
+                self.synth.prewarm()
                 self.source.attach_synth(self.synth)
             except (ImportError, ValueError) as e:
                 self._say(f"MIDI notes will not play a synth ({e})")
 
         self.recorder = None
         self.session_log = None
+        self.record_path: Path | None = None
+        self.record_failure = ""  # why the recording ended early (disk full...); the show went on
         if o.record is not None:
-            rw, rh = o.record_size or self.window.size
-            self.recorder = start_below_render(Recorder(o.record, rw, rh, self.performer.fps,
-                                                        self.performer.sample_rate))
-            self._record_aspect = (rw, rh)
-            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
-                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
-                      "preset_path": str(self.preset.path) if self.preset.path else None,
-                      "styles": list(self.performer.styles), "size": [rw, rh],
-                      "controls": self.controls.snapshot(), "source": self.source.name}
-            self.session_log = SessionLogWriter(session_log_path(o.record), header)
+            self._start_recording(o.record)
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
-                  + (f", recording to {o.record}" if o.record is not None else "")
+                  + (f", recording to {self.record_path}" if self.record_path is not None else "")
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
         if not o.headless and self.window.driver in ("dummy", "offscreen"):
             self._say(f"no display found (SDL video driver {self.window.driver!r}): nothing is shown; "
@@ -270,11 +265,65 @@ class LiveLoop:
         self.loader.render_size = size  # performers loaded later (presets) draw at it too
         self.info.render_size = f"{size[1]}x{size[0]}"
 
+    # ---- recording ---------------------------------------------------------------------------
+    def _start_recording(self, wanted: Path) -> None:
+        """Open the recorder and its session log on a name that overwrites no earlier show."""
+        o = self.opts
+        path = claim_recording_path(wanted)  # creates an empty placeholder: ours to remove on failure
+        if path != wanted:
+            self._say(f"{wanted} (or its session log) exists already: recording to {path} instead")
+        try:
+            rw, rh = o.record_size or self.window.size
+            self.recorder = start_below_render(Recorder(path, rw, rh, self.performer.fps,
+                                                        self.performer.sample_rate))
+            self._record_aspect = (rw, rh)
+            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
+                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
+                      "preset_path": str(self.preset.path) if self.preset.path else None,
+                      "styles": list(self.performer.styles), "size": [rw, rh],
+                      "controls": self.controls.snapshot(), "source": self.source.name}
+            self.session_log = SessionLogWriter(session_log_path(path), header)
+        except BaseException:
+            if self.recorder is not None:
+                self.recorder.abort("the recording could not start")
+                self.recorder.stop(timeout=10.0)
+                self.recorder = None
+            if path.exists() and path.stat().st_size == 0:
+                path.unlink()  # our placeholder: nothing was recorded
+            raise
+        self.record_path = path
+
+    def _end_recording(self, reason: str) -> None:
+        """A recording that cannot go on (a full disk) ends here; the show goes on.
+
+        Called on the render thread; never waits: the recorder closes its file on its own thread.
+        The reason is shown on the HUD and said on stderr now, and the exit status reports it.
+        """
+        if self.record_failure:
+            return
+        self.record_failure = reason
+        if self.recorder is not None:
+            self.recorder.abort(reason)
+        if self.session_log is not None:
+            self.session_log.close()  # what was logged so far stays (each event was flushed)
+            self.session_log = None
+        self._error(f"{reason}; the show goes on without recording")
+
+    def _check_recording(self) -> None:
+        # The recorder fails on its own thread (its file's disk is full): end the log with it.
+        if self.recorder is not None and not self.record_failure and self.recorder.error is not None:
+            self._end_recording(self.recorder.error)
+
     # ---- events --------------------------------------------------------------------------------
     def _log(self, type_: str, **payload) -> None:
         if self.session_log is not None and self.recorder is not None:
             frame, t = self.recorder.position()
-            self.session_log.log(type_, frame, t, **payload)
+            try:
+                self.session_log.log(type_, frame, t, **payload)
+            except OSError as e:  # e.g. ENOSPC: the disk is full; the recording ends with the log
+                what = "disk full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else f"cannot write ({e.strerror or e})"
+                self._end_recording(f"{what} while writing {self.session_log.path}: recording and session "
+                                    f"log stopped at {t:.1f} s")
 
     def apply(self, event: dict) -> None:
         """Apply one control event between frames (and log it for replay)."""
@@ -512,6 +561,7 @@ class LiveLoop:
                     warming = False
                 if self.opts.duration is not None and t0 - start >= self.opts.duration:
                     break
+                self._check_recording()
                 self._window_events()
                 self._midi_events()
                 self._loader_results()
@@ -575,12 +625,15 @@ class LiveLoop:
                 rec = {"path": str(self.recorder.path), "frames": self.recorder.frames_written,
                        "dropped": self.recorder.dropped_frames, "error": str(e)}
             summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
-                           record_dropped=rec["dropped"], record_error=rec["error"])
+                           record_dropped=rec["dropped"], record_error=rec["error"] or self.record_failure or None)
+            summary["session_log"] = str(session_log_path(rec["path"]))
         else:
             summary["recording"] = False
         if getattr(self, "session_log", None) is not None:
-            self.session_log.close()
-            summary["session_log"] = str(self.session_log.path)
+            try:
+                self.session_log.close()
+            except OSError as e:  # the last flush met a full disk: the events before it are there
+                summary["record_error"] = summary.get("record_error") or f"session log: {e}"
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
         if getattr(self, "window", None) is not None:

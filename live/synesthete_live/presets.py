@@ -16,7 +16,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import tomlkit
@@ -124,7 +124,10 @@ def _fsync_dir(directory: Path) -> None:
 # ready `Performer`, or an error line. A small cache keeps the last two models. Jobs and results
 # cross through `queue.Queue`s; the cache is touched only by the worker (and once at start-up,
 # before the worker has jobs). Saving a learned MIDI map into a preset file happens here too.
+# Both queues are bounded (`LOADER_QUEUE`): when full, the oldest entry is dropped and counted
+# (`dropped_jobs`, `dropped_results`): the newest request is the one the VJ wants.
 MODEL_CACHE = 2
+LOADER_QUEUE = 8  # pending jobs (and unread results): a VJ pressing N faster than models load needs the newest
 
 
 def load_live_hearing(checkpoint: str | None, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
@@ -172,8 +175,10 @@ class Loader:
         self.default_checkpoint = default_checkpoint
         self.render_size = render_size
         self._load_model = load_model_fn
-        self._jobs: queue.Queue = queue.Queue()
-        self._results: queue.Queue = queue.Queue()
+        self._jobs: queue.Queue = queue.Queue(LOADER_QUEUE)
+        self._results: queue.Queue = queue.Queue(LOADER_QUEUE)
+        self.dropped_jobs = 0  # render thread only
+        self.dropped_results = 0  # worker only
         self._cache: dict[str | None, tuple[torch.nn.Module, str, str | None]] = {}
         self.current_checkpoint: str | None = None  # checkpoint key of the running performer
         self._thread = threading.Thread(target=self._work, name="synesthete-loader", daemon=True)
@@ -198,10 +203,10 @@ class Loader:
 
     # ---- render thread side ----------------------------------------------------------------
     def request(self, path: Path) -> None:
-        self._jobs.put(("preset", path, None))
+        self.dropped_jobs += _put_dropping_oldest(self._jobs, ("preset", path, None))
 
     def save_midi(self, path: Path, table: dict[str, str]) -> None:
-        self._jobs.put(("save_midi", path, dict(table)))
+        self.dropped_jobs += _put_dropping_oldest(self._jobs, ("save_midi", path, dict(table)))
 
     def poll(self) -> list[LoadResult]:
         out = []
@@ -212,8 +217,11 @@ class Loader:
                 return out
 
     def stop(self) -> None:
-        self._jobs.put(None)
+        self.dropped_jobs += _put_dropping_oldest(self._jobs, None)
         self._thread.join(timeout=5.0)
+
+    def _result(self, result: LoadResult) -> None:
+        self.dropped_results += _put_dropping_oldest(self._results, result)
 
     # ---- worker ------------------------------------------------------------------------------
     def _work(self) -> None:
@@ -225,24 +233,39 @@ class Loader:
             if kind == "save_midi":
                 try:
                     save_midi_map(path, payload)
-                    self._results.put(LoadResult(path, None, None, warning=f"saved MIDI map into {path}"))
+                    self._result(LoadResult(path, None, None, warning=f"saved MIDI map into {path}"))
                 except (PresetError, OSError) as e:
-                    self._results.put(LoadResult(path, None, None, error=f"cannot save MIDI map: {e}"))
+                    self._result(LoadResult(path, None, None, error=f"cannot save MIDI map: {e}"))
                 continue
             try:
                 preset = load_preset(path)
             except PresetError as e:
-                self._results.put(LoadResult(path, None, None, error=str(e)))
+                self._result(LoadResult(path, None, None, error=str(e)))
                 continue
             key = self.checkpoint_key(preset)
             if key == self.current_checkpoint:
-                self._results.put(LoadResult(path, preset, None))
+                self._result(LoadResult(path, preset, None))
                 continue
             try:
                 performer, label, warning = self.new_performer(key)
             except Exception as e:  # any failure: the current preset keeps running
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                self._results.put(LoadResult(path, None, None, error=f"{path}: checkpoint: {first}"))
+                self._result(LoadResult(path, None, None, error=f"{path}: checkpoint: {first}"))
                 continue
             gc.freeze()  # the new model lives long: keep it out of the render thread's collections
-            self._results.put(LoadResult(path, preset, performer, label, warning=warning or ""))
+            self._result(LoadResult(path, preset, performer, label, warning=warning or ""))
+
+
+def _put_dropping_oldest(q: queue.Queue, item: Any) -> int:
+    """Put without blocking; when `q` is full drop its oldest entry first. Returns how many were dropped."""
+    dropped = 0
+    while True:
+        try:
+            q.put_nowait(item)
+            return dropped
+        except queue.Full:
+            try:
+                q.get_nowait()
+                dropped += 1
+            except queue.Empty:  # the consumer just made room
+                pass

@@ -31,6 +31,7 @@ held for a deque append/pop and a few counter updates. `stop()` may be called fr
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from pathlib import Path
@@ -40,8 +41,32 @@ import cv2
 import numpy as np
 
 from synesthete.mp4_writer import Mp4Writer, RecordingError
+from synesthete.session_log import session_log_path
 
 FRAME, DROPPED, AUDIO = 0, 1, 2  # queue item kinds
+MAX_NAME_TRIES = 1000
+QUEUE_SECONDS = 2.0  # default frame queue: frames waiting for the encoder, in seconds of video
+
+
+def claim_recording_path(path: str | Path) -> Path:
+    """A recording path that touches no earlier show: `path` itself if neither it nor its session
+    log exists, else the first free `NAME-2.mp4`, `NAME-3.mp4`, ... (mp4 and log both free).
+
+    The name is claimed by creating the mp4 exclusively (O_EXCL), so two apps started at once
+    never pick the same one; the caller owns the empty file (the writer opens it) and should
+    remove it if it never starts recording. Errors (a missing or read-only folder) raise OSError.
+    """
+    path = Path(path)
+    for n in range(1, MAX_NAME_TRIES + 1):
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if session_log_path(candidate).exists():
+            continue
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"{path}: {MAX_NAME_TRIES} recordings of that name exist already; pick another name")
 
 
 class Recorder:
@@ -55,7 +80,7 @@ class Recorder:
 
     `width`/`height` are the recording size (rounded down to even, as h264 yuv420p needs);
     submitted frames of any size are scaled to it on the recorder thread. `queue_frames`
-    (default: 2 s worth) bounds the frames waiting for the encoder; `threads` caps x264's
+    (default: `QUEUE_SECONDS` worth) bounds the frames waiting for the encoder; `threads` caps x264's
     threads so the encoder leaves cores to the model. `writer_factory` builds the writer (same
     signature as `Mp4Writer`).
     """
@@ -84,8 +109,13 @@ class Recorder:
         self.fps = float(fps)
         self.sample_rate = int(sample_rate) if sample_rate is not None else None
         self.audio_channels = int(audio_channels)
-        self.queue_frames = max(1, int(queue_frames if queue_frames is not None else round(2 * self.fps)))
+        self.queue_frames = max(1, int(queue_frames if queue_frames is not None
+                                       else round(QUEUE_SECONDS * self.fps)))
         self.max_lag_seconds = float(max_lag_seconds)
+        # Entries of any kind (frames, dropped-frame markers, audio) waiting for the encoder. Audio
+        # is never dropped alone (the file would lose sync), so when this many are waiting the
+        # encoder is hopelessly behind and the recording stops instead of growing without end.
+        self.max_entries = max(self.queue_frames + 1, round(self.max_lag_seconds * self.fps))
         self._writer_kwargs = dict(audio_channels=audio_channels, crf=crf, preset=preset, threads=threads,
                                    keyframe_seconds=keyframe_seconds)
         self._writer_factory = writer_factory
@@ -95,12 +125,14 @@ class Recorder:
         self._items: collections.deque = collections.deque()  # (kind, frame | None, audio | None)
         self._frames_queued = 0
         self._stopping = False
+        self._abort: str | None = None  # set by abort() or a full entry queue: the thread ends the file
         self._summary: dict[str, Any] | None = None
         self.error: str | None = None  # why the recording stopped early (None while fine)
         self.exception: BaseException | None = None
         # Producer-side counters (render thread, under the lock).
         self.submitted_frames = 0
         self.dropped_frames = 0
+        self.refused_entries = 0  # submits refused because the recording had stopped (full queue, abort)
         self._samples_submitted = 0
         # Consumer-side counters (recorder thread).
         self.duplicated_frames = 0
@@ -112,7 +144,7 @@ class Recorder:
     # -- state ---------------------------------------------------------------------------------
     @property
     def is_recording(self) -> bool:
-        return self._thread is not None and not self._stopping and self.error is None
+        return self._thread is not None and not self._stopping and self.error is None and self._abort is None
 
     @property
     def frames_written(self) -> int:
@@ -167,6 +199,18 @@ class Recorder:
             }
         return dict(self._summary)
 
+    def abort(self, reason: str) -> None:
+        """End the recording now from any thread, without waiting: nothing more is queued, what is
+        queued is discarded, and the recorder thread closes the file (trimmed to whole fragments).
+        `error` becomes `reason`. For a failure found elsewhere, e.g. the session log's disk is full.
+        """
+        with self._cond:
+            if self._abort is None and self.error is None:
+                self._abort = self.error = reason
+            self._items.clear()
+            self._frames_queued = 0
+            self._cond.notify()
+
     def __enter__(self) -> "Recorder":
         return self.start()
 
@@ -187,9 +231,11 @@ class Recorder:
             raise ValueError(f"frame must be a uint8 numpy array (H, W, 3), got "
                              f"{type(frame).__name__} {getattr(frame, 'dtype', '')} {getattr(frame, 'shape', '')}")
         audio = self._check_audio(audio)
-        if not self.is_recording:
+        if not self._accepting():
             return False
         with self._cond:
+            if not self._room():
+                return False
             self.submitted_frames += 1
             if audio is not None:
                 self._samples_submitted += audio.shape[-1]
@@ -207,12 +253,34 @@ class Recorder:
     def submit_audio(self, audio: np.ndarray) -> None:
         """Queue audio that came without a frame (e.g. while the window was frozen). Never blocks."""
         audio = self._check_audio(audio)
-        if audio is None or not self.is_recording:
+        if audio is None or not self._accepting():
             return
         with self._cond:
+            if not self._room():
+                return
             self._samples_submitted += audio.shape[-1]
             self._items.append((AUDIO, None, audio))
             self._cond.notify()
+
+    def _accepting(self) -> bool:
+        if self.is_recording:
+            return True
+        if self._thread is not None and not self._stopping:
+            self.refused_entries += 1  # the recording stopped early; the show goes on
+        return False
+
+    def _room(self) -> bool:
+        # Under the lock. A full entry queue ends the recording (the thread closes the file).
+        if self._abort is None and len(self._items) >= self.max_entries:
+            self._abort = self.error = (f"recording {self.path} stopped: the encoder fell {self.max_entries / self.fps:.0f} s "
+                           f"behind real time; record at a smaller size or a lower fps")
+            self._items.clear()
+            self._frames_queued = 0
+            self._cond.notify()
+        if self._abort is not None:
+            self.refused_entries += 1
+            return False
+        return True
 
     def _check_audio(self, audio: np.ndarray | None) -> np.ndarray | None:
         if audio is None:
@@ -231,18 +299,15 @@ class Recorder:
         try:
             while True:
                 with self._cond:
-                    while not self._items and not self._stopping:
+                    while not self._items and not self._stopping and self._abort is None:
                         self._cond.wait()
+                    if self._abort is not None:
+                        raise RecordingError(self._abort, path=self.path)
                     if not self._items:
                         break  # stopping and drained
                     kind, frame, audio = self._items.popleft()
                     if kind == FRAME:
                         self._frames_queued -= 1
-                    backlog = len(self._items)
-                if backlog > self.max_lag_seconds * self.fps:
-                    raise RecordingError(
-                        f"recording {self.path} stopped: the encoder fell {backlog / self.fps:.0f} s behind "
-                        f"real time; record at a smaller size or a lower fps", path=self.path)
                 self._consume(writer, kind, frame, audio)
             self._fill_to_audio_clock(writer)
             writer.close()

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from synesthete.audio_file import downmix
 from synesthete.constants import BLOCK_SIZE
+from synesthete.resampler import Resampler
 
 from .audio_output import AudioOutput, open_output
-from .resample import StreamingResampler
 from .ring_buffer import RingBuffer
 
 SILENCE_RMS = 1e-4  # about -80 dBFS: below this for a second the HUD says "no signal"
@@ -314,50 +316,49 @@ class FileSource(PacedSource):
     """Any file torchcodec can decode, downmixed, resampled to the model rate, paced in real time.
 
     It LOOPS by default (a live set should not go dark when the track ends); with `loop=False`
-    it ends and `status` says "ended". Decoding is chunked (one second at a time, on the pacing
-    thread) so an hour-long file costs no more memory than a short one.
+    it ends and `status` says "ended". Decoding and resampling are the offline renderer's
+    (`synesthete.audio_file`: ranged decoding a second at a time on the pacing thread, libsoxr to
+    the model rate), so an hour-long file costs no more memory than a short one and the model
+    hears the very samples `synesthete-render` feeds it for the same file (tested).
     """
+
+    DECODE_SECONDS = 1.0  # per decode on the pacing thread: a few ms of work, well inside its lookahead
 
     def __init__(self, path: str | Path, sample_rate: int, block_size: int = BLOCK_SIZE, play_out: bool = True,
                  loop: bool = True) -> None:
-        from torchcodec.decoders import AudioDecoder
+        from synesthete.audio_file import AudioFile, AudioFileError
 
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"audio file not found: {self.path}")
         try:
-            self._decoder = AudioDecoder(str(self.path))
-        except Exception as e:
-            raise ValueError(f"cannot decode {self.path} as audio ({e}); use a wav/flac/mp3/ogg/m4a file") from e
-        native = int(self._decoder.metadata.sample_rate)
+            self._file = AudioFile(self.path)
+        except AudioFileError as e:
+            reason = str(e).removeprefix(f"{self.path}: ")
+            raise ValueError(f"cannot decode {self.path} as audio ({reason}); use a wav/flac/mp3/ogg/m4a file") from None
+        native = self._file.sample_rate
         self.loop = loop
-        self._pos = 0  # next native sample to decode
-        self._resampler = StreamingResampler(native, sample_rate)
+        self._chunks = self._file.chunks(self.DECODE_SECONDS)
+        self._decoded_any = False
+        self._resampler = Resampler(native, sample_rate)  # the renderer's resampler (HQ)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._native = native
+        self._done = False
         super().__init__(f"file:{self.path.name}", sample_rate, self._next, block_size, play_out,
                          device_rate=native)
 
-    def _decode_chunk(self) -> np.ndarray | None:
-        start = self._pos / self._native
-        try:
-            samples = self._decoder.get_samples_played_in_range(start, (self._pos + self._native) / self._native)
-            data = samples.data.numpy()  # (C, n)
-        except RuntimeError:  # torchcodec raises when the range starts past the end
-            data = np.zeros((1, 0), dtype=np.float32)
-        if data.shape[1] == 0:
-            return None
-        self._pos += data.shape[1]
-        return data.mean(axis=0).astype(np.float32)  # (n,)
-
     def _next(self, n: int) -> np.ndarray | None:
-        while self._pending.size < n:
-            chunk = self._decode_chunk()
+        while self._pending.size < n and not self._done:
+            chunk = next(self._chunks, None)
             if chunk is None:
-                if not self.loop or self._pos == 0:
-                    return None
-                self._pos = 0  # seamless restart: the resampler keeps its state across the seam
-                continue
-            self._pending = np.concatenate([self._pending, self._resampler.process(chunk)])
+                if self.loop and self._decoded_any:
+                    self._chunks = self._file.chunks(self.DECODE_SECONDS)  # seamless restart: the resampler
+                    continue  # keeps its state across the seam
+                self._done = True  # the end: the resampler's held-back tail, then silence to a whole block
+                self._pending = np.concatenate([self._pending, self._resampler.flush()])
+                break
+            self._decoded_any = True
+            self._pending = np.concatenate([self._pending, self._resampler.process(downmix(chunk))])
+        if self._pending.size == 0:
+            return None
         block, self._pending = self._pending[:n], self._pending[n:]
-        return block
+        return np.pad(block, (0, n - block.size))

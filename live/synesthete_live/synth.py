@@ -9,8 +9,9 @@ from wherever the note is (no click); a note held longer than `hold_s` plays the
 own release. With `max_voices` sounding, a new note steals the oldest one (released quickly,
 not cut). The mix goes through a soft limiter, so any number of voices stays inside +-0.98.
 
-Threads: every method is for ONE thread (the consumer/inference thread polls MIDI, calls
-`note_on`/`note_off`, and `AudioSource.read` calls `render`); there is no lock. `render` is never
+Threads: every method, `prewarm` included, is for ONE thread (the consumer/inference thread
+polls MIDI, calls `note_on`/`note_off`, and `AudioSource.read` calls `render`); there is no lock,
+so the live loop prewarms on that thread before the show starts. `render` is never
 called from an audio callback (it allocates). Its audio reaches the output device through
 `AudioSource.attach_synth` (the source plays it on its output's "synth" lane).
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -118,3 +119,19 @@ def test_headers_may_carry_config_dataclasses_and_paths(tmp_path: Path):
     header = read_session_log(path).header
     assert header["model_config"] == {"name": "gru", "hidden": 128}
     assert header["checkpoint"].endswith("m.safetensors")
+
+
+def test_a_full_disk_ends_the_log_once_and_keeps_what_was_written(tiny_disk, fill_disk):
+    path = tiny_disk / "set.session.jsonl"
+    log = SessionLogWriter(path, {"sample_rate": 24000, "fps": 60})
+    log.log("marker", 0, 0.0, label="before")
+    fill_disk(tiny_disk)
+    with pytest.raises(OSError) as info:
+        for i in range(1, 10_000):  # the log's last page fills up, then the disk says no
+            log.log("marker", i, i / 60, label="x" * 100)
+    assert info.value.errno == errno.ENOSPC
+    log.close()  # nothing left in a buffer to fail again
+    with pytest.raises(SessionLogError, match="closed"):
+        log.log("marker", 0, 0.0)
+    read = read_session_log(path)
+    assert read.events[0].data == {"label": "before"} and len(read.events) == log.events_written

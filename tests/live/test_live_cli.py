@@ -3,8 +3,12 @@ non-zero exit (never a traceback), and a headless demo run records a playable mp
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,55 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, SDL_VIDEODRIVER="dummy")
     return subprocess.run([sys.executable, "-m", "synesthete_live.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env=env)
+
+
+class App:
+    """`synesthete-live` running in a subprocess; stderr lines are read as they come, each with
+    whether the app was still running when it was read."""
+
+    def __init__(self, *args: str) -> None:
+        env = dict(os.environ, SDL_VIDEODRIVER="dummy")
+        self.proc = subprocess.Popen([sys.executable, "-m", "synesthete_live.cli", *args], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        self.err: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.put((line, self.proc.poll() is None))
+        self.lines.put(None)
+
+    def wait_for(self, text: str, timeout: float = 120) -> bool:
+        """Read stderr until a line contains `text`; True if the app was still running then."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                item = self.lines.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                break
+            self.err.append(item[0])
+            if text in item[0]:
+                return item[1]
+        raise AssertionError(f"{text!r} never came on stderr: {''.join(self.err)}")
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        out = self.proc.stdout.read()
+        code = self.proc.wait(timeout)
+        while (item := self.lines.get(timeout=10)) is not None:
+            self.err.append(item[0])
+        return code, out, "".join(self.err)
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def run_main(args: list[str], capsys) -> tuple[int, str]:
@@ -90,3 +143,51 @@ def test_a_headless_demo_run_records_a_playable_mp4_and_a_session_log(tmp_path):
     assert decoded.returncode == 0 and not decoded.stderr.strip(), "decodes cleanly end to end"
     log = read_session_log(tmp_path / "x.session.jsonl")
     assert log.header["fps"] == 60 and log.header["sample_rate"] == 24_000 and not log.truncated
+
+    # The same command again, killed 0.5 s into its recording: the first show is never touched.
+    show, show_log = out.read_bytes(), (tmp_path / "x.session.jsonl").read_bytes()
+    again = App("--device", "demo", "--headless", "--duration", "3", "--record", str(out), "--record-size", "320x180")
+    try:
+        again.wait_for("Esc quit")  # the show (and its recording) started
+        time.sleep(0.5)
+        again.proc.send_signal(signal.SIGKILL)
+        again.proc.wait(30)
+    finally:
+        again.proc.kill()
+    err = "".join(again.err)
+    assert "x.mp4 (or its session log) exists already: recording to " + str(tmp_path / "x-2.mp4") in err, err
+    assert out.read_bytes() == show and (tmp_path / "x.session.jsonl").read_bytes() == show_log
+    assert (tmp_path / "x-2.mp4").exists() and (tmp_path / "x-2.session.jsonl").exists()
+
+
+def decodes_cleanly(path: Path) -> bool:
+    done = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True)
+    return done.returncode == 0 and not done.stderr.strip()
+
+
+@pytest.mark.slow
+def test_a_full_disk_mid_set_ends_the_recording_says_so_and_the_show_goes_on(small_disk, fill_disk, tmp_path):
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "a.toml").write_text('name = "A"\n[controls]\nhue = 0.2\n')
+    (presets / "b.toml").write_text('name = "B"\n[controls]\nhue = 0.7\n')
+    rec = small_disk / "set.mp4"
+    app = App("--device", "demo", "--headless", "--duration", "6", "--size", "320x180", "--record", str(rec),
+              "--presets-dir", str(presets), "--auto-advance", "0.4")
+    try:
+        app.wait_for("recording to")
+        assert wait_until(lambda: rec.stat().st_size > 20_000, 30), "the first fragments reach the disk"
+        fill_disk(small_disk)  # another program fills the disk mid-set
+        running = app.wait_for("disk full", timeout=30)
+        code, out, err = app.finish()
+    finally:
+        app.proc.kill()
+    assert running, "the full disk is reported while the show runs, not at the end"
+    line = next(ln for ln in err.splitlines() if "disk full" in ln)
+    assert "the show goes on" in line and "set" in line
+    assert "Traceback" not in err, err
+    assert code == 3, (code, err)  # the show ran to the end; the exit status says the recording failed
+    assert "frames" in out and "recording error: disk full" in out
+    assert decodes_cleanly(rec), "the recording up to the full disk plays"
+    log = read_session_log(small_disk / "set.session.jsonl")
+    assert log.header["fps"] == 60 and any(e.type == "preset" for e in log.events)

@@ -3,6 +3,7 @@ budget, a JACK MIDI knob moves its control, keys change controls, a broken prese
 running, a source that ends gives silence, and Esc / window close end it with a summary."""
 
 import os
+import subprocess
 import threading
 import time
 import wave
@@ -201,6 +202,47 @@ def test_a_beat_transition_cuts_on_the_next_kick(checkpoint, kicks_wav, tmp_path
     first_b = next(i for i, (_, name) in enumerate(shown) if name == "B")
     assert any(beat for beat, _ in shown[first_b - 1 : first_b + 1]), "the cut landed on a kick"
     assert loop.controls.value["feedback"] == 0.5, "a hard cut does not glide"
+
+
+def test_a_full_disk_under_the_session_log_ends_the_recording_and_the_show_goes_on(
+        checkpoint, kicks_wav, tmp_path, tiny_disk, fill_disk, capsys):
+    # The log lives on a tiny real filesystem (a symlink beside the mp4), so it is the log's write
+    # that meets the full disk first, in the middle of a key press, as in the report.
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    rec = tmp_path / "set.mp4"
+    (tmp_path / "set.session.jsonl").symlink_to(tiny_disk / "set.session.jsonl")
+    loop = LiveLoop(options(checkpoint, presets, device=f"file:{kicks_wav}", record=rec, record_size=(160, 90)))
+    seen = {}
+
+    def script(loop):
+        fill_disk(tiny_disk)
+        for _ in range(400):  # ~100 bytes logged per key: the log's last page is full long before
+            press("w")
+            if until(lambda: loop.record_failure, 0.02):
+                break
+        assert loop.record_failure, "the full disk was noticed"
+        seen["hud"] = (loop.info.error, loop.recorder.is_recording)
+        before = loop.stats.displayed
+        until(lambda: loop.stats.displayed > before + 20, 10.0)
+        seen["shown_after"] = loop.stats.displayed - before
+        press("w")  # more events after the failure: nothing raises, nothing is written
+
+    thread = drive(loop, script)
+    summary = loop.run()
+    thread.join(5)
+    error, recording = seen["hud"]
+    assert "disk full while writing" in error and "set.session.jsonl" in error and "show goes on" in error
+    assert not recording, "the recording ended with its log"
+    assert seen["shown_after"] > 20, "frames kept coming after the disk filled"
+    assert "disk full" in summary["record_error"]
+    err = capsys.readouterr().err
+    assert "disk full while writing" in err and "Traceback" not in err
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(rec), "-f", "null", "-"], capture_output=True,
+                             text=True)
+    assert decoded.returncode == 0 and not decoded.stderr.strip(), "what was recorded plays"
+    log = read_session_log(tmp_path / "set.session.jsonl")
+    assert log.events and all(e.type == "control" for e in log.events)
 
 
 def test_a_source_that_ends_gives_silence_and_the_show_goes_on(checkpoint, kicks_wav, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from torchcodec.decoders import AudioDecoder, VideoDecoder
 
 from synesthete.mp4_writer import Mp4Writer, RecordingError
-from synesthete_live.recorder import Recorder
+from synesthete_live.recorder import Recorder, claim_recording_path
 
 W, H, FPS, SR = 320, 180, 30, 24_000
 SPF = SR // FPS
@@ -43,8 +43,10 @@ class GatedWriter(Mp4Writer):
     """The real writer, but each frame waits for `gate`: a deliberately stuck encoder."""
 
     gate = threading.Event()
+    waiting = threading.Event()  # set once a frame is stuck at the gate
 
     def write_frames(self, frames):
+        GatedWriter.waiting.set()
         assert self.gate.wait(30), "test never opened the gate"
         super().write_frames(frames)
 
@@ -195,3 +197,52 @@ def test_bad_use_fails_with_one_clear_error(tmp_path: Path):
             rec.submit_frame(gray(0), np.zeros((2, SPF), np.float32))
         with pytest.raises(RuntimeError, match="already started"):
             rec.start()
+
+
+def test_a_new_recording_never_takes_the_name_of_an_earlier_one(tmp_path: Path):
+    show = tmp_path / "set.mp4"
+    assert claim_recording_path(show) == show and show.stat().st_size == 0  # claimed: an empty file
+    show.write_bytes(b"an earlier show")
+    assert claim_recording_path(show) == tmp_path / "set-2.mp4"
+    (tmp_path / "set-3.session.jsonl").write_text("{}")  # a show whose mp4 was moved away: its log stays
+    assert claim_recording_path(show) == tmp_path / "set-4.mp4"
+    assert show.read_bytes() == b"an earlier show" and (tmp_path / "set-3.session.jsonl").read_text() == "{}"
+    alone = tmp_path / "solo.mp4"
+    (tmp_path / "solo.session.jsonl").write_text("{}")  # only the log is left of an earlier show
+    assert claim_recording_path(alone) == tmp_path / "solo-2.mp4" and not alone.exists()
+
+
+def test_a_stuck_encoder_cannot_grow_the_queue_without_bound(tmp_path: Path):
+    # Audio and dropped-frame entries are queued even when frames are dropped; with the encoder
+    # stuck they must stop at a bound, end the recording with a reason, and count what was refused.
+    GatedWriter.gate.clear()
+    GatedWriter.waiting.clear()
+    path = tmp_path / "stuck.mp4"
+    rec = Recorder(path, W, H, FPS, SR, queue_frames=4, max_lag_seconds=2, writer_factory=GatedWriter).start()
+    rec.submit_frame(gray(0), tone(SPF))
+    rec.submit_audio(tone(SPF, SPF))  # places frame 0: the encoder takes it and is stuck in it
+    assert GatedWriter.waiting.wait(10)
+    n = 10 * rec.max_entries
+    for i in range(2, n + 1):
+        rec.submit_frame(gray(i), tone(SPF, i * SPF)) if i % 2 else rec.submit_audio(tone(SPF, i * SPF))
+        assert len(rec._items) <= rec.max_entries
+    assert not rec.is_recording and "fell 2 s behind" in rec.error
+    assert rec.refused_entries == n - 1 - rec.max_entries  # every submit after the bound is counted
+    GatedWriter.gate.set()
+    summary = rec.stop()
+    assert summary["error"] == rec.error
+    assert decoded_indices(path)[0] == 0, "what was written before the stop plays"
+
+
+def test_abort_ends_the_recording_at_once_and_the_file_plays(tmp_path: Path):
+    path = tmp_path / "aborted.mp4"
+    rec = Recorder(path, W, H, FPS, SR).start()
+    for i in range(2 * FPS):
+        rec.submit_frame(bands(i), tone(SPF, i * SPF))
+    rec.abort("disk full while writing set.session.jsonl")
+    assert not rec.is_recording and rec.submit_frame(bands(0), tone(SPF)) is False
+    summary = rec.stop()
+    assert summary["error"] == "disk full while writing set.session.jsonl"
+    video = VideoDecoder(str(path))
+    assert video.get_frames_in_range(0, len(video)).data.shape[0] == len(video)  # every frame left decodes
+
