@@ -119,7 +119,7 @@ class Performer:
         self.features = StreamingFeatures.for_model(cfg, self.device)
         self.hop = self.features.hop
         self.n_mels = int(cfg.n_mels)
-        self.mixer = mixer or LookMixer(looks or usable_looks(cfg))
+        self.mixer = mixer or LookMixer(looks or usable_looks(cfg), device=self.device)
         self.styles: tuple[str, ...] = self.mixer.names  # the morph's looks, in crossfader order
         self.effects = PostEffects(self.fps)
         self.reset()

@@ -8,7 +8,7 @@ that keeps history of its own (the pixel network's recurrent state) says so with
 is stepped through `observe` on every frame it is not drawn, so a morph into it starts warm.
 
 Looks register by name like every other component (`@register("look", name)` on a builder that
-takes no arguments); `look_names()` lists them in morph order: the procedural styles sorted by
+takes `device=`); `look_names()` lists them in morph order: the procedural styles sorted by
 name, then every other look (the crossfader's ends are styles). A new look is one module in this
 package and one import line in `synesthete/looks/__init__.py`; the parametrized look tests run it
 at once.
@@ -52,9 +52,10 @@ def look_names() -> tuple[str, ...]:
     return tuple(n for n in STYLE_NAMES if n in available("look")) + tuple(others)
 
 
-def build_look(name: str) -> Look:
-    """A fresh instance of a registered look; an unknown name fails with the list of known ones."""
+def build_look(name: str, device: torch.device | str = "cpu") -> Look:
+    """A fresh instance of a registered look, drawing on `device` (builders take `device=`); an
+    unknown name fails with the list of known ones."""
     try:
-        return build("look", name)
+        return build("look", name, device=device)
     except KeyError:
         raise ValueError(f"unknown look {name!r}; looks: {', '.join(look_names())}") from None

@@ -21,11 +21,12 @@ MIN_WEIGHT = 0.02
 
 
 class LookMixer:
-    def __init__(self, names: Sequence[str], looks: Sequence[Look] | None = None) -> None:
+    def __init__(self, names: Sequence[str], looks: Sequence[Look] | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.names = tuple(names)
         if not self.names:
             raise ValueError("a LookMixer needs at least one look")
-        self.looks = list(looks) if looks is not None else [build_look(n) for n in self.names]
+        self.looks = list(looks) if looks is not None else [build_look(n, device) for n in self.names]
         self.drawn: tuple[str, ...] = ()  # the looks the last frame drew (for the HUD)
 
     def reset(self) -> None:

@@ -32,7 +32,8 @@ class NeuralLook(Look):
     name = "neural"
     stateful = True
 
-    def __init__(self, model: torch.nn.Module | None = None, style: str | None = None) -> None:
+    def __init__(self, model: torch.nn.Module | None = None, style: str | None = None,
+                 device: torch.device | str = "cpu") -> None:
         if model is None:
             from synesthete.checkpoint import load_model
 
@@ -40,23 +41,24 @@ class NeuralLook(Look):
             if not path.is_file():
                 raise ValueError(f"the neural look needs the pixel model at {path} (not found)")
             model = load_model(path)
-        self.model = model.eval()
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
         self.cfg = model.cfg
         styles = tuple(self.cfg.styles)
         # The network paints one of the styles it learned: the first, unless asked otherwise.
-        control = torch.zeros(1, len(styles) + int(getattr(self.cfg, "n_controls", 1)))
+        control = torch.zeros(1, len(styles) + int(getattr(self.cfg, "n_controls", 1)), device=self.device)
         control[0, styles.index(style) if style in styles else 0] = 1.0
         self._control = control  # (1, C); the last column (reactivity) is set per frame
         self.reset()
 
     def reset(self) -> None:
         with torch.inference_mode():
-            self.state = self.model.init_state(1, "cpu")
+            self.state = self.model.init_state(1, self.device)
 
     @torch.inference_mode()
     def _step(self, features: torch.Tensor, reactivity: float) -> torch.Tensor:
         self._control[0, -1] = reactivity
-        image, self.state = self.model.step(features.float().cpu(), self._control, self.state)
+        image, self.state = self.model.step(features.float().to(self.device), self._control, self.state)
         return image  # (1, 3, h, w)
 
     def observe(self, state: MusicState, features: torch.Tensor | None) -> None:

@@ -18,13 +18,14 @@ from synesthete.visual.teacher import STYLE_NAMES, get_style
 
 
 class StyleLook(Look):
-    def __init__(self, style: str) -> None:
+    def __init__(self, style: str, device: torch.device | str = "cpu") -> None:
         self.name = style
         self.style = get_style(style)
+        self.device = torch.device(device)
 
     def draw(self, state: MusicState, height: int, width: int, reactivity: float = 1.0,
              features: torch.Tensor | None = None) -> torch.Tensor:
-        return self.style.render(state, height, width, reactivity)[0]  # (3, H, W)
+        return self.style.render(state, height, width, reactivity, self.device)[0]  # (3, H, W)
 
 
 for _name in STYLE_NAMES:

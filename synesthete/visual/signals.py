@@ -71,6 +71,12 @@ class Signals:
         kw["n"] = max(0, min(stop, self.n) - start)
         return Signals(**kw)
 
+    def to(self, device: torch.device | str) -> "Signals":
+        """The same signals on `device` (a GPU draws the looks at the window's size)."""
+        if torch.device(device).type == "cpu":
+            return self
+        return Signals(**{k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()})
+
     @staticmethod
     def from_controls(ctrl: MusicState, reactivity: float = 1.0) -> "Signals":
         n = validate_controls(ctrl)
@@ -171,13 +177,14 @@ class Style:
     # per chunk) may raise it.
     chunk_elements: int = CHUNK_ELEMENTS
 
-    def render(self, ctrl: MusicState, height: int, width: int, reactivity: float = 1.0) -> torch.Tensor:
-        """Frames (T, 3, height, width), float32 in [0, 1], drawn from the controls of each frame."""
-        grid = get_grid(height, width)
-        sig = Signals.from_controls(ctrl, reactivity)
+    def render(self, ctrl: MusicState, height: int, width: int, reactivity: float = 1.0,
+               device: torch.device | str = "cpu") -> torch.Tensor:
+        """Frames (T, 3, height, width), float32 in [0, 1] on `device`, drawn from the controls of each frame."""
+        grid = get_grid(height, width, device)
+        sig = Signals.from_controls(ctrl, reactivity).to(device)
         if sig.n * height * width <= self.chunk_elements:  # one chunk, one band: no copy needed
             return self.draw(sig, grid).clamp_(0.0, 1.0)
-        out = torch.empty(sig.n, 3, height, width)
+        out = torch.empty(sig.n, 3, height, width, device=grid.x.device)
         # Draw in chunks of frames whose working tensors stay cache-sized (~1 MB): the ops are
         # memory bound, and frames are independent, so chunking changes nothing but the speed.
         chunk = max(1, self.chunk_elements // (height * width))

@@ -34,9 +34,10 @@ class Particles(Style):
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         n = s.n
         # Orb index i and trail j along the last axis: K = N_ORBS * len(TRAIL) per frame.
-        i = torch.arange(N_ORBS, dtype=torch.float32).repeat_interleave(len(TRAIL))  # (K,)
-        back = torch.tensor([b for b, _ in TRAIL] * N_ORBS)  # (K,) bars back
-        bright = torch.tensor([v for _, v in TRAIL] * N_ORBS)  # (K,)
+        dev = g.x.device
+        i = torch.arange(N_ORBS, dtype=torch.float32, device=dev).repeat_interleave(len(TRAIL))  # (K,)
+        back = torch.tensor([b for b, _ in TRAIL] * N_ORBS, device=dev)  # (K,) bars back
+        bright = torch.tensor([v for _, v in TRAIL] * N_ORBS, device=dev)  # (K,)
         i, back, bright = i.view(1, 1, -1), back.view(1, 1, -1), bright.view(1, 1, -1)  # (1, 1, K)
         # (T, 1, 1) drifting centre, swaying once per bar: the bass pitch sets how far, each bass
         # note gives it a shove.
