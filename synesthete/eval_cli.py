@@ -137,8 +137,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not seeds and not args.audio:
         raise ValueError("nothing to evaluate: give --seeds N (N >= 1), --seed-list or --audio FILE")
     device = pick_device(args.device)
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    model = load_model(checkpoint, device=device)
+    checkpoint = resolve_checkpoint(args.checkpoint, "pixel")
+    model = load_model(checkpoint, device=device, kind="pixel")
     t0 = time.perf_counter()
     items = [procedural_item(model.cfg, s, i, args.duration or 8.0, args.size, args.quiet_tail) for i, s in enumerate(seeds)]
     items += [file_item(model, path, len(items) + i, args.duration) for i, path in enumerate(args.audio)]

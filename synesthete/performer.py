@@ -214,26 +214,13 @@ def usable_looks(cfg) -> tuple[str, ...]:
     return names
 
 
-def is_hearing(model) -> bool:
-    """A hearing model steps features alone into music state fields (the pixel network also takes controls)."""
-    import inspect
-
-    step = getattr(model, "step", None)
-    return step is not None and len(inspect.signature(step).parameters) == 2
-
-
 def load_hearing(checkpoint: str | None, device: str | torch.device = "cpu"):
-    """(hearing model, label) from a checkpoint (None: the shipped one). A checkpoint that holds no
-    hearing model (the old pixel network: it plays as the `neural` look) raises `CheckpointError`."""
-    from pathlib import Path
+    """(hearing model, label) from a checkpoint (None: the shipped default.pt). A checkpoint of
+    another kind (the pixel network: it plays as the `neural` look) raises `CheckpointError`."""
+    from synesthete.checkpoint import load_model, resolve_checkpoint
 
-    from synesthete.checkpoint import CheckpointError, load_model, resolve_checkpoint
-
-    path = Path(checkpoint) if checkpoint is not None else resolve_checkpoint(None)
-    model = load_model(path, device)
-    if not is_hearing(model):
-        raise CheckpointError(f"{path} is not a hearing model (a pixel network: it plays as the neural look)")
-    return model, path.name
+    path = resolve_checkpoint(checkpoint, "hearing")
+    return load_model(path, device, kind="hearing"), path.name
 
 
 def render_clip(performer: Performer, audio: np.ndarray, controls: ControlState,

@@ -24,12 +24,12 @@ SIZE = (1280, 720)
 
 
 def _model() -> tuple[Any, str]:
-    from synesthete.checkpoint import DEFAULT_CHECKPOINT, load_model
+    from synesthete.checkpoint import NEURAL_CHECKPOINT, load_model
     from synesthete.model import build_model
     from synesthete.model.config import model_config
 
-    if DEFAULT_CHECKPOINT.is_file():
-        return load_model(DEFAULT_CHECKPOINT), str(DEFAULT_CHECKPOINT.name)
+    if NEURAL_CHECKPOINT.is_file():
+        return load_model(NEURAL_CHECKPOINT), str(NEURAL_CHECKPOINT.name)
     return build_model(model_config()).eval(), "untrained default size (no checkpoint shipped)"
 
 

@@ -40,7 +40,7 @@ class NeuralLook(Look):
             path = neural_checkpoint()
             if not path.is_file():
                 raise ValueError(f"the neural look needs the pixel model at {path} (not found)")
-            model = load_model(path)
+            model = load_model(path, kind="pixel")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.cfg = model.cfg

@@ -235,7 +235,7 @@ def test_a_failure_mid_render_deletes_the_partial_file(tmp_path, checkpoint):
 def test_missing_default_checkpoint_is_a_clear_error(tmp_path, capsys, monkeypatch):
     import synesthete.checkpoint as ck
 
-    monkeypatch.setattr(ck, "DEFAULT_CHECKPOINT", tmp_path / "none.pt")
+    monkeypatch.setattr(ck, "NEURAL_CHECKPOINT", tmp_path / "none.pt")
     wav = write_wav(tmp_path / "c.wav", clicks(0.5, SR_FILE), SR_FILE)
     assert main([str(wav), "-o", str(tmp_path / "o.mp4"), "--quiet"]) == 1
     assert "checkpoint" in capsys.readouterr().err
