@@ -185,9 +185,6 @@ class Performer:
                 image = to_uint8(self.effects.apply(picture, controls.effects(), beat))
             else:
                 self.effects.advance(controls.effects(), beat)
-                for look in self.mixer.looks:
-                    if look.stateful:
-                        look.observe(state, feats[i : i + 1])
             capture = None
             if newest_capture_time is not None:
                 after = self.samples_in - (index + 1) * self.hop  # samples newer than this frame's last

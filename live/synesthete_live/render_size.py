@@ -63,10 +63,19 @@ class RenderSizer:
         silence.energy[:] = 0.8  # a busy section: the looks' costliest branches run
         silence.env[:] = 0.8
         features = torch.zeros(1, performer.features.n_features)
+        looks = list(performer.mixer.looks)
+        # A look that misses the budget even at the floor does not scale with the size (the pixel
+        # network paints 64 px and upsamples): it does not decide the size, it is just slow.
+        for look in list(looks):
+            look.draw(silence, *sizes[-1], 1.0, features)
+            t0 = time.perf_counter()
+            to_uint8(look.draw(silence, *sizes[-1], 1.0, features))
+            if time.perf_counter() - t0 > budget and len(sizes) > 1:
+                looks.remove(look)
         chosen = sizes[-1]
         for size in sizes:
             slowest = 0.0
-            for look in performer.mixer.looks:
+            for look in looks or performer.mixer.looks:
                 look.draw(silence, *size, 1.0, features)  # first draw at a size builds its grids
                 t0 = time.perf_counter()
                 to_uint8(look.draw(silence, *size, 1.0, features))
@@ -77,7 +86,7 @@ class RenderSizer:
             if slowest <= budget:
                 chosen = size
                 break
-        performer.reset()  # the measurement stepped stateful looks
+        performer.reset()  # the measurement stepped looks that keep history
         cost = self.measured.get(chosen, float("nan"))
         return chosen, (f"render size {chosen[1]}x{chosen[0]} (slowest look {cost * 1e3:.1f} ms against a "
                         f"{budget * 1e3:.1f} ms budget; the window scales it to {self.window[0]}x{self.window[1]})")

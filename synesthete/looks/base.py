@@ -4,8 +4,9 @@ A look draws one frame from (the music state of that frame, the VJ's reactivity 
 `look.draw(state, height, width, reactivity) -> (3, height, width)` float32 in [0, 1]. The music
 state is the one contract with hearing (synesthete.music_state); a look never reads audio or a
 wall clock, so the same state gives the same picture live, in a render and in a replay. A look
-that keeps history of its own (the pixel network's recurrent state) says so with `stateful` and
-is stepped through `observe` on every frame it is not drawn, so a morph into it starts warm.
+that keeps history of its own (the pixel network's recurrent state) is `reset` whenever it
+re-enters the picture after frames it was not drawn (stepping it unseen would cost as much as
+drawing it), so it never resumes from a stale past.
 
 Looks register by name like every other component (`@register("look", name)` on a builder that
 takes `device=`); `look_names()` lists them in morph order: the procedural styles sorted by
@@ -23,16 +24,12 @@ from synesthete.registry import available, build
 
 
 class Look:
-    """Base class: subclasses implement `draw`; `reset` and `observe` matter only to stateful looks."""
+    """Base class: subclasses implement `draw`; `reset` matters only to looks that keep history."""
 
     name: str = "look"
-    stateful: bool = False  # True: the look keeps history (see `observe`)
 
     def reset(self) -> None:
-        """Forget all history (a new stream starts)."""
-
-    def observe(self, state: MusicState, features: torch.Tensor | None) -> None:
-        """Advance a stateful look's history by one frame without drawing it."""
+        """Forget all history (a new stream starts, or the look re-enters the picture)."""
 
     def draw(self, state: MusicState, height: int, width: int, reactivity: float = 1.0,
              features: torch.Tensor | None = None) -> torch.Tensor:

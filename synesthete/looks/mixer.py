@@ -28,10 +28,12 @@ class LookMixer:
             raise ValueError("a LookMixer needs at least one look")
         self.looks = list(looks) if looks is not None else [build_look(n, device) for n in self.names]
         self.drawn: tuple[str, ...] = ()  # the looks the last frame drew (for the HUD)
+        self._last: set[int] = set()  # indices drawn on the previous frame
 
     def reset(self) -> None:
         for look in self.looks:
             look.reset()
+        self._last = set()
 
     def active(self, weights: np.ndarray) -> list[tuple[int, float]]:
         """(look index, weight) of the looks to draw, weights renormalised to sum 1."""
@@ -47,9 +49,9 @@ class LookMixer:
         """The crossfaded frame (3, height, width) float32 in [0, 1]."""
         active = self.active(weights)
         drawn = {i for i, _ in active}
-        for i, look in enumerate(self.looks):
-            if look.stateful and i not in drawn:
-                look.observe(state, features)
+        for i in drawn - self._last:  # re-entering after frames unseen: no stale history
+            self.looks[i].reset()
+        self._last = drawn
         out: torch.Tensor | None = None
         for i, w in active:
             frame = self.looks[i].draw(state, height, width, reactivity, features)

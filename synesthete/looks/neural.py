@@ -4,8 +4,8 @@ Optional, for those who want the network's own painting: it loads the pixel mode
 `synesthete/checkpoints/neural.pt` (or `SYNESTHETE_NEURAL_CHECKPOINT`), steps it on the frame's
 audio features, and scales its small frame (64 px) to the render size (bilinear). It reads the
 features, not the music state, so it only runs where the features have the pixel model's layout
-(same rate, frame rate and mel/chroma sizes), and it keeps the network's recurrent state: the
-performer calls `observe` on every frame it is not drawn, so a morph into it starts warm.
+(same rate, frame rate and mel/chroma sizes). It keeps the network's recurrent state while it is
+drawn, and starts afresh when a morph brings it back (its memory warms up within a second).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ def neural_checkpoint() -> Path:
 @register("look", "neural")
 class NeuralLook(Look):
     name = "neural"
-    stateful = True
 
     def __init__(self, model: torch.nn.Module | None = None, style: str | None = None,
                  device: torch.device | str = "cpu") -> None:
@@ -60,10 +59,6 @@ class NeuralLook(Look):
         self._control[0, -1] = reactivity
         image, self.state = self.model.step(features.float().to(self.device), self._control, self.state)
         return image  # (1, 3, h, w)
-
-    def observe(self, state: MusicState, features: torch.Tensor | None) -> None:
-        if features is not None:
-            self._step(features, 1.0)
 
     def draw(self, state: MusicState, height: int, width: int, reactivity: float = 1.0,
              features: torch.Tensor | None = None) -> torch.Tensor:
