@@ -246,7 +246,7 @@ class LiveLoop:
             try:
                 return load_live_hearing(key, device)
             except CheckpointError as e:
-                if mode == "auto" and demo:
+                if mode == "auto" and demo and self.opts.checkpoint is None and key is None:
                     return ScoreHearing(self._score_state), "score (the demo's exact state)", \
                         f"no hearing model ({e}); the looks follow the demo's exact score"
                 raise

@@ -87,9 +87,9 @@ class RenderSizer:
                 chosen = size
                 break
         performer.reset()  # the measurement stepped looks that keep history
-        cost = self.measured.get(chosen, float("nan"))
-        return chosen, (f"render size {chosen[1]}x{chosen[0]} (slowest look {cost * 1e3:.1f} ms against a "
-                        f"{budget * 1e3:.1f} ms budget; the window scales it to {self.window[0]}x{self.window[1]})")
+        tried = ", ".join(f"{w}x{h} {t * 1e3:.1f} ms" for (h, w), t in self.measured.items())
+        return chosen, (f"render size {chosen[1]}x{chosen[0]} (slowest look per frame: {tried}; budget "
+                        f"{budget * 1e3:.1f} ms; the window scales it to {self.window[0]}x{self.window[1]})")
 
     def observe(self, work_s: float, skipped: int, current: tuple[int, int]) -> tuple[int, int] | None:
         """Record one shown frame's work; returns a smaller size when frames keep missing the period."""
