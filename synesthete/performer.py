@@ -125,6 +125,11 @@ class Frame:
     beat: bool  # a strong low-end onset (kick) landed on this frame: strobe and beat-cut fire on it
     level: float  # RMS feature of the newest hop (roughly 0 = quiet .. 1.5 = loud)
 
+    @property
+    def music_state(self) -> MusicState:
+        """The frame's music state (the name the OSC sender reads)."""
+        return self.state
+
 
 def _fields_to_state(fields: dict, time: float) -> MusicState:
     """A one-frame MusicState from a hearing's fields (tensors or arrays, batch of 1)."""

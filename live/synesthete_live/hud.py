@@ -67,6 +67,7 @@ class HudInfo:
 
 STEM_LABELS = {"kick": "K", "snare": "S", "hat_closed": "HH", "hat_open": "OH", "perc": "P", "bass": "B",
                "chords": "C", "lead": "L", "fx": "FX"}
+    links: list[tuple[str, bool]] = field(default_factory=list)  # OSC / NDI status lines: (text, warn)
 
 
 def _fmt(x: float, digits: int = 1) -> str:
@@ -100,6 +101,8 @@ class Hud:
         if info.recording or info.record_error:
             text = f"REC  dropped {info.record_dropped}" + (f"  {info.record_error}" if info.record_error else "")
             out.append((text, red))
+        for text, warn in info.links:
+            out.append((text, yellow if warn else white))
         if info.learn:
             out.append((f"MIDI LEARN: {info.learn}", yellow))
         if info.pickup:

@@ -14,6 +14,8 @@ Threads and who owns what:
 * **loader** (`presets.Loader`): preset files and checkpoints load here; the picture keeps running
   on the current preset meanwhile, and a preset that fails leaves it running with an error line.
 * **recorder**: encodes on its own thread behind a bounded queue (drops and counts, never waits).
+* **links** (`links.Links`): OSC out and NDI out send on their own threads behind bounded queues;
+  OSC in receives on its own thread and is applied between frames like MIDI.
 
 Preset switches blend softly over `blend_seconds` (control glide + picture crossfade when the
 checkpoint changes) or cut hard on the next strong beat (the performer's kick detector on the
@@ -29,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -50,6 +52,7 @@ from synesthete_live.devices import default_source_spec
 from synesthete_live.hud import Hud, HudInfo
 from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
+from synesthete_live.links import Links
 from synesthete_live.midi_map import MidiMap
 from synesthete_live.presets import Loader, LoadResult, load_live_hearing
 from synesthete_live.recorder import Recorder, claim_recording_path
@@ -122,6 +125,11 @@ class LiveOptions:
     hearing: str = "auto"  # "model", "score" (the demo's exact state) or "auto" (model, else score on the demo)
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
     quiet: bool = False
+    osc_out: list[tuple[str, int]] = field(default_factory=list)  # (ip, port) targets of the music state
+    osc_in: int | None = None  # UDP port to listen for OSC control on
+    osc_in_host: str = "127.0.0.1"
+    ndi: str | None = None  # publish the frames as an NDI source of this name
+    ndi_size: tuple[int, int] | None = None  # (w, h); None: the window size
 
 
 class LiveLoop:
@@ -191,8 +199,6 @@ class LiveLoop:
             self._source = open_source(spec, self.performer.sample_rate, block_size=o.block_size,
                                        play_out=o.play_out)
         self.source = self._source
-        if hasattr(self.source, "score_state"):
-            self.source.fps = self.performer.fps  # the demo computes its exact state as it plays
         self.render_sizer = RenderSizer(self.window.size, self.device, o.render_size, self.performer.fps)
         size, note = self.render_sizer.choose(self.performer)
         self._use_render_size(size)
@@ -218,10 +224,13 @@ class LiveLoop:
         self.record_failure = ""  # why the recording ended early (disk full...); the show went on
         if o.record is not None:
             self._start_recording(o.record)
+        self.links = Links(o.osc_out, o.osc_in, o.osc_in_host, o.ndi, o.ndi_size or self.window.size,
+                           self.performer.fps, self.performer.sample_rate)
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
                   + (f", recording to {self.record_path}" if self.record_path is not None else "")
+                  + "".join(f", {text.split('  ')[0]}" for text, _ in self.links.hud_lines(0.0))
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
         if not o.headless and self.window.driver in ("dummy", "offscreen"):
             self._say(f"no display found (SDL video driver {self.window.driver!r}): nothing is shown; "
@@ -254,11 +263,14 @@ class LiveLoop:
         return score if mode == "score" else model_or_score
 
     def _score_state(self, t: int) -> MusicState:
-        source = self._source
-        if source is None or not hasattr(source, "score_state") or not getattr(source, "fps", None):
-            return MusicState.silence(1, self.performer.fps if hasattr(self, "performer") else FPS, t / FPS)
-        # Frame t of the performer is frame t - (silence filled in so far) of the demo's stream.
-        return source.score_state(max(0, t - getattr(self, "_filled_samples", 0) // self.performer.hop))
+        """The demo's exact state for performer frame t, found by the capture time of its newest
+        sample (the demo's own clock: right through source stalls and silence fills)."""
+        source, perf = self._source, getattr(self, "performer", None)
+        capture = getattr(self, "_chunk_capture", None)
+        state = None
+        if perf is not None and capture is not None and hasattr(source, "music_state_at"):
+            state = source.music_state_at(capture - (perf.samples_in - (t + 1) * perf.hop) / perf.sample_rate)
+        return state if state is not None else MusicState.silence(1, FPS, t / FPS)
 
     def _use_render_size(self, size: tuple[int, int]) -> None:
         self.performer.set_render_size(size)
@@ -338,17 +350,7 @@ class LiveLoop:
         if action is None:
             return
         if action.kind == "app":
-            if action.app == "quit":
-                self.stop_requested = True
-            elif action.app == "fullscreen":
-                self.window.toggle_fullscreen()
-            elif action.app == "hud":
-                self.hud.visible = not self.hud.visible
-            elif action.app == "learn":
-                if self.midi_map.learn_toggle() and self.preset.path is not None:
-                    self.loader.save_midi(self.preset.path, self.midi_map.as_table())
-            elif action.app == "reset":
-                self._apply_preset_values(self.preset, 0.3)
+            self._app(action.app)
             return
         if self.midi_map.learning:  # learn mode: a control key picks the control to map
             self.midi_map.learn_select(action.control)
@@ -363,6 +365,41 @@ class LiveLoop:
             n = len(self.performer.styles)
             if int(action.value) < n:
                 self.apply({"op": "set", "name": "style", "value": action.value / max(n - 1, 1)})
+
+    def _app(self, name: str, on: bool | None = None) -> None:
+        """An app action from a key (flip) or OSC (`on`: set, None: flip)."""
+        if name == "quit":
+            self.stop_requested = True
+        elif name == "fullscreen":
+            if on is None or on != self.window.fullscreen:
+                self.window.toggle_fullscreen()
+        elif name == "hud":
+            self.hud.visible = (not self.hud.visible) if on is None else on
+        elif name == "learn":
+            if self.midi_map.learn_toggle() and self.preset.path is not None:
+                self.loader.save_midi(self.preset.path, self.midi_map.as_table())
+        elif name == "reset":
+            self._apply_preset_values(self.preset, 0.3)
+
+    def _osc_events(self) -> None:
+        for event in self.links.control_events(self.controls):
+            if event["op"] == "app":
+                self._app(event["name"], event["value"])
+            elif event["op"] == "preset":
+                self._preset_by_name(event["name"])
+            else:
+                self.apply(event)
+
+    def _preset_by_name(self, name: str) -> None:
+        try:
+            path = find_preset(name, self.opts.presets_dir)
+        except PresetError as e:
+            self.links.reject(str(e))
+            return
+        if path not in self.playlist:
+            self.playlist.append(path)
+        self.preset_index = self.playlist.index(path)
+        self.loader.request(path)
 
     def _window_events(self) -> None:
         for event in self.window.poll():
@@ -449,6 +486,7 @@ class LiveLoop:
         self.preset = preset
         self._apply_preset_values(preset, seconds)
         self.midi_map = MidiMap(preset.midi, pickup=self.midi_map.pickup)
+        self.links.release_knobs()
         self.info.preset = preset.name
         self._log("preset", name=preset.name, path=str(preset.path) if preset.path else None,
                   checkpoint=self.checkpoint_label, hard_cut=hard, seconds=seconds)
@@ -465,7 +503,6 @@ class LiveLoop:
             self._filling = True
             n = int(gap * sr)
             self._audio_clock += n / sr
-            self._filled_samples += n  # frames the source never played (the demo's score skips them)
             return np.zeros(n, dtype=np.float32), now
         return audio, t
 
@@ -487,6 +524,7 @@ class LiveLoop:
     def _frame_images(self, audio: np.ndarray, t: float | None) -> list:
         # Only the newest frame of a batch is drawn: a loop that fell behind catches up instead
         # of drawing frames nobody will see (the hearing still steps every frame).
+        self._chunk_capture = t  # the demo's score hearing looks its state up by capture time
         frames = self.performer.process(audio, self.controls, t, draw="last")
         if self.fading is not None:
             old = self.fading.process(audio, self._fading_controls(), t, draw="last")
@@ -530,7 +568,8 @@ class LiveLoop:
                        else "press a control's key to pick it (L to finish)")
         else:
             i.learn = ""
-        i.pickup = self.midi_map.waiting_pickup() if self.midi_input is not None else []
+        i.pickup = (self.midi_map.waiting_pickup() if self.midi_input is not None else []) + self.links.waiting_pickup()
+        i.links = self.links.hud_lines(now)
         i.frozen = self.controls.target["freeze"] >= 0.5
         i.blackout = self.controls.target["blackout"] >= 0.5
 
@@ -545,7 +584,6 @@ class LiveLoop:
         period = 1.0 / fps_display
         self._audio_clock = time.perf_counter()
         self._filling = False
-        self._filled_samples = 0
         self._hud_updated = 0.0
         self._last_midi_when = None
         start = time.perf_counter()
@@ -564,6 +602,7 @@ class LiveLoop:
                 self._check_recording()
                 self._window_events()
                 self._midi_events()
+                self._osc_events()
                 self._loader_results()
                 if next_advance is not None and t0 >= next_advance:
                     next_advance += self.opts.auto_advance
@@ -573,6 +612,7 @@ class LiveLoop:
                     newest_t = t_capture
                 frames = self._frame_images(audio, t_capture)
                 self._record(frames, audio)
+                self.links.publish(frames, audio, self.source)
                 if self.pending_cut is not None and (any(f.beat for f in frames) or t0 >= self.pending_cut[1]):
                     self._switch(self.pending_cut[0], hard=True)
                     self.pending_cut = None
@@ -618,6 +658,9 @@ class LiveLoop:
                     (thing.stop if hasattr(thing, "stop") else thing.close)()
                 except Exception as e:  # shutting down: report, never hang
                     self._say(f"{name} did not stop cleanly: {e}")
+        if getattr(self, "links", None) is not None:
+            self.links.stop()
+            summary.update(self.links.summary())
         if getattr(self, "recorder", None) is not None:
             try:
                 rec = self.recorder.stop(timeout=30.0)
@@ -648,4 +691,10 @@ class LiveLoop:
                         f" ({summary['record_dropped']} dropped)"
                 if summary.get("record_error"):
                     line += f"; recording error: {summary['record_error']}"
+            if "osc_out_frames" in summary:
+                line += f"; osc out {summary['osc_out_frames']} frames ({summary['osc_out_dropped']} dropped)"
+            if "osc_in_received" in summary:
+                line += f"; osc in {summary['osc_in_accepted']} ok, {summary['osc_in_bad']} bad"
+            if "ndi_sent" in summary:
+                line += f"; ndi {summary['ndi_sent']} frames ({summary['ndi_dropped']} dropped)"
             print(f"synesthete-live: {line}", flush=True)
