@@ -63,11 +63,11 @@ class HudInfo:
     hearing: str = ""  # what hears the music (the model's checkpoint, or the demo's score)
     state: MusicState | None = None  # the shown frame's music state
     hits: np.ndarray | None = None  # (n_stems,) strongest onset per stem since the last shown frame
+    links: list[tuple[str, bool]] = field(default_factory=list)  # OSC / NDI status lines: (text, warn)
 
 
 STEM_LABELS = {"kick": "K", "snare": "S", "hat_closed": "HH", "hat_open": "OH", "perc": "P", "bass": "B",
                "chords": "C", "lead": "L", "fx": "FX"}
-    links: list[tuple[str, bool]] = field(default_factory=list)  # OSC / NDI status lines: (text, warn)
 
 
 def _fmt(x: float, digits: int = 1) -> str:
