@@ -82,8 +82,10 @@ def mp4_audio_format(channels: int, sample_rate: int) -> tuple[int, int]:
 
 
 def stream_frames(performer, chunks: Iterable[np.ndarray], controls, events: Iterable[tuple[int, dict]] = (),
-                  chunk_frames: int = CHUNK_FRAMES, n_frames: int | None = None) -> Iterator[np.ndarray]:
-    """Drive `performer` over model-rate mono `chunks` (any sizes); yield (k, H, W, 3) uint8 batches.
+                  chunk_frames: int = CHUNK_FRAMES, n_frames: int | None = None,
+                  draw=True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Drive `performer` over model-rate mono `chunks` (any sizes); yield (indices (k,), images
+    (k, H, W, 3) uint8) of the drawn frames, batch by batch (`draw` as `Performer.process` takes it).
 
     The audio is cut into whole hops; the last partial hop is padded with silence, and with
     `n_frames` exactly that many frames are made (audio beyond them dropped, missing audio
@@ -122,11 +124,11 @@ def stream_frames(performer, chunks: Iterable[np.ndarray], controls, events: Ite
         k = min(ready, chunk_frames)
         if j < len(pending):
             k = min(k, max(pending[j][0] - f, 1))
-        frames = performer.process(buf[: k * hop], controls)
+        frames = [fr for fr in performer.process(buf[: k * hop], controls, draw=draw) if fr.image is not None]
         buf = buf[k * hop :]
         f += k
         if frames:
-            yield np.stack([fr.image for fr in frames])
+            yield np.array([fr.index - start for fr in frames]), np.stack([fr.image for fr in frames])
 
 
 def output_frame_picks(model_fps: float, out_fps: float, start: int, stop: int) -> np.ndarray:
@@ -143,7 +145,7 @@ def output_frame_picks(model_fps: float, out_fps: float, start: int, stop: int) 
 
 
 def render_to_mp4(
-    model,
+    hearing,
     audio,
     output: str | Path,
     size: tuple[int, int],
@@ -158,13 +160,14 @@ def render_to_mp4(
     n_frames: int | None = None,
     render_size: tuple[int, int] | None = None,
 ) -> RenderStats:
-    """Render `audio` through a fresh Performer into `output` (width, height = size) atomically.
+    """Render `audio` through a fresh Performer on `hearing` into `output` (width, height = size) atomically.
 
     `audio` is an `AudioFile` (streamed: memory does not grow with the file's length) or a
-    `DecodedAudio`. By default the model draws at `render_size` ((h, w); None: its native size)
-    and the finished frames are fitted to `size` exactly as the live window fits them to the
-    screen (cover crop, bilinear): the cheap path. `full_detail=True` has the model itself render
-    at `size` (the frames of a live loop run with that render size). `n_frames` fixes the number
+    `DecodedAudio`. By default the looks draw at `render_size` ((h, w); None: the live default
+    with the output's aspect) and the finished frames are fitted to `size` exactly as the live
+    window fits them to the screen (cover crop, bilinear): the cheap path. `full_detail=True`
+    draws the looks at `size` (post effects run at full size too): the frames of a live loop run
+    with that render size. Only frames the output shows are drawn. `n_frames` fixes the number
     of model frames (a replay matches the recording's video: audio beyond it is dropped, missing
     audio is silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
     """
@@ -176,7 +179,11 @@ def render_to_mp4(
 
     output = Path(output)
     width, height = even_size(*size)  # h264 4:2:0, as the live recorder rounds
-    performer = Performer(model, device=device, render_size=(height, width) if full_detail else render_size)
+    if full_detail:
+        render_size = (height, width)
+    elif render_size is None:
+        render_size = default_render_size(width, height)
+    performer = Performer(hearing, device=device, render_size=render_size)
     if controls is None:
         controls = performer.new_controls()
     model_fps = float(performer.fps)
@@ -212,9 +219,13 @@ def render_to_mp4(
         index = 0
         with tqdm(total=estimate, unit="frame", desc=f"render {output.name}", disable=not progress,
                   leave=False, dynamic_ncols=True) as bar:
-            for batch in stream_frames(performer, heard, controls, events, n_frames=n_frames):  # (k, H, W, 3)
-                picks = output_frame_picks(model_fps, out_fps, index, index + batch.shape[0])
-                keep = fit_frames(batch[picks - index], width, height)
+            def shown(i: int) -> bool:  # only the frames the output shows are drawn
+                return output_frame_picks(model_fps, out_fps, i, i + 1).size > 0
+
+            for idx, batch in stream_frames(performer, heard, controls, events, n_frames=n_frames,
+                                            draw=shown):  # (k,), (k, H, W, 3)
+                picks = output_frame_picks(model_fps, out_fps, int(idx[0]), int(idx[-1]) + 1)
+                keep = fit_frames(batch[np.searchsorted(idx, picks)], width, height)
                 if keep.shape[0]:
                     writer.write_frames(keep)
                     if on_frames is not None:
@@ -222,8 +233,8 @@ def render_to_mp4(
                     written += keep.shape[0]
                     # Audio up to the end of the last video frame written, so the streams interleave.
                     write_audio(round(written * orig_rate / out_fps))
-                index += batch.shape[0]
-                bar.update(batch.shape[0])
+                bar.update(int(idx[-1]) + 1 - index)
+                index = int(idx[-1]) + 1
         write_audio(writer.samples_written + orig.size)
         seconds = writer.samples_written / orig_rate  # the file's audio (close pads it to the video's end)
         writer.close()
@@ -271,6 +282,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, another user's
     return True
+
+
+def default_render_size(width: int, height: int) -> tuple[int, int]:
+    """(h, w) the looks draw at for a `width` x `height` output: the live default's height (360),
+    the output's aspect, never larger than the output; both even."""
+    from synesthete.performer import DEFAULT_RENDER_SIZE
+
+    h = min(height, DEFAULT_RENDER_SIZE[0])
+    w = max(2, int(round(width * h / height / 2)) * 2)
+    return h, min(w, width)
 
 
 def cover_crop(height: int, width: int, dst_w: int, dst_h: int) -> tuple[slice, slice]:

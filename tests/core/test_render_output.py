@@ -38,16 +38,16 @@ def one_error(capsys) -> str:
     return lines[0]
 
 
-def test_output_onto_a_folder_fails_at_once(song, tmp_path, capsys, tiny_ab_checkpoint):
+def test_output_onto_a_folder_fails_at_once(song, tmp_path, capsys, tiny_hearing_checkpoint):
     folder = tmp_path / "clips.mp4"
     folder.mkdir()
-    assert main([str(song), "-o", str(folder), "--checkpoint", tiny_ab_checkpoint, "--quiet"]) == 1
+    assert main([str(song), "-o", str(folder), "--checkpoint", tiny_hearing_checkpoint, "--quiet"]) == 1
     line = one_error(capsys)
     assert "is a folder" in line and str(folder) in line
     assert list(folder.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["clips.mp4"]
 
 
-def test_a_read_only_folder_is_named_plainly(song, tmp_path, capsys, tiny_ab_checkpoint):
+def test_a_read_only_folder_is_named_plainly(song, tmp_path, capsys, tiny_hearing_checkpoint):
     folder = tmp_path / "ro"
     folder.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True)
@@ -55,7 +55,7 @@ def test_a_read_only_folder_is_named_plainly(song, tmp_path, capsys, tiny_ab_che
         pytest.skip("cannot mount a read-only tmpfs here (needs CAP_SYS_ADMIN)")
     try:
         out = folder / "x.mp4"
-        assert main([str(song), "-o", str(out), "--checkpoint", tiny_ab_checkpoint, "--quiet"]) == 1
+        assert main([str(song), "-o", str(out), "--checkpoint", tiny_hearing_checkpoint, "--quiet"]) == 1
         line = one_error(capsys)
         assert "cannot write into folder" in line and str(out) in line
         assert "partial" not in line and "Errno" not in line
@@ -81,9 +81,9 @@ def _start_render(song: Path, out: Path, checkpoint: str) -> tuple[subprocess.Po
     return proc, partial
 
 
-def test_a_terminated_render_removes_its_partial_file(song, tmp_path, tiny_ab_checkpoint):
+def test_a_terminated_render_removes_its_partial_file(song, tmp_path, tiny_hearing_checkpoint):
     out = tmp_path / "song.mp4"
-    proc, partial = _start_render(song, out, tiny_ab_checkpoint)
+    proc, partial = _start_render(song, out, tiny_hearing_checkpoint)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
@@ -91,9 +91,9 @@ def test_a_terminated_render_removes_its_partial_file(song, tmp_path, tiny_ab_ch
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_next_render_cleans_up_after_a_killed_one(song, tmp_path, tiny_ab_checkpoint):
+def test_the_next_render_cleans_up_after_a_killed_one(song, tmp_path, tiny_hearing_checkpoint):
     out = tmp_path / "song.mp4"
-    proc, partial = _start_render(song, out, tiny_ab_checkpoint)
+    proc, partial = _start_render(song, out, tiny_hearing_checkpoint)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     assert partial.exists()  # SIGKILL cannot be caught ...
@@ -101,5 +101,5 @@ def test_the_next_render_cleans_up_after_a_killed_one(song, tmp_path, tiny_ab_ch
     with wave.open(str(song)) as src, wave.open(str(short), "wb") as dst:
         dst.setparams(src.getparams())
         dst.writeframes(src.readframes(12_000))
-    assert main([str(short), "-o", str(out), "--checkpoint", tiny_ab_checkpoint, "--quiet", "--size", "64x48"]) == 0
+    assert main([str(short), "-o", str(out), "--checkpoint", tiny_hearing_checkpoint, "--quiet", "--size", "64x48"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.wav", "song.mp4"]  # ... the next render removes it

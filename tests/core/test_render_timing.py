@@ -52,8 +52,8 @@ def ffprobe(path: Path, *args: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tiny_ab_checkpoint):
-    return tiny_ab_checkpoint
+def checkpoint(tiny_hearing_checkpoint):
+    return tiny_hearing_checkpoint
 
 
 def test_decoded_audio_is_at_its_source_time(tmp_path, checkpoint):

@@ -31,14 +31,14 @@ def ffprobe_streams(path: Path) -> dict[str, dict]:
 
 
 @pytest.mark.slow
-def test_a_live_recording_keeps_the_sound_at_its_time_and_a_constant_frame_rate(tmp_path, tiny_ab_checkpoint):
+def test_a_live_recording_keeps_the_sound_at_its_time_and_a_constant_frame_rate(tmp_path, tiny_hearing_checkpoint):
     wav = tmp_path / "clicks.wav"
     click_track(wav, CLICKS, seconds=2.0)
     out = tmp_path / "set.mp4"
     env = dict(os.environ, SDL_VIDEODRIVER="dummy")
     done = subprocess.run([sys.executable, "-m", "synesthete_live.cli", "--device", f"file:{wav}", "--headless",
                            "--duration", "2.5", "--record", str(out), "--record-size", "64x48",
-                           "--checkpoint", tiny_ab_checkpoint], capture_output=True, text=True, env=env,
+                           "--checkpoint", tiny_hearing_checkpoint], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     streams = ffprobe_streams(out)
