@@ -36,14 +36,14 @@ def _time(fn, repeats: int) -> list[float]:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=None, help="model checkpoint (default: the shipped one)")
+    parser.add_argument("--checkpoint", default=None, help="pixel model checkpoint (default: the shipped neural.pt)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2, like the benches)")
     parser.add_argument("--repeats", type=int, default=9, help="timed calls per figure and round (default 9)")
     parser.add_argument("--json", default=None, help="write the figures as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = load_model(args.checkpoint, device="cpu")
+    model = load_model(args.checkpoint, device="cpu", kind="pixel")
     decoder = model.decoder
     z = torch.randn(128, model.cfg.latent_dim, requires_grad=True)  # 16 clips x 4 frame pairs
     c = torch.rand(128, model.cfg.n_control_inputs)

@@ -34,7 +34,7 @@ def phase_error(head: torch.Tensor, truth: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=None, help="default: the shipped checkpoint")
+    p.add_argument("--checkpoint", default=None, help="pixel model checkpoint (default: the shipped neural.pt)")
     p.add_argument("--seeds", type=int, default=16, help="held-out songs (default 16)")
     p.add_argument("--duration", type=float, default=8.0, help="seconds per song (default 8)")
     args = p.parse_args()
@@ -45,7 +45,7 @@ def main() -> None:
     from synesthete.evaluation import procedural_song, style_controls
     from synesthete.features import FeatureExtractor
 
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, kind="pixel")
     model.eval()
     cfg = model.cfg
     if model.heads is None:

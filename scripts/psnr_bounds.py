@@ -88,7 +88,7 @@ def song_bounds(model, seed: int, index: int, duration: float, tail: float, size
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=None, help="default: the shipped checkpoint")
+    p.add_argument("--checkpoint", default=None, help="pixel model checkpoint (default: the shipped neural.pt)")
     p.add_argument("--seeds", type=int, default=8, help="held-out songs, one per style in turn (default 8)")
     p.add_argument("--seed-base", type=int, default=None, help="first held-out seed (default: synesthete-eval's)")
     p.add_argument("--duration", type=float, default=8.0, help="seconds of music per song (default 8)")
@@ -102,7 +102,7 @@ def main() -> None:
     from synesthete.evaluation import QUIET_TAIL_S
 
     base = SEED_BASE if args.seed_base is None else args.seed_base
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, kind="pixel")
     model.eval()
     rows = []
     for i in range(args.seeds):

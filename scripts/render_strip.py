@@ -18,7 +18,7 @@ import torch
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=None, help="default: the shipped checkpoint")
+    p.add_argument("--checkpoint", default=None, help="pixel model checkpoint (default: the shipped neural.pt)")
     p.add_argument("--out", type=Path, default=Path("docs/img/strip.png"))
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--styles", nargs="*", default=["tunnel", "plasma", "kaleidoscope", "rings"])
@@ -30,7 +30,7 @@ def main() -> None:
     from synesthete.evaluation import model_frames
     from synesthete_train.evaluation import make_held_out
 
-    model = load_model(args.checkpoint)
+    model = load_model(args.checkpoint, kind="pixel")
     cfg = model.cfg
     clips = make_held_out(cfg, len(cfg.styles), 1_000_000, 3.0, args.size).items
     rows = []

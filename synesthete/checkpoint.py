@@ -1,8 +1,14 @@
-"""Checkpoints that describe themselves: weights + model config + format version (+ train state).
+"""Checkpoints that describe themselves: weights + model kind + config + format version (+ train state).
 
     save_checkpoint("runs/a/last.pt", model, train_state={"step": 1200, "optimizer": opt.state_dict()})
     model = load_model("runs/a/last.pt")          # rebuilt from the stored config, eval mode
-    model = load_model(None)                      # the shipped default checkpoint
+    model = load_model(None)                      # the shipped default: the hearing model
+    model = load_model(None, kind="pixel")        # the shipped pixel model (the "neural" look)
+
+Two kinds of model: "hearing" (`HearingModel`, audio -> music state; the shipped default.pt) and
+"pixel" (`AudioToVideo`, audio + style controls -> frames; the shipped neural.pt). Format version 2
+stores the kind; version 1 files (written before the hearing model existed) are pixel models and
+still load.
 
 A checkpoint is a `torch.save` of plain dicts, lists, numbers, strings and tensors, read back
 with `torch.load(weights_only=True)`, so loading never unpickles code. Writes go to a temporary
@@ -21,12 +27,27 @@ import torch
 
 import synesthete
 from synesthete.config import ConfigError, from_dict, to_dict
-from synesthete.model import AudioToVideo, ModelConfig, build_model
+from synesthete.model import AudioToVideo, HearingConfig, HearingModel, ModelConfig, build_hearing_model, build_model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: before the kind was stored (every one a pixel model)
 DEFAULT_CHECKPOINT = Path(synesthete.__file__).parent / "checkpoints" / "default.pt"
+NEURAL_CHECKPOINT = Path(synesthete.__file__).parent / "checkpoints" / "neural.pt"
 TRAIN_HINT = "synesthete-train --config presets/train_default.toml"
 _REQUIRED = ("format_version", "config", "state_dict")
+# kind -> (config class, builder, model class)
+KINDS: dict[str, tuple[type, Any, type]] = {
+    "hearing": (HearingConfig, build_hearing_model, HearingModel),
+    "pixel": (ModelConfig, build_model, AudioToVideo),
+}
+AnyModel = HearingModel | AudioToVideo
+
+
+def model_kind(model: torch.nn.Module) -> str:
+    for kind, (_, _, cls) in KINDS.items():
+        if isinstance(model, cls):
+            return kind
+    raise TypeError(f"cannot checkpoint a {type(model).__name__}: known kinds are {', '.join(KINDS)}")
 
 
 class CheckpointError(ValueError):
@@ -38,13 +59,14 @@ def cpu_weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
-def save_checkpoint(path: str | Path, model: AudioToVideo, train_state: dict[str, Any] | None = None,
+def save_checkpoint(path: str | Path, model: AnyModel, train_state: dict[str, Any] | None = None,
                     extra: dict[str, Any] | None = None) -> Path:
     """Write `model`'s weights and config (and optional training state / extra info) atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format_version": FORMAT_VERSION,
+        "kind": model_kind(model),
         "config": to_dict(model.cfg),
         "state_dict": cpu_weights(model),
         "train_state": train_state,
@@ -63,13 +85,16 @@ def save_checkpoint(path: str | Path, model: AudioToVideo, train_state: dict[str
     return path
 
 
-def resolve_checkpoint(path: str | Path | None) -> Path:
-    """`path` as a Path, or the shipped default for None; a clear error when there is none."""
+def resolve_checkpoint(path: str | Path | None, kind: str = "hearing") -> Path:
+    """`path` as a Path, or for None the shipped checkpoint of that kind (hearing: default.pt, pixel:
+    neural.pt); a clear error when there is none."""
     if path is None:
-        if not DEFAULT_CHECKPOINT.is_file():
-            raise CheckpointError(f"{DEFAULT_CHECKPOINT}: no default checkpoint is shipped with this install; "
-                                  f"train one with `{TRAIN_HINT}` and pass its path")
-        return DEFAULT_CHECKPOINT
+        shipped = NEURAL_CHECKPOINT if kind == "pixel" else DEFAULT_CHECKPOINT
+        if not shipped.is_file():
+            hint = TRAIN_HINT if kind != "pixel" else "synesthete-train --config presets/train_neural.toml"
+            raise CheckpointError(f"{shipped}: no {'default' if kind != 'pixel' else 'neural'} checkpoint is shipped "
+                                  f"with this install; train one with `{hint}` and pass its path")
+        return shipped
     return Path(path)
 
 
@@ -89,9 +114,13 @@ def load_checkpoint(path: str | Path | None, map_location: str | torch.device = 
     if not isinstance(data, dict) or any(k not in data for k in _REQUIRED):
         have = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(f"{path}: not a Synesthete checkpoint (expected keys {list(_REQUIRED)}, found {have})")
-    if data["format_version"] != FORMAT_VERSION:
+    if data["format_version"] not in READABLE_VERSIONS:
         raise CheckpointError(f"{path}: checkpoint format version {data['format_version']!r} is not supported "
-                              f"(this Synesthete reads version {FORMAT_VERSION})")
+                              f"(this Synesthete reads versions {', '.join(map(str, READABLE_VERSIONS))}, "
+                              f"writes version {FORMAT_VERSION})")
+    data.setdefault("kind", "pixel")  # version 1 stored pixel models only
+    if data["kind"] not in KINDS:
+        raise CheckpointError(f"{path}: unknown model kind {data['kind']!r} (known: {', '.join(KINDS)})")
     if not isinstance(data["config"], dict) or not isinstance(data["state_dict"], dict):
         raise CheckpointError(f"{path}: 'config' and 'state_dict' must be dicts")
     data.setdefault("train_state", None)
@@ -99,20 +128,28 @@ def load_checkpoint(path: str | Path | None, map_location: str | torch.device = 
     return data
 
 
-def config_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint") -> ModelConfig:
+def config_from_checkpoint(data: dict[str, Any], path: str | Path = "checkpoint") -> ModelConfig | HearingConfig:
+    """The stored config, as the config class of the checkpoint's kind."""
     try:
-        return from_dict(ModelConfig, data["config"], "config")
+        return from_dict(KINDS[data.get("kind", "pixel")][0], data["config"], "config")
     except (ConfigError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: stored model config is invalid: {e}") from None
 
 
-def load_model(path: str | Path | None, device: str | torch.device = "cpu") -> AudioToVideo:
-    """Rebuild the model from the checkpoint's own config and load its weights (eval mode)."""
-    path = resolve_checkpoint(path)
+def load_model(path: str | Path | None, device: str | torch.device = "cpu", kind: str | None = None) -> AnyModel:
+    """Rebuild the model from the checkpoint's own kind and config and load its weights (eval mode).
+
+    `kind` ("hearing" or "pixel"): the caller needs that kind; None picks the shipped one of it
+    (None and None: the hearing default), and a file of another kind is a `CheckpointError`."""
+    path = resolve_checkpoint(path, kind or "hearing")
     data = load_checkpoint(path)
+    if kind is not None and data["kind"] != kind:
+        raise CheckpointError(f"{path}: a {data['kind']} model checkpoint, but a {kind} model is needed here"
+                              + (" (the pixel model of the neural look: synesthete/checkpoints/neural.pt)"
+                                 if kind == "pixel" else ""))
     cfg = config_from_checkpoint(data, path)
     try:
-        model = build_model(cfg)
+        model = KINDS[data["kind"]][1](cfg)
     except ValueError as e:
         raise CheckpointError(f"{path}: cannot build the stored model config: {e}") from None
     state = data["state_dict"]

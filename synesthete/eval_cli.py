@@ -15,7 +15,16 @@ teacher alike. Columns (definitions in docs/evaluation.md): av_align, beat_align
 psnr_vs_teacher, l1_vs_teacher. The table holds the mean over items (NaN-aware); the JSON report
 holds every item too; the PNG plots onset strength against motion for the first item.
 
-The work is done by `synesthete.evaluation`; this module parses arguments, tabulates and writes.
+With --hearing it scores a hearing checkpoint instead (synesthete.hearing_evaluation): beat and
+downbeat F-measure, onset F per stem, chord root accuracy and energy correlation (mir_eval's
+definitions, events after the first 4 s), next to aubio (online) and librosa (offline) baselines,
+on held-out procedural songs heard as from a room mic (the score is the truth) and on the dev set
+of human-written MIDI music (scripts/make_dev_set.py):
+
+    synesthete-eval --hearing --seeds 8 --dev-set results/dev_set --json hearing.json
+
+The work is done by `synesthete.evaluation` and `synesthete.hearing_evaluation`; this module parses
+arguments, tabulates and writes.
 """
 
 from __future__ import annotations
@@ -97,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per procedural song (default 8) / per audio file (default: whole file)")
     p.add_argument("--quiet-tail", type=float, default=QUIET_TAIL_S, metavar="S",
                    help=f"seconds of silence after each procedural song, for flicker_quiet (default {QUIET_TAIL_S:g})")
+    p.add_argument("--hearing", action="store_true",
+                   help="score a hearing checkpoint's music state (beats, downbeats, onsets, chords) instead of visuals")
+    p.add_argument("--dev-set", type=Path, default=None, metavar="DIR",
+                   help="with --hearing: the dev set built by scripts/make_dev_set.py (default results/dev_set if built)")
+    p.add_argument("--no-baselines", action="store_true", help="with --hearing: skip the aubio and librosa rows")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     return p
@@ -112,7 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:
         print(f"synesthete-eval: error: {e}", file=sys.stderr)
         return 1
-    print(format_table(report["table"]))
+    if args.hearing:
+        from synesthete.hearing_evaluation import format_hearing_table
+
+        print("\n\n".join(format_hearing_table(f"{name} ({t['model']['items']:.0f} items)", t)
+                            for name, t in report["tables"].items()))
+    else:
+        print(format_table(report["table"]))
     for path in (args.json, args.plot):
         if path is not None:
             print(f"wrote {path}")
@@ -124,6 +144,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from synesthete.device import pick_device
 
     torch.set_num_threads(max(1, args.threads))
+    if args.hearing:
+        return run_hearing(args)
+    if args.dev_set is not None or args.no_baselines:
+        raise ValueError("--dev-set and --no-baselines go with --hearing")
     if args.size < 16:
         raise ValueError(f"--size must be >= 16 pixels (optical flow needs room), got {args.size}")
     if args.duration is not None and args.duration <= 0:
@@ -137,8 +161,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not seeds and not args.audio:
         raise ValueError("nothing to evaluate: give --seeds N (N >= 1), --seed-list or --audio FILE")
     device = pick_device(args.device)
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    model = load_model(checkpoint, device=device)
+    checkpoint = resolve_checkpoint(args.checkpoint, "pixel")
+    model = load_model(checkpoint, device=device, kind="pixel")
     t0 = time.perf_counter()
     items = [procedural_item(model.cfg, s, i, args.duration or 8.0, args.size, args.quiet_tail) for i, s in enumerate(seeds)]
     items += [file_item(model, path, len(items) + i, args.duration) for i, path in enumerate(args.audio)]
@@ -164,6 +188,49 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         s.onset, s.motion, s.audio_peaks, s.video_peaks) for row, s in first.items()]
         save_plot(args.plot, panels, model.cfg.fps, f"{items[0].source}, style {items[0].style}: "
                   "audio onset strength vs visual motion")
+    return report
+
+
+def run_hearing(args: argparse.Namespace) -> dict[str, Any]:
+    """The hearing report: {"tables": {set: {row: means}}, "items": {set: {row: [per item]}}, ...}."""
+    from synesthete.checkpoint import load_model, resolve_checkpoint
+    from synesthete.device import pick_device
+    from synesthete.hearing_evaluation import (MIN_TIME_S, default_seeds, dev_set_items, evaluate_hearing,
+                                               procedural_items, summarize)
+
+    if args.audio or args.plot is not None:
+        raise ValueError("--audio and --plot score visuals; leave them out with --hearing")
+    if args.duration is not None and args.duration <= MIN_TIME_S:
+        raise ValueError(f"--duration must be > {MIN_TIME_S:g} s with --hearing (events before {MIN_TIME_S:g} s are not scored)")
+    if args.json is not None and not args.json.resolve().parent.is_dir():
+        raise ValueError(f"{args.json}: folder {args.json.parent} does not exist")
+    dev_set = args.dev_set
+    if dev_set is None and (Path("results/dev_set") / "index.json").is_file():
+        dev_set = Path("results/dev_set")
+    seeds = args.seed_list or default_seeds(args.seeds if args.seeds is not None else 8)
+    device = pick_device(args.device)
+    checkpoint = resolve_checkpoint(args.checkpoint, "hearing")
+    model = load_model(checkpoint, device=device, kind="hearing")
+    t0 = time.perf_counter()
+    sets = {}
+    if seeds:
+        sets["procedural, room mic"] = procedural_items(model.cfg, seeds, args.duration or 16.0)
+    if dev_set is not None:
+        sets["dev set"] = dev_set_items(dev_set, model.cfg.sample_rate)
+    if not any(sets.values()):
+        raise ValueError("nothing to evaluate: give --seeds N (N >= 1) or --dev-set DIR")
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    rows = {name: evaluate_hearing(model, items, device, baselines=not args.no_baselines, log=log)
+            for name, items in sets.items() if items}
+    report = {
+        "checkpoint": str(checkpoint), "fps": model.cfg.fps, "sample_rate": model.cfg.sample_rate,
+        "min_time_s": MIN_TIME_S, "seeds": seeds, "dev_set": str(dev_set) if dev_set is not None else None,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "tables": {name: summarize(r) for name, r in rows.items()},
+        "items": {name: {"sources": [it.source for it in sets[name]], **r} for name, r in rows.items()},
+    }
+    if args.json is not None:
+        args.json.write_text(json.dumps(_json_safe(report), indent=2) + "\n")
     return report
 
 

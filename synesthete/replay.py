@@ -95,7 +95,7 @@ def prepare_replay(session: Path, recording: Path | None, checkpoint: str | None
         raise RenderError(f"{session}: the live set used checkpoint {header.get('checkpoint')!r}, which is not "
                           "found here (nor next to the log); pass --checkpoint PATH")
     live_render = header.get("render_size")
-    return ReplayJob(audio, resolve_checkpoint(ckpt), _header_size(header),
+    return ReplayJob(audio, resolve_checkpoint(ckpt, "pixel"), _header_size(header),
                      (int(live_render[0]), int(live_render[1])) if live_render else None,
                      header, replay_events(log.events), recorded_frames(recording))
 

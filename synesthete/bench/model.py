@@ -56,9 +56,9 @@ def architectures(styles: tuple[str, ...]) -> dict[str, ModelConfig]:
 
 def shipped_architecture() -> ModelConfig:
     """The config of the checkpoint the live app loads when none is named (what plays on stage)."""
-    from synesthete.checkpoint import config_from_checkpoint, load_checkpoint
+    from synesthete.checkpoint import NEURAL_CHECKPOINT, config_from_checkpoint, load_checkpoint
 
-    return config_from_checkpoint(load_checkpoint(None))
+    return config_from_checkpoint(load_checkpoint(NEURAL_CHECKPOINT))
 
 
 def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[float]:

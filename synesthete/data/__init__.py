@@ -1,5 +1,5 @@
 """Training data: the infinite procedural dataset."""
 
-from synesthete.data.dataset import DataConfig, ProceduralClips, item_seed
+from synesthete.data.dataset import DataConfig, HearingClips, HearingDataConfig, ProceduralClips, item_seed
 
-__all__ = ["DataConfig", "ProceduralClips", "item_seed"]
+__all__ = ["DataConfig", "HearingClips", "HearingDataConfig", "ProceduralClips", "item_seed"]

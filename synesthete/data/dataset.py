@@ -20,12 +20,27 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from synesthete.music_state import MusicState
 from synesthete.constants import FPS, SAMPLE_RATE, TRAIN_SIZE
 
 
+class ClipTiming:
+    """hop and frame count of a clip config (sample_rate, fps, clip_seconds)."""
+
+    sample_rate: int
+    fps: int
+    clip_seconds: float
+
+    @property
+    def hop(self) -> int:
+        return self.sample_rate // self.fps
+
+    @property
+    def n_frames(self) -> int:
+        return max(1, round(self.clip_seconds * self.fps))
+
+
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(ClipTiming):
     sample_rate: int = SAMPLE_RATE
     fps: int = FPS
     clip_seconds: float = 2.0
@@ -63,20 +78,48 @@ class DataConfig:
             raise ValueError(f"data.onset_pairs must be in [0, data.frame_pairs = {self.frame_pairs}], "
                              f"got {self.onset_pairs}")
 
-    @property
-    def hop(self) -> int:
-        return self.sample_rate // self.fps
-
-    @property
-    def n_frames(self) -> int:
-        return max(1, round(self.clip_seconds * self.fps))
 
 
 def item_seed(base_seed: int, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([int(base_seed) & 0xFFFFFFFF, int(index)])
 
 
-class ProceduralClips(IterableDataset):
+class IndexedStream(IterableDataset):
+    """An endless stream of items `make_item(start_index + i)`, split across DataLoader workers by
+    index (see the module docstring); subclasses define `_make_item(index)`."""
+
+    start_index: int
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        if info is not None:
+            torch.set_num_threads(1)  # one core per worker; the main process keeps the rest
+        index = self.start_index + worker
+        while True:
+            yield self.make_item(index)
+            index += n_workers
+
+    def make_item(self, index: int) -> dict[str, torch.Tensor]:
+        """Build item `index` of this stream (pure function of the config seed and the index).
+
+        Made with one torch thread wherever it runs: multi-threaded FFTs round differently, and
+        the same index must give the same bytes in a worker and in the main process.
+        """
+        threads = torch.get_num_threads()
+        if threads == 1:
+            return self._make_item(index)
+        torch.set_num_threads(1)
+        try:
+            return self._make_item(index)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _make_item(self, index: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class ProceduralClips(IndexedStream):
     """Endless stream of training clips; see the module docstring for the seeding rules."""
 
     def __init__(self, cfg: DataConfig = DataConfig(), start_index: int = 0, features=None) -> None:
@@ -95,15 +138,6 @@ class ProceduralClips(IterableDataset):
         self._augment = MicAugment(cfg.sample_rate)
         self.features = features
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        info = get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        if info is not None:
-            torch.set_num_threads(1)  # one core per worker; the main process keeps the rest
-        index = self.start_index + worker
-        while True:
-            yield self.make_item(index)
-            index += n_workers
 
     def _style_weights(self, rng: np.random.Generator) -> np.ndarray:
         from synesthete.visual.teacher import random_style_weights
@@ -121,21 +155,6 @@ class ProceduralClips(IterableDataset):
         else:
             w[a] = 1.0
         return w
-
-    def make_item(self, index: int) -> dict[str, torch.Tensor]:
-        """Build item `index` of this stream (pure function of the config seed and the index).
-
-        Made with one torch thread wherever it runs: multi-threaded FFTs round differently, and
-        the same index must give the same bytes in a worker and in the main process.
-        """
-        threads = torch.get_num_threads()
-        if threads == 1:
-            return self._make_item(index)
-        torch.set_num_threads(1)
-        try:
-            return self._make_item(index)
-        finally:
-            torch.set_num_threads(threads)
 
     def _make_item(self, index: int) -> dict[str, torch.Tensor]:
         from synesthete.audio.engine import render_clip
@@ -202,3 +221,66 @@ class ProceduralClips(IterableDataset):
         starts = np.sort(starts)
         return np.stack([starts, starts + 1], axis=1).reshape(-1).astype(np.int64)
 
+
+
+@dataclass(frozen=True)
+class HearingDataConfig(ClipTiming):
+    """The hearing model's data: procedural clips and their exact music state, no pictures."""
+
+    sample_rate: int = SAMPLE_RATE
+    fps: int = FPS
+    clip_seconds: float = 8.0  # the bar needs seconds of memory: a clip holds a few bars
+    seed: int = 0
+    augment_prob: float = 0.8  # probability that an item's audio goes through MicAugment
+    # Probability that MicAugment's room (reverb) is on, when an item is augmented: a room is
+    # what most separates a mic in a club from the engine's clean mix.
+    room_prob: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not self.clip_seconds > 0:
+            raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
+        if self.fps <= 0 or self.sample_rate % self.fps:
+            raise ValueError(f"data.fps={self.fps} must be positive and divide the sample rate {self.sample_rate}")
+        for name in ("augment_prob", "room_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
+
+
+
+class HearingClips(IndexedStream):
+    """Endless stream of (audio, features, music state) clips; seeded like `ProceduralClips`.
+
+    Item keys: "audio" (S,), "features" (T, F) when a feature extractor is given, "index", and
+    one "state.<field>" tensor per MusicState field but time ((T,) or (T, columns), float32).
+    """
+
+    def __init__(self, cfg: HearingDataConfig = HearingDataConfig(), start_index: int = 0, features=None) -> None:
+        super().__init__()
+        from synesthete.audio.augment import MicAugment
+
+        self.cfg = cfg
+        self.start_index = int(start_index)
+        self._augment = MicAugment(cfg.sample_rate, {"room": cfg.room_prob})
+        self.features = features
+
+    def _make_item(self, index: int) -> dict[str, torch.Tensor]:
+        from synesthete.audio.engine import render_clip
+        from synesthete.music_state import FIELDS
+
+        cfg = self.cfg
+        music_seed, rng_seed, _ = item_seed(cfg.seed, index).generate_state(3)
+        rng = np.random.default_rng(rng_seed)
+        n_frames, n_samples = cfg.n_frames, cfg.n_frames * cfg.hop
+        clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate)
+        audio = np.zeros(n_samples, np.float32)
+        audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]
+        if rng.random() < cfg.augment_prob:
+            audio = self._augment(audio, rng)
+        state = clip.score.music_state(cfg.fps, n_frames)
+        audio_t = torch.from_numpy(np.ascontiguousarray(audio))
+        item = {"audio": audio_t, "index": torch.tensor(index, dtype=torch.int64)}
+        for f in FIELDS[1:]:
+            item[f"state.{f.name}"] = torch.from_numpy(np.ascontiguousarray(getattr(state, f.name), np.float32))
+        if self.features is not None:
+            item["features"] = self.features.extract(audio_t)[0, :n_frames]  # (T, F)
+        return item

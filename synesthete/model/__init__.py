@@ -1,4 +1,6 @@
-"""The audio-to-video model: swappable encoders, bridges and decoders around one streaming contract.
+"""The models: the hearing model (audio -> music state, the default) and the audio-to-video pixel
+model (the optional "neural" look), both built from swappable registered components around one
+streaming contract.
 
 See docs/model.md. Importing this package registers the built-in components.
 """
@@ -11,11 +13,15 @@ from synesthete.model.config import (
     BridgeConfig,
     DecoderConfig,
     EncoderConfig,
+    HearingConfig,
     ModelConfig,
+    hearing_config,
     model_config,
 )
+from synesthete.model.hearing import HearingModel, build_hearing_model, outputs_to_fields, to_music_state
 
 __all__ = [
-    "AudioToVideo", "BridgeConfig", "DecoderConfig", "DEFAULT_SIZE", "EncoderConfig", "ModelConfig",
-    "SIZES", "State", "build_model", "model_config",
+    "AudioToVideo", "BridgeConfig", "DecoderConfig", "DEFAULT_SIZE", "EncoderConfig", "HearingConfig",
+    "HearingModel", "ModelConfig", "SIZES", "State", "build_hearing_model", "build_model", "hearing_config",
+    "model_config", "outputs_to_fields", "to_music_state",
 ]

@@ -190,3 +190,69 @@ def model_config(size: str = DEFAULT_SIZE, **overrides: Any) -> ModelConfig:
         values[key] = _merge(_merge(default, values.get(key, {})), overrides.pop(key, {}))
     values.update(overrides)
     return ModelConfig(**values)
+
+
+@dataclass(frozen=True)
+class HearingConfig:
+    """The hearing model (synesthete.model.hearing): features -> every field of the music state.
+
+    No style or control inputs: what the music does does not depend on the look. The features are
+    the same causal log-mel + flux + RMS (+ chroma) as the pixel model's (`FeatureExtractor.for_model`).
+    """
+
+    sample_rate: int = SAMPLE_RATE
+    fps: int = FPS
+    n_mels: int = 64
+    n_fft: int = 1024
+    n_chroma: int = 24  # bass and harmony pitch classes: the chord and the bass pitch are heard here
+    chroma_fft: int = 8192
+    latent_dim: int = 64
+    encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(hidden=64, kernel=4))
+    bridge: BridgeConfig = field(default_factory=lambda: BridgeConfig(hidden=96))
+    # > 0: a GRU of this width hears the chord in the chroma bins beside the rhythm memory (the
+    # chord changes once a bar, the beat every few frames: in one memory they compete); the chord
+    # heads read [latent, its state]. 0: the chord heads read the latent alone.
+    harmony_hidden: int = 32
+
+    def __post_init__(self) -> None:
+        _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "latent_dim")
+        require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
+                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+        require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
+                self.harmony_hidden)
+        if self.harmony_hidden and not self.n_chroma:
+            raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
+                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+
+    @property
+    def n_features(self) -> int:
+        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ chroma)."""
+        return self.n_mels + 2 + self.n_chroma
+
+    @property
+    def n_stems(self) -> int:
+        return len(STEMS)
+
+
+def hearing_config(size: str = "small", **overrides: Any) -> HearingConfig:
+    """A hearing model config: "tiny" (unit tests) or "small" (the defaults), with field overrides.
+
+    `encoder` / `bridge` accept a dict of fields to change or a whole config, as in `model_config`.
+    """
+    sizes: dict[str, dict[str, Any]] = {
+        "tiny": dict(latent_dim=16, harmony_hidden=8, encoder=dict(hidden=16, kernel=3, layers=1, heads=2, band_size=16),
+                     bridge=dict(hidden=16, layers=1, heads=2, context=4)),
+        "small": {},
+    }
+    if size not in sizes:
+        raise ValueError(f"unknown hearing model size {size!r}; known sizes: {', '.join(sizes)}")
+    fields = {f.name for f in dataclasses.fields(HearingConfig)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown HearingConfig field(s) {sorted(unknown)}; known: {', '.join(sorted(fields))}")
+    base = HearingConfig()
+    values = {**sizes[size]}
+    for key in ("encoder", "bridge"):
+        values[key] = _merge(_merge(getattr(base, key), values.get(key, {})), overrides.pop(key, {}))
+    values.update(overrides)
+    return HearingConfig(**values)

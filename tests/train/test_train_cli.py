@@ -6,7 +6,12 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
+from synesthete.checkpoint import load_checkpoint
 from synesthete_train.cli import main
+
+PRESETS = Path(__file__).parents[2] / "presets"
 
 
 def test_help_teaches_with_examples(capsys):
@@ -41,15 +46,29 @@ def test_print_config_shows_the_resolved_overrides(capsys):
     assert cfg["optim"]["lr"] == 0.5 and cfg["max_steps"] == 7
 
 
-def test_cli_trains_in_a_subprocess(tmp_path):
+def test_cli_trains_the_hearing_model_in_a_subprocess(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "synesthete_train.cli", "--max-steps", "2", "--out", str(out), "--device", "cpu",
-         "--workers", "1", "--no-progress", "model.height=16", "model.width=16", "optim.batch_size=2",
-         "data.clip_seconds=0.5", "eval.n_seeds=1", "eval.size=16", "eval.clip_seconds=0.5", "eval.av_align=false"],
+        [sys.executable, "-m", "synesthete_train.cli", "--config", str(PRESETS / "train_default.toml"),
+         "--max-steps", "2", "--out", str(out), "--device", "cpu", "--workers", "1", "--no-progress",
+         "optim.batch_size=2", "data.clip_seconds=1.0", "eval.n_seeds=1", "eval.clip_seconds=1.0"],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (out / "last.pt").is_file()
+    assert load_checkpoint(out / "last.pt")["kind"] == "hearing"
     # The first line says what the speed depends on: the precision, torch threads, data workers.
-    assert "data worker" in proc.stderr and " thread" in proc.stderr
+    assert "fp32" in proc.stderr and "data worker" in proc.stderr and " thread" in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["step"] == 2 and "eval/beat_phase_ok" in summary
+
+
+def test_cli_trains_the_pixel_model_in_a_subprocess(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "synesthete_train.cli", "--max-steps", "2", "--out", str(out),
+         "--device", "cpu", "--workers", "1", "--no-progress", "task=\"pixel\"", "model.height=16", "model.width=16",
+         "optim.batch_size=2", "data.clip_seconds=0.5", "eval.n_seeds=1", "eval.size=16", "eval.clip_seconds=0.5",
+         "eval.av_align=false"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert load_checkpoint(out / "last.pt")["kind"] == "pixel"
     assert json.loads(proc.stdout)["step"] == 2

@@ -9,7 +9,7 @@ import pytest
 
 from synesthete.config import ConfigError
 from synesthete_train.cli import main
-from synesthete_train.config import load_train_config
+from synesthete_train.config import load_any_train_config, load_train_config
 
 OUT_OF_RANGE = [
     ("max_steps=-3", "max_steps must be >= 1"),
@@ -63,5 +63,28 @@ def test_a_preset_file_with_a_bad_value_names_the_file_and_the_key(tmp_path):
 def test_every_shipped_training_preset_passes():
     presets = sorted((Path(__file__).parents[2] / "presets").glob("train_*.toml"))
     assert len(presets) >= 2
-    for preset in presets:
-        load_train_config(preset)
+    tasks = {type(load_any_train_config(preset)).__name__ for preset in presets}
+    assert tasks == {"HearingTrainConfig", "TrainConfig"}
+    assert type(load_any_train_config(presets[0].parent / "train_default.toml")).__name__ == "HearingTrainConfig"
+
+
+HEARING_OUT_OF_RANGE = [
+    ("max_steps=-3", "max_steps must be >= 1"),
+    ("optim.lr=nan", "optim.lr must be > 0"),
+    ("loss.onset=-1", "loss.onset must be >= 0"),
+    ("loss.chord_root=nan", "loss.chord_root must be >= 0"),
+    ("data.clip_seconds=0", "data.clip_seconds must be > 0"),
+    ("data.room_prob=2", "data.room_prob must be in [0, 1]"),
+    ("eval.n_seeds=-1", "eval.n_seeds must be >= 0"),
+    ("model.harmony_hidden=-1", "model.harmony_hidden must be >= 0"),
+    ("model.bridge.hidden=0", "model.bridge.hidden must be >= 1"),
+    ("task=\"painting\"", "task must be one of hearing, pixel"),
+]
+
+
+@pytest.mark.parametrize("override, message", HEARING_OUT_OF_RANGE, ids=[o for o, _ in HEARING_OUT_OF_RANGE])
+def test_the_hearing_recipe_names_the_key_of_a_bad_value(override, message):
+    preset = Path(__file__).parents[2] / "presets" / "train_default.toml"
+    with pytest.raises(ConfigError) as e:
+        load_any_train_config(preset, [override])
+    assert message in str(e.value) and "\n" not in str(e.value)

@@ -14,7 +14,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import torch
 
 from synesthete.bench.part import BenchPart
 

@@ -1,4 +1,4 @@
-"""`synesthete-train`: train an AudioToVideo model on the infinite procedural data engine."""
+"""`synesthete-train`: train the hearing model (default) or the pixel model on the infinite procedural data engine."""
 
 from __future__ import annotations
 
@@ -9,31 +9,37 @@ from pathlib import Path
 
 EPILOG = """\
 examples:
-  synesthete-train                                   # laptop defaults, writes runs/default/last.pt
-  synesthete-train --config presets/train_default.toml --out runs/mine
-  synesthete-train --config presets/train_default.toml model.bridge.hidden=256 optim.lr=1e-3
+  synesthete-train --config presets/train_default.toml --out runs/mine   # the shipped hearing recipe (<= 30 min, 2-core CPU)
+  synesthete-train --config presets/train_default.toml model.bridge.hidden=128 optim.lr=1e-3
   synesthete-train --resume runs/mine/last.pt --max-steps 4000     # continue exactly where it stopped
-  synesthete-train --max-steps 20 --device cpu                     # a quick smoke run
+  synesthete-train --max-steps 20 --device cpu eval.n_seeds=0      # a quick smoke run (built-in defaults)
+  synesthete-train --config presets/train_neural.toml --out runs/neural   # the pixel model of the neural look
 
-Overrides are dotted keys of the config (see presets/train_default.toml for every key), parsed as
-TOML values: numbers, true/false, "strings", [lists]. Experiment tracking (wandb) is off unless
-tracking.mode=offline (a local run folder, no account needed) or tracking.mode=online.
-The checkpoint (weights + model config + training state) is what synesthete-live and
-synesthete-render load: synesthete-live --checkpoint runs/mine/last.pt
+What is trained: a preset's top-level `task` says which model. "hearing" (the default) learns the
+music state (stems, beat, bar, tempo, chord, energy, pitches, confidences) from the score of each
+procedural clip, one loss per field (docs/training.md); "pixel" learns the old audio-to-video
+decoder against the teacher's frames (docs/model.md, the neural look).
+
+Overrides are dotted keys of the config (see the preset for every key), parsed as TOML values:
+numbers, true/false, "strings", [lists]; a bad value is one line naming its key. Experiment
+tracking (wandb) is off unless tracking.mode=offline (a local run folder, no account needed) or
+tracking.mode=online. The checkpoint (weights + model kind + config + training state) is what
+synesthete-live, synesthete-render and synesthete-analyze load with --checkpoint runs/mine/last.pt.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="synesthete-train",
-        description="Train Synesthete's audio-to-video network on endless procedurally generated music "
-        "paired with procedurally drawn visuals. Nothing is written to disk but checkpoints and logs.",
+        description="Train Synesthete's hearing network (audio -> what the music is doing) on endless "
+        "procedurally generated music whose score is the ground truth, or the optional pixel network. "
+        "Nothing is written to disk but checkpoints and logs.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. optim.lr=1e-3")
     p.add_argument("--config", type=Path, help="TOML or YAML training preset (default: built-in defaults)")
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     p.add_argument("--max-minutes", type=float, help="stop after this much wall-clock time (checkpoint is still written)")
-    p.add_argument("--out", type=Path, help="run folder for checkpoints, logs and media (default: runs/default)")
+    p.add_argument("--out", type=Path, help="run folder for checkpoints and logs (default: the preset's `out`)")
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue a run from its checkpoint")
     p.add_argument("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--workers", type=int, help="data worker processes (default from config: 1)")
@@ -46,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from synesthete.checkpoint import CheckpointError
     from synesthete.config import ConfigError, to_dict
-    from synesthete_train.config import load_train_config
+    from synesthete_train.config import load_train_config, preset_task
 
     overrides = list(args.overrides)
     for flag, key in ((args.max_steps, "max_steps"), (args.max_minutes, "max_minutes"), (args.out, "out"),
@@ -55,12 +61,19 @@ def main(argv: list[str] | None = None) -> int:
             value = json.dumps(str(flag)) if isinstance(flag, (str, Path)) else flag
             overrides.append(f"{key}={value}")
     try:
-        cfg = load_train_config(args.config, overrides)
+        if args.resume is not None and args.config is None:
+            from synesthete.checkpoint import load_checkpoint
+
+            overrides.insert(0, f"task={json.dumps(load_checkpoint(args.resume)['kind'])}")
+        if preset_task(args.config, overrides) == "hearing":
+            from synesthete_train.hearing import HearingTrainer as Trainer, load_hearing_config as load
+        else:
+            from synesthete_train.trainer import Trainer  # type: ignore[assignment]
+            load = load_train_config  # type: ignore[assignment]
+        cfg = load(args.config, overrides)
         if args.print_config:
             print(json.dumps(to_dict(cfg), indent=2))
             return 0
-        from synesthete_train.trainer import Trainer
-
         trainer = Trainer(cfg, resume=args.resume, progress=not args.no_progress)
         print(f"synesthete-train: {sum(p.numel() for p in trainer.model.parameters()):,} parameters on "
               f"{trainer.device} ({trainer.describe_compute()}), writing to {trainer.out}", file=sys.stderr)

@@ -110,6 +110,10 @@ class TrackingConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """The pixel model's recipe (the optional neural look; presets/train_neural.toml). The hearing
+    model, the default, has its own: synesthete_train.hearing.HearingTrainConfig."""
+
+    task: Literal["pixel"] = "pixel"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataSettings = field(default_factory=DataSettings)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -145,3 +149,30 @@ def data_config(cfg: TrainConfig) -> DataConfig:
 
 def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     return load_config(TrainConfig, path, overrides)
+
+
+TASKS = ("hearing", "pixel")
+
+
+def preset_task(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> str:
+    """Which model a preset trains: its top-level `task` ("hearing", the default, or "pixel"), or a
+    `task=...` override."""
+    from synesthete.config import ConfigError, _parse_scalar, read_mapping
+
+    task = read_mapping(path).get("task", "hearing") if path is not None else "hearing"
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.strip() == "task":
+            task = _parse_scalar(value.strip())
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    return str(task)
+
+
+def load_any_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()):
+    """The config of whichever task the preset names: a `HearingTrainConfig` or a `TrainConfig`."""
+    if preset_task(path, overrides) == "pixel":
+        return load_train_config(path, overrides)
+    from synesthete_train.hearing import load_hearing_config
+
+    return load_hearing_config(path, overrides)

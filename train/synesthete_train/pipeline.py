@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from synesthete.checkpoint import load_model, resolve_checkpoint
 
-    sample_rate = load_model(resolve_checkpoint(checkpoint)).cfg.sample_rate
+    sample_rate = load_model(resolve_checkpoint(checkpoint, "pixel"), kind="pixel").cfg.sample_rate
     print(f"[2/3] composing a {args.seconds:g} s procedural test track (seed {args.seed})", file=sys.stderr)
     track = args.work / "test_track.wav"
     write_wav(track, render_clip(args.seed, args.seconds, sample_rate=sample_rate, stereo=True).audio, sample_rate)

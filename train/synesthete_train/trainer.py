@@ -112,49 +112,155 @@ def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: di
     return losses
 
 
-class Trainer:
-    def __init__(self, cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
-        cfg = resolve_model_styles(cfg)
-        self.resume_state: dict[str, Any] | None = None
-        if resume is not None:
-            ckpt = load_checkpoint(resume)
-            if not ckpt.get("train_state"):
-                raise ValueError(f"{resume}: this checkpoint has no training state to resume from")
-            saved = from_dict(TrainConfig, ckpt["train_state"]["config"], "checkpoint config")
-            # Resuming keeps the model and data of the run; budgets and output may be changed.
-            cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes, out=cfg.out,
-                          device=cfg.device, tracking=cfg.tracking, checkpoint_every=cfg.checkpoint_every)
-            self.resume_state = ckpt
-        for loss_key, head in (("bar", "bar_head"), ("chord", "chord_head")):
-            if getattr(cfg.loss, loss_key) and not (cfg.model.aux_heads and getattr(cfg.model, head)):
-                raise ValueError(f"loss.{loss_key} = {getattr(cfg.loss, loss_key)} trains an aux head this model does "
-                                 f"not have: set model.{head} = true (or loss.{loss_key} = 0)")
+def run_steps(trainer: Any, bar: tqdm, tracker: Tracker, history: list[dict[str, float]], t_start: float,
+              log: Any, between_steps: Any = None) -> None:
+    """The optimisation loop both trainers share: steps from `trainer.loader()` until `max_steps`
+    or the `max_minutes` budget, logging each step, checkpointing every `checkpoint_every` steps
+    and calling `between_steps()` after every step that is not the last."""
+    cfg = trainer.cfg
+    if trainer.step >= cfg.max_steps:
+        return
+    for batch in trainer.loader():
+        t0 = time.perf_counter()
+        losses = trainer.train_step(batch)
+        history.append(losses)
+        clips_per_s = cfg.optim.batch_size / max(1e-9, time.perf_counter() - t0)
+        lr = trainer.scheduler.get_last_lr()[0]
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses['total']:.4f}", clips_s=f"{clips_per_s:.1f}", lr=f"{lr:.2e}")
+        tracker.log({**{f"train/{k}": v for k, v in losses.items()}, "train/lr": lr,
+                     "train/clips_per_s": clips_per_s}, trainer.step)
+        elapsed_min = (time.perf_counter() - t_start) / 60
+        out_of_time = cfg.max_minutes > 0 and elapsed_min >= cfg.max_minutes
+        if trainer.step >= cfg.max_steps or out_of_time:
+            if out_of_time:
+                log(f"time budget of {cfg.max_minutes:g} min reached at step {trainer.step}")
+            return
+        if cfg.checkpoint_every and trainer.step % cfg.checkpoint_every == 0:
+            trainer.save(trainer.out / "last.pt")
+        if between_steps is not None:
+            between_steps()
+
+
+class TrainerBase:
+    """What the pixel trainer (`Trainer`) and the hearing trainer (hearing.py) share: resuming a
+    run from its checkpoint, the optimiser, its schedule and weight average, one optimiser step,
+    saving, and the summary `fit` returns. Subclasses build `self.model`, then call `_setup`."""
+
+    cfg: Any
+    model: torch.nn.Module
+    out: Path
+
+    @staticmethod
+    def _resumed_config(cfg: Any, resume: str | Path | None, config_cls: type, kind: str) -> tuple[Any, dict | None]:
+        """(the config to train with, the checkpoint to resume from or None)."""
+        if resume is None:
+            return cfg, None
+        ckpt = load_checkpoint(resume)
+        if not ckpt.get("train_state") or ckpt.get("kind", "pixel") != kind:
+            raise ValueError(f"{resume}: this checkpoint has no {kind} model training state to resume from")
+        saved = from_dict(config_cls, ckpt["train_state"]["config"], "checkpoint config")
+        # Resuming keeps the model and data of the run; budgets and output may be changed.
+        cfg = replace(saved, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes, out=cfg.out,
+                      device=cfg.device, tracking=cfg.tracking, checkpoint_every=cfg.checkpoint_every)
+        return cfg, ckpt
+
+    def _begin(self, cfg: Any, progress: bool) -> None:
+        """Before the model is built: the config, threads, seed and device."""
         self.cfg = cfg
         self.progress = progress
         torch.set_num_threads(training_threads(cfg.threads, cfg.data.num_workers))
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.device)
-        self.model = build_model(cfg.model).to(self.device)
-        m = cfg.model
-        self.features = FeatureExtractor.for_model(m, self.device)
+
+    def _loader(self, dataset: torch.utils.data.IterableDataset) -> DataLoader:
+        workers = self.cfg.data.num_workers
+        return DataLoader(dataset, batch_size=self.cfg.optim.batch_size, num_workers=workers,
+                          prefetch_factor=4 if workers else None, persistent_workers=False,
+                          pin_memory=self.device.type == "cuda")
+
+    def _setup(self, resume_state: dict | None) -> None:
+        """After the model is built: the optimiser, schedule and average, restored when resuming."""
+        cfg = self.cfg
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, cfg))
         self.step = 0
         self.average = WeightAverage(self.model, cfg.optim.ema_decay) if cfg.optim.ema_decay else None
-        if self.resume_state is not None:
-            ts = self.resume_state["train_state"]
+        if resume_state is not None:
+            ts = resume_state["train_state"]
             if self.average is not None:
                 # The checkpoint's weights are the average (what the live app loads); the
                 # optimizer's own weights travel in the training state.
-                self.average.load_state_dict(self.resume_state["state_dict"], int(ts["average_updates"]))
+                self.average.load_state_dict(resume_state["state_dict"], int(ts["average_updates"]))
                 self.model.load_state_dict(ts["live_weights"])
             else:
-                self.model.load_state_dict(self.resume_state["state_dict"])
+                self.model.load_state_dict(resume_state["state_dict"])
             self.optimizer.load_state_dict(ts["optimizer"])
             self.scheduler.load_state_dict(ts["scheduler"])
             self.step = int(ts["step"])
             torch.set_rng_state(ts["rng"])
         self.out = Path(cfg.out)
+
+    def optimise(self, losses: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One optimiser step on losses["total"]; the losses as floats."""
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        if self.cfg.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        if self.average is not None:
+            self.average.update(self.model)
+        self.step += 1
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    @property
+    def shipped_model(self) -> torch.nn.Module:
+        """The weights that are evaluated and saved as the checkpoint's: the average if there is one."""
+        return self.model if self.average is None else self.average.model
+
+    def save(self, path: Path, extra: dict[str, Any] | None = None) -> Path:
+        train_state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "rng": torch.get_rng_state(),
+            "config": to_dict(self.cfg),
+        }
+        if self.average is not None:
+            train_state["live_weights"] = cpu_weights(self.model)
+            train_state["average_updates"] = self.average.updates
+        save_checkpoint(path, self.shipped_model, train_state=train_state, extra=extra)
+        return path
+
+    def summary(self, start_step: int, train_seconds: float, history: list[dict[str, float]],
+                metrics: dict[str, float]) -> dict[str, Any]:
+        """What `fit` returns (and the CLI prints, less the history)."""
+        return {
+            "step": self.step,
+            "train_seconds": train_seconds,
+            "clips_per_s": (self.step - start_step) * self.cfg.optim.batch_size / max(train_seconds, 1e-9),
+            "first_loss": history[0]["total"] if history else float("nan"),
+            "last_loss": history[-1]["total"] if history else float("nan"),
+            "history": history,
+            "checkpoint": str(self.out / "last.pt"),
+            **metrics,
+        }
+
+
+class Trainer(TrainerBase):
+    def __init__(self, cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
+        cfg = resolve_model_styles(cfg)
+        cfg, self.resume_state = self._resumed_config(cfg, resume, TrainConfig, "pixel")
+        for loss_key, head in (("bar", "bar_head"), ("chord", "chord_head")):
+            if getattr(cfg.loss, loss_key) and not (cfg.model.aux_heads and getattr(cfg.model, head)):
+                raise ValueError(f"loss.{loss_key} = {getattr(cfg.loss, loss_key)} trains an aux head this model does "
+                                 f"not have: set model.{head} = true (or loss.{loss_key} = 0)")
+        self._begin(cfg, progress)
+        self.model = build_model(cfg.model).to(self.device)
+        m = cfg.model
+        self.features = FeatureExtractor.for_model(m, self.device)
+        self._setup(self.resume_state)
         self.amp_dtype = self._amp_dtype()
 
     def _amp_dtype(self) -> torch.dtype | None:
@@ -185,11 +291,8 @@ class Trainer:
 
     def loader(self) -> DataLoader:
         features = self.features if self.worker_features else None  # the step's own extractor, on the CPU
-        ds = ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size, features=features)
-        workers = self.cfg.data.num_workers
-        return DataLoader(ds, batch_size=self.cfg.optim.batch_size, num_workers=workers,
-                          prefetch_factor=4 if workers else None, persistent_workers=False,
-                          pin_memory=self.device.type == "cuda")
+        return self._loader(ProceduralClips(self.data_config(), start_index=self.step * self.cfg.optim.batch_size,
+                                            features=features))
 
     def controls(self, batch: dict[str, torch.Tensor], n_frames: int) -> torch.Tensor:
         ctl = torch.cat([batch["style"], batch["reactivity"]], dim=-1)  # (B, C)
@@ -210,35 +313,7 @@ class Trainer:
             frames, aux = self.model(feats, self.controls(batch, n), return_aux=True,
                                      frame_index=batch["frame_index"] if pairs else None)  # (B, K, 3, H, W)
         losses = compute_losses(frames.float(), aux, batch, target, self.cfg, pairs)
-        self.optimizer.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        if self.cfg.optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        if self.average is not None:
-            self.average.update(self.model)
-        self.step += 1
-        return {k: float(v.detach()) for k, v in losses.items()}
-
-    @property
-    def shipped_model(self) -> torch.nn.Module:
-        """The weights that are evaluated and saved as the checkpoint's: the average if there is one."""
-        return self.model if self.average is None else self.average.model
-
-    def save(self, path: Path) -> Path:
-        train_state = {
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "step": self.step,
-            "rng": torch.get_rng_state(),
-            "config": to_dict(self.cfg),
-        }
-        if self.average is not None:
-            train_state["live_weights"] = cpu_weights(self.model)
-            train_state["average_updates"] = self.average.updates
-        save_checkpoint(path, self.shipped_model, train_state=train_state)
-        return path
+        return self.optimise(losses)
 
     def fit(self) -> dict[str, Any]:
         from synesthete_train.evaluation import evaluate, make_held_out
@@ -272,29 +347,13 @@ class Trainer:
             log(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.4g}" for k, v in m.items()))
             return m
 
+        def between_steps() -> None:
+            nonlocal metrics
+            if evaluating and cfg.eval.every and self.step % cfg.eval.every == 0:
+                metrics = run_eval()
+
         try:
-            if self.step < cfg.max_steps:
-                for batch in self.loader():
-                    t0 = time.perf_counter()
-                    losses = self.train_step(batch)
-                    history.append(losses)
-                    clips_per_s = cfg.optim.batch_size / max(1e-9, time.perf_counter() - t0)
-                    lr = self.scheduler.get_last_lr()[0]
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{losses['total']:.4f}", clips_s=f"{clips_per_s:.1f}", lr=f"{lr:.2e}")
-                    tracker.log({**{f"train/{k}": v for k, v in losses.items()}, "train/lr": lr,
-                                 "train/clips_per_s": clips_per_s}, self.step)
-                    elapsed_min = (time.perf_counter() - t_start) / 60
-                    out_of_time = cfg.max_minutes > 0 and elapsed_min >= cfg.max_minutes
-                    done = self.step >= cfg.max_steps or out_of_time
-                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not done:
-                        self.save(self.out / "last.pt")
-                    if evaluating and cfg.eval.every and self.step % cfg.eval.every == 0 and not done:
-                        metrics = run_eval()
-                    if done:
-                        if out_of_time:
-                            log(f"time budget of {cfg.max_minutes:g} min reached at step {self.step}")
-                        break
+            run_steps(self, bar, tracker, history, t_start, log, between_steps)
             train_seconds = time.perf_counter() - t_start
             self.save(self.out / "last.pt")
             # The data workers are gone: the last evaluation may use the cores they kept free.
@@ -309,14 +368,4 @@ class Trainer:
         finally:
             bar.close()
             tracker.finish()
-        steps = self.step - start_step
-        return {
-            "step": self.step,
-            "train_seconds": train_seconds,
-            "clips_per_s": steps * cfg.optim.batch_size / max(train_seconds, 1e-9),
-            "first_loss": history[0]["total"] if history else float("nan"),
-            "last_loss": history[-1]["total"] if history else float("nan"),
-            "history": history,
-            "checkpoint": str(self.out / "last.pt"),
-            **metrics,
-        }
+        return self.summary(start_step, train_seconds, history, metrics)

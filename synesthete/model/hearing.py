@@ -1,0 +1,196 @@
+"""The hearing model: causal audio features in, an estimate of every music state field out.
+
+    model = HearingModel(hearing_config())                 # or synesthete.checkpoint.load_model(path)
+    raw = model(features)                                  # features (B, T, F) -> dict of raw head outputs
+    fields = outputs_to_fields(raw)                        # field name -> (B, T, ...) in the state's units
+    state = to_music_state(fields, fps=model.cfg.fps)      # a MusicState (batch item 0)
+
+    s = model.init_state(1, "cpu")                         # live: one frame at a time
+    fields_t, s = model.step(feature_t, s)                 # feature_t (B, F) -> field name -> (B, ...)
+
+The network is the registered encoder (per-frame audio embedding) and bridge (the memory that
+follows beat and bar), plus, with `harmony_hidden` > 0, a small GRU of its own over the chroma bins
+(synesthete.model.side_path) that hears the chord beside the rhythm memory. One linear layer reads
+every head from the latent (and the harmony state): there is no style or control input, because
+what the music does does not depend on the look.
+
+Raw head outputs (what the losses in train/ see) and how they become fields (`outputs_to_fields`):
+
+| raw key | width | field(s) | units |
+|---|---|---|---|
+| env | stems | env | sigmoid, 0..1 |
+| onset | stems | onset | sigmoid: the probability of a hit heard within this frame |
+| beat | 2 | beat_phase (and beat_count) | (sin, cos) of 2 pi phase -> atan2 / 2 pi mod 1 |
+| bar | 2 | bar_phase | as beat |
+| tempo | 1 | tempo | ln(bpm / 120) -> bpm, clamped to the field's range |
+| chord_root | 12 | chord_root | logits -> argmax pitch class |
+| chord_quality | len(CHORD_QUALITIES) | chord_quality | logits -> argmax index |
+| energy, melody, bass | 1 each | same | sigmoid, 0..1 |
+| confidence | len(CONFIDENCE_GROUPS) | confidence | sigmoid: trained to predict whether that group's heads are right |
+
+beat_count is integrated causally from the beat phase, wrap by wrap: each time the phase falls by
+more than half a beat from one frame to the next a beat has passed (and a rise by more than half
+takes one back, so jitter across the wrap does not count twice); count = wraps + phase. The live
+step carries (previous phase, wraps, seen) in its state, so stepping equals `forward` +
+`outputs_to_fields` on the whole clip (tests/core/model/test_hearing.py, every encoder x bridge).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from synesthete.constants import STEMS
+from synesthete.model.config import HearingConfig
+from synesthete.model.side_path import SidePath
+from synesthete.music_state import CHORD_QUALITIES, CONFIDENCE_GROUPS, SPEC, MusicState
+from synesthete.registry import build
+
+TEMPO_REF = 120.0  # the tempo head regresses ln(bpm / TEMPO_REF)
+State = dict[str, tuple[torch.Tensor, ...]]
+
+# (raw key, width), in the order of the one head layer's outputs.
+HEADS: tuple[tuple[str, int], ...] = (
+    ("env", len(STEMS)), ("onset", len(STEMS)), ("beat", 2), ("bar", 2), ("tempo", 1),
+    ("chord_root", 12), ("chord_quality", len(CHORD_QUALITIES)), ("energy", 1), ("melody", 1), ("bass", 1),
+    ("confidence", len(CONFIDENCE_GROUPS)),
+)
+_SCALAR_HEADS = ("tempo", "energy", "melody", "bass")  # width-1 heads: returned as (...,) not (..., 1)
+
+
+class HearingModel(nn.Module):
+    def __init__(self, cfg: HearingConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        f = cfg.n_features
+        kind = "encoder"
+        try:
+            self.encoder = build("encoder", cfg.encoder.name, in_dim=f, cfg=cfg.encoder, n_mels=cfg.n_mels)
+            kind = "bridge"
+            self.bridge = build("bridge", cfg.bridge.name, in_dim=self.encoder.out_dim, out_dim=cfg.latent_dim,
+                                cfg=cfg.bridge)
+        except KeyError as e:  # bad config: a ValueError that lists the known names
+            raise ValueError(f"model.{kind}.name: {e.args[0]}") from None
+        self.harmony = (SidePath(cfg.n_chroma, cfg.harmony_hidden, 0, head_name="chord") if cfg.harmony_hidden
+                        else None)
+        self.heads = nn.Linear(cfg.latent_dim + cfg.harmony_hidden, sum(w for _, w in HEADS))
+
+    # -- checks --------------------------------------------------------------------------------
+    def _check(self, features: torch.Tensor, lead: tuple[str, ...], what: str) -> None:
+        f = self.cfg.n_features
+        if features.dim() != len(lead) + 1 or features.shape[-1] != f:
+            raise ValueError(f"{what}: features must be ({', '.join(lead)}, {f}), got {tuple(features.shape)}")
+
+    def _split(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        out, i = {}, 0
+        for key, width in HEADS:
+            out[key] = y[..., i] if key in _SCALAR_HEADS else y[..., i: i + width]
+            i += width
+        return out
+
+    # -- whole clips (training, offline) -------------------------------------------------------
+    def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """features (B, T, F) -> raw head outputs {key: (B, T, width) or (B, T)} (see the module docstring)."""
+        self._check(features, ("B", "T"), "forward")
+        z = self.bridge(self.encoder(features))  # (B, T, latent)
+        if self.harmony is not None:
+            h, _ = self.harmony(features[..., -self.cfg.n_chroma:])  # (B, T, harmony_hidden)
+            z = torch.cat([z, h], dim=-1)
+        return self._split(self.heads(z))
+
+    def fields(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """features (B, T, F) -> every field but time, (B, T, ...) in the state's units."""
+        return outputs_to_fields(self(features))
+
+    # -- one frame at a time (live) ------------------------------------------------------------
+    def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
+        state = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device),
+                 "beats": _init_counter(batch, device)}
+        if self.harmony is not None:
+            state["harmony"] = self.harmony.init_state(batch, device)
+        return state
+
+    def step(self, feature_t: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
+        """feature_t (B, F), state -> ({field: (B, ...)} for every field but time, new state)."""
+        self._check(feature_t, ("B",), "step")
+        e, enc_state = self.encoder.step(feature_t, state["encoder"])  # (B, E)
+        z, bridge_state = self.bridge.step(e, state["bridge"])  # (B, latent)
+        new_state = {"encoder": enc_state, "bridge": bridge_state}
+        if self.harmony is not None:
+            h, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
+            z = torch.cat([z, h], dim=-1)
+        raw = self._split(self.heads(z[:, None]))  # (B, 1, ...): the clip code path, one frame long
+        fields, new_state["beats"] = _fields(raw, state["beats"])
+        return {k: v[:, 0] for k, v in fields.items()}, new_state
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+Counter = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _init_counter(batch: int, device: torch.device | str) -> Counter:
+    """(previous beat phase, whole beats counted, 1 once a frame was seen), (B,) each: nothing heard yet."""
+    return torch.zeros(batch, device=device), torch.zeros(batch, device=device), torch.zeros(batch, device=device)
+
+
+def phase_of(sin_cos: torch.Tensor) -> torch.Tensor:
+    """(..., 2) (sin, cos) -> phase in cycles, [0, 1)."""
+    p = torch.atan2(sin_cos[..., 0], sin_cos[..., 1]) / (2 * math.pi)
+    return torch.remainder(p, 1.0)
+
+
+def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Counter]:
+    """phase (B, T) -> (beat_count (B, T), counter after the last frame), causally, wrap by wrap.
+    The stream's first frame has no previous phase: it counts no wrap."""
+    prev, wraps, seen = counter
+    before = torch.cat([prev[:, None], phase[:, :-1]], dim=1)  # (B, T): the previous frame's phase
+    has_before = torch.cat([seen[:, None], torch.ones_like(phase[:, 1:])], dim=1)
+    step = ((before - phase > 0.5).to(phase.dtype) - (phase - before > 0.5).to(phase.dtype)) * has_before
+    total = wraps[:, None] + torch.cumsum(step, dim=1)
+    return total + phase, (phase[:, -1], total[:, -1], torch.ones_like(seen))
+
+
+def _fields(raw: dict[str, torch.Tensor], counter: Counter) -> tuple[dict[str, torch.Tensor], Counter]:
+    beat_phase = phase_of(raw["beat"])
+    beat_count, counter = count_beats(beat_phase, counter)
+    hi_tempo = SPEC["tempo"].hi
+    fields = {
+        "env": torch.sigmoid(raw["env"]),
+        "onset": torch.sigmoid(raw["onset"]),
+        "beat_phase": beat_phase,
+        "bar_phase": phase_of(raw["bar"]),
+        "beat_count": beat_count,
+        "tempo": (TEMPO_REF * torch.exp(raw["tempo"].clamp(-5.0, 5.0))).clamp(0.0, hi_tempo),
+        "chord_root": raw["chord_root"].argmax(-1).to(beat_phase.dtype),
+        "chord_quality": raw["chord_quality"].argmax(-1).to(beat_phase.dtype),
+        "energy": torch.sigmoid(raw["energy"]),
+        "melody": torch.sigmoid(raw["melody"]),
+        "bass": torch.sigmoid(raw["bass"]),
+        "confidence": torch.sigmoid(raw["confidence"]),
+    }
+    return fields, counter
+
+
+def outputs_to_fields(raw: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`HearingModel.forward`'s raw outputs (B, T, ...) -> every field but time, (B, T, ...), in the
+    state's units (the table in the module docstring); beat_count counted from the clip's start."""
+    b = raw["beat"].shape[0]
+    return _fields(raw, _init_counter(b, raw["beat"].device))[0]
+
+
+def to_music_state(fields: dict[str, torch.Tensor], fps: float, start_time: float = 0.0, index: int = 0) -> MusicState:
+    """Batch item `index` of `fields` ({field: (B, T, ...)}, from `outputs_to_fields`) as a MusicState;
+    frame t stands for start_time + (t + 1) / fps."""
+    n = fields["beat_phase"].shape[1]
+    time = start_time + (np.arange(n, dtype=np.float64) + 1.0) / fps
+    return MusicState.from_arrays({k: v[index] for k, v in fields.items()}, time=time)
+
+
+def build_hearing_model(cfg: HearingConfig) -> HearingModel:
+    """The hearing model for `cfg`, freshly initialised (load weights with `synesthete.checkpoint`)."""
+    return HearingModel(cfg)

@@ -1,0 +1,191 @@
+"""The hearing model: every field of the music state, stepping equals forward for every registered
+encoder x bridge, beat_count counted wrap by wrap, and checkpoints of either kind."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from synesthete.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
+from synesthete.constants import STEMS
+from synesthete.features import FeatureExtractor
+from synesthete.model import HearingModel, build_hearing_model, hearing_config, to_music_state
+from synesthete.model.hearing import count_beats
+from synesthete.music_state import CHORD_QUALITIES, CONFIDENCE_GROUPS, FIELDS, MusicState
+from synesthete.registry import available
+
+from model_testkit import tiny_model
+
+COMBOS = list(itertools.product(available("encoder"), available("bridge")))
+
+
+def tiny_hearing(encoder: str = "conv", bridge: str = "gru", **overrides) -> HearingModel:
+    torch.manual_seed(0)
+    cfg = hearing_config("tiny", n_mels=16, encoder={"name": encoder}, bridge={"name": bridge}, **overrides)
+    return build_hearing_model(cfg).eval()
+
+
+def features(model: HearingModel, batch: int = 2, frames: int = 9, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, frames, model.cfg.n_features, generator=g)  # (B, T, F)
+
+
+def run_steps(model: HearingModel, feats: torch.Tensor) -> dict[str, torch.Tensor]:
+    state = model.init_state(feats.shape[0], feats.device)
+    per_frame = []
+    for t in range(feats.shape[1]):
+        fields, state = model.step(feats[:, t], state)
+        per_frame.append(fields)
+    return {k: torch.stack([f[k] for f in per_frame], dim=1) for k in per_frame[0]}
+
+
+def test_every_field_but_time_comes_out_in_its_shape_and_range():
+    model = tiny_hearing()
+    with torch.no_grad():
+        fields = model.fields(features(model, batch=2, frames=7))
+    assert set(fields) == {f.name for f in FIELDS} - {"time"}
+    for spec in FIELDS[1:]:
+        want = (2, 7) if spec.columns is None else (2, 7, len(spec.columns))
+        assert fields[spec.name].shape == want, spec.name
+        assert fields[spec.name].min() >= spec.lo and fields[spec.name].max() <= spec.hi, spec.name
+    state = to_music_state(fields, fps=60, index=1)
+    assert isinstance(state, MusicState) and len(state) == 7
+    np.testing.assert_allclose(state.time, (np.arange(7) + 1) / 60, rtol=1e-6)
+    np.testing.assert_array_equal(state.env, fields["env"][1].numpy())
+
+
+def test_raw_heads_have_the_documented_widths():
+    model = tiny_hearing()
+    raw = model(features(model, batch=1, frames=3))
+    widths = {"env": len(STEMS), "onset": len(STEMS), "beat": 2, "bar": 2, "chord_root": 12,
+              "chord_quality": len(CHORD_QUALITIES), "confidence": len(CONFIDENCE_GROUPS)}
+    for key, width in widths.items():
+        assert raw[key].shape == (1, 3, width), key
+    for key in ("tempo", "energy", "melody", "bass"):
+        assert raw[key].shape == (1, 3), key
+
+
+@pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
+def test_step_equals_forward(encoder, bridge):
+    model = tiny_hearing(encoder, bridge)
+    # 9 frames: more than the tiny transformer bridge's 4-frame context, so the rolling cache wraps.
+    feats = features(model, batch=2, frames=9)
+    with torch.no_grad():
+        whole = model.fields(feats)
+        streamed = run_steps(model, feats)
+        raw = model(feats)
+    assert set(streamed) == set(whole)
+    for key in whole:
+        if key in ("beat_phase", "bar_phase"):  # compare on the circle: 0.9999999 and 0.0 are one phase
+            d = torch.remainder(streamed[key] - whole[key] + 0.5, 1.0) - 0.5
+            assert d.abs().max() < 1e-4, key
+        elif key in ("chord_root", "chord_quality"):  # argmax: equal unless two logits tie
+            logits = raw[key]
+            top2 = logits.topk(2, dim=-1).values
+            clear = (top2[..., 0] - top2[..., 1]) > 1e-4
+            assert torch.equal(streamed[key][clear], whole[key][clear]), key
+        else:
+            torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
+
+
+@pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
+def test_every_combination_trains(encoder, bridge):
+    """Gradients reach every part through the raw heads."""
+    model = tiny_hearing(encoder, bridge).train()
+    raw = model(features(model, batch=2, frames=5))
+    sum(v.float().square().mean() for v in raw.values()).backward()
+    for part in (model.encoder, model.bridge, model.harmony, model.heads):
+        grads = [p.grad for p in part.parameters() if p.requires_grad]
+        assert grads and any(g is not None and g.abs().sum() > 0 for g in grads), type(part).__name__
+
+
+def test_beat_count_integrates_the_phase_wrap_by_wrap():
+    phase = torch.tensor([[0.7, 0.8, 0.9, 0.05, 0.2, 0.4, 0.6, 0.8, 0.97, 0.02, 0.98, 0.03]])
+    fresh = (torch.zeros(1), torch.zeros(1), torch.zeros(1))
+    count, (prev, wraps, _) = count_beats(phase, fresh)
+    # wraps at 0.9 -> 0.05 and 0.97 -> 0.02; 0.02 -> 0.98 is jitter back across the wrap (one back),
+    # 0.98 -> 0.03 forward again: the count never jumps by a whole beat.
+    expected = torch.tensor([[0.7, 0.8, 0.9, 1.05, 1.2, 1.4, 1.6, 1.8, 1.97, 2.02, 1.98, 2.03]])
+    torch.testing.assert_close(count, expected)
+    assert float(prev) == pytest.approx(0.03) and float(wraps) == 2.0
+    # Split in two with the counter carried over: the same counts (what step does, frame by frame).
+    a, state = count_beats(phase[:, :5], fresh)
+    b, _ = count_beats(phase[:, 5:], state)
+    torch.testing.assert_close(torch.cat([a, b], dim=1), expected)
+
+
+def test_no_style_or_control_input():
+    model = tiny_hearing()
+    with pytest.raises(ValueError, match=r"features must be \(B, T, %d\)" % model.cfg.n_features):
+        model(torch.zeros(1, 3, model.cfg.n_features + 4))
+    with pytest.raises(ValueError, match="step: features must be"):
+        model.step(torch.zeros(1, 3, model.cfg.n_features), model.init_state(1))
+
+
+def test_outputs_are_causal_in_audio():
+    """Changing audio after sample (t + 1) * hop changes no field up to frame t."""
+    model = tiny_hearing()
+    fx = FeatureExtractor.for_model(model.cfg)
+    g = torch.Generator().manual_seed(3)
+    audio = torch.randn(1, fx.hop * 12, generator=g) * 0.1
+    t_cut = 5
+    changed = audio.clone()
+    changed[:, (t_cut + 1) * fx.hop:] = torch.randn(1, changed.shape[1] - (t_cut + 1) * fx.hop, generator=g)
+    with torch.no_grad():
+        a, b = model(fx.extract(audio)), model(fx.extract(changed))
+    for key in a:
+        torch.testing.assert_close(a[key][:, : t_cut + 1], b[key][:, : t_cut + 1], msg=key)
+    assert (a["onset"][:, t_cut + 1:] - b["onset"][:, t_cut + 1:]).abs().max() > 1e-5
+
+
+def test_unknown_component_and_bad_config_are_one_line():
+    with pytest.raises(ValueError, match="model.bridge.name: unknown bridge 'mamba'.*gru"):
+        tiny_hearing(bridge="mamba")
+    with pytest.raises(ValueError, match="harmony_hidden = 8 needs chroma"):
+        hearing_config("tiny", n_chroma=0)
+    with pytest.raises(ValueError, match="unknown HearingConfig field"):
+        hearing_config("tiny", styles=("a",))
+
+
+def test_hearing_checkpoint_roundtrips_and_says_its_kind(tmp_path):
+    model = tiny_hearing(bridge="transformer")
+    path = save_checkpoint(tmp_path / "h.pt", model, extra={"note": "hi"})
+    assert load_checkpoint(path)["kind"] == "hearing"
+    loaded = load_model(path)
+    assert isinstance(loaded, HearingModel) and loaded.cfg == model.cfg
+    feats = features(model, batch=1, frames=6)
+    with torch.no_grad():
+        for key, value in model(feats).items():
+            torch.testing.assert_close(loaded(feats)[key], value, atol=0, rtol=0)
+    with pytest.raises(CheckpointError, match="a hearing model checkpoint, but a pixel model is needed"):
+        load_model(path, kind="pixel")
+
+
+def test_old_pixel_checkpoints_still_load(tmp_path):
+    """A format-1 file (no kind stored) is a pixel model; the pixel kind refuses to be a hearing one."""
+    pixel = tiny_model()
+    path = save_checkpoint(tmp_path / "p.pt", pixel)
+    data = torch.load(path, weights_only=True)
+    del data["kind"]
+    data["format_version"] = 1
+    torch.save(data, path)
+    loaded = load_model(path, kind="pixel")
+    assert type(loaded).__name__ == "AudioToVideo" and loaded.cfg == pixel.cfg
+    with pytest.raises(CheckpointError, match="a pixel model checkpoint, but a hearing model is needed"):
+        load_model(path, kind="hearing")
+
+
+def test_the_shipped_checkpoints():
+    """default.pt is the hearing model; neural.pt the pixel model of the neural look."""
+    hearing = load_model(None)
+    assert isinstance(hearing, HearingModel)
+    assert type(load_model(None, kind="pixel")).__name__ == "AudioToVideo"
+    fx = FeatureExtractor.for_model(hearing.cfg)
+    audio = torch.zeros(1, fx.hop * 30)
+    with torch.no_grad():
+        fields = hearing.fields(fx.extract(audio))
+    assert math.isfinite(float(fields["tempo"].mean()))

@@ -1,0 +1,134 @@
+"""Training the hearing model: one loss per field against the score, it learns, checkpoints, resumes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from synesthete.checkpoint import load_checkpoint, load_model
+from synesthete.model import HearingModel, hearing_config
+from synesthete.music_state import CONFIDENCE_GROUPS, FIELDS
+from synesthete_train.config import OptimConfig
+from synesthete_train.hearing import (
+    HearingDataSettings,
+    HearingEvalConfig,
+    HearingLossConfig,
+    HearingTrainConfig,
+    HearingTrainer,
+    correctness,
+    hearing_losses,
+    tolerant_onset_loss,
+)
+
+
+@pytest.fixture
+def hearing_cfg(tmp_path):
+    return HearingTrainConfig(
+        model=hearing_config("tiny", n_mels=16),
+        data=HearingDataSettings(clip_seconds=1.0, num_workers=0),
+        optim=OptimConfig(batch_size=2, lr=3e-3, warmup_steps=2),
+        eval=HearingEvalConfig(n_seeds=1, clip_seconds=1.0),
+        max_steps=3, checkpoint_every=0, out=str(tmp_path / "run"), device="cpu", seed=0)
+
+
+def test_the_onset_loss_puts_the_hit_on_its_frame_and_tolerates_one_frame_late():
+    hits = torch.zeros(1, 10, 1)
+    hits[0, 4, 0] = 1.0
+    quiet = torch.full((1, 10, 1), -6.0)
+
+    def loss_with(*frames: int) -> float:
+        logits = quiet.clone()
+        for f in frames:
+            logits[0, f, 0] = 6.0
+        return float(tolerant_onset_loss(logits, hits, pos_weight=4.0))
+
+    exact = loss_with(4)
+    assert exact < 0.01
+    assert loss_with(4, 5) == pytest.approx(exact)  # also firing a frame late: tolerated
+    assert loss_with(5) > 10 * exact  # only late: the hit itself is missed
+    assert loss_with(4, 7) > 10 * exact  # three frames off: a false alarm
+
+
+def _truth(b: int = 2, t: int = 6) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    target = {}
+    for f in FIELDS[1:]:
+        shape = (b, t) if f.columns is None else (b, t, len(f.columns))
+        target[f.name] = torch.rand(shape, generator=g)
+    target["onset"] = (target["onset"] > 0.8).float()
+    target["chord_root"] = torch.randint(0, 12, (b, t), generator=g).float()
+    target["chord_quality"] = torch.randint(0, 4, (b, t), generator=g).float()
+    target["tempo"] = torch.full((b, t), 128.0)
+    return target
+
+
+def _perfect_raw(target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The raw outputs a model that hears the score exactly would give (logits of the targets)."""
+    def ang(p):
+        return torch.stack([torch.sin(2 * math.pi * p), torch.cos(2 * math.pi * p)], -1)
+    logit = lambda x: torch.logit(x.clamp(1e-4, 1 - 1e-4))  # noqa: E731
+    return {"env": logit(target["env"]), "onset": (target["onset"] * 2 - 1) * 12, "beat": ang(target["beat_phase"]),
+            "bar": ang(target["bar_phase"]), "tempo": torch.log(target["tempo"] / 120.0),
+            "chord_root": torch.nn.functional.one_hot(target["chord_root"].long(), 12).float() * 20,
+            "chord_quality": torch.nn.functional.one_hot(target["chord_quality"].long(), 4).float() * 20,
+            "energy": logit(target["energy"]), "melody": logit(target["melody"]), "bass": logit(target["bass"]),
+            "confidence": torch.full(target["env"].shape[:2] + (len(CONFIDENCE_GROUPS),), 12.0)}
+
+
+def test_a_model_that_hears_the_score_exactly_scores_nearly_zero_and_is_right_everywhere():
+    target = _truth()
+    raw = _perfect_raw(target)
+    assert torch.equal(correctness(raw, target), torch.ones(2, 6, len(CONFIDENCE_GROUPS)))
+    losses = hearing_losses(raw, target, HearingLossConfig())
+    assert set(losses) == {"onset", "env", "beat", "bar", "tempo", "chord_root", "chord_quality", "energy",
+                           "melody", "bass", "confidence", "total"}
+    assert all(float(v) < 1e-3 for v in losses.values()), {k: float(v) for k, v in losses.items()}
+    wrong = dict(raw, chord_root=raw["chord_root"].roll(1, dims=-1))
+    assert correctness(wrong, target)[..., CONFIDENCE_GROUPS.index("chord")].max() == 0
+    assert hearing_losses(wrong, target, HearingLossConfig())["chord_root"] > 1.0
+
+
+def test_every_head_gets_a_gradient_from_its_loss():
+    model = HearingModel(hearing_config("tiny", n_mels=16))
+    target = _truth(2, 5)
+    raw = model(torch.randn(2, 5, model.cfg.n_features))
+    hearing_losses(raw, target, HearingLossConfig())["total"].backward()
+    rows = model.heads.weight.grad.abs().sum(dim=1)  # one row per raw output column
+    assert (rows > 0).all()
+
+
+def test_a_short_real_run_lowers_the_loss(hearing_cfg):
+    trainer = HearingTrainer(replace(hearing_cfg, max_steps=40), progress=False)
+    batch = next(iter(trainer.loader()))
+    assert batch["features"].shape == (2, 60, trainer.model.cfg.n_features)
+    losses = [trainer.train_step(batch)["total"] for _ in range(40)]
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+
+
+def test_fit_writes_a_hearing_checkpoint_with_its_figures(hearing_cfg):
+    result = HearingTrainer(hearing_cfg, progress=False).fit()
+    ckpt = Path(result["checkpoint"])
+    assert result["step"] == 3 and ckpt.is_file()
+    assert 0 <= result["eval/beat_phase_ok"] <= 1 and 0 <= result["eval/chord_root_acc"] <= 1
+    data = load_checkpoint(ckpt)
+    assert data["kind"] == "hearing" and data["extra"]["eval/chord_root_acc"] == result["eval/chord_root_acc"]
+    assert isinstance(load_model(ckpt), HearingModel)
+
+
+def test_resume_continues_exactly_where_training_stopped(hearing_cfg, tmp_path):
+    straight = HearingTrainer(replace(hearing_cfg, max_steps=4, out=str(tmp_path / "a"),
+                                      eval=replace(hearing_cfg.eval, n_seeds=0)), progress=False)
+    straight.fit()
+    first = HearingTrainer(replace(hearing_cfg, max_steps=2, out=str(tmp_path / "b"),
+                                   eval=replace(hearing_cfg.eval, n_seeds=0)), progress=False)
+    first.fit()
+    resumed = HearingTrainer(replace(hearing_cfg, max_steps=4, out=str(tmp_path / "b")),
+                             resume=tmp_path / "b" / "last.pt", progress=False)
+    assert resumed.step == 2
+    resumed.fit()
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"parameter {name} differs after resume")

@@ -1,0 +1,313 @@
+"""Training the hearing model: procedural clips in, every music state field's loss against the score.
+
+One step: a batch of clips from `HearingClips` (data workers render the music, run MicAugment and
+compute the causal features), `HearingModel.forward` over the whole clip, and one loss per head
+against the score's exact `MusicState` (`hearing_losses`), weighted by the preset's `[loss]`:
+
+| head | loss |
+|---|---|
+| onset | BCE on the exact frame, negatives within +-1 frame of a hit not penalised (the tolerance), positives weighted by loss.onset_pos_weight |
+| env | MSE of sigmoid(head) against the envelope |
+| beat, bar | MSE of the (sin, cos) head against (sin, cos) of 2 pi phase |
+| tempo | MSE of the head against ln(bpm / 120) |
+| chord_root, chord_quality | cross-entropy |
+| energy, melody, bass | MSE of sigmoid(head) |
+| confidence | BCE of each group's head against how right that group's heads are on this frame (detached) |
+
+No pixels are decoded, so a step is cheap: the budget goes to longer clips (the bar needs seconds
+of memory) and more music. Checkpoints hold the hearing model (kind "hearing") and the training
+state; `--resume` continues exactly, as in the pixel trainer (trainer.py), whose scheduler, tracker
+and weight average this reuses.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from synesthete.config import load_config, require, to_dict
+from synesthete.constants import STEMS
+from synesthete.data import HearingClips, HearingDataConfig
+from synesthete.device import training_threads
+from synesthete.features import FeatureExtractor
+from synesthete.model import HearingConfig, build_hearing_model, outputs_to_fields
+from synesthete.model.hearing import TEMPO_REF, phase_of
+from synesthete.music_state import CONFIDENCE_GROUPS
+from synesthete_train.config import OptimConfig, TrackingConfig
+from synesthete_train.tracking import Tracker
+from synesthete_train.trainer import TrainerBase, phase_loss, run_steps
+
+
+@dataclass(frozen=True)
+class HearingDataSettings:
+    clip_seconds: float = 8.0
+    seed: int = 0
+    augment_prob: float = 0.8
+    room_prob: float = 0.7
+    num_workers: int = 1
+
+    def __post_init__(self) -> None:
+        require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
+        require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
+        require(0 <= self.augment_prob <= 1, "augment_prob", "in [0, 1]", self.augment_prob)
+        require(0 <= self.room_prob <= 1, "room_prob", "in [0, 1]", self.room_prob)
+
+
+@dataclass(frozen=True)
+class HearingLossConfig:
+    onset: float = 1.0
+    onset_pos_weight: float = 4.0  # hits are ~5 % of frames: weigh a missed hit like a few false ones
+    env: float = 1.0
+    beat: float = 1.0
+    bar: float = 0.5
+    tempo: float = 0.2
+    chord_root: float = 0.3
+    chord_quality: float = 0.1
+    energy: float = 0.5
+    melody: float = 0.2
+    bass: float = 0.2
+    confidence: float = 0.05
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            require(getattr(self, f.name) >= 0, f.name, ">= 0 (0 = off)", getattr(self, f.name))
+
+
+@dataclass(frozen=True)
+class HearingEvalConfig:
+    n_seeds: int = 4  # held-out procedural songs (0 = no evaluation)
+    seed_base: int = 20_000
+    clip_seconds: float = 12.0
+    augment: bool = True  # room-mic augmented, as the live app hears them
+
+    def __post_init__(self) -> None:
+        require(self.n_seeds >= 0, "n_seeds", ">= 0 (0 = no evaluation)", self.n_seeds)
+        require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
+
+
+@dataclass(frozen=True)
+class HearingTrainConfig:
+    task: Literal["hearing"] = "hearing"
+    model: HearingConfig = field(default_factory=HearingConfig)
+    data: HearingDataSettings = field(default_factory=HearingDataSettings)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(batch_size=8, lr=3e-3))
+    loss: HearingLossConfig = field(default_factory=HearingLossConfig)
+    eval: HearingEvalConfig = field(default_factory=HearingEvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    max_steps: int = 2000
+    max_minutes: float = 0.0
+    checkpoint_every: int = 250
+    out: str = "runs/hearing"
+    device: str = "auto"
+    seed: int = 0
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        require(self.max_steps >= 1, "max_steps", ">= 1", self.max_steps)
+        require(self.max_minutes >= 0, "max_minutes", ">= 0 (0 = no time limit)", self.max_minutes)
+        require(self.checkpoint_every >= 0, "checkpoint_every", ">= 0 (0 = only at the end)", self.checkpoint_every)
+        require(self.threads >= 0, "threads", ">= 0 (0 = automatic)", self.threads)
+        hearing_data_config(self)
+
+
+def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
+    m, d = cfg.model, cfg.data
+    return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
+                             augment_prob=d.augment_prob, room_prob=d.room_prob)
+
+
+def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
+    return load_config(HearingTrainConfig, path, overrides)
+
+
+# ==== losses =====================================================================================
+def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: float) -> torch.Tensor:
+    """BCE of onset logits (B, T, S) against hits (B, T, S) in {0, 1}, with a +-1 frame tolerance:
+    a frame next to a hit (and not one) is no negative, so firing a frame late is not punished;
+    the target stays on the exact frame, so the head learns to fire on the frame it hears the hit."""
+    near = F.max_pool1d(hits.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)  # (B, T, S)
+    weight = torch.where(hits > 0, torch.full_like(hits, pos_weight), 1.0 - near)
+    loss = F.binary_cross_entropy_with_logits(logits.float(), hits, weight=weight, reduction="sum")
+    return loss / weight.sum().clamp_min(1.0)
+
+
+def _circular(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """|a - b| on the circle of phases in cycles, in [0, 0.5]."""
+    return (torch.remainder(a - b + 0.5, 1.0) - 0.5).abs()
+
+
+def correctness(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(B, T, groups) in [0, 1]: how right each confidence group's heads are on each frame (what
+    the confidence head learns to predict; detached)."""
+    with torch.no_grad():
+        stems = ((torch.sigmoid(raw["env"]) - target["env"]).abs() < 0.1).float().mean(-1)
+        beat = (_circular(phase_of(raw["beat"]), target["beat_phase"]) < 0.1).float()
+        bar = (_circular(phase_of(raw["bar"]), target["bar_phase"]) < 0.1).float()
+        chord = (raw["chord_root"].argmax(-1) == target["chord_root"].long()).float()
+        energy = ((torch.sigmoid(raw["energy"]) - target["energy"]).abs() < 0.1).float()
+        pitch = 0.5 * (((torch.sigmoid(raw["melody"]) - target["melody"]).abs() < 0.05).float()
+                       + ((torch.sigmoid(raw["bass"]) - target["bass"]).abs() < 0.05).float())
+        by_group = {"stems": stems, "beat": beat, "bar": bar, "chord": chord, "energy": energy, "pitch": pitch}
+        return torch.stack([by_group[g] for g in CONFIDENCE_GROUPS], dim=-1)
+
+
+def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
+                   w: HearingLossConfig) -> dict[str, torch.Tensor]:
+    """One loss per head (the table in the module docstring) and their weighted "total".
+    raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score."""
+    raw = {k: v.float() for k, v in raw.items()}
+    hits = (target["onset"] > 0).float()
+    losses = {
+        "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight),
+        "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
+        "beat": phase_loss(raw["beat"], target["beat_phase"]),
+        "bar": phase_loss(raw["bar"], target["bar_phase"]),
+        "tempo": F.mse_loss(raw["tempo"], torch.log(target["tempo"].clamp_min(1.0) / TEMPO_REF)),
+        "chord_root": F.cross_entropy(raw["chord_root"].reshape(-1, 12), target["chord_root"].long().reshape(-1)),
+        "chord_quality": F.cross_entropy(raw["chord_quality"].flatten(0, 1), target["chord_quality"].long().reshape(-1)),
+        "energy": F.mse_loss(torch.sigmoid(raw["energy"]), target["energy"]),
+        "melody": F.mse_loss(torch.sigmoid(raw["melody"]), target["melody"]),
+        "bass": F.mse_loss(torch.sigmoid(raw["bass"]), target["bass"]),
+        "confidence": F.binary_cross_entropy_with_logits(raw["confidence"], correctness(raw, target)),
+    }
+    losses["total"] = sum(getattr(w, k) * v for k, v in losses.items())
+    return losses
+
+
+# ==== held-out figures ===========================================================================
+@dataclass
+class HeldOutSong:
+    features: torch.Tensor  # (1, T, F)
+    state: Any  # the score's MusicState
+
+
+def make_held_out(cfg: HearingTrainConfig) -> list[HeldOutSong]:
+    """Held-out procedural songs (seeds eval.seed_base + i, never drawn by the training stream),
+    room-mic augmented when eval.augment, at the model's rates."""
+    e = cfg.eval
+    data = HearingClips(replace(hearing_data_config(cfg), clip_seconds=e.clip_seconds,
+                                augment_prob=1.0 if e.augment else 0.0, seed=e.seed_base),
+                        features=FeatureExtractor.for_model(cfg.model))
+    songs = []
+    for i in range(e.n_seeds):
+        item = data.make_item(i)
+        from synesthete.music_state import MusicState
+
+        n = item["features"].shape[0]
+        t = (np.arange(n) + 1.0) / cfg.model.fps
+        state = MusicState.from_arrays({k[len("state."):]: v for k, v in item.items() if k.startswith("state.")}, time=t)
+        songs.append(HeldOutSong(item["features"][None], state))
+    return songs
+
+
+def _onset_f(pred: np.ndarray, truth: np.ndarray, tol: int = 3) -> float:
+    """F-measure of onset frames: each predicted onset matches at most one true one within `tol` frames."""
+    p, t = np.flatnonzero(pred), np.flatnonzero(truth)
+    if len(p) == 0 and len(t) == 0:
+        return float("nan")
+    used, hit = set(), 0
+    for x in p:
+        near = [y for y in t if abs(int(y) - int(x)) <= tol and int(y) not in used]
+        if near:
+            used.add(int(min(near, key=lambda y: abs(int(y) - int(x)))))
+            hit += 1
+    prec = hit / max(1, len(p))
+    rec = hit / max(1, len(t))
+    return 2 * prec * rec / max(1e-9, prec + rec)
+
+
+def quick_figures(model: torch.nn.Module, songs: list[HeldOutSong], device: torch.device) -> dict[str, float]:
+    """Frame-level figures for progress reports (the mir_eval figures are synesthete-eval's):
+    beat / bar phase within 0.1 cycle, chord root accuracy, onset F per stem (+-3 frames, 50 ms)."""
+    was = model.training
+    model.eval()
+    acc: dict[str, list[float]] = {}
+    with torch.no_grad():
+        for song in songs:
+            fields = outputs_to_fields(model(song.features.to(device)))
+            f = {k: v[0].cpu().numpy() for k, v in fields.items()}
+            s = song.state
+            skip = min(len(s) - 1, 2 * model.cfg.fps)  # the first 2 s: the memory is still finding the beat
+            circ = lambda a, b: np.abs((a - b + 0.5) % 1.0 - 0.5)  # noqa: E731
+            acc.setdefault("beat_phase_ok", []).append(float((circ(f["beat_phase"], s.beat_phase)[skip:] < 0.1).mean()))
+            acc.setdefault("bar_phase_ok", []).append(float((circ(f["bar_phase"], s.bar_phase)[skip:] < 0.1).mean()))
+            acc.setdefault("chord_root_acc", []).append(float((f["chord_root"] == s.chord_root)[skip:].mean()))
+            for j, stem in enumerate(STEMS):
+                on = f["onset"][:, j]
+                peaks = (on > 0.5) & (on >= np.concatenate([[0.0], on[:-1]]))
+                peaks &= ~np.concatenate([[False], peaks[:-1]])  # a hit spread over two frames counts once
+                val = _onset_f(peaks, s.onset[:, j] > 0)
+                if not math.isnan(val):
+                    acc.setdefault(f"onset_f_{stem}", []).append(val)
+    model.train(was)
+    return {f"eval/{k}": float(np.mean(v)) for k, v in acc.items()}
+
+
+# ==== the loop ===================================================================================
+class HearingTrainer(TrainerBase):
+    def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
+        cfg, self.resume_state = self._resumed_config(cfg, resume, HearingTrainConfig, "hearing")
+        self._begin(cfg, progress)
+        self.model = build_hearing_model(cfg.model).to(self.device)
+        self.features = FeatureExtractor.for_model(cfg.model, "cpu")
+        self._setup(self.resume_state)
+
+    def describe_compute(self) -> str:
+        threads, workers = torch.get_num_threads(), self.cfg.data.num_workers
+        return f"fp32, {threads} thread{'s' * (threads != 1)} + {workers} data worker{'s' * (workers != 1)}"
+
+    def loader(self) -> DataLoader:
+        return self._loader(HearingClips(hearing_data_config(self.cfg), start_index=self.step * self.cfg.optim.batch_size,
+                                         features=self.features))
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        feats = batch["features"].to(self.device, non_blocking=True)  # (B, T, F), float32 always
+        target = {k[len("state."):]: v.to(self.device, non_blocking=True) for k, v in batch.items()
+                  if k.startswith("state.")}
+        # fp32 throughout: the target machine may lack bf16 (and AVX-512), and the figures must hold there.
+        raw = self.model(feats)
+        return self.optimise(hearing_losses(raw, target, self.cfg.loss))
+
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        tracker = Tracker(cfg.tracking.mode, cfg.tracking.project, self.out, config=to_dict(cfg))
+        history: list[dict[str, float]] = []
+        metrics: dict[str, float] = {}
+        t_start = time.perf_counter()
+        start_step = self.step
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.progress, unit="step",
+                   dynamic_ncols=True, desc="train", file=sys.stderr)
+        self.model.train()
+        train_seconds = 0.0
+
+        def log(message: str) -> None:
+            bar.write(message, file=sys.stderr)
+
+        try:
+            run_steps(self, bar, tracker, history, t_start, log)
+            train_seconds = time.perf_counter() - t_start
+            torch.set_num_threads(training_threads(cfg.threads, 0))
+            if cfg.eval.n_seeds:
+                metrics = quick_figures(self.shipped_model, make_held_out(cfg), self.device)
+                tracker.log(metrics, self.step)
+                log(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.3f}" for k, v in metrics.items()))
+            self.save(self.out / "last.pt", extra={"train_seconds": train_seconds, **metrics})
+        except KeyboardInterrupt:
+            self.save(self.out / "last.pt")
+            log(f"interrupted at step {self.step}; checkpoint written to {self.out / 'last.pt'}")
+            raise
+        finally:
+            bar.close()
+            tracker.finish()
+        return self.summary(start_step, train_seconds, history, metrics)
