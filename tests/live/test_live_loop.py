@@ -253,6 +253,39 @@ def test_a_source_that_ends_gives_silence_and_the_show_goes_on(checkpoint, kicks
     assert summary["frames"] > 100
 
 
+def test_a_show_without_a_frame_for_seconds_says_why(checkpoint, kicks_wav, tmp_path, monkeypatch):
+    # Drawing that takes forever (a huge --render-size on a CPU): after a few seconds without a
+    # frame the app says so, on stderr and the HUD, instead of sitting there silently.
+    from synesthete.performer import Performer
+
+    loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}"))
+    release = threading.Event()
+    real = Performer.process
+
+    def slow(self, *args, **kwargs):
+        if hasattr(loop, "_frames_shown"):  # the show has started (not the warm-up in set-up)
+            release.wait(60)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Performer, "process", slow)
+    hint = {}
+
+    def watch():
+        try:
+            hint["seen"] = until(lambda: "no frame yet" in getattr(getattr(loop, "info", None), "error", ""), 60)
+            hint["text"] = loop.info.error
+        finally:
+            loop.stop_requested = True
+            release.set()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    loop.run()
+    thread.join(10)
+    assert hint.get("seen"), "the app said that no frame came"
+    assert "too slow" in hint["text"] and "--render-size" in hint["text"]
+
+
 def test_closing_the_window_ends_cleanly(checkpoint, kicks_wav, tmp_path, capsys):
     loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}"))
     thread = drive(loop, lambda loop: pygame.event.post(pygame.event.Event(pygame.QUIT)) or until(lambda: False, 1))
