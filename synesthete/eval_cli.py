@@ -35,7 +35,7 @@ from synesthete.constants import HELD_OUT_SEED_BASE
 from synesthete.evaluation import QUIET_TAIL_S, file_item, procedural_item, score_item
 from synesthete.metrics.clip import COLUMNS, ClipScores
 
-ROWS = ("model", "teacher", "fft_bars")
+ROWS = ("model", "teacher", "video", "fft_bars")
 
 
 def summarize(per_item: list[dict[str, ClipScores]]) -> dict[str, dict[str, float]]:
@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"evaluate N held-out procedural songs, seeds {HELD_OUT_SEED_BASE}.. (default 4 without --audio)")
     src.add_argument("--seed-list", type=int, nargs="+", default=None, metavar="SEED", help="these procedural seeds")
     p.add_argument("--audio", type=Path, nargs="+", default=[], metavar="FILE", help="audio files (no teacher row)")
+    p.add_argument("--video", nargs="+", type=Path, default=[], metavar="MP4",
+                   help="score these rendered videos (synesthete-render output, one per --audio file, same order) "
+                   "instead of the model: rows 'video' and 'fft_bars' at the video's frame rate")
     p.add_argument("--checkpoint", default=None, help="model checkpoint (default: the shipped one)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the report as JSON")
     p.add_argument("--plot", type=Path, default=None, metavar="PNG", help="plot onset strength vs motion (first item)")
@@ -136,6 +139,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     seeds = args.seed_list or [HELD_OUT_SEED_BASE + i for i in range(args.seeds if args.seeds is not None else (0 if args.audio else 4))]
     if not seeds and not args.audio:
         raise ValueError("nothing to evaluate: give --seeds N (N >= 1), --seed-list or --audio FILE")
+    if args.video:
+        return run_videos(args)
     device = pick_device(args.device)
     checkpoint = resolve_checkpoint(args.checkpoint, "pixel")
     model = load_model(checkpoint, device=device, kind="pixel")
@@ -164,6 +169,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         s.onset, s.motion, s.audio_peaks, s.video_peaks) for row, s in first.items()]
         save_plot(args.plot, panels, model.cfg.fps, f"{items[0].source}, style {items[0].style}: "
                   "audio onset strength vs visual motion")
+    return report
+
+
+def run_videos(args: argparse.Namespace) -> dict[str, Any]:
+    """`--video`: rendered videos against their audio files, next to FFT bars at the same frame rate."""
+    from synesthete.evaluation import score_video
+
+    if len(args.video) != len(args.audio):
+        raise ValueError(f"--video needs one video per --audio file: got {len(args.video)} videos, "
+                         f"{len(args.audio)} audio files")
+    t0 = time.perf_counter()
+    per_item = []
+    for n, (video, audio) in enumerate(zip(args.video, args.audio), start=1):
+        if not video.is_file():
+            raise ValueError(f"{video}: no such file")
+        print(f"[{n}/{len(args.video)}] {video} against {audio}", file=sys.stderr, flush=True)
+        per_item.append(score_video(video, audio, args.size, args.duration))
+    report = {"size": args.size, "duration": args.duration, "seconds": round(time.perf_counter() - t0, 2),
+              "columns": list(COLUMNS), "table": summarize(per_item),
+              "items": [{"source": str(v), "audio": str(a), **{row: s.figures for row, s in scores.items()}}
+                        for v, a, scores in zip(args.video, args.audio, per_item)]}
+    if args.json is not None:
+        args.json.write_text(json.dumps(_json_safe(report), indent=2) + "\n")
     return report
 
 

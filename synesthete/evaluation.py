@@ -110,6 +110,53 @@ def file_item(model, path: Path, index: int, duration: float | None) -> EvalItem
     return EvalItem(str(path), cfg.styles[index % len(cfg.styles)], audio, None, None)
 
 
+def beats_beside(path: Path) -> np.ndarray | None:
+    """The true beat times of an audio file from the dev set's NAME.json beside it (None without)."""
+    import json
+
+    truth = Path(path).with_suffix(".json")
+    try:
+        beats = json.loads(truth.read_text()).get("beats")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return np.asarray(beats, dtype=np.float64) if beats else None
+
+
+def score_video(video: Path, audio_path: Path, size: int, duration: float | None = None) -> dict[str, ClipScores]:
+    """A rendered video (synesthete-render's mp4) scored against its audio file, next to the FFT-bars
+    baseline at the video's own frame rate: rows "video" and "fft_bars". Frames are scaled to
+    `size` pixels high (the aspect kept) before the optical flow; beat alignment uses the dev set's
+    true beats when a NAME.json sits beside the audio, else the audio's onset peaks."""
+    import cv2
+    from torchcodec.decoders import VideoDecoder
+
+    from synesthete.audio_file import read_model_audio
+    from synesthete.baseline import FFTBars
+    from synesthete.constants import SAMPLE_RATE
+
+    decoder = VideoDecoder(str(video), dimension_order="NHWC")
+    fps = float(decoder.metadata.average_fps)
+    fps = round(fps) if abs(fps - round(fps)) < 0.05 else fps  # mp4 timestamps round: 29.977 is 30
+    if abs(SAMPLE_RATE / fps - round(SAMPLE_RATE / fps)) > 1e-6:
+        raise ValueError(f"{video}: {fps:g} fps does not divide {SAMPLE_RATE} Hz into whole hops")
+    hop = int(round(SAMPLE_RATE / fps))
+    audio = read_model_audio(audio_path, SAMPLE_RATE)
+    n = min(len(decoder), audio.size // hop)
+    if duration is not None:
+        n = min(n, int(duration * fps))
+    if n < 2:
+        raise ValueError(f"{video}: too short to evaluate (needs at least 2 frames)")
+    frames = decoder.get_frames_in_range(0, n).data.numpy()  # (T, H, W, 3) uint8
+    h, w = frames.shape[1:3]
+    width = max(16, int(round(size * w / h)))
+    small = np.stack([cv2.resize(f, (width, size), interpolation=cv2.INTER_AREA) for f in frames])
+    audio = audio[: n * hop]
+    beats = beats_beside(audio_path)
+    out = {"video": score_clip(small, audio, SAMPLE_RATE, fps, beats)}
+    out["fft_bars"] = score_clip(FFTBars(SAMPLE_RATE, fps, size, width).render(audio), audio, SAMPLE_RATE, fps, beats)
+    return out
+
+
 def score_item(model, item: EvalItem, size: int, device) -> dict[str, ClipScores]:
     """Every row's scores on one item (the teacher row only when the item has a teacher)."""
     from synesthete.baseline import FFTBars
