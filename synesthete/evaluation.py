@@ -135,8 +135,11 @@ def score_video(video: Path, audio_path: Path, size: int, duration: float | None
     from synesthete.constants import SAMPLE_RATE
 
     decoder = VideoDecoder(str(video), dimension_order="NHWC")
-    fps = float(decoder.metadata.average_fps)
-    fps = round(fps) if abs(fps - round(fps)) < 0.05 else fps  # mp4 timestamps round: 29.977 is 30
+    # The frame rate from the frames' own timestamps (the container's average is skewed by the
+    # audio priming in a short file); a rate within 1 % of a whole number is that number.
+    pts = decoder.get_frames_in_range(0, min(len(decoder), 16)).pts_seconds.numpy()
+    fps = 1.0 / float(np.median(np.diff(pts))) if pts.size > 1 else float(decoder.metadata.average_fps)
+    fps = round(fps) if abs(fps - round(fps)) < 0.01 * fps else fps
     if abs(SAMPLE_RATE / fps - round(SAMPLE_RATE / fps)) > 1e-6:
         raise ValueError(f"{video}: {fps:g} fps does not divide {SAMPLE_RATE} Hz into whole hops")
     hop = int(round(SAMPLE_RATE / fps))

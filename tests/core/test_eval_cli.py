@@ -49,15 +49,16 @@ def test_cli_prints_the_table_and_writes_json_and_plot(tmp_path, checkpoint, cap
     out = capsys.readouterr().out
     header, *rows = out.splitlines()[:4]
     assert header.split() == list(COLUMNS)
-    assert [r.split()[0] for r in rows] == list(ROWS)
+    model_rows = [r for r in ROWS if r != "video"]  # "video" is the --video mode's row
+    assert [r.split()[0] for r in rows] == model_rows
     data = json.loads(report.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     table = data["table"]
-    assert set(table) == set(ROWS)
+    assert set(table) == set(model_rows)
     assert table["teacher"]["psnr_vs_teacher"] is None  # the teacher is not compared with itself
     assert 0 < table["model"]["l1_vs_teacher"] < 1 and table["fft_bars"]["psnr_vs_teacher"] > 0
-    assert all(0 <= table[r]["av_align"] <= 1 for r in ROWS)
+    assert all(0 <= table[r]["av_align"] <= 1 for r in model_rows)
     # The quiet tail makes flicker_quiet a number for every row; the bars fall still in silence.
-    assert all(table[r]["flicker_quiet"] is not None for r in ROWS)
+    assert all(table[r]["flicker_quiet"] is not None for r in model_rows)
     assert table["fft_bars"]["flicker_hf_quiet"] < 0.01
     assert data["items"][0]["source"] == "seed 10000"
     assert cv2.imread(str(plot)).shape[1] == 1400
@@ -94,3 +95,33 @@ def test_bad_arguments_are_one_clear_error(tmp_path, checkpoint, capsys, argv, m
     assert main(["--checkpoint", str(checkpoint), *argv]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_video_mode_scores_a_rendered_mp4_next_to_fft_bars_with_a_chance_level(tmp_path, tiny_hearing_checkpoint, capsys):
+    import wave
+
+    from synesthete.render_cli import main as render_main
+
+    rate, n = 24_000, 24_000 * 4
+    x = 0.05 * np.sin(2 * np.pi * 220 * np.arange(n) / rate)
+    for start in range(0, n, rate // 2):  # a kick every half second
+        k = np.arange(min(3000, n - start))
+        x[start : start + k.size] += 0.8 * np.sin(2 * np.pi * 55 * k / rate) * np.exp(-k / 900)
+    wav = tmp_path / "kicks.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((x * 32767).astype("<i2").tobytes())
+    video = tmp_path / "kicks.mp4"
+    assert render_main([str(wav), "-o", str(video), "--checkpoint", tiny_hearing_checkpoint, "--size", "128x72",
+                        "--fps", "30", "--quiet"]) == 0
+    report = tmp_path / "v.json"
+    assert main(["--audio", str(wav), "--video", str(video), "--size", "36", "--json", str(report)]) == 0
+    table = json.loads(report.read_text())["table"]
+    assert set(table) == {"video", "fft_bars"}
+    for row in table.values():
+        assert 0 <= row["av_align"] <= 1 and 0 <= row["av_align_chance"] <= 1
+    assert table["fft_bars"]["audio_peaks"] >= 6  # the kicks were heard at 30 fps
+    assert main(["--audio", str(wav), str(wav), "--video", str(video)]) == 1
+    assert "one video per --audio file" in capsys.readouterr().err
