@@ -110,56 +110,6 @@ def file_item(model, path: Path, index: int, duration: float | None) -> EvalItem
     return EvalItem(str(path), cfg.styles[index % len(cfg.styles)], audio, None, None)
 
 
-def beats_beside(path: Path) -> np.ndarray | None:
-    """The true beat times of an audio file from the dev set's NAME.json beside it (None without)."""
-    import json
-
-    truth = Path(path).with_suffix(".json")
-    try:
-        beats = json.loads(truth.read_text()).get("beats")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return np.asarray(beats, dtype=np.float64) if beats else None
-
-
-def score_video(video: Path, audio_path: Path, size: int, duration: float | None = None) -> dict[str, ClipScores]:
-    """A rendered video (synesthete-render's mp4) scored against its audio file, next to the FFT-bars
-    baseline at the video's own frame rate: rows "video" and "fft_bars". Frames are scaled to
-    `size` pixels high (the aspect kept) before the optical flow; beat alignment uses the dev set's
-    true beats when a NAME.json sits beside the audio, else the audio's onset peaks."""
-    import cv2
-    from torchcodec.decoders import VideoDecoder
-
-    from synesthete.audio_file import read_model_audio
-    from synesthete.baseline import FFTBars
-    from synesthete.constants import SAMPLE_RATE
-
-    decoder = VideoDecoder(str(video), dimension_order="NHWC")
-    # The frame rate from the frames' own timestamps (the container's average is skewed by the
-    # audio priming in a short file); a rate within 1 % of a whole number is that number.
-    pts = decoder.get_frames_in_range(0, min(len(decoder), 16)).pts_seconds.numpy()
-    fps = 1.0 / float(np.median(np.diff(pts))) if pts.size > 1 else float(decoder.metadata.average_fps)
-    fps = round(fps) if abs(fps - round(fps)) < 0.01 * fps else fps
-    if abs(SAMPLE_RATE / fps - round(SAMPLE_RATE / fps)) > 1e-6:
-        raise ValueError(f"{video}: {fps:g} fps does not divide {SAMPLE_RATE} Hz into whole hops")
-    hop = int(round(SAMPLE_RATE / fps))
-    audio = read_model_audio(audio_path, SAMPLE_RATE)
-    n = min(len(decoder), audio.size // hop)
-    if duration is not None:
-        n = min(n, int(duration * fps))
-    if n < 2:
-        raise ValueError(f"{video}: too short to evaluate (needs at least 2 frames)")
-    frames = decoder.get_frames_in_range(0, n).data.numpy()  # (T, H, W, 3) uint8
-    h, w = frames.shape[1:3]
-    width = max(16, int(round(size * w / h)))
-    small = np.stack([cv2.resize(f, (width, size), interpolation=cv2.INTER_AREA) for f in frames])
-    audio = audio[: n * hop]
-    beats = beats_beside(audio_path)
-    out = {"video": score_clip(small, audio, SAMPLE_RATE, fps, beats)}
-    out["fft_bars"] = score_clip(FFTBars(SAMPLE_RATE, fps, size, width).render(audio), audio, SAMPLE_RATE, fps, beats)
-    return out
-
-
 def score_item(model, item: EvalItem, size: int, device) -> dict[str, ClipScores]:
     """Every row's scores on one item (the teacher row only when the item has a teacher)."""
     from synesthete.baseline import FFTBars
@@ -215,3 +165,75 @@ def evaluate_model(model, seeds, duration: float = 2.0, size: int = 64, device: 
     """
     items = [procedural_item(model.cfg, int(seed), i, duration, size) for i, seed in enumerate(seeds)]
     return teacher_figures(model, items, size, device)[0]
+
+
+# Shifts of the video's motion peaks for the chance level of AV-Align: far enough from the true
+# alignment (seconds, not frames) that any hit left is coincidence, several to average the luck.
+CHANCE_SHIFTS_S = (2.0, 3.0, 5.0, 7.0)
+VIDEO_SCORE_SIZE = 128  # frames are scored at this height (optical flow cost); motion peaks do not depend on it
+
+
+def read_video_frames(path: Path, height: int = VIDEO_SCORE_SIZE) -> tuple[np.ndarray, float]:
+    """A rendered video's frames, decoded in order and scaled to `height` rows (aspect kept), as
+    uint8 (T, H, W, 3), and its frame rate. ValueError naming the file when it has no video."""
+    import cv2
+    from torchcodec.decoders import VideoDecoder
+
+    try:
+        decoder = VideoDecoder(str(path), dimension_order="NHWC")
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable video ({str(e).splitlines()[0] if str(e) else 'no video stream'})") from None
+    fps = float(decoder.metadata.average_fps or 0.0)
+    if fps <= 0:
+        raise ValueError(f"{path}: the video stream has no frame rate")
+    frames = []
+    for k in range(0, len(decoder), 64):
+        batch = decoder.get_frames_in_range(k, min(k + 64, len(decoder))).data.numpy()  # (n, H, W, 3)
+        h, w = batch.shape[1:3]
+        size = (max(16, round(w * height / h)), height)
+        frames.extend(cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in batch)
+    if len(frames) < 2:
+        raise ValueError(f"{path}: fewer than 2 video frames")
+    return np.stack(frames), fps
+
+
+def chance_av_align(scores: ClipScores, fps: float) -> float:
+    """AV-Align of the same motion peaks shifted (circularly) by CHANCE_SHIFTS_S: what a picture
+    that moves as often, but not with the music, would score."""
+    from synesthete.metrics.av_align import av_align
+
+    n = scores.motion.shape[0]
+    shifted = [av_align(scores.audio_peaks, np.sort((scores.video_peaks + int(round(s * fps))) % n)).score
+               for s in CHANCE_SHIFTS_S if int(round(s * fps)) < n]
+    return float(np.mean(shifted)) if shifted else float("nan")
+
+
+def score_rendered(path: Path, sample_rate: int = 24_000, beat_times: np.ndarray | None = None,
+                   duration: float | None = None) -> dict[str, ClipScores]:
+    """A rendered file (synesthete-render output: video + its audio) scored against its own audio:
+    rows "video" and "fft_bars" (the spectrum-bars baseline on the same audio, at the same frame
+    rate and size), each with `av_align_chance` (its motion peaks shifted) beside AV-Align.
+
+    Frame t is taken to show the audio up to (t + 1) / fps, the project's timing convention."""
+    from synesthete.audio_file import read_model_audio
+    from synesthete.baseline import FFTBars
+
+    frames, video_fps = read_video_frames(path)
+    fps = int(round(video_fps))  # the metrics work on whole-sample hops (sample_rate // fps)
+    audio = read_model_audio(path, sample_rate)
+    hop = sample_rate // fps
+    n = min(frames.shape[0], audio.shape[0] // hop)
+    if duration is not None:
+        n = min(n, int(duration * fps))
+    if n < 2:
+        raise ValueError(f"{path}: too short to score (needs 2 video frames with audio under them)")
+    frames, audio = frames[:n], audio[: n * hop]
+    out: dict[str, ClipScores] = {}
+    h, w = frames.shape[1:3]
+    bars = FFTBars(sample_rate, fps, h, w).render(audio)[:n]
+    for row, pictures in (("video", frames), ("fft_bars", bars)):
+        scores = score_clip(pictures, audio, sample_rate, fps, beat_times)
+        scores.figures["av_align_chance"] = chance_av_align(scores, fps)
+        scores.figures["fps"] = fps
+        out[row] = scores
+    return out

@@ -66,24 +66,6 @@ def av_align(audio_peaks: np.ndarray, video_peaks: np.ndarray, tolerance: int = 
     return AlignResult(hits / (n_a + n_v - hits), hits, n_a, n_v)
 
 
-CHANCE_SHIFTS_S = (2.0, 3.0, 4.0, 5.0, 6.0)  # far from any beat-level lag, short against a clip
-
-
-def av_align_chance(audio_peaks: np.ndarray, video_peaks: np.ndarray, n_frames: int, fps: float,
-                    shifts_s: tuple[float, ...] = CHANCE_SHIFTS_S) -> float:
-    """AV-Align of the same video peaks moved by a few seconds (circularly, within the clip), mean
-    over `shifts_s`: what as many peaks with the same spacing score when they do not follow the
-    audio. A visualizer follows the music only as far as its AV-Align stands above this. Shifts
-    not shorter than the clip are skipped (NaN when none fit)."""
-    scores = []
-    for s in shifts_s:
-        k = int(round(s * fps))
-        if 0 < k < n_frames:
-            shifted = (np.asarray(video_peaks, dtype=np.int64) + k) % n_frames
-            scores.append(av_align(audio_peaks, np.sort(shifted)).score)
-    return float(np.mean(scores)) if scores else float("nan")
-
-
 def av_align_clip(audio: np.ndarray, frames: np.ndarray | torch.Tensor, sample_rate: int, fps: float) -> AlignResult:
     """AV-Align of one clip: onset peaks of `audio` (mono, S samples) against motion peaks of `frames`.
 

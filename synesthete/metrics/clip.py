@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from synesthete.metrics.av_align import av_align, av_align_chance
+from synesthete.metrics.av_align import av_align
 from synesthete.metrics.beat_align import beat_align
 from synesthete.metrics.motion import motion_curve, motion_peaks
 from synesthete.metrics.onset import onset_strength, pick_curve_peaks, times_to_frames
@@ -20,7 +20,7 @@ from synesthete.metrics.reconstruction import l1_error, psnr
 from synesthete.metrics.stability import flicker
 
 # Columns of the eval table, in order.
-COLUMNS = ("av_align", "av_align_chance", "beat_align", "flicker_quiet", "psnr_vs_teacher", "l1_vs_teacher")
+COLUMNS = ("av_align", "beat_align", "flicker_quiet", "psnr_vs_teacher", "l1_vs_teacher")
 
 
 @dataclass
@@ -58,7 +58,6 @@ def score_clip(
     stab = flicker(frames, audio, sample_rate, fps)
     figures = {
         "av_align": align.score,
-        "av_align_chance": av_align_chance(a_peaks, v_peaks, n, fps),
         "beat_align": beat_align(v_peaks, beats),
         "flicker_quiet": stab.flicker_quiet,
         "psnr_vs_teacher": psnr(frames, teacher) if teacher is not None else float("nan"),

@@ -49,16 +49,15 @@ def test_cli_prints_the_table_and_writes_json_and_plot(tmp_path, checkpoint, cap
     out = capsys.readouterr().out
     header, *rows = out.splitlines()[:4]
     assert header.split() == list(COLUMNS)
-    model_rows = [r for r in ROWS if r != "video"]  # "video" is the --video mode's row
-    assert [r.split()[0] for r in rows] == model_rows
+    assert [r.split()[0] for r in rows] == list(ROWS)
     data = json.loads(report.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     table = data["table"]
-    assert set(table) == set(model_rows)
+    assert set(table) == set(ROWS)
     assert table["teacher"]["psnr_vs_teacher"] is None  # the teacher is not compared with itself
     assert 0 < table["model"]["l1_vs_teacher"] < 1 and table["fft_bars"]["psnr_vs_teacher"] > 0
-    assert all(0 <= table[r]["av_align"] <= 1 for r in model_rows)
+    assert all(0 <= table[r]["av_align"] <= 1 for r in ROWS)
     # The quiet tail makes flicker_quiet a number for every row; the bars fall still in silence.
-    assert all(table[r]["flicker_quiet"] is not None for r in model_rows)
+    assert all(table[r]["flicker_quiet"] is not None for r in ROWS)
     assert table["fft_bars"]["flicker_hf_quiet"] < 0.01
     assert data["items"][0]["source"] == "seed 10000"
     assert cv2.imread(str(plot)).shape[1] == 1400
@@ -97,31 +96,46 @@ def test_bad_arguments_are_one_clear_error(tmp_path, checkpoint, capsys, argv, m
     assert message in err and "Traceback" not in err
 
 
-def test_video_mode_scores_a_rendered_mp4_next_to_fft_bars_with_a_chance_level(tmp_path, tiny_hearing_checkpoint, capsys):
-    import wave
+def _click_video(path: Path, clicks: list[int], n: int, fps: int = 30, sr: int = 24_000, size: int = 96) -> Path:
+    """An mp4 whose audio clicks at the listed frames and whose textured square jumps on them."""
+    from synesthete.mp4_writer import Mp4Writer
 
-    from synesthete.render_cli import main as render_main
+    rng = np.random.default_rng(0)
+    hop = sr // fps
+    audio = rng.normal(0, 1e-3, n * hop).astype(np.float32)
+    burst = (rng.normal(0, 0.4, 96) * np.hanning(96)).astype(np.float32)
+    patch = rng.integers(60, 255, (24, 24, 3), dtype=np.uint8)
+    x = 8
+    with Mp4Writer(path, size, size, fps, sr) as w:
+        for t in range(n):
+            if t in clicks:
+                audio[t * hop + hop // 2 : t * hop + hop // 2 + 96] += burst
+                x = 8 if x > 40 else x + 12
+            frame = np.zeros((size, size, 3), np.uint8)
+            frame[36:60, x : x + 24] = patch
+            w.write_frames(frame)
+            w.write_audio(audio[t * hop : (t + 1) * hop])
+    return path
 
-    rate, n = 24_000, 24_000 * 4
-    x = 0.05 * np.sin(2 * np.pi * 220 * np.arange(n) / rate)
-    for start in range(0, n, rate // 2):  # a kick every half second
-        k = np.arange(min(3000, n - start))
-        x[start : start + k.size] += 0.8 * np.sin(2 * np.pi * 55 * k / rate) * np.exp(-k / 900)
-    wav = tmp_path / "kicks.wav"
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((x * 32767).astype("<i2").tobytes())
-    video = tmp_path / "kicks.mp4"
-    assert render_main([str(wav), "-o", str(video), "--checkpoint", tiny_hearing_checkpoint, "--size", "128x72",
-                        "--fps", "30", "--quiet"]) == 0
-    report = tmp_path / "v.json"
-    assert main(["--audio", str(wav), "--video", str(video), "--size", "36", "--json", str(report)]) == 0
-    table = json.loads(report.read_text())["table"]
-    assert set(table) == {"video", "fft_bars"}
-    for row in table.values():
-        assert 0 <= row["av_align"] <= 1 and 0 <= row["av_align_chance"] <= 1
-    assert table["fft_bars"]["audio_peaks"] >= 6  # the kicks were heard at 30 fps
-    assert main(["--audio", str(wav), str(wav), "--video", str(video)]) == 1
-    assert "one video per --audio file" in capsys.readouterr().err
+
+def test_video_scores_a_rendered_file_against_its_own_audio(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    clicks = sorted(set(np.cumsum(rng.integers(9, 31, 20)).tolist()))  # irregular: chance stays low
+    n = clicks[-1] + 30
+    video = _click_video(tmp_path / "clicks.mp4", clicks, n)
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "clicks.json").write_text(json.dumps({"beats": [(c + 0.5) / 30 for c in clicks]}))
+    report = tmp_path / "video.json"
+    assert main(["--video", str(video), "--dev-set", str(dev), "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "clicks.mp4 video" in out and "mean fft_bars" in out
+    data = json.loads(report.read_text())
+    (item,) = data["files"]
+    assert item["beats"] == "MIDI" and item["video"]["fps"] == 30
+    video_figs = item["video"]
+    assert video_figs["av_align"] > 0.7 and video_figs["av_align_chance"] < video_figs["av_align"] - 0.3
+    assert video_figs["beat_align"] > 0.7
+    assert 0 <= item["fft_bars"]["av_align"] <= 1
+    assert main(["--video", str(tmp_path / "none.mp4")]) == 1
+    assert "no such file" in capsys.readouterr().err
