@@ -63,6 +63,7 @@ from synesthete_live.window import Window, cover_rect, pygame
 SILENCE_AFTER_FRAMES = 3  # no audio for this many frame periods: feed silence, the show goes on
 HUD_REFRESH_S = 0.25  # HUD figures (percentiles) are recomputed 4 times a second, the meter every frame
 WARMUP_S = 1.0  # the statistics start after this: first-frame hitches are start-up, not the show
+NO_FRAME_HINT_S = 5.0  # the show started but no frame was shown this long: say so (and why it may be)
 BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
 
 
@@ -611,6 +612,10 @@ class LiveLoop:
         next_advance = start + self.opts.auto_advance if self.opts.auto_advance else None
         newest_t = start
         warming = True
+        self._frames_shown = 0
+        watchdog = threading.Timer(NO_FRAME_HINT_S, self._no_frame_hint)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             while not self.stop_requested:
                 t0 = time.perf_counter()
@@ -654,6 +659,7 @@ class LiveLoop:
                     if resized is not None:
                         self._use_render_size(resized)
                         self._say(f"frames were late: drawing at {resized[1]}x{resized[0]} from now on")
+                    self._frames_shown += 1
                     for observer in self.on_frame:
                         observer(frame, shown)
                     last_shown = shown
@@ -666,8 +672,17 @@ class LiveLoop:
         except KeyboardInterrupt:
             pass
         finally:
+            watchdog.cancel()
             self._teardown()
         return self.summary
+
+    def _no_frame_hint(self) -> None:
+        # On a timer thread: a show that has not drawn one frame in seconds says why it may be.
+        if self._frames_shown or self.stop_requested:
+            return
+        h, w = self.performer.render_size
+        self._error(f"no frame yet after {NO_FRAME_HINT_S:g} s: drawing at {w}x{h} is too slow for this "
+                    f"machine; try a smaller --render-size (or none: the loop then picks one that fits)")
 
     def _teardown(self, report: bool = True) -> None:
         summary = self.stats.summary() if hasattr(self, "stats") else {}
