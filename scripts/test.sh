@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export SDL_VIDEODRIVER="${SDL_VIDEODRIVER:-dummy}" SDL_AUDIODRIVER="${SDL_AUDIODRIVER:-dummy}"
 export WANDB_MODE=offline WANDB_SILENT=true JACK_NO_AUDIO_RESERVATION=1
-exec uv run --locked python -m pytest -q --timeout=600 "$@"
+# --all-packages --extra ndi: the optional NDI runtime too, so the NDI tests run for real (they skip without it).
+exec uv run --locked --all-packages --extra ndi python -m pytest -q --timeout=600 "$@"

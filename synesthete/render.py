@@ -60,8 +60,9 @@ def mp4_audio(audio: DecodedAudio) -> tuple[np.ndarray, int]:
 
 
 def stream_frames(performer, audio: np.ndarray, controls, events: Iterable[tuple[int, dict]] = (),
-                  chunk_frames: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
-    """Drive `performer` over `audio` (model rate, padded to whole hops); yield (k, H, W, 3) uint8 batches.
+                  chunk_frames: int = CHUNK_FRAMES, draw=True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Drive `performer` over `audio` (model rate, padded to whole hops); yield (indices (k,), images
+    (k, H, W, 3) uint8) of the drawn frames, chunk by chunk (`draw` as `Performer.process` takes it).
 
     Each (frame_index, event) is applied to `controls` right before that model frame, exactly as
     the live loop applies a queued event between frames; chunks are cut at event frames so the
@@ -81,9 +82,10 @@ def stream_frames(performer, audio: np.ndarray, controls, events: Iterable[tuple
         stop = min(start + n_frames, f + chunk_frames)
         if j < len(pending):
             stop = min(stop, max(pending[j][0], f + 1))
-        frames = performer.process(audio[(f - start) * hop : (stop - start) * hop], controls)
+        frames = [fr for fr in performer.process(audio[(f - start) * hop : (stop - start) * hop], controls, draw=draw)
+                  if fr.image is not None]
         if frames:
-            yield np.stack([fr.image for fr in frames])
+            yield np.array([fr.index - start for fr in frames]), np.stack([fr.image for fr in frames])
         f = stop
 
 
@@ -98,7 +100,7 @@ def pick_output_frames(model_fps: float, out_fps: float, n_model_frames: int) ->
 
 
 def render_to_mp4(
-    model,
+    hearing,
     audio: DecodedAudio,
     output: str | Path,
     size: tuple[int, int],
@@ -113,13 +115,12 @@ def render_to_mp4(
     n_frames: int | None = None,
     render_size: tuple[int, int] | None = None,
 ) -> RenderStats:
-    """Render `audio` through a fresh Performer into `output` (width, height = size) atomically.
+    """Render `audio` through a fresh Performer on `hearing` into `output` (width, height = size) atomically.
 
-    By default the model draws at `render_size` ((h, w); None: its native size) and the finished
-    frames are fitted to `size` exactly as the live window fits them to the screen (cover crop,
-    bilinear): the cheap path. `full_detail=True` has the model itself render at `size` (the
-    implicit decoder adds real detail, a conv decoder upsamples; post effects run at full size):
-    the frames of a live loop run with that render size. `n_frames` fixes the number of model
+    By default the looks draw at `render_size` ((h, w); None: the live default with the output's
+    aspect) and the finished frames are fitted to `size` exactly as the live window fits them to
+    the screen (cover crop, bilinear): the cheap path. `full_detail=True` draws the looks at `size`
+    (post effects run at full size too): the frames of a live loop run with that render size. `n_frames` fixes the number of model
     frames (a replay matches the recording's video: audio beyond it is dropped, missing audio is
     silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
     """
@@ -130,7 +131,11 @@ def render_to_mp4(
 
     output = Path(output)
     width, height = even_size(*size)  # h264 4:2:0, as the live recorder rounds
-    performer = Performer(model, device=device, render_size=(height, width) if full_detail else render_size)
+    if full_detail:
+        render_size = (height, width)
+    elif render_size is None:
+        render_size = default_render_size(width, height)
+    performer = Performer(hearing, device=device, render_size=render_size)
     if controls is None:
         controls = performer.new_controls()
     model_fps = float(performer.fps)
@@ -157,9 +162,9 @@ def render_to_mp4(
         index = 0
         with tqdm(total=n_model, unit="frame", desc=f"render {output.name}", disable=not progress,
                   leave=False, dynamic_ncols=True) as bar:
-            for batch in stream_frames(performer, model_audio, controls, events):  # (k, H, W, 3)
-                idx = np.arange(index, index + batch.shape[0])
-                keep = np.repeat(batch[wanted[idx]], repeats[idx][wanted[idx]], axis=0)
+            draw = lambda i: bool(wanted[i]) if i < n_model else False  # noqa: E731  (only shown frames)
+            for idx, batch in stream_frames(performer, model_audio, controls, events, draw=draw):  # (k, H, W, 3)
+                keep = np.repeat(batch, repeats[idx], axis=0)
                 keep = fit_frames(keep, width, height)
                 if keep.shape[0]:
                     writer.write_frames(keep)
@@ -170,8 +175,8 @@ def render_to_mp4(
                     upto = min(orig.shape[1], round(written * orig_rate / out_fps))
                     if upto > writer.samples_written:
                         writer.write_audio(orig[:, writer.samples_written : upto])
-                index += batch.shape[0]
-                bar.update(batch.shape[0])
+                bar.update(int(idx[-1]) + 1 - index)
+                index = int(idx[-1]) + 1
         if writer.samples_written < orig.shape[1]:
             writer.write_audio(orig[:, writer.samples_written :])
         writer.close()
@@ -186,6 +191,16 @@ def render_to_mp4(
         raise
     seconds = orig.shape[1] / orig_rate
     return RenderStats(written, seconds, time.perf_counter() - t0, (width, height), out_fps, output)
+
+
+def default_render_size(width: int, height: int) -> tuple[int, int]:
+    """(h, w) the looks draw at for a `width` x `height` output: the live default's height (360),
+    the output's aspect, never larger than the output; both even."""
+    from synesthete.performer import DEFAULT_RENDER_SIZE
+
+    h = min(height, DEFAULT_RENDER_SIZE[0])
+    w = max(2, int(round(width * h / height / 2)) * 2)
+    return h, min(w, width)
 
 
 def cover_crop(height: int, width: int, dst_w: int, dst_h: int) -> tuple[slice, slice]:

@@ -5,13 +5,15 @@
 
 The input is decoded with TorchCodec (wav, flac, mp3, ogg, or the audio track of a video),
 downmixed and resampled to the model's rate, and fed through the very `Performer` the live window
-uses (causal features, `model.step`, controls, post effects), in chunks. So every frame equals
-what the live app would have shown for the same audio and control events. The mp4 carries the
-*original* audio (its own rate and channels) next to the video, both written by `Mp4Writer`.
+uses (causal features, the hearing model's `step`, the music state, the looks, controls, post
+effects), in chunks. So every frame equals what the live app would have shown for the same audio
+and control events. The mp4 carries the *original* audio (its own rate and channels) next to the
+video, both written by `Mp4Writer`. Only the frames the output shows are drawn (at 30 fps every
+other frame; the hearing still steps each one).
 
-By default the model draws at its native size and each frame is fitted to `--size` the way the
-live window fits it to the screen (cover crop, bilinear): fast, and what the audience saw.
-`--detail full` has the model render at `--size` itself (more detail with the implicit decoder).
+By default the looks draw at the live default render size (640x360 for a 16:9 output) and each
+frame is fitted to `--size` the way the live window fits it to the screen (cover crop, bilinear):
+fast, and what a small CPU shows live. `--detail full` draws the looks at `--size` (crisper, slower).
 
 `--replay SESSION.jsonl` re-renders a live set: the audio comes from the recording the session
 log sits next to (`set.session.jsonl` -> `set.mp4`), the logged control events are re-applied at
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> RenderStats:
-    from synesthete.checkpoint import load_model, resolve_checkpoint
+    from synesthete.performer import load_hearing, usable_looks
     from synesthete.device import pick_device
 
     if args.threads:
@@ -116,17 +118,17 @@ def run(args: argparse.Namespace) -> RenderStats:
         from synesthete.replay import prepare_replay
 
         job = prepare_replay(args.replay, args.input, args.checkpoint)
-        model = load_model(job.checkpoint, device=device, kind="pixel")
-        controls = job.controls(model.cfg.styles)
-        return render_to_mp4(model, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
+        hearing, _ = load_hearing(job.checkpoint, device)
+        controls = job.controls(usable_looks(hearing.cfg))
+        return render_to_mp4(hearing, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
                              controls, job.events, progress=not args.quiet,
                              full_detail=args.detail != "native", n_frames=job.n_frames, render_size=job.render_size)
     if args.input is None:
         raise RenderError("give an INPUT audio file (or --replay SESSION)")
     audio = decode_audio(args.input)  # decode first: a bad input fails before the model loads
-    model = load_model(resolve_checkpoint(args.checkpoint, "pixel"), device=device, kind="pixel")
-    controls = preset_controls(preset, tuple(model.cfg.styles))  # the live app's start on this preset
-    return render_to_mp4(model, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
+    hearing, _ = load_hearing(args.checkpoint, device)
+    controls = preset_controls(preset, usable_looks(hearing.cfg))  # the live app's start on this preset
+    return render_to_mp4(hearing, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
                          progress=not args.quiet, full_detail=args.detail == "full")
 
 

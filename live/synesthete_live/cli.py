@@ -28,9 +28,13 @@ examples:
   synesthete-live --midi "Launch Control" --record show.mp4
   synesthete-live --midi-virtual synesthete    a virtual MIDI port other software can play into
   synesthete-live --device demo --headless --duration 10 --record x.mp4   (tests, benchmarks)
+  synesthete-live --osc-out 127.0.0.1:7000     send the music state (and beats, hits, chords) over OSC
+  synesthete-live --osc-in 9000                every control as an OSC address (/synesthete/control/hue 0.5)
+  synesthete-live --ndi Synesthete --ndi-size 1920x1080   the picture as an NDI source (needs the ndi extra)
 
 presets: presets/*.toml (next/previous with N/P or a mapped pad); --preset NAME or PATH.
 MIDI learn: press L, press a control's key, move a knob; press L again to save into the preset.
+OSC addresses, arguments and units, with TouchDesigner and Resolume recipes: docs/osc.md.
 docs/live.md has the full guide (set-up on macOS/Linux, latency tuning, loopback).
 
 keys:
@@ -48,6 +52,16 @@ def _positive(kind: type):
         return value
 
     return parse
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a UDP port 1..65535, got {text!r}")
+    return port
 
 
 def _blend_seconds(text: str) -> float:
@@ -90,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("--auto-advance", type=_positive(float), metavar="S",
                       help="playlist mode: next preset every S seconds")
     look.add_argument("--render-size", type=parse_size, metavar="WxH",
-                      help="model render size (default: the model's native size; the window scales)")
+                      help="size the looks draw at (default: the full window on a GPU; on a CPU the largest "
+                      "size that holds the frame rate, measured at start-up; the window scales)")
+    look.add_argument("--hearing", choices=("auto", "model", "score"), default="auto",
+                      help="what hears the music: the hearing model, or 'score': the demo's exact music state "
+                      "(--device demo only); auto: the model, else the score on the demo")
     out = p.add_argument_group("output")
     out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
                      "with a session log beside it (OUT.session.jsonl); an existing recording is never "
@@ -104,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not wait for the display refresh (lowest latency, may tear)")
     out.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H toggles)")
     out.add_argument("--mute", action="store_true", help="do not play demo/file audio or the MIDI synth out loud")
+    link = p.add_argument_group("VJ rig (OSC, NDI; docs/osc.md)")
+    link.add_argument("--osc-out", action="append", default=[], metavar="HOST:PORT",
+                      help="send the music state every frame and its events (beats, hits, chords, tempo) over "
+                           "OSC/UDP to HOST:PORT; repeat for more targets. Example: --osc-out 127.0.0.1:7000")
+    link.add_argument("--osc-in", type=_port, metavar="PORT",
+                      help="listen for OSC control on UDP PORT: every control, preset and HUD action has an "
+                           "address. Example: --osc-in 9000, then send /synesthete/control/hue 0.5")
+    link.add_argument("--osc-in-host", default="127.0.0.1", metavar="ADDR",
+                      help="address --osc-in listens on (default 127.0.0.1, this machine only; "
+                           "0.0.0.0 for the network). Example: --osc-in-host 0.0.0.0")
+    link.add_argument("--ndi", metavar="NAME",
+                      help="publish the picture and sound as an NDI source NAME (optional extra: "
+                           "uv sync --all-packages --extra ndi). Example: --ndi Synesthete")
+    link.add_argument("--ndi-size", type=parse_size, metavar="WxH",
+                      help="NDI picture size (default: the window size). Example: --ndi-size 1920x1080")
     run = p.add_argument_group("run")
     run.add_argument("--headless", action="store_true", help="no visible window (SDL dummy video driver); "
                      "for tests and benchmarks, usually with --duration")
@@ -140,6 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
+    if args.ndi_size is not None and args.ndi is None:
+        print("synesthete-live: error: --ndi-size needs --ndi NAME", file=sys.stderr)
+        return 2
+    from synesthete_live.osc_out import OscOutError, parse_target
+
+    try:
+        osc_targets = [parse_target(t) for t in args.osc_out]
+    except OscOutError as e:
+        print(f"synesthete-live: error: {e}", file=sys.stderr)
+        return 2
 
     from synesthete.checkpoint import CheckpointError
     from synesthete.mp4_writer import RecordingError
@@ -147,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     from synesthete_live.live_loop import LiveLoop, LiveOptions
     from synesthete_live.midi_input import MidiError
     from synesthete.preset import PresetError
+    from synesthete_live.ndi_out import NdiError
+    from synesthete_live.osc_in import OscError
 
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",
@@ -160,13 +205,15 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration, torch_device=args.torch_device, transition=args.transition,
         blend_seconds=args.blend_seconds, auto_advance=args.auto_advance, block_size=args.block_size,
         play_out=not (args.mute or args.headless), torch_threads=args.torch_threads,
-        render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None)
+        render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None,
+        hearing=args.hearing,
+        osc_out=osc_targets, osc_in=args.osc_in, osc_in_host=args.osc_in_host, ndi=args.ndi, ndi_size=args.ndi_size)
     try:
         summary = LiveLoop(opts).run()
     except KeyboardInterrupt:  # Ctrl-C before the show started (while loading): no traceback
         print("synesthete-live: interrupted", file=sys.stderr)
         return 130
-    except (AudioDeviceError, MidiError, CheckpointError, PresetError, RecordingError,
+    except (AudioDeviceError, MidiError, CheckpointError, PresetError, RecordingError, OscError, NdiError,
             FileNotFoundError, ValueError) as e:
         print(f"synesthete-live: error: {e}", file=sys.stderr)
         return 2

@@ -14,6 +14,8 @@ Threads and who owns what:
 * **loader** (`presets.Loader`): preset files and checkpoints load here; the picture keeps running
   on the current preset meanwhile, and a preset that fails leaves it running with an error line.
 * **recorder**: encodes on its own thread behind a bounded queue (drops and counts, never waits).
+* **links** (`links.Links`): OSC out and NDI out send on their own threads behind bounded queues;
+  OSC in receives on its own thread and is applied between frames like MIDI.
 
 Preset switches blend softly over `blend_seconds` (control glide + picture crossfade when the
 checkpoint changes) or cut hard on the next strong beat (the performer's kick detector on the
@@ -29,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -40,7 +42,9 @@ import torch
 from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.controls import ControlState
 from synesthete.device import pick_device
-from synesthete.performer import Frame, Performer
+from synesthete.checkpoint import CheckpointError
+from synesthete.music_state import MusicState
+from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
 from synesthete.session_log import SessionLogWriter, session_log_path
 from synesthete_live.audio_input import open_source
@@ -48,9 +52,11 @@ from synesthete_live.devices import default_source_spec
 from synesthete_live.hud import Hud, HudInfo
 from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
+from synesthete_live.links import Links
 from synesthete_live.midi_map import MidiMap
-from synesthete_live.presets import Loader, LoadResult
+from synesthete_live.presets import Loader, LoadResult, load_live_hearing
 from synesthete_live.recorder import Recorder, claim_recording_path
+from synesthete_live.render_size import RenderSizer
 from synesthete_live.window import Window, cover_rect, pygame
 
 # ==== the live loop ==============================================================================
@@ -115,9 +121,15 @@ class LiveOptions:
     auto_advance: float | None = None  # seconds per preset in playlist mode
     block_size: int = BLOCK_SIZE
     play_out: bool = True
-    render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
+    render_size: tuple[int, int] | None = None  # (h, w) look render size; None: chosen (render_size.py)
+    hearing: str = "auto"  # "model", "score" (the demo's exact state) or "auto" (model, else score on the demo)
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
     quiet: bool = False
+    osc_out: list[tuple[str, int]] = field(default_factory=list)  # (ip, port) targets of the music state
+    osc_in: int | None = None  # UDP port to listen for OSC control on
+    osc_in_host: str = "127.0.0.1"
+    ndi: str | None = None  # publish the frames as an NDI source of this name
+    ndi_size: tuple[int, int] | None = None  # (w, h); None: the window size
 
 
 class LiveLoop:
@@ -158,7 +170,9 @@ class LiveLoop:
             from synesthete_live.midi_input import MidiInput  # a wrong port fails here, before the model loads
 
             self._midi_input = MidiInput(o.midi, virtual_name=o.midi_virtual)
-        self.loader = Loader(self.device, o.checkpoint, o.render_size)
+        spec = o.device or default_source_spec()
+        self.loader = Loader(self.device, o.checkpoint, o.render_size or DEFAULT_RENDER_SIZE,
+                             load_model_fn=self._hearing_loader(spec))
         key = self.loader.checkpoint_key(self.preset)
         self.performer, self.checkpoint_label, warning = self.loader.new_performer(key)  # raises on a bad checkpoint
         self.loader.current_checkpoint = key
@@ -182,10 +196,13 @@ class LiveLoop:
         self.window = Window(o.size, o.fullscreen, vsync=o.vsync and not o.headless)
 
         if self._source is None:
-            spec = o.device or default_source_spec()
             self._source = open_source(spec, self.performer.sample_rate, block_size=o.block_size,
                                        play_out=o.play_out)
         self.source = self._source
+        self.render_sizer = RenderSizer(self.window.size, self.device, o.render_size, self.performer.fps)
+        size, note = self.render_sizer.choose(self.performer)
+        self._use_render_size(size)
+        self._say(note)
         self.synth = None
         self.midi_input = self._midi_input
         if self.midi_input is not None:
@@ -207,10 +224,13 @@ class LiveLoop:
         self.record_failure = ""  # why the recording ended early (disk full...); the show went on
         if o.record is not None:
             self._start_recording(o.record)
+        self.links = Links(o.osc_out, o.osc_in, o.osc_in_host, o.ndi, o.ndi_size or self.window.size,
+                           self.performer.fps, self.performer.sample_rate)
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
                   + (f", recording to {self.record_path}" if self.record_path is not None else "")
+                  + "".join(f", {text.split('  ')[0]}" for text, _ in self.links.hud_lines(0.0))
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
         if not o.headless and self.window.driver in ("dummy", "offscreen"):
             self._say(f"no display found (SDL video driver {self.window.driver!r}): nothing is shown; "
@@ -220,6 +240,42 @@ class LiveLoop:
         # render thread (measured: a 190 ms pause without this).
         gc.collect()
         gc.freeze()
+
+    def _hearing_loader(self, spec: str):
+        """The loader's model function: the hearing model, or the demo's exact state (`--hearing`)."""
+        mode = self.opts.hearing
+        demo = spec == "demo"
+        if mode == "score" and not demo:
+            raise ValueError("--hearing score needs the demo source (--device demo): only it knows its score")
+
+        def score(key, device):
+            return ScoreHearing(self._score_state), "score (the demo's exact state)", None
+
+        def model_or_score(key, device):
+            try:
+                return load_live_hearing(key, device)
+            except CheckpointError as e:
+                if mode == "auto" and demo and self.opts.checkpoint is None and key is None:
+                    return ScoreHearing(self._score_state), "score (the demo's exact state)", \
+                        f"no hearing model ({e}); the looks follow the demo's exact score"
+                raise
+
+        return score if mode == "score" else model_or_score
+
+    def _score_state(self, t: int) -> MusicState:
+        """The demo's exact state for performer frame t, found by the capture time of its newest
+        sample (the demo's own clock: right through source stalls and silence fills)."""
+        source, perf = self._source, getattr(self, "performer", None)
+        capture = getattr(self, "_chunk_capture", None)
+        state = None
+        if perf is not None and capture is not None and hasattr(source, "music_state_at"):
+            state = source.music_state_at(capture - (perf.samples_in - (t + 1) * perf.hop) / perf.sample_rate)
+        return state if state is not None else MusicState.silence(1, FPS, t / FPS)
+
+    def _use_render_size(self, size: tuple[int, int]) -> None:
+        self.performer.set_render_size(size)
+        self.loader.render_size = size  # performers loaded later (presets) draw at it too
+        self.info.render_size = f"{size[1]}x{size[0]}"
 
     # ---- recording ---------------------------------------------------------------------------
     def _start_recording(self, wanted: Path) -> None:
@@ -294,17 +350,7 @@ class LiveLoop:
         if action is None:
             return
         if action.kind == "app":
-            if action.app == "quit":
-                self.stop_requested = True
-            elif action.app == "fullscreen":
-                self.window.toggle_fullscreen()
-            elif action.app == "hud":
-                self.hud.visible = not self.hud.visible
-            elif action.app == "learn":
-                if self.midi_map.learn_toggle() and self.preset.path is not None:
-                    self.loader.save_midi(self.preset.path, self.midi_map.as_table())
-            elif action.app == "reset":
-                self._apply_preset_values(self.preset, 0.3)
+            self._app(action.app)
             return
         if self.midi_map.learning:  # learn mode: a control key picks the control to map
             self.midi_map.learn_select(action.control)
@@ -319,6 +365,41 @@ class LiveLoop:
             n = len(self.performer.styles)
             if int(action.value) < n:
                 self.apply({"op": "set", "name": "style", "value": action.value / max(n - 1, 1)})
+
+    def _app(self, name: str, on: bool | None = None) -> None:
+        """An app action from a key (flip) or OSC (`on`: set, None: flip)."""
+        if name == "quit":
+            self.stop_requested = True
+        elif name == "fullscreen":
+            if on is None or on != self.window.fullscreen:
+                self.window.toggle_fullscreen()
+        elif name == "hud":
+            self.hud.visible = (not self.hud.visible) if on is None else on
+        elif name == "learn":
+            if self.midi_map.learn_toggle() and self.preset.path is not None:
+                self.loader.save_midi(self.preset.path, self.midi_map.as_table())
+        elif name == "reset":
+            self._apply_preset_values(self.preset, 0.3)
+
+    def _osc_events(self) -> None:
+        for event in self.links.control_events(self.controls):
+            if event["op"] == "app":
+                self._app(event["name"], event["value"])
+            elif event["op"] == "preset":
+                self._preset_by_name(event["name"])
+            else:
+                self.apply(event)
+
+    def _preset_by_name(self, name: str) -> None:
+        try:
+            path = find_preset(name, self.opts.presets_dir)
+        except PresetError as e:
+            self.links.reject(str(e))
+            return
+        if path not in self.playlist:
+            self.playlist.append(path)
+        self.preset_index = self.playlist.index(path)
+        self.loader.request(path)
 
     def _window_events(self) -> None:
         for event in self.window.poll():
@@ -405,6 +486,7 @@ class LiveLoop:
         self.preset = preset
         self._apply_preset_values(preset, seconds)
         self.midi_map = MidiMap(preset.midi, pickup=self.midi_map.pickup)
+        self.links.release_knobs()
         self.info.preset = preset.name
         self._log("preset", name=preset.name, path=str(preset.path) if preset.path else None,
                   checkpoint=self.checkpoint_label, hard_cut=hard, seconds=seconds)
@@ -432,24 +514,28 @@ class LiveLoop:
                 self.recorder.submit_audio(audio)
             return
         rw, rh = self._record_aspect
+        image = frames[-1].image  # only the newest frame of a batch is drawn; the others repeat it
+        h, w = image.shape[:2]
+        crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
+        shown = image[crop.top:crop.bottom, crop.left:crop.right]
         for i, frame in enumerate(frames):
-            h, w = frame.image.shape[:2]
-            crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
-            self.recorder.submit_frame(frame.image[crop.top:crop.bottom, crop.left:crop.right],
-                                       audio if i == 0 and audio.size else None)
+            self.recorder.submit_frame(shown, audio if i == 0 and audio.size else None)
 
     def _frame_images(self, audio: np.ndarray, t: float | None) -> list:
-        frames = self.performer.process(audio, self.controls, t)
+        # Only the newest frame of a batch is drawn: a loop that fell behind catches up instead
+        # of drawing frames nobody will see (the hearing still steps every frame).
+        self._chunk_capture = t  # the demo's score hearing looks its state up by capture time
+        frames = self.performer.process(audio, self.controls, t, draw="last")
         if self.fading is not None:
-            old = self.fading.process(audio, self._fading_controls(), t)
+            old = self.fading.process(audio, self._fading_controls(), t, draw="last")
             if old and frames:
-                for f in frames:
-                    self.fade_frames += 1
-                    mix = min(self.fade_frames / self.fade_total, 1.0)
-                    other = old[-1].image
-                    if other.shape != f.image.shape:
-                        other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
-                    f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
+                self.fade_frames += len(frames)
+                mix = min(self.fade_frames / self.fade_total, 1.0)
+                f = frames[-1]
+                other = old[-1].image
+                if other.shape != f.image.shape:
+                    other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
+                f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
             if self.fade_frames >= self.fade_total:
                 self.fading = None
         return frames
@@ -472,6 +558,7 @@ class LiveLoop:
         i.input_name, i.input_status = self.source.name, self.source.status
         w = self.controls.style_weights
         i.style = " + ".join(f"{self.performer.styles[k]} {w[k]:.2f}" for k in np.argsort(-w)[:2] if w[k] > 0.05)
+        i.hearing = self.checkpoint_label
         if self.recorder is not None:
             i.recording = self.recorder.is_recording
             i.record_dropped = self.recorder.dropped_frames
@@ -481,7 +568,8 @@ class LiveLoop:
                        else "press a control's key to pick it (L to finish)")
         else:
             i.learn = ""
-        i.pickup = self.midi_map.waiting_pickup() if self.midi_input is not None else []
+        i.pickup = (self.midi_map.waiting_pickup() if self.midi_input is not None else []) + self.links.waiting_pickup()
+        i.links = self.links.hud_lines(now)
         i.frozen = self.controls.target["freeze"] >= 0.5
         i.blackout = self.controls.target["blackout"] >= 0.5
 
@@ -514,6 +602,7 @@ class LiveLoop:
                 self._check_recording()
                 self._window_events()
                 self._midi_events()
+                self._osc_events()
                 self._loader_results()
                 if next_advance is not None and t0 >= next_advance:
                     next_advance += self.opts.auto_advance
@@ -523,6 +612,7 @@ class LiveLoop:
                     newest_t = t_capture
                 frames = self._frame_images(audio, t_capture)
                 self._record(frames, audio)
+                self.links.publish(frames, audio, self.source)
                 if self.pending_cut is not None and (any(f.beat for f in frames) or t0 >= self.pending_cut[1]):
                     self._switch(self.pending_cut[0], hard=True)
                     self.pending_cut = None
@@ -531,6 +621,8 @@ class LiveLoop:
                     frame = frames[-1]
                     self.window.draw(frame.image)
                     self._update_hud(t0)
+                    self.info.state = frame.state
+                    self.info.hits = np.maximum.reduce([f.state.onset[0] for f in frames])
                     self.hud.draw(self.window.screen, self.info)
                     shown = self.window.flip()
                     # Frames meant for the screen that a newer one overtook (at a display rate
@@ -538,6 +630,10 @@ class LiveLoop:
                     meant = len(frames) if fps_display >= self.performer.fps else \
                         round(len(frames) * fps_display / self.performer.fps)
                     self.stats.record(shown, frame.capture_time, shown - t0, skipped=max(0, meant - 1))
+                    resized = self.render_sizer.observe(shown - t0, meant - 1, self.performer.render_size)
+                    if resized is not None:
+                        self._use_render_size(resized)
+                        self._say(f"frames were late: drawing at {resized[1]}x{resized[0]} from now on")
                     for observer in self.on_frame:
                         observer(frame, shown)
                     last_shown = shown
@@ -562,6 +658,9 @@ class LiveLoop:
                     (thing.stop if hasattr(thing, "stop") else thing.close)()
                 except Exception as e:  # shutting down: report, never hang
                     self._say(f"{name} did not stop cleanly: {e}")
+        if getattr(self, "links", None) is not None:
+            self.links.stop()
+            summary.update(self.links.summary())
         if getattr(self, "recorder", None) is not None:
             try:
                 rec = self.recorder.stop(timeout=30.0)
@@ -581,6 +680,8 @@ class LiveLoop:
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
         if getattr(self, "window", None) is not None:
+            summary["video_driver"] = self.window.driver
+            summary["render_size"] = self.info.render_size
             self.window.close()
         self.summary = summary
         if report and hasattr(self, "stats"):
@@ -590,4 +691,10 @@ class LiveLoop:
                         f" ({summary['record_dropped']} dropped)"
                 if summary.get("record_error"):
                     line += f"; recording error: {summary['record_error']}"
+            if "osc_out_frames" in summary:
+                line += f"; osc out {summary['osc_out_frames']} frames ({summary['osc_out_dropped']} dropped)"
+            if "osc_in_received" in summary:
+                line += f"; osc in {summary['osc_in_accepted']} ok, {summary['osc_in_bad']} bad"
+            if "ndi_sent" in summary:
+                line += f"; ndi {summary['ndi_sent']} frames ({summary['ndi_dropped']} dropped)"
             print(f"synesthete-live: {line}", flush=True)

@@ -26,9 +26,7 @@ from typing import Any
 
 from synesthete.controls import ControlState, SPECS, spec
 from synesthete.midi_source import MidiMapError, MidiSource
-
-# Within this many knob steps of the current value, a knob picks the control up immediately.
-PICKUP_TOLERANCE = 2.0 / 127.0
+from synesthete_live.knob import KnobRules
 
 
 def _event_kind(event: Any) -> str | None:
@@ -47,14 +45,11 @@ class MidiMap:
     def __init__(self, bindings: dict[str, str] | None = None, pickup: bool = True) -> None:
         """bindings: control name -> source text (the `[midi]` table of a preset)."""
         self.bindings: dict[MidiSource, str] = {}
-        self.pickup = pickup
+        self.knobs = KnobRules(pickup, toggles="rising")  # CC knobs and pads: the rules OSC shares
         self.learn_state = "off"  # "off" | "pick" (choose a control) | "wait" (move a knob)
         self.armed: str | None = None
         self.changed = False
         self.last_activity: tuple[str, float] | None = None  # (source text, event time) for the HUD
-        self._picked: dict[str, bool] = {}
-        self._last_sent: dict[str, float] = {}
-        self._last_knob: dict[MidiSource, float] = {}
         for control, source in (bindings or {}).items():
             self.bind(MidiSource.parse(source), control)
         self.changed = False
@@ -66,7 +61,7 @@ class MidiMap:
         # shared channel), and the control's old source.
         self.bindings = {s: c for s, c in self.bindings.items() if not source.overlaps(s) and c != control}
         self.bindings[source] = control
-        self._picked[control] = False
+        self.knobs.release(control)
         self.changed = True
 
     def as_table(self) -> dict[str, str]:
@@ -75,7 +70,7 @@ class MidiMap:
 
     def release_all(self) -> None:
         """A preset changed every value: every knob must pick its control up again."""
-        self._picked.clear()
+        self.knobs.release()
 
     # ---- learn -----------------------------------------------------------------------------
     @property
@@ -131,30 +126,12 @@ class MidiMap:
             if s.kind == "choice":
                 return {"op": "nudge", "name": control, "value": 1}
             return {"op": "set", "name": control, "value": s.lo + knob * (s.hi - s.lo)}
-        previous = self._last_knob.get(source)
-        self._last_knob[source] = knob
-        if s.kind == "trigger":
-            rising = knob >= 0.5 and (previous is None or previous < 0.5)
-            return {"op": "trigger", "name": control} if rising else None
-        if s.kind == "toggle":
-            rising = knob >= 0.5 and (previous is None or previous < 0.5)
-            return {"op": "toggle", "name": control} if rising else None
-        if s.kind == "choice":
-            return {"op": "set", "name": control, "value": min(int(knob * (s.hi + 1)), int(s.hi))}
-        current = (controls.target[control] - s.lo) / (s.hi - s.lo)
-        if self.pickup:
-            if self._picked.get(control) and abs(controls.target[control] - self._last_sent.get(control, 1e9)) > 1e-9:
-                self._picked[control] = False  # something else moved it since: pick up again
-            if not self._picked.get(control):
-                crossed = previous is not None and (previous - current) * (knob - current) <= 0
-                if not (crossed or abs(knob - current) <= PICKUP_TOLERANCE):
-                    return None
-                self._picked[control] = True
-        target = s.lo + knob * (s.hi - s.lo)
-        self._last_sent[control] = min(max(target, s.lo), s.hi)
-        return {"op": "set", "name": control, "value": target}
+        return self.knobs.event(source, control, knob, controls)
 
     def waiting_pickup(self) -> list[str]:
         """Bound continuous controls whose knob has not picked them up yet (for the HUD)."""
-        return [c for c in set(self.bindings.values())
-                if SPECS[c].kind == "continuous" and self.pickup and not self._picked.get(c)]
+        return self.knobs.waiting(list(self.bindings.values()))
+
+    @property
+    def pickup(self) -> bool:
+        return self.knobs.pickup

@@ -29,6 +29,9 @@ from synesthete.audio_file import downmix
 from synesthete.constants import BLOCK_SIZE
 from synesthete.resampler import Resampler
 
+from synesthete.constants import FPS
+from synesthete.music_state import MusicState
+
 from .audio_output import AudioOutput, open_output
 from .ring_buffer import RingBuffer
 
@@ -142,6 +145,11 @@ class AudioSource:
     def overruns(self) -> int:
         return 0
 
+    def music_state_at(self, capture_time: float | None) -> "MusicState | None":
+        """The known music state of the frame whose newest sample was captured at `capture_time`
+        (a perf_counter time), for sources that know what they play (the demo); else None."""
+        return None
+
     # -------------------------------------------------------------- subclass hooks
     def _wants_output(self) -> bool:
         return False
@@ -179,6 +187,9 @@ class PacedSource(AudioSource):
         self.ended = False
         self.lookahead_s = 0.25
         self.late_resyncs = 0  # times the pacer fell > 1 s behind and restarted its clock
+        # perf_counter time of the material's sample 0: sample s is released at clock_origin + s / rate.
+        # Written by the pacing thread (one float, replaced whole), read by the consumer.
+        self.clock_origin: float | None = None
 
     def _wants_output(self) -> bool:
         return True
@@ -210,6 +221,7 @@ class PacedSource(AudioSource):
             return
         pending.append(first)
         t0, k = time.perf_counter(), 0
+        self.clock_origin = t0
         while not self._halt.is_set():
             due = t0 + (k + 1) * period  # instant the newest sample of block k "happens"
             now = time.perf_counter()
@@ -231,6 +243,7 @@ class PacedSource(AudioSource):
                 pending.append(block)
             if now - due > 1.0:  # stalled (machine suspended, debugger): restart the clock from now
                 t0 = now - (k + 1) * period
+                self.clock_origin = t0
                 due = now
                 self.late_resyncs += 1
             block = pending.popleft()
@@ -252,16 +265,48 @@ class PacedSource(AudioSource):
 
 
 class DemoSource(PacedSource):
-    """The procedural music engine (`synesthete.audio.stream.MusicStream`), endless, in real time."""
+    """The procedural music engine (`synesthete.audio.stream.MusicStream`), endless, in real time.
+
+    It knows what it plays: after each stretch the stream composes (~2 s), the pacing thread
+    computes that stretch's exact music state at `STATE_FPS` and keeps the last `STATE_KEEP_S`
+    seconds; `music_state_at(capture_time)` looks a frame up (a lock held for a list scan).
+    """
+
+    STATE_FPS = FPS
+    STATE_KEEP_S = 8.0
 
     def __init__(self, sample_rate: int, block_size: int = BLOCK_SIZE, play_out: bool = True, seed: int = 0) -> None:
         from synesthete.audio.stream import MusicStream
 
         self.stream = MusicStream(seed=seed, sample_rate=sample_rate, block_size=block_size)
+        self._states: deque = deque()  # (first frame, MusicState) per composed stretch, oldest first
+        self._states_lock = threading.Lock()
+        self._state_frames = 0  # frames whose state is computed
         super().__init__("demo", sample_rate, self._next, block_size, play_out)
 
     def _next(self, n: int) -> np.ndarray:
-        return np.asarray(self.stream.read(n), dtype=np.float32).reshape(-1)
+        block = np.asarray(self.stream.read(n), dtype=np.float32).reshape(-1)
+        ready = self.stream.state_frames_ready(self.STATE_FPS)
+        if ready > self._state_frames:  # the stream composed a new stretch: its state is final now
+            state = self.stream.music_state(self.STATE_FPS, self._state_frames, ready - self._state_frames)
+            keep = int(self.STATE_KEEP_S * self.STATE_FPS)
+            with self._states_lock:
+                self._states.append((self._state_frames, state))
+                while self._states and self._states[0][0] + len(self._states[0][1]) < ready - keep:
+                    self._states.popleft()
+            self._state_frames = ready
+        return block
+
+    def music_state_at(self, capture_time: float | None) -> MusicState | None:
+        origin = self.clock_origin
+        if capture_time is None or origin is None:
+            return None
+        k = int(round((capture_time - origin) * self.STATE_FPS)) - 1  # frame k stands for (k + 1) / fps
+        with self._states_lock:
+            for first, state in reversed(self._states):
+                if first <= k < first + len(state):
+                    return state.frame(k - first)
+        return None
 
 
 class FileSource(PacedSource):

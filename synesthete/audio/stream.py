@@ -7,6 +7,11 @@ lands in the next chunk's time: no gaps, no clicks. Output is the mono mix throu
 soft limiter (|x| < 1 without a look-ahead, so the bytes do not depend on how the stream is read):
 reading 1 sample at a time or 10 s at once gives identical audio.
 
+`music_state(fps, first, n)` gives the exact state (`synesthete.music_state`) of what the stream
+played, frame by frame, as far as it has rendered: the live demo source sends it over OSC while
+no hearing model runs. It is computed from the last `STATE_HISTORY_S` seconds of events only, so
+its cost does not grow with the length of the show.
+
 `read(256)` is cheap on average (one chunk render every ~2 s of audio); the call that crosses into
 a new chunk pays for it, so a live audio callback should read from a thread that keeps a buffer
 ahead rather than call `read` itself.
@@ -22,8 +27,12 @@ from synesthete.audio.engine import build_score, check_sample_rate, check_seed, 
 from synesthete.audio.effects import soft_limit
 from synesthete.audio.score import Score
 from synesthete.constants import SAMPLE_RATE
+from synesthete.music_state import BASS_RANGE, MELODY_RANGE, MusicState
 
 CHUNK_SECONDS = 2.0
+# Events this old no longer shape the state (the longest envelope is a held pad; energy settles in
+# ~1 s), except the pitch of the last bass / lead note, which is carried over explicitly.
+STATE_HISTORY_S = 16.0
 
 
 class MusicStream:
@@ -42,6 +51,8 @@ class MusicStream:
         self._rendered_to = 0  # song sample up to which all bars are rendered (body ends)
         self._pos = 0  # song samples handed out so far
         self._events: list = []
+        self._recent: list = []  # events still within STATE_HISTORY_S of the newest state asked for
+        self._last_pitch: dict[str, tuple[float, int]] = {}  # bass/lead: (start, pitch) of the newest pruned note
 
     @property
     def position(self) -> int:
@@ -60,6 +71,7 @@ class MusicStream:
         self._rendered_to = span.start_sample + span.n_body
         self._next_bar = hi
         self._events.extend(span.events)
+        self._recent.extend(span.events)
 
     def read(self, n: int | None = None) -> np.ndarray:
         """The next `n` samples (default `block_size`), float32 (n,) in (-1, 1)."""
@@ -81,3 +93,47 @@ class MusicStream:
         """The score of everything read so far (times from the stream's start)."""
         duration = self._pos / self.sample_rate
         return build_score(self.song, self._events, 0.0, max(duration, 1e-9), self.sample_rate)
+
+    @property
+    def rendered_seconds(self) -> float:
+        """Stream time up to which every event is known: states of instants up to it are final."""
+        return self._rendered_to / self.sample_rate
+
+    def state_frames_ready(self, fps: float) -> int:
+        """How many frames' states are final: those whose instant lies before `rendered_seconds`
+        (an event exactly at it belongs to the next chunk, not composed yet)."""
+        return max(0, int(math.ceil(self.rendered_seconds * fps - 1e-6)) - 1)
+
+    def music_state(self, fps: float, first: int, n: int) -> MusicState:
+        """The exact state of stream frames first .. first + n - 1 (frame k: the instant (k + 1) / fps).
+
+        Raises ValueError for frames past `rendered_seconds` (their events are not composed yet).
+        Not thread-safe against `read`: call both from one thread.
+        """
+        if n < 1 or first < 0:
+            raise ValueError(f"music_state needs first >= 0 and n >= 1, got first={first}, n={n}")
+        if first + n > self.state_frames_ready(fps):
+            raise ValueError(f"frames up to {(first + n) / fps:.3f} s asked, rendered to {self.rendered_seconds:.3f} s")
+        # Start the computation STATE_HISTORY_S early, so envelopes and the energy smoother are
+        # settled when the asked frames begin (the state of a frame depends on the past only).
+        k0 = max(0, first - int(math.ceil(STATE_HISTORY_S * fps)))
+        offset = k0 / fps
+        for e in self._recent:
+            if e.time + e.duration < offset and e.stem in ("bass", "lead"):
+                if e.time >= self._last_pitch.get(e.stem, (-1.0, 0))[0]:
+                    self._last_pitch[e.stem] = (e.time, e.pitch)
+        self._recent = [e for e in self._recent if e.time + e.duration >= offset]
+        # Half a frame past the last instant, so an onset exactly on it counts (the score's window is half-open).
+        end = (first + n + 0.5) / fps
+        score = build_score(self.song, self._recent, offset, end - offset, self.sample_rate)
+        state = score.music_state(fps, first + n - k0).slice(first - k0, first + n - k0)
+        state.time = state.time + np.float32(offset)
+        state.beat_count = state.beat_count + np.float32(offset / self.song.beat_seconds)
+        # A bass or lead note that ended before the window still is "the last note started".
+        for stem, field, (lo, hi) in (("bass", "bass", BASS_RANGE), ("lead", "melody", MELODY_RANGE)):
+            if stem in self._last_pitch:
+                starts = [e.time for e in self._recent if e.stem == stem]
+                before = state.time < (min(starts) if starts else np.inf)
+                value = np.float32(np.clip((self._last_pitch[stem][1] - lo) / (hi - lo), 0.0, 1.0))
+                getattr(state, field)[before] = value
+        return state

@@ -108,6 +108,27 @@ def test_demo_source_plays_the_music_engine_in_real_time():
     assert np.isfinite(audio).all() and np.sqrt(np.mean(audio**2)) > 1e-3
 
 
+def test_the_demo_source_knows_the_music_state_of_what_it_released():
+    """music_state_at(capture time) is the state of the frame whose newest sample that is."""
+    from synesthete.audio.stream import MusicStream
+
+    src = open_source("demo", SR, play_out=False)
+    with src:
+        chunks = collect(src, 0.5)
+        states = [(t, src.music_state_at(t)) for _, t, _ in chunks if t is not None]
+        assert src.music_state_at(None) is None and src.music_state_at(time.perf_counter() + 60) is None
+    reference = MusicStream(0)
+    reference.read(SR * 4)
+    truth = reference.music_state(60, 0, 180)
+    assert len(states) > 10
+    for t, state in states:
+        assert state is not None and len(state) == 1
+        k = int(round((t - src.clock_origin) * 60)) - 1
+        assert float(state.time[0]) == pytest.approx((k + 1) / 60, abs=1e-5)
+        assert state.env[0].tolist() == pytest.approx(truth.env[k].tolist(), abs=1e-6)
+        assert float(state.beat_phase[0]) == pytest.approx(float(truth.beat_phase[k]), abs=1e-6)
+
+
 @pytest.mark.jack
 def test_file_source_is_heard_on_the_output(jack_server, audio_feeder, tmp_path):
     sink = audio_feeder(sink=True, seconds=0.3)

@@ -59,3 +59,25 @@ def test_block_size_is_the_default_read_and_bad_args_raise():
         MusicStream(0, block_size=0)
     with pytest.raises(ValueError, match="n must be"):
         MusicStream(0).read(-5)
+
+
+def test_the_streams_music_state_is_the_scores_computed_a_stretch_at_a_time():
+    """music_state(fps, first, n) as the demo source calls it (each stretch once it is composed)
+    equals the state of the whole score so far (envelopes to 0.01: events older than
+    STATE_HISTORY_S are dropped, a pad's long tail among them)."""
+    from synesthete.music_state import FIELDS, MusicState
+
+    fps, s, parts, done = 60, MusicStream(3), [], 0
+    while done < 40 * fps:
+        s.read(4800)
+        ready = s.state_frames_ready(fps)
+        if ready > done:
+            parts.append(s.music_state(fps, done, ready - done))
+            done = ready
+    n = int(s.position / s.sample_rate * fps) - 1  # the score so far knows events up to the read position
+    got, want = MusicState.concat(parts).slice(0, n), s.score_so_far().music_state(fps, n)
+    for f in FIELDS:
+        tol = 0.01 if f.name == "env" else 1e-4
+        np.testing.assert_allclose(getattr(got, f.name), getattr(want, f.name), atol=tol, err_msg=f.name)
+    with pytest.raises(ValueError, match="rendered to"):
+        s.music_state(fps, done, 1)  # not composed yet

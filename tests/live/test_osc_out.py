@@ -1,0 +1,177 @@
+"""OSC out through real UDP sockets: every frame's music state arrives as one bundle a python-osc
+server (what TouchDesigner's OSC In does) decodes to the same values, events follow as they
+happen, a full queue drops the oldest frames and counts them, and the real app playing the demo
+feeds a listener the music state of the music it plays."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import BlockingOSCUDPServer
+
+from synesthete.audio.stream import MusicStream
+from synesthete.constants import STEMS
+from synesthete.music_events import EventDetector
+from synesthete.music_state import FIELDS, MusicState
+from synesthete_live.osc_out import (EVENT_ADDRESSES, OscOut, OscOutError, StateBundle, parse_target,
+                                     state_addresses)
+
+ROOT = Path(__file__).resolve().parents[2]
+FPS = 60
+
+
+class Listener:
+    """A python-osc UDP server on an ephemeral localhost port recording (address, args, arrival)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, tuple, float]] = []
+        d = Dispatcher()
+        d.set_default_handler(lambda address, *args: self.messages.append((address, args, time.perf_counter())))
+        self.server = BlockingOSCUDPServer(("127.0.0.1", 0), d)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def of(self, address: str) -> list[tuple]:
+        return [args for a, args, _ in list(self.messages) if a == address]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    server = Listener()
+    yield server
+    server.close()
+
+
+def demo_state(seconds: float, seed: int = 0) -> MusicState:
+    stream = MusicStream(seed)
+    stream.read(int((seconds + 3) * stream.sample_rate))
+    return stream.music_state(FPS, 0, int(seconds * FPS))
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_addresses_come_from_the_music_state_fields():
+    addresses = [a for a, _, _ in state_addresses()]
+    expected = sum(1 if f.columns is None else len(f.columns) for f in FIELDS)
+    assert len(addresses) == len(set(addresses)) == expected
+    assert "/synesthete/state/env/kick" in addresses and "/synesthete/state/confidence/chord" in addresses
+    assert "/synesthete/state/beat_phase" in addresses and "/synesthete/state/tempo" in addresses
+    assert {f"/synesthete/event/hit/{s}" for s in STEMS} <= {a for a, _, _ in EVENT_ADDRESSES}
+
+
+def test_the_encoded_bundle_decodes_to_the_state_values():
+    from pythonosc.osc_bundle import OscBundle
+
+    state = demo_state(2.0)
+    enc = StateBundle()
+    for t in (0, 37, 119):
+        frame = state.frame(t)
+        bundle = OscBundle(enc.encode(StateBundle.values(frame)))
+        got = {m.address: m.params for m in bundle}
+        assert list(got) == enc.addresses
+        for address, name, _ in state_addresses():
+            column = address.rsplit("/", 1)[1]
+            spec = next(f for f in FIELDS if f.name == name)
+            want = getattr(frame, name)[0] if spec.columns is None else getattr(frame, name)[0, spec.columns.index(column)]
+            assert list(got[address]) == [pytest.approx(float(want), abs=1e-6)], address
+
+
+def test_frames_and_events_arrive_over_udp_as_the_detector_sees_them(listener):
+    state = demo_state(6.0)
+    out = OscOut([("127.0.0.1", listener.port)], FPS).start()
+    for t in range(len(state)):
+        out.submit(state.frame(t))
+        time.sleep(0.002)  # faster than real time (16.7 ms a frame), slow enough for the listener's socket
+    out.stop()
+    assert out.dropped == 0 and out.sent == len(state) and out.errors == 0
+    assert wait_for(lambda: len(listener.of("/synesthete/state/time")) == len(state))
+    times = [a[0] for a in listener.of("/synesthete/state/time")]
+    assert times == pytest.approx(state.time.tolist(), abs=1e-5), "one bundle per frame, in order"
+    assert listener.of("/synesthete/state/tempo")[0][0] == pytest.approx(float(state.tempo[0]))
+
+    expected = EventDetector(FPS).update(state)
+    beats = [e.number for e in expected if type(e).__name__ == "Beat"]
+    assert len(beats) >= 8 and set(beats) == {1, 2, 3, 4}
+    assert wait_for(lambda: [a[0] for a in listener.of("/synesthete/event/beat")] == beats)
+    assert len(listener.of("/synesthete/event/downbeat")) == beats.count(1)
+    kicks = [e.velocity for e in expected if type(e).__name__ == "Hit" and e.stem == "kick"]
+    assert kicks and [a[0] for a in listener.of("/synesthete/event/hit/kick")] == pytest.approx(kicks, abs=1e-6)
+    chords = listener.of("/synesthete/event/chord")
+    assert chords and all(0 <= r <= 11 and isinstance(q, str) and n.endswith(q) for r, q, n in chords)
+    assert listener.of("/synesthete/event/tempo")[0][0] == pytest.approx(float(state.tempo[0]), abs=0.01)
+    assert out.events_sent == len(expected)
+
+
+def test_a_full_queue_drops_the_oldest_frames_and_counts_them(listener):
+    state = demo_state(1.0)
+    out = OscOut([("127.0.0.1", listener.port)], FPS, queue_frames=4)
+    for t in range(10):  # the sender thread is not running yet: the queue fills
+        out.submit(state.frame(t))
+    assert out.dropped == 6 and out.submitted == 10
+    out.start()
+    out.stop()
+    assert wait_for(lambda: len(listener.of("/synesthete/state/time")) == 4)
+    assert [a[0] for a in listener.of("/synesthete/state/time")] == pytest.approx(state.time[6:10].tolist())
+
+
+def test_bad_targets_are_one_clear_error():
+    assert parse_target("127.0.0.1:7000") == ("127.0.0.1", 7000)
+    assert parse_target("localhost:9") == ("127.0.0.1", 9)
+    for bad, words in (("7000", "HOST:PORT"), ("127.0.0.1:0", "1..65535"), ("127.0.0.1:x", "1..65535"),
+                       ("no-such-host.invalid:7000", "cannot resolve")):
+        with pytest.raises(OscOutError, match=words):
+            parse_target(bad)
+
+
+def test_the_app_playing_the_demo_feeds_a_touchdesigner_style_listener(listener, tmp_path):
+    """`synesthete-live --device demo --headless --osc-out` as a user runs it: the listener gets the
+    music state every frame and the beats, downbeats, hits, chords and tempo of the demo music."""
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    second = Listener()  # --osc-out is repeatable: both targets get everything
+    try:
+        # --hearing score: the looks and OSC carry the demo's exact state, so the values can be checked.
+        r = subprocess.run([sys.executable, "-m", "synesthete_live.cli", "--device", "demo", "--headless",
+                            "--hearing", "score", "--duration", "8", "--presets-dir", str(tmp_path),
+                            "--osc-out", f"127.0.0.1:{listener.port}", "--osc-out", f"localhost:{second.port}"],
+                           capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "osc out" in r.stdout and "frames (" in r.stdout, r.stdout
+        for server in (listener, second):
+            assert wait_for(lambda: len(server.of("/synesthete/state/time")) > 100)
+        got = {a for a, _, _ in listener.messages}
+        assert {a for a, _, _ in state_addresses()} <= got, "every continuous value arrives"
+        times = np.array([a[0] for a in listener.of("/synesthete/state/time")])
+        assert np.all(np.diff(times) > 0), "frames arrive in order, time only moves forward"
+        assert np.median(np.diff(times)) == pytest.approx(1 / FPS, abs=1e-4), "one bundle per model frame"
+        tempo = MusicStream(0).song.tempo  # the demo plays seed 0
+        assert listener.of("/synesthete/state/tempo")[-1][0] == pytest.approx(tempo, rel=1e-4)
+        assert listener.of("/synesthete/event/tempo")[0][0] == pytest.approx(tempo, abs=0.01)
+        beats = [a[0] for a in listener.of("/synesthete/event/beat")]
+        assert len(beats) >= 6 and set(beats) <= {1, 2, 3, 4}
+        # Consecutive beats count up through the bar (frames may be dropped under load: mostly).
+        steps = [(b - a) % 4 for a, b in zip(beats, beats[1:])]
+        assert steps.count(1) >= 0.8 * len(steps), beats
+        assert listener.of("/synesthete/event/downbeat") and listener.of("/synesthete/event/chord")
+        assert any(listener.of(f"/synesthete/event/hit/{s}") for s in ("kick", "snare", "hat_closed"))
+        envs = np.array([a[0] for a in listener.of("/synesthete/state/env/kick")])
+        assert envs.min() >= 0 and envs.max() > 0.3, "the kick envelope moves"
+    finally:
+        second.close()
