@@ -72,7 +72,7 @@ class HearingDataSettings:
 
 @dataclass(frozen=True)
 class HearingLossConfig:
-    onset: float = 1.0
+    onset: float = 4.0
     onset_pos_weight: float = 4.0  # hits are ~5 % of frames: weigh a missed hit like a few false ones
     env: float = 1.0
     beat: float = 1.0
