@@ -159,7 +159,8 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     has_before = torch.cat([seen[:, None], torch.ones_like(phase[:, 1:])], dim=1)
     step = ((before - phase > 0.5).to(phase.dtype) - (phase - before > 0.5).to(phase.dtype)) * has_before
     total = wraps[:, None] + torch.cumsum(step, dim=1)
-    return total + phase, (phase[:, -1], total[:, -1], torch.ones_like(seen))
+    # Never below 0 (the field's range): a phase that first runs back across the wrap is still beat 0.
+    return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter) -> tuple[dict[str, torch.Tensor], Counter]:

@@ -165,6 +165,16 @@ def test_hearing_checkpoint_roundtrips_and_says_its_kind(tmp_path):
         load_model(path, kind="pixel")
 
 
+def test_a_hearing_checkpoint_stored_before_the_skip_key_keeps_its_meaning(tmp_path):
+    model = tiny_hearing(skip=False)
+    path = save_checkpoint(tmp_path / "h.pt", model)
+    data = torch.load(path, weights_only=True)
+    del data["config"]["skip"]
+    torch.save(data, path)
+    assert load_model(path).cfg.skip is False
+    assert tiny_hearing().heads.in_features == model.heads.in_features + model.encoder.out_dim
+
+
 def test_old_pixel_checkpoints_still_load(tmp_path):
     """A format-1 file (no kind stored) is a pixel model; the pixel kind refuses to be a hearing one."""
     pixel = tiny_model()
