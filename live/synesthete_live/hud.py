@@ -32,6 +32,7 @@ with warnings.catch_warnings():  # pygame's own pkg_resources deprecation warnin
 REFRESH_S = 0.25
 ERROR_SHOW_S = 8.0
 MIDI_FLASH_S = 0.3
+RECORD_LAG_SHOW_S = 1.0  # the encoder this far behind: shown, since a crash would lose that much
 
 
 @dataclass
@@ -53,6 +54,7 @@ class HudInfo:
     recording: bool = False
     record_dropped: int = 0
     record_error: str = ""
+    record_lag: float = 0.0  # seconds of show not yet in the file (what a crash now would lose)
     learn: str = ""  # MIDI learn prompt, "" when off
     pickup: list[str] = field(default_factory=list)
     error: str = ""
@@ -100,6 +102,8 @@ class Hud:
             out.append((f"midi {info.midi}  {'*' if active else ' '} {info.midi_last}", green if active else white))
         if info.recording or info.record_error:
             text = f"REC  dropped {info.record_dropped}" + (f"  {info.record_error}" if info.record_error else "")
+            if info.record_lag >= RECORD_LAG_SHOW_S and not info.record_error:
+                text += f"  encoder {info.record_lag:.1f} s behind"
             out.append((text, red))
         for text, warn in info.links:
             out.append((text, yellow if warn else white))

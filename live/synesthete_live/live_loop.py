@@ -66,8 +66,9 @@ WARMUP_S = 1.0  # the statistics start after this: first-frame hitches are start
 BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
 
 
-RECORDER_NICE = 10  # the encoder yields the CPU to the render thread: a late file frame is a
-# counted drop in the recording, a late window frame is a stutter in the show.
+RECORDER_NICE = 4  # the encoder yields the CPU to the render thread: a late file frame is a
+# counted drop in the recording, a late window frame is a stutter in the show. Not more: at +10 a
+# machine busy with other work starved the encoder so far behind that a kill -9 lost 3-5 s.
 
 
 def start_below_render(recorder: Recorder) -> Recorder:
@@ -563,6 +564,7 @@ class LiveLoop:
             i.recording = self.recorder.is_recording
             i.record_dropped = self.recorder.dropped_frames
             i.record_error = self.recorder.error or ""
+            i.record_lag = self.recorder.lag_seconds
         if self.midi_map.learning:
             i.learn = (f"move a knob or hit a pad for '{self.midi_map.armed}'" if self.midi_map.armed
                        else "press a control's key to pick it (L to finish)")
