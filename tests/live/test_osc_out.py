@@ -174,3 +174,44 @@ def test_the_app_playing_the_demo_feeds_a_touchdesigner_style_listener(listener,
         assert envs.min() >= 0 and envs.max() > 0.3, "the kick envelope moves"
     finally:
         second.close()
+
+
+def test_docs_list_every_address():
+    from synesthete_live.osc_in import address_table
+
+    doc = (ROOT / "docs" / "osc.md").read_text()
+    addresses = [a for a, _, _ in state_addresses()] + [a for a, _, _ in EVENT_ADDRESSES]
+    addresses += [a.address for a in address_table()]
+    missing = [a for a in addresses if f"`{a}`" not in doc]
+    assert not missing, f"docs/osc.md does not list {missing}"
+
+
+def test_help_shows_the_links_with_an_example_each(capsys):
+    from synesthete_live.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for option, example in (("--osc-out", "--osc-out 127.0.0.1:7000"), ("--osc-in", "--osc-in 9000"),
+                            ("--osc-in-host", "--osc-in-host 0.0.0.0"), ("--ndi", "--ndi Synesthete"),
+                            ("--ndi-size", "--ndi-size 1920x1080")):
+        assert option in text and example in " ".join(text.split()), option
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--osc-out", "7000"], "expected HOST:PORT"),
+    (["--osc-out", "127.0.0.1:99999"], "1..65535"),
+    (["--osc-in", "0"], "UDP port 1..65535"),
+    (["--ndi-size", "320x180"], "--ndi-size needs --ndi NAME"),
+])
+def test_bad_link_options_are_one_clear_line(args, words, capsys):
+    from synesthete_live.cli import main
+
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own usage errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2
+    errors = [ln for ln in err.splitlines() if "error" in ln]
+    assert len(errors) == 1 and words in errors[0], err
