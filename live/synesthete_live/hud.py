@@ -1,10 +1,11 @@
 """The heads-up display: what a VJ needs to trust the rig at a glance, drawn over the picture.
 
 Top-left text block: fps, frame time, audio->frame latency p50/p95, preset and style, input name
-and status, MIDI activity, the recording indicator with its dropped-frame count, MIDI learn state
-and the last error line (a preset that failed to load, a lost device). A level meter runs along the
-left edge. Text is re-rendered at most 4 times a second into a cached surface (font rendering is
-the expensive part); each frame only blits it and draws the meter rectangles.
+and status, MIDI activity, the recording indicator with its dropped-frame count, one line per
+OSC/NDI link (sent, dropped, rejected), MIDI learn state and the last error line (a preset that
+failed to load, a lost device). A level meter runs along the left edge. Text is re-rendered at
+most 4 times a second into a cached surface (font rendering is the expensive part); each frame
+only blits it and draws the meter rectangles.
 """
 
 from __future__ import annotations
