@@ -7,7 +7,10 @@ is the time signature's beat, a dotted quarter in 6/8), drum onsets from channel
 (General MIDI percussion map, grouped into the engine's stems: kick 35/36, snare 37-40 (side stick,
 snare, clap), closed hat 42/44, open hat 46, everything else perc; the raw notes are kept too),
 bass onsets from the GM bass programs 32-39. Chords are not written: a MIDI file names no chords,
-and any label read off its notes would be another estimate, not truth.
+and any label read off its notes would be another estimate, not truth. An excerpt whose notes do
+not sit on the tempo map's grid (a part played in without a click: fewer than 80% of its notes
+within 20 ms of a 16th or triplet position) is left out, since its written beats are not the
+music's; the build log says which.
 
 The sources are MIDI files that Debian ships in main under free licences (see SOURCES; the
 packages openttd-openmsx, simutrans-data, asc-music, drascula-music, fb-music-high and pygame's
@@ -47,6 +50,8 @@ GM_DRUM_STEM = {35: "kick", 36: "kick", 37: "snare", 38: "snare", 39: "snare", 4
                 42: "hat_closed", 44: "hat_closed", 46: "hat_open"}
 BASS_PROGRAMS = range(32, 40)  # GM "Bass" family: acoustic, electric (finger, pick), fretless, slap, synth
 STEM_KEYS = ("kick", "snare", "hat_closed", "hat_open", "perc", "bass")
+GRID_TOLERANCE_S = 0.02  # a note this close to a 16th / triplet position of the tempo map is on the grid
+MIN_GRID_FIT = 0.8  # an excerpt with fewer of its notes on the grid has no trustworthy beats
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ SOURCES = (
            "GPL-2+ (Liquid War music, Christian Mauduit)", min_start=2.0),
     Source("pangzero-upipang", "pangzero", "/usr/share/perl5/auto/share/dist/Games-PangZero/UPiPang.mid",
            "GPL-2+ (Pang Zero music, SAdam)"),
+    *(Source(f"mma-{name.split('/')[1]}", "mma", f"/usr/share/doc/mma/examples/{name}.mid",
+             "GPL-2+ (MMA example songs: traditional tunes arranged with MMA's groove library, Bob van der Poel)")
+      for name in ("simple/bill-bailey", "tutorial/deep-river", "aria/when-or-where", "aria/barb", "aria/bossa")),
     Source("freedink-2", "freedink-data", "/usr/share/games/dink/dink/Sound/2.mid",
            "zlib-style (Dink Smallwood, Seth A. Robinson)"),
     Source("freedink-18", "freedink-data", "/usr/share/games/dink/dink/Sound/18.mid",
@@ -102,6 +110,8 @@ def ground_truth(pm: pretty_midi.PrettyMIDI, start: float, duration: float) -> d
             elif inst.program in BASS_PROGRAMS:
                 stems["bass"].append(note.start)
     in_beats = _window(beats, start, duration)
+    starts = np.array([n.start for inst in pm.instruments for n in inst.notes])
+    starts = starts[(starts >= start) & (starts < start + duration)]
     tempo_times, tempi = pm.get_tempo_changes()
     # the tempo in force at the excerpt's start, then every change inside it
     first = max(0, int(np.searchsorted(tempo_times, start, side="right")) - 1)
@@ -117,7 +127,24 @@ def ground_truth(pm: pretty_midi.PrettyMIDI, start: float, duration: float) -> d
         "time_signatures": [[round(max(0.0, s.time - start), 6), s.numerator, s.denominator] for s in in_force],
         "onsets": {k: _window(np.array(v), start, duration) for k, v in stems.items()},
         "drum_notes": {str(p): _window(np.array(v), start, duration) for p, v in sorted(drum_notes.items())},
+        "grid_fit": round(grid_fit(starts, beats), 4),
     }
+
+
+def grid_fit(note_starts: np.ndarray, beats: np.ndarray, tolerance: float = GRID_TOLERANCE_S) -> float:
+    """Share of note starts within `tolerance` of the written grid (16ths or triplet 8ths of the
+    tempo map's beats). A file played in without a tempo map has notes all over its grid: its
+    beats would not be the music's, so such an excerpt is left out of the set."""
+    if note_starts.size == 0:
+        return 0.0
+    if beats.size < 2:
+        return 0.0
+    beats = np.append(beats, 2 * beats[-1] - beats[-2])  # one more beat: the last one's subdivisions too
+    grid = (beats[:-1, None] + np.diff(beats)[:, None] * np.array([0, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4])).ravel()
+    grid = np.sort(np.append(grid, beats[-1]))
+    i = np.clip(np.searchsorted(grid, note_starts), 1, grid.size - 1)
+    dist = np.minimum(np.abs(note_starts - grid[i - 1]), np.abs(note_starts - grid[i]))
+    return float(np.mean(dist <= tolerance))
 
 
 def choose_start(pm: pretty_midi.PrettyMIDI, min_start: float, duration: float) -> float:
@@ -240,6 +267,10 @@ def build(out: Path, duration: float, sources: tuple[Source, ...] = SOURCES) -> 
             pm = pretty_midi.PrettyMIDI(str(midi))
             start = choose_start(pm, src.min_start, duration)
             truth = ground_truth(pm, start, duration)
+            if truth["grid_fit"] < MIN_GRID_FIT:  # type: ignore[operator]
+                print(f"{src.name}: left out, only {truth['grid_fit']:.0%} of its notes lie on the MIDI's beat grid "
+                      "(played in without a tempo map: its beats are not the music's)", file=sys.stderr)
+                continue
             render_excerpt(midi, out / f"{src.name}.wav", start, duration, Path(tmpdir))
             meta = {"name": src.name, "audio": f"{src.name}.wav", "start_s": round(start, 6), "duration_s": duration,
                     "source": {"package": src.package, "version": package_version(src.package), "path": src.path,

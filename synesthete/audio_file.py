@@ -42,6 +42,19 @@ class DecodedAudio:
     def seconds(self) -> float:
         return self.samples.shape[1] / self.sample_rate
 
+    # The streaming interface of `AudioFile`, so a renderer takes either.
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[0]
+
+    @property
+    def duration_s(self) -> float:
+        return self.seconds
+
+    def chunks(self, seconds: float = 0.0) -> Iterator[np.ndarray]:
+        """The samples as one (C, N) chunk: they are in memory already (`seconds` is ignored)."""
+        yield self.samples
+
 
 def _reason(e: Exception) -> str:
     text = str(e).strip()
@@ -70,15 +83,17 @@ class AudioFile:
         except RuntimeError as e:
             raise AudioFileError(f"{path}: not a readable audio or video file ({_reason(e)}); "
                                  "give wav, flac, mp3, ogg or a video with sound") from None
+        self._used = False  # the decoder opened here serves the first pass
         meta = self._decoder.metadata
         self.sample_rate = int(meta.sample_rate)
         self.channels = int(meta.num_channels)
         self.begin_s = float(meta.begin_stream_seconds or 0.0)
         self.duration_s = float(meta.duration_seconds) if meta.duration_seconds else None  # from the header
 
-    def _window(self, start: float, stop: float | None) -> np.ndarray | None:
+    @staticmethod
+    def _window(decoder, start: float, stop: float | None) -> np.ndarray | None:
         try:
-            data = self._decoder.get_samples_played_in_range(start, stop).data.numpy()
+            data = decoder.get_samples_played_in_range(start, stop).data.numpy()
         except RuntimeError:  # TorchCodec raises for a range that reaches past the end
             return None
         return data if data.shape[1] else None
@@ -89,12 +104,18 @@ class AudioFile:
         Windows are consecutive ranges of presentation time, so their concatenation is exactly
         the whole stream (encoder priming already trimmed, as a whole-file decode trims it).
         """
+        from torchcodec.decoders import AudioDecoder
+
+        # A decoder of its own per pass: TorchCodec's decoders only move forward reliably (one
+        # that has read a file with an edit list cannot go back to its start).
+        decoder = self._decoder if not self._used else AudioDecoder(str(self.path))
+        self._used = True
         k = 0
         while True:
             start = self.begin_s + k * seconds
-            data = self._window(start, start + seconds)
+            data = self._window(decoder, start, start + seconds)
             if data is None:  # the last window reaches past the end: take what is left
-                data = self._window(start, None)
+                data = self._window(decoder, start, None)
                 if data is None:
                     if k == 0:
                         raise AudioFileError(f"{self.path}: the audio stream holds no samples")

@@ -165,3 +165,75 @@ def evaluate_model(model, seeds, duration: float = 2.0, size: int = 64, device: 
     """
     items = [procedural_item(model.cfg, int(seed), i, duration, size) for i, seed in enumerate(seeds)]
     return teacher_figures(model, items, size, device)[0]
+
+
+# Shifts of the video's motion peaks for the chance level of AV-Align: far enough from the true
+# alignment (seconds, not frames) that any hit left is coincidence, several to average the luck.
+CHANCE_SHIFTS_S = (2.0, 3.0, 5.0, 7.0)
+VIDEO_SCORE_SIZE = 128  # frames are scored at this height (optical flow cost); motion peaks do not depend on it
+
+
+def read_video_frames(path: Path, height: int = VIDEO_SCORE_SIZE) -> tuple[np.ndarray, float]:
+    """A rendered video's frames, decoded in order and scaled to `height` rows (aspect kept), as
+    uint8 (T, H, W, 3), and its frame rate. ValueError naming the file when it has no video."""
+    import cv2
+    from torchcodec.decoders import VideoDecoder
+
+    try:
+        decoder = VideoDecoder(str(path), dimension_order="NHWC")
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable video ({str(e).splitlines()[0] if str(e) else 'no video stream'})") from None
+    fps = float(decoder.metadata.average_fps or 0.0)
+    if fps <= 0:
+        raise ValueError(f"{path}: the video stream has no frame rate")
+    frames = []
+    for k in range(0, len(decoder), 64):
+        batch = decoder.get_frames_in_range(k, min(k + 64, len(decoder))).data.numpy()  # (n, H, W, 3)
+        h, w = batch.shape[1:3]
+        size = (max(16, round(w * height / h)), height)
+        frames.extend(cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in batch)
+    if len(frames) < 2:
+        raise ValueError(f"{path}: fewer than 2 video frames")
+    return np.stack(frames), fps
+
+
+def chance_av_align(scores: ClipScores, fps: float) -> float:
+    """AV-Align of the same motion peaks shifted (circularly) by CHANCE_SHIFTS_S: what a picture
+    that moves as often, but not with the music, would score."""
+    from synesthete.metrics.av_align import av_align
+
+    n = scores.motion.shape[0]
+    shifted = [av_align(scores.audio_peaks, np.sort((scores.video_peaks + int(round(s * fps))) % n)).score
+               for s in CHANCE_SHIFTS_S if int(round(s * fps)) < n]
+    return float(np.mean(shifted)) if shifted else float("nan")
+
+
+def score_rendered(path: Path, sample_rate: int = 24_000, beat_times: np.ndarray | None = None,
+                   duration: float | None = None) -> dict[str, ClipScores]:
+    """A rendered file (synesthete-render output: video + its audio) scored against its own audio:
+    rows "video" and "fft_bars" (the spectrum-bars baseline on the same audio, at the same frame
+    rate and size), each with `av_align_chance` (its motion peaks shifted) beside AV-Align.
+
+    Frame t is taken to show the audio up to (t + 1) / fps, the project's timing convention."""
+    from synesthete.audio_file import read_model_audio
+    from synesthete.baseline import FFTBars
+
+    frames, video_fps = read_video_frames(path)
+    fps = int(round(video_fps))  # the metrics work on whole-sample hops (sample_rate // fps)
+    audio = read_model_audio(path, sample_rate)
+    hop = sample_rate // fps
+    n = min(frames.shape[0], audio.shape[0] // hop)
+    if duration is not None:
+        n = min(n, int(duration * fps))
+    if n < 2:
+        raise ValueError(f"{path}: too short to score (needs 2 video frames with audio under them)")
+    frames, audio = frames[:n], audio[: n * hop]
+    out: dict[str, ClipScores] = {}
+    h, w = frames.shape[1:3]
+    bars = FFTBars(sample_rate, fps, h, w).render(audio)[:n]
+    for row, pictures in (("video", frames), ("fft_bars", bars)):
+        scores = score_clip(pictures, audio, sample_rate, fps, beat_times)
+        scores.figures["av_align_chance"] = chance_av_align(scores, fps)
+        scores.figures["fps"] = fps
+        out[row] = scores
+    return out

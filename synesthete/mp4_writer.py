@@ -4,6 +4,12 @@ Both the live recorder and offline rendering write their files through `Mp4Write
 over TorchCodec's multi-stream `torchcodec.encoders.Encoder`. Audio and video are kept in sync by
 their counts alone: frame `n` covers samples `[n * sample_rate / fps, (n + 1) * sample_rate / fps)`.
 
+Timing (what a player or decoder reads): frame `n` is stamped at `(n + 1) / fps`, the instant it
+stands for, with a constant frame duration from the first frame (ffprobe reads exactly `fps`),
+and the audio plays at its source time: sample 0 at 0 s, the aac encoder's priming trimmed by an
+edit list. FFmpeg writes the audio's edit when the header follows the first packets
+(`delay_moov`); `synesthete.mp4_timing` adds the video's as soon as the header is on the disk.
+
 Crash safety: the file is a *fragmented* mp4 (muxer flags `frag_keyframe+empty_moov+
 default_base_moof`, passed to FFmpeg's mov muxer through the encoder's `extra_options`). The header
 (`moov`) is written first and holds no sample table; the media follows as self-describing
@@ -28,11 +34,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from synesthete.mp4_timing import stamp_frame_instants
+
 # Sample rates FFmpeg's native aac encoder accepts (libavcodec/aacenctab.h, mpeg4audio rates).
 AAC_SAMPLE_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
 MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
 # Fragmented mp4: header first, then one moof+mdat per keyframe -> a killed writer leaves a playable file.
-MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+# delay_moov: the header is written with the first fragment, once the muxer knows each stream's
+# start, so it can write the edit list that trims the aac priming (else every sound is 23 ms late).
+MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof+delay_moov"
 
 
 class RecordingError(OSError):
@@ -96,6 +106,7 @@ class Mp4Writer:
         self._samples = 0
         self._closed = False
         self._failed: RecordingError | None = None
+        self._stamped = False  # the header on the disk has its video edit list (or never can)
 
         from torchcodec.encoders import Encoder  # import here: torchcodec loads FFmpeg on import
 
@@ -178,6 +189,7 @@ class Mp4Writer:
         video = self._as_nchw(frames)  # (N, 3, H, W) uint8
         self._guarded(self._video.add_frames, video)
         self._frames += video.shape[0]
+        self._stamp()
 
     def write_audio(self, samples: np.ndarray | torch.Tensor) -> None:
         """Append float32 samples in [-1, 1]: (n,) mono or (channels, n)."""
@@ -189,6 +201,7 @@ class Mp4Writer:
             return
         self._guarded(self._audio.add_samples, audio)
         self._samples += audio.shape[1]
+        self._stamp()
 
     def close(self) -> None:
         """Finish the file (pad audio, flush the encoder, write the index). Safe to call twice.
@@ -212,6 +225,8 @@ class Mp4Writer:
             self._failed = self._error(e)
             self._finish_failed()
             raise self._failed from None
+        self._stamped = False  # check once more on the finished file
+        self._stamp()
 
     def __enter__(self) -> "Mp4Writer":
         return self
@@ -225,6 +240,20 @@ class Mp4Writer:
                 f"{self._frames} frames written)")
 
     # -- internals -----------------------------------------------------------------------------
+    def _stamp(self) -> None:
+        """Put the video's edit list (frame n at (n + 1) / fps) into the header once it is on the disk.
+
+        Until the first fragment is cut the header is not written (`delay_moov`): a stat and, once
+        the file has grown, one read of its first kilobytes per call, then nothing.
+        """
+        if self._stamped:
+            return
+        try:
+            if self.path.stat().st_size > 0:
+                self._stamped = stamp_frame_instants(self.path, self.fps) is not None  # done, or never possible
+        except OSError:
+            pass  # unreadable for a moment: the next write or close() tries again
+
     def _check_open(self) -> None:
         if self._failed is not None:
             raise self._failed
@@ -260,6 +289,7 @@ class Mp4Writer:
             trim_partial_fragment(self.path)
         except OSError:
             pass  # file vanished or unreadable: nothing more to save
+        self._stamp()
 
     def _as_nchw(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         t = torch.from_numpy(_writable(frames)) if isinstance(frames, np.ndarray) else frames

@@ -1,50 +1,93 @@
-"""The one streaming path from audio to finished frames, shared by the live window and offline render.
+"""The one streaming path from audio to finished frames, shared by the live window, render and replay.
 
-    performer = Performer(model, device="cpu")
-    controls = ControlState(len(model.cfg.styles))
-    for chunk, t_capture in source:                       # any chunk size, at model.cfg.sample_rate
+    performer = Performer(hearing, render_size=(360, 640))
+    controls = performer.new_controls()
+    for chunk, t_capture in source:                       # any chunk size, at hearing.cfg.sample_rate
         for frame in performer.process(chunk, controls, t_capture):
             show(frame.image)                             # (H, W, 3) uint8 after post effects
+            frame.state                                   # the MusicState the look was drawn from
 
-Inside: causal `StreamingFeatures` -> `model.step` once per hop -> beat tracking on the features ->
-`PostEffects`. The control state's smoothing advances by one model frame per step (never by the
-wall clock), so the frames depend only on the audio samples and on the model-frame index at which
-each control event was applied: `render_clip` replays a clip with such events and gives what the
-live window showed (to float tolerance).
+Inside, once per hop: causal `StreamingFeatures` -> `hearing.step` -> the frame's `MusicState` ->
+the looks (`LookMixer`: the style morph crossfades looks, one is drawn at rest) at the render size
+-> `PostEffects`. The hearing is the model (`synesthete.model.hearing`: `init_state(batch, device)`,
+`step(feature_t (B, F), state) -> (fields, state)`), or `ScoreHearing`, which replays a state
+known in advance (procedural music knows its score). The control state's smoothing advances by
+one frame per step (never by the wall clock), so the frames depend only on the audio samples and
+on the frame index at which each control event was applied: `render_clip` replays a clip with
+such events and gives what the live window showed.
 
-Each `Frame` knows the capture time of the newest audio sample that fed it, so the live loop can
-measure audio->frame latency instead of guessing it.
+Each `Frame` knows the capture time of the newest audio sample that fed it (the live loop measures
+audio->frame latency from it) and carries its music state (the HUD and OSC read it). A frame that
+nobody will look at can skip the drawing (`draw=`): its music state, controls and effects state
+still advance, so skipping never changes the frames that are drawn.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
 from synesthete.controls import ControlState
 from synesthete.features import MEL_SCALE, StreamingFeatures
+from synesthete.looks import LookMixer, look_names
+from synesthete.music_state import FIELD_NAMES, SPEC, MusicState
 from synesthete.post_effects import PostEffects, to_uint8
 
-# Beat tracking on the features: the kick strength is the mean rise of the lowest mel bands
-# (natural-log power units), compared with its own slow average.
+DEFAULT_RENDER_SIZE = (360, 640)  # (h, w): what a small CPU holds at 60 fps; the live loop measures
+
+# The strobe and the beat-cut fire on a kick found in the features themselves: the mean rise of the
+# lowest mel bands (natural-log power units) against its own slow average. It needs no model, so
+# it is as quick and sure on the first beat as on the hundredth, whatever the hearing model knows.
 KICK_BANDS = 6
 KICK_MIN = 1.5  # absolute floor (log-power units): a kick rises ~3-5, noise in these narrow bands ~1
 KICK_RATIO = 2.0  # ... and a beat must stand this far above the recent average
 REFRACTORY_S = 0.12  # at most ~8 beats per second (16th notes at 120 BPM pass, rolls do not)
 
 
-@dataclass
-class Frame:
-    image: np.ndarray  # (H, W, 3) uint8, after post effects
-    index: int  # model frame index since the performer started (frame t stands for (t + 1) / fps)
-    capture_time: float | None  # perf_counter time of the newest audio sample that fed it
-    beat: bool  # a strong low-end onset (kick) landed on this frame
-    kick: float  # kick strength (mean positive low-band log-mel rise)
-    onset: float  # full-band spectral flux feature (onset strength)
-    level: float  # RMS feature of the newest hop (roughly 0 = quiet .. 1.5 = loud)
+@dataclass(frozen=True)
+class FeatureConfig:
+    """The audio front end a hearing was trained with (the fields `StreamingFeatures.for_model` reads)."""
+
+    sample_rate: int = 24_000
+    fps: int = 60
+    n_mels: int = 64
+    n_fft: int = 1024
+    n_chroma: int = 12
+    chroma_fft: int = 4096
+
+    @property
+    def n_features(self) -> int:
+        return self.n_mels + 2 + self.n_chroma
+
+
+class ScoreHearing:
+    """A hearing that already knows the answer: it replays a given music state, frame by frame.
+
+    For music whose score is known (the procedural demo and songs): the looks then draw from the
+    exact state. `state` is a whole `MusicState` (frames past its end are silence) or a function
+    frame index -> one-frame state (an endless stream). The features are ignored.
+    """
+
+    def __init__(self, state: MusicState | Callable[[int], MusicState], cfg: FeatureConfig | None = None) -> None:
+        self.cfg = cfg or FeatureConfig()
+        self._state = state
+
+    def init_state(self, batch: int, device: torch.device | str = "cpu") -> dict:
+        return {"t": 0}
+
+    def frame_state(self, t: int) -> MusicState:
+        if callable(self._state):
+            return self._state(t)
+        if t < len(self._state):
+            return self._state.frame(t)
+        return MusicState.silence(1, self.cfg.fps, start_time=t / self.cfg.fps)
+
+    def step(self, feature_t: torch.Tensor, state: dict) -> tuple[dict[str, np.ndarray], dict]:
+        one = self.frame_state(state["t"])
+        return {f: getattr(one, f) for f in FIELD_NAMES if f != "time"}, {"t": state["t"] + 1}
 
 
 class BeatTracker:
@@ -73,50 +116,84 @@ class BeatTracker:
         return beat, kick
 
 
-class Performer:
-    """Audio chunks in, finished frames out, for one model on one device."""
+@dataclass
+class Frame:
+    image: np.ndarray | None  # (H, W, 3) uint8 after post effects; None when the frame was not drawn
+    index: int  # frame index since the performer started (frame t stands for (t + 1) / fps)
+    capture_time: float | None  # perf_counter time of the newest audio sample that fed it
+    state: MusicState  # the music state of this frame (length 1)
+    beat: bool  # a strong low-end onset (kick) landed on this frame: strobe and beat-cut fire on it
+    level: float  # RMS feature of the newest hop (roughly 0 = quiet .. 1.5 = loud)
 
-    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu",
-                 render_size: tuple[int, int] | None = None) -> None:
-        cfg = model.cfg
-        self.model = model.to(device).eval()
+    @property
+    def music_state(self) -> MusicState:
+        """The frame's music state (the name the OSC sender reads)."""
+        return self.state
+
+
+def _fields_to_state(fields: dict, time: float) -> MusicState:
+    """A one-frame MusicState from a hearing's fields (tensors or arrays, batch of 1)."""
+    arrays = {}
+    for name, v in fields.items():
+        if hasattr(v, "detach"):
+            v = v.detach().float().cpu().numpy()
+        cols = SPEC[name].columns if name in SPEC else None
+        arrays[name] = np.asarray(v, dtype=np.float32).reshape((1,) if cols is None else (1, len(cols)))
+    return MusicState.from_arrays(arrays, time=np.full(1, time, np.float32))
+
+
+class Performer:
+    """Audio chunks in, finished frames (and their music state) out, for one hearing on one device."""
+
+    def __init__(self, hearing, device: str | torch.device = "cpu",
+                 render_size: tuple[int, int] | None = None, looks: Sequence[str] | None = None,
+                 mixer: LookMixer | None = None) -> None:
+        cfg = hearing.cfg
+        self.hearing = hearing.to(device).eval() if isinstance(hearing, torch.nn.Module) else hearing
         self.device = torch.device(device)
         self.cfg = cfg
         self.sample_rate = int(cfg.sample_rate)
         self.fps = int(cfg.fps)
-        self.styles: tuple[str, ...] = tuple(cfg.styles)
-        self.render_size = tuple(render_size) if render_size is not None else None
+        self.render_size: tuple[int, int] = tuple(render_size) if render_size is not None else DEFAULT_RENDER_SIZE
         self.features = StreamingFeatures.for_model(cfg, self.device)
         self.hop = self.features.hop
         self.n_mels = int(cfg.n_mels)
+        self.mixer = mixer or LookMixer(looks or usable_looks(cfg), device=self.device)
+        self.styles: tuple[str, ...] = self.mixer.names  # the morph's looks, in crossfader order
         self.effects = PostEffects(self.fps)
         self.beats = BeatTracker(self.fps)
-        n_controls = len(self.styles) + int(getattr(cfg, "n_controls", 1))
-        self._control = torch.zeros(1, n_controls, device=self.device)  # (1, C), refilled per frame
         self.reset()
 
     def new_controls(self, **values: float) -> ControlState:
-        """A ControlState sized for this model's styles."""
+        """A ControlState with one morph weight per look."""
         return ControlState(len(self.styles), values or None)
 
+    def set_render_size(self, size: tuple[int, int]) -> None:
+        """Draw the next frames at (h, w); trails and freeze restart at the new size."""
+        self.render_size = (int(size[0]), int(size[1]))
+
     def reset(self) -> None:
-        """Start a new stream: silence before it, fresh model state and effect state."""
+        """Start a new stream: silence before it, fresh hearing, looks and effect state."""
         self.features.reset()
         self.effects.reset()
         self.beats.reset()
+        self.mixer.reset()
         with torch.inference_mode():
-            self.state = self.model.init_state(1, self.device)
+            self.state = self.hearing.init_state(1, self.device)
         self.frames_done = 0
         self.samples_in = 0
 
     @torch.inference_mode()
     def process(self, audio_chunk: np.ndarray | Sequence[float], controls: ControlState,
-                newest_capture_time: float | None = None) -> list[Frame]:
-        """Push audio (n,) at the model's rate; return the frames this chunk completed (0, 1 or more).
+                newest_capture_time: float | None = None,
+                draw: bool | str | Callable[[int], bool] = True) -> list[Frame]:
+        """Push audio (n,) at the hearing's rate; return the frames this chunk completed (0, 1 or more).
 
-        Control smoothing advances one model frame per returned frame. `newest_capture_time` is
-        the capture time of the chunk's last sample; each frame gets the time of its own newest
-        sample (earlier by the samples that came after it).
+        Control smoothing advances one frame per returned frame. `newest_capture_time` is the
+        capture time of the chunk's last sample; each frame gets the time of its own newest sample.
+        `draw`: True draws every frame; "last" only the newest of the chunk (a live loop that fell
+        behind shows only that one); a function frame index -> bool picks frames (a render at a
+        lower frame rate). Undrawn frames have `image=None`.
         """
         chunk = np.asarray(audio_chunk, dtype=np.float32).reshape(-1)
         self.samples_in += chunk.size
@@ -124,24 +201,61 @@ class Performer:
         k = feats.shape[0]
         if k == 0:
             return []
-        rows = feats[:, : self.n_mels + 2].float().cpu().numpy()  # (k, F) for beat tracking and meters
+        rows = feats[:, : self.n_mels + 2].float().cpu().numpy()  # (k, n_mels + 2): low bands, flux, RMS
         dt = 1.0 / self.fps
+        h, w = self.render_size
         frames: list[Frame] = []
         for i in range(k):
             controls.step(dt)
-            self._control.copy_(torch.from_numpy(controls.model_controls()).unsqueeze(0))
-            image, self.state = self.model.step(feats[i : i + 1], self._control, self.state, size=self.render_size)
-            beat, kick = self.beats.update(rows[i, :KICK_BANDS])
-            out = self.effects.apply(image[0].float(), controls.effects(), beat)
             index = self.frames_done
             self.frames_done += 1
+            fields, self.state = self.hearing.step(feats[i : i + 1], self.state)
+            state = _fields_to_state(fields, (index + 1) / self.fps)
+            beat, _ = self.beats.update(rows[i, :KICK_BANDS])
+            if callable(draw):
+                wanted = bool(draw(index))
+            else:
+                wanted = i == k - 1 if draw == "last" else bool(draw)
+            image = None
+            if wanted:
+                picture = self.mixer.draw(state, controls.style_weights, h, w, controls.value["reactivity"],
+                                          feats[i : i + 1])
+                image = to_uint8(self.effects.apply(picture, controls.effects(), beat))
+            else:
+                self.effects.advance(controls.effects(), beat)
             capture = None
             if newest_capture_time is not None:
                 after = self.samples_in - (index + 1) * self.hop  # samples newer than this frame's last
                 capture = newest_capture_time - after / self.sample_rate
-            frames.append(Frame(to_uint8(out), index, capture, beat, kick,
-                                float(rows[i, self.n_mels]), float(rows[i, self.n_mels + 1])))
+            frames.append(Frame(image, index, capture, state, bool(beat), float(rows[i, self.n_mels + 1])))
         return frames
+
+
+def usable_looks(cfg) -> tuple[str, ...]:
+    """The looks a performer can morph across with this front end: every registered look, less the
+    neural look when its pixel model is missing or was trained on other features."""
+    from synesthete.looks.neural import NeuralLook, neural_checkpoint
+
+    names = look_names()
+    if "neural" in names:
+        ok = neural_checkpoint().is_file()
+        if ok:
+            try:
+                ok = NeuralLook.fits(neural_checkpoint(), cfg)
+            except Exception:  # an unreadable checkpoint: the morph goes without it
+                ok = False
+        if not ok:
+            names = tuple(n for n in names if n != "neural")
+    return names
+
+
+def load_hearing(checkpoint: str | None, device: str | torch.device = "cpu"):
+    """(hearing model, label) from a checkpoint (None: the shipped default.pt). A checkpoint of
+    another kind (the pixel network: it plays as the `neural` look) raises `CheckpointError`."""
+    from synesthete.checkpoint import load_model, resolve_checkpoint
+
+    path = resolve_checkpoint(checkpoint, "hearing")
+    return load_model(path, device, kind="hearing"), path.name
 
 
 def render_clip(performer: Performer, audio: np.ndarray, controls: ControlState,

@@ -62,8 +62,8 @@ class Preset:
             return None
         unknown = [s for s in self.styles if s not in model_styles]
         if unknown:
-            raise PresetError(f"{self.path or self.name}: styles.{unknown[0]}: unknown style "
-                              f"(this model's styles: {', '.join(model_styles)})")
+            raise PresetError(f"{self.path or self.name}: styles.{unknown[0]}: unknown look "
+                              f"(the looks: {', '.join(model_styles)})")
         w = np.array([self.styles.get(s, 0.0) for s in model_styles], dtype=np.float32)
         if w.sum() <= 0:
             raise PresetError(f"{self.path or self.name}: styles: at least one weight must be > 0")

@@ -9,6 +9,7 @@ complete, deleted on any error. The CLI (`synesthete.render_cli`) and the render
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,9 +19,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from synesthete.audio_file import DecodedAudio, to_model_audio
 from synesthete.frame_size import even_size
-from synesthete.resampler import resample
+from synesthete.resampler import Resampler
 
 # Model frames per `Performer.process` call: big enough to amortise the Python overhead, small
 # enough that the progress bar moves and the mp4 streams are interleaved finely.
@@ -46,60 +46,107 @@ class RenderStats:
         return self.audio_seconds / self.wall_seconds if self.wall_seconds > 0 else float("inf")
 
 
-def mp4_audio(audio: DecodedAudio) -> tuple[np.ndarray, int]:
-    """The original audio in a form aac takes: (C <= 2, N) at a rate aac accepts (else 48 kHz)."""
+class _Fifo:
+    """Channels-first samples waiting to be written: pushed as decoded, taken as video catches up."""
+
+    def __init__(self, channels: int) -> None:
+        self._parts: collections.deque[np.ndarray] = collections.deque()
+        self.channels = channels
+        self.size = 0  # samples held
+
+    def push(self, samples: np.ndarray) -> None:
+        if samples.shape[1]:
+            self._parts.append(samples)
+            self.size += samples.shape[1]
+
+    def take(self, n: int) -> np.ndarray:
+        n = min(n, self.size)
+        out, got = [], 0
+        while got < n:
+            part = self._parts.popleft()
+            use = min(part.shape[1], n - got)
+            out.append(part[:, :use])
+            if use < part.shape[1]:
+                self._parts.appendleft(part[:, use:])
+            got += use
+        self.size -= n
+        return np.concatenate(out, axis=1) if out else np.zeros((self.channels, 0), np.float32)
+
+
+def mp4_audio_format(channels: int, sample_rate: int) -> tuple[int, int]:
+    """(channels, rate) the original audio is written at: <= 2 channels (more are mixed to mono),
+    at its own rate when aac takes it, else 48 kHz."""
     from synesthete.mp4_writer import AAC_SAMPLE_RATES
 
-    samples, rate = audio.samples, audio.sample_rate
-    if samples.shape[0] > 2:  # surround: aac here is mono/stereo; a plain mean keeps every channel audible
-        samples = samples.mean(axis=0, keepdims=True)
-    if rate not in AAC_SAMPLE_RATES:
-        samples = resample(samples, rate, 48_000)
-        rate = 48_000
-    return np.ascontiguousarray(samples, dtype=np.float32), rate
+    return (channels if channels <= 2 else 1), (sample_rate if sample_rate in AAC_SAMPLE_RATES else 48_000)
 
 
-def stream_frames(performer, audio: np.ndarray, controls, events: Iterable[tuple[int, dict]] = (),
-                  chunk_frames: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
-    """Drive `performer` over `audio` (model rate, padded to whole hops); yield (k, H, W, 3) uint8 batches.
+def stream_frames(performer, chunks: Iterable[np.ndarray], controls, events: Iterable[tuple[int, dict]] = (),
+                  chunk_frames: int = CHUNK_FRAMES, n_frames: int | None = None,
+                  draw=True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Drive `performer` over model-rate mono `chunks` (any sizes); yield (indices (k,), images
+    (k, H, W, 3) uint8) of the drawn frames, batch by batch (`draw` as `Performer.process` takes it).
 
-    Each (frame_index, event) is applied to `controls` right before that model frame, exactly as
-    the live loop applies a queued event between frames; chunks are cut at event frames so the
-    chunking never moves an event.
+    The audio is cut into whole hops; the last partial hop is padded with silence, and with
+    `n_frames` exactly that many frames are made (audio beyond them dropped, missing audio
+    silence). Each (frame_index, event) is applied to `controls` right before that model frame,
+    exactly as the live loop applies a queued event between frames; batches are cut at event
+    frames so the chunking never moves an event. Memory holds one chunk, never the whole stream.
     """
     hop = performer.hop
-    n_frames = -(-audio.shape[0] // hop)
-    audio = np.concatenate([audio, np.zeros(n_frames * hop - audio.shape[0], np.float32)])
     pending = sorted(events, key=lambda e: e[0])
     j = 0
     start = performer.frames_done
     f = start
-    while f < start + n_frames:
+    buf = np.zeros(0, np.float32)
+    source = iter(chunks)
+    exhausted = False
+    while True:
+        while not exhausted and buf.size < chunk_frames * hop:
+            chunk = next(source, None)
+            if chunk is None:
+                exhausted = True
+                if n_frames is None:
+                    buf = np.pad(buf, (0, -buf.size % hop))  # the last partial hop, padded
+            else:
+                buf = np.concatenate([buf, np.asarray(chunk, np.float32)])
+        if n_frames is not None:
+            left = (start + n_frames - f) * hop
+            buf = buf[:left] if (buf.size >= left or not exhausted) else np.pad(buf, (0, left - buf.size))
+        ready = buf.size // hop
+        if ready == 0:
+            if exhausted:
+                return
+            continue
         while j < len(pending) and pending[j][0] <= f:
             controls.apply(pending[j][1])
             j += 1
-        stop = min(start + n_frames, f + chunk_frames)
+        k = min(ready, chunk_frames)
         if j < len(pending):
-            stop = min(stop, max(pending[j][0], f + 1))
-        frames = performer.process(audio[(f - start) * hop : (stop - start) * hop], controls)
+            k = min(k, max(pending[j][0] - f, 1))
+        frames = [fr for fr in performer.process(buf[: k * hop], controls, draw=draw) if fr.image is not None]
+        buf = buf[k * hop :]
+        f += k
         if frames:
-            yield np.stack([fr.image for fr in frames])
-        f = stop
+            yield np.array([fr.index - start for fr in frames]), np.stack([fr.image for fr in frames])
 
 
-def pick_output_frames(model_fps: float, out_fps: float, n_model_frames: int) -> np.ndarray:
-    """Model frame shown by each output frame at `out_fps`: the newest whose instant is <= the output's.
+def output_frame_picks(model_fps: float, out_fps: float, start: int, stop: int) -> np.ndarray:
+    """Output frames k whose picture is a model frame in [start, stop), in order, as model-frame indices.
 
-    Output frame k stands for (k + 1) / out_fps; model frame i for (i + 1) / model_fps.
+    Output frame k stands for (k + 1) / out_fps and shows the newest model frame whose instant
+    (i + 1) / model_fps is not later: i = floor((k + 1) * model_fps / out_fps) - 1.
     """
-    n_out = int(np.floor(n_model_frames * out_fps / model_fps + 1e-9))
-    k = np.arange(n_out)
-    return np.floor((k + 1) * model_fps / out_fps + 1e-9).astype(np.int64) - 1
+    r = model_fps / out_fps
+    # A slightly wide range of k, then the exact test: rounding can never drop or repeat a frame.
+    k = np.arange(max(0, int(np.floor((start + 1) / r)) - 2), int(np.ceil((stop + 1) / r)) + 2)
+    picks = np.floor((k + 1) * r + 1e-9).astype(np.int64) - 1
+    return picks[(picks >= start) & (picks < stop)]
 
 
 def render_to_mp4(
-    model,
-    audio: DecodedAudio,
+    hearing,
+    audio,
     output: str | Path,
     size: tuple[int, int],
     fps: float | None = None,
@@ -113,79 +160,138 @@ def render_to_mp4(
     n_frames: int | None = None,
     render_size: tuple[int, int] | None = None,
 ) -> RenderStats:
-    """Render `audio` through a fresh Performer into `output` (width, height = size) atomically.
+    """Render `audio` through a fresh Performer on `hearing` into `output` (width, height = size) atomically.
 
-    By default the model draws at `render_size` ((h, w); None: its native size) and the finished
-    frames are fitted to `size` exactly as the live window fits them to the screen (cover crop,
-    bilinear): the cheap path. `full_detail=True` has the model itself render at `size` (the
-    implicit decoder adds real detail, a conv decoder upsamples; post effects run at full size):
-    the frames of a live loop run with that render size. `n_frames` fixes the number of model
-    frames (a replay matches the recording's video: audio beyond it is dropped, missing audio is
-    silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
+    `audio` is an `AudioFile` (streamed: memory does not grow with the file's length) or a
+    `DecodedAudio`. By default the looks draw at `render_size` ((h, w); None: the live default
+    with the output's aspect) and the finished frames are fitted to `size` exactly as the live
+    window fits them to the screen (cover crop, bilinear): the cheap path. `full_detail=True`
+    draws the looks at `size` (post effects run at full size too): the frames of a live loop run
+    with that render size. Only frames the output shows are drawn. `n_frames` fixes the number
+    of model frames (a replay matches the recording's video: audio beyond it is dropped, missing
+    audio is silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
     """
     from tqdm import tqdm
 
+    from synesthete.audio_file import model_audio
     from synesthete.mp4_writer import Mp4Writer
     from synesthete.performer import Performer
 
     output = Path(output)
     width, height = even_size(*size)  # h264 4:2:0, as the live recorder rounds
-    performer = Performer(model, device=device, render_size=(height, width) if full_detail else render_size)
+    if full_detail:
+        render_size = (height, width)
+    elif render_size is None:
+        render_size = default_render_size(width, height)
+    performer = Performer(hearing, device=device, render_size=render_size)
     if controls is None:
         controls = performer.new_controls()
     model_fps = float(performer.fps)
     out_fps = float(fps) if fps else model_fps
-    model_audio = to_model_audio(audio, performer.sample_rate)
-    orig, orig_rate = mp4_audio(audio)
-    if n_frames is not None:
-        want = n_frames * performer.hop
-        model_audio = np.pad(model_audio[:want], (0, max(0, want - model_audio.shape[0])))
-        orig = orig[:, : round(n_frames * orig_rate / model_fps)]
-    n_model = -(-model_audio.shape[0] // performer.hop)
-    picks = pick_output_frames(model_fps, out_fps, n_model)
-    wanted = np.zeros(n_model, dtype=bool)
-    wanted[picks] = True  # (a model frame shown twice at a higher out_fps is repeated below)
-    repeats = np.bincount(picks, minlength=n_model)
+    orig_channels, orig_rate = mp4_audio_format(audio.channels, audio.sample_rate)
+    to_mp4 = Resampler(audio.sample_rate, orig_rate, orig_channels)
+    orig = _Fifo(orig_channels)
+    # The original audio (for the mp4) and the model's (mono, model rate) come from one pass over the file.
+    def tee():
+        for chunk in audio.chunks():
+            orig.push(to_mp4.process(chunk if chunk.shape[0] == orig_channels else chunk.mean(axis=0, keepdims=True)))
+            yield chunk
+        orig.push(to_mp4.flush())
 
-    tmp = output.with_name(f".{output.stem}.partial-{os.getpid()}{output.suffix or '.mp4'}")
+    heard = model_audio(tee(), audio.sample_rate, performer.sample_rate)
+    orig_limit = round(n_frames * orig_rate / model_fps) if n_frames is not None else None
+    estimate = n_frames if n_frames is not None else int(np.ceil((audio.duration_s or 0.0) * model_fps)) or None
+
+    tmp = partial_path(output)
     t0 = time.perf_counter()
     written = 0
     writer = None
     try:
-        writer = Mp4Writer(tmp, width, height, out_fps, sample_rate=orig_rate, audio_channels=orig.shape[0],
+        writer = Mp4Writer(tmp, width, height, out_fps, sample_rate=orig_rate, audio_channels=orig_channels,
                            threads=threads)
+
+        def write_audio(upto: int) -> None:
+            if orig_limit is not None:
+                upto = min(upto, orig_limit)
+            if upto > writer.samples_written:
+                writer.write_audio(orig.take(upto - writer.samples_written))
+
         index = 0
-        with tqdm(total=n_model, unit="frame", desc=f"render {output.name}", disable=not progress,
+        with tqdm(total=estimate, unit="frame", desc=f"render {output.name}", disable=not progress,
                   leave=False, dynamic_ncols=True) as bar:
-            for batch in stream_frames(performer, model_audio, controls, events):  # (k, H, W, 3)
-                idx = np.arange(index, index + batch.shape[0])
-                keep = np.repeat(batch[wanted[idx]], repeats[idx][wanted[idx]], axis=0)
-                keep = fit_frames(keep, width, height)
+            def shown(i: int) -> bool:  # only the frames the output shows are drawn
+                return output_frame_picks(model_fps, out_fps, i, i + 1).size > 0
+
+            for idx, batch in stream_frames(performer, heard, controls, events, n_frames=n_frames,
+                                            draw=shown):  # (k,), (k, H, W, 3)
+                picks = output_frame_picks(model_fps, out_fps, int(idx[0]), int(idx[-1]) + 1)
+                keep = fit_frames(batch[np.searchsorted(idx, picks)], width, height)
                 if keep.shape[0]:
                     writer.write_frames(keep)
                     if on_frames is not None:
                         on_frames(keep)
                     written += keep.shape[0]
                     # Audio up to the end of the last video frame written, so the streams interleave.
-                    upto = min(orig.shape[1], round(written * orig_rate / out_fps))
-                    if upto > writer.samples_written:
-                        writer.write_audio(orig[:, writer.samples_written : upto])
-                index += batch.shape[0]
-                bar.update(batch.shape[0])
-        if writer.samples_written < orig.shape[1]:
-            writer.write_audio(orig[:, writer.samples_written :])
+                    write_audio(round(written * orig_rate / out_fps))
+                bar.update(int(idx[-1]) + 1 - index)
+                index = int(idx[-1]) + 1
+        write_audio(writer.samples_written + orig.size)
+        seconds = writer.samples_written / orig_rate  # the file's audio (close pads it to the video's end)
         writer.close()
         os.replace(tmp, output)
-    except BaseException:
+    except BaseException as e:
         if writer is not None:
             try:
                 writer.close()
             except Exception:  # noqa: BLE001 - the original error is the one to report
                 pass
         tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):  # name the file the user asked for, not the hidden temporary one
+            raise RenderError(f"{output}: {str(e).replace(str(tmp), str(output))}") from None
         raise
-    seconds = orig.shape[1] / orig_rate
     return RenderStats(written, seconds, time.perf_counter() - t0, (width, height), out_fps, output)
+
+
+def partial_path(output: Path, pid: int | None = None) -> Path:
+    """The hidden name a render is written under until it is complete (then renamed to `output`)."""
+    return output.with_name(f".{output.stem}.partial-{os.getpid() if pid is None else pid}{output.suffix or '.mp4'}")
+
+
+def remove_stale_partials(output: Path) -> list[Path]:
+    """Delete the partial files of renders into `output` whose process is gone (killed with SIGKILL,
+    or the machine went down); a render still running keeps its own. Returns what was removed."""
+    removed = []
+    prefix = f".{output.stem}.partial-"
+    for path in output.parent.glob(f"{prefix}*{output.suffix or '.mp4'}"):
+        pid = path.name[len(prefix) : len(path.name) - len(output.suffix or ".mp4")]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass  # someone else's file we may not touch: leave it
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, another user's
+    return True
+
+
+def default_render_size(width: int, height: int) -> tuple[int, int]:
+    """(h, w) the looks draw at for a `width` x `height` output: the live default's height (360),
+    the output's aspect, never larger than the output; both even."""
+    from synesthete.performer import DEFAULT_RENDER_SIZE
+
+    h = min(height, DEFAULT_RENDER_SIZE[0])
+    w = max(2, int(round(width * h / height / 2)) * 2)
+    return h, min(w, width)
 
 
 def cover_crop(height: int, width: int, dst_w: int, dst_h: int) -> tuple[slice, slice]:

@@ -5,13 +5,15 @@
 
 The input is decoded with TorchCodec (wav, flac, mp3, ogg, or the audio track of a video),
 downmixed and resampled to the model's rate, and fed through the very `Performer` the live window
-uses (causal features, `model.step`, controls, post effects), in chunks. So every frame equals
-what the live app would have shown for the same audio and control events. The mp4 carries the
-*original* audio (its own rate and channels) next to the video, both written by `Mp4Writer`.
+uses (causal features, the hearing model's `step`, the music state, the looks, controls, post
+effects), in chunks. So every frame equals what the live app would have shown for the same audio
+and control events. The mp4 carries the *original* audio (its own rate and channels) next to the
+video, both written by `Mp4Writer`. Only the frames the output shows are drawn (at 30 fps every
+other frame; the hearing still steps each one).
 
-By default the model draws at its native size and each frame is fitted to `--size` the way the
-live window fits it to the screen (cover crop, bilinear): fast, and what the audience saw.
-`--detail full` has the model render at `--size` itself (more detail with the implicit decoder).
+By default the looks draw at the live default render size (640x360 for a 16:9 output) and each
+frame is fitted to `--size` the way the live window fits it to the screen (cover crop, bilinear):
+fast, and what a small CPU shows live. `--detail full` draws the looks at `--size` (crisper, slower).
 
 `--replay SESSION.jsonl` re-renders a live set: the audio comes from the recording the session
 log sits next to (`set.session.jsonl` -> `set.mp4`), the logged control events are re-applied at
@@ -30,18 +32,65 @@ line naming the problem. The work is done by library modules (`synesthete.audio_
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import torch
 
-from synesthete.audio_file import decode_audio
+from synesthete.audio_file import AudioFile
 from synesthete.constants import WINDOW_SIZE
 from synesthete.frame_size import parse_size
 from synesthete.preset import default_preset, find_preset, load_preset, preset_controls
-from synesthete.render import RenderError, RenderStats, render_to_mp4
+from synesthete.render import RenderError, RenderStats, remove_stale_partials, render_to_mp4
 
 PRESETS_DIR = Path("presets")  # where a bare --preset NAME is looked up, as synesthete-live does
+
+
+class Stopped(BaseException):
+    """SIGTERM/SIGHUP arrived: unwind like Ctrl-C, so the partial file is deleted on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """`kill` (SIGTERM) or a closed terminal (SIGHUP) stops a render cleanly instead of leaving its
+    hidden partial file behind (SIGKILL cannot be caught: the next render into the folder removes
+    what such a render left, `remove_stale_partials`)."""
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (e.g. main() in a test's thread)
+        return
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def check_output(output: Path) -> None:
+    """Everything about OUTPUT that can be known before rendering: one line naming OUTPUT if wrong."""
+    if output.is_dir():
+        raise RenderError(f"{output}: is a folder; give the mp4 file to write, e.g. {output / 'out.mp4'}")
+    if output.suffix.lower() != ".mp4":
+        raise RenderError(f"{output}: output must be an .mp4 file")
+    folder = output.parent.resolve()
+    if not folder.is_dir():
+        raise RenderError(f"{output}: folder {output.parent} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RenderError(f"{output}: cannot write into folder {output.parent} (permission denied)")
+    if output.exists() and not os.access(output, os.W_OK):
+        raise RenderError(f"{output}: exists and is read-only; it would not be replaced")
+    remove_stale_partials(output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,10 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        stats = run(args)
+        with stop_on_signals():
+            stats = run(args)
     except KeyboardInterrupt:
         print("synesthete-render: interrupted; no output written", file=sys.stderr)
         return 130
+    except Stopped as e:
+        print(f"synesthete-render: stopped by {e}; no output written", file=sys.stderr)
+        return 128 + e.signum
     except (RenderError, ValueError, OSError) as e:
         print(f"synesthete-render: error: {e}", file=sys.stderr)
         return 1
@@ -91,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> RenderStats:
-    from synesthete.checkpoint import load_model, resolve_checkpoint
+    from synesthete.performer import load_hearing, usable_looks
     from synesthete.device import pick_device
 
     if args.threads:
@@ -103,10 +156,7 @@ def run(args: argparse.Namespace) -> RenderStats:
         cv2.setNumThreads(args.threads)
     if args.fps is not None and not (0 < args.fps <= 240):
         raise RenderError(f"--fps must be in (0, 240], got {args.fps:g}")
-    if args.output.suffix.lower() != ".mp4":
-        raise RenderError(f"{args.output}: output must be an .mp4 file")
-    if not args.output.parent.resolve().is_dir():
-        raise RenderError(f"{args.output}: folder {args.output.parent} does not exist")
+    check_output(args.output)
     if args.replay is not None and args.preset is not None:
         raise RenderError("--preset and --replay do not mix: a replay starts from the controls the live set had")
     # The preset is read (and checked, by the schema synesthete-live uses) before anything slow.
@@ -116,17 +166,17 @@ def run(args: argparse.Namespace) -> RenderStats:
         from synesthete.replay import prepare_replay
 
         job = prepare_replay(args.replay, args.input, args.checkpoint)
-        model = load_model(job.checkpoint, device=device, kind="pixel")
-        controls = job.controls(model.cfg.styles)
-        return render_to_mp4(model, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
+        hearing, _ = load_hearing(job.checkpoint, device)
+        controls = job.controls(usable_looks(hearing.cfg))
+        return render_to_mp4(hearing, job.audio, args.output, args.size or job.size or WINDOW_SIZE, args.fps, device,
                              controls, job.events, progress=not args.quiet,
                              full_detail=args.detail != "native", n_frames=job.n_frames, render_size=job.render_size)
     if args.input is None:
         raise RenderError("give an INPUT audio file (or --replay SESSION)")
-    audio = decode_audio(args.input)  # decode first: a bad input fails before the model loads
-    model = load_model(resolve_checkpoint(args.checkpoint, "pixel"), device=device, kind="pixel")
-    controls = preset_controls(preset, tuple(model.cfg.styles))  # the live app's start on this preset
-    return render_to_mp4(model, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
+    audio = AudioFile(args.input)  # open first: a bad input fails before the model loads
+    hearing, _ = load_hearing(args.checkpoint, device)
+    controls = preset_controls(preset, usable_looks(hearing.cfg))  # the live app's start on this preset
+    return render_to_mp4(hearing, audio, args.output, args.size or WINDOW_SIZE, args.fps, device, controls,
                          progress=not args.quiet, full_detail=args.detail == "full")
 
 

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from synesthete.audio_file import DecodedAudio, decode_audio
+from synesthete.audio_file import AudioFile
 from synesthete.frame_size import parse_size
 from synesthete.render import RenderError
 
 
 @dataclass
 class ReplayJob:
-    audio: DecodedAudio
+    audio: AudioFile  # the recording's sound, streamed
     checkpoint: Path
     size: tuple[int, int] | None  # (width, height) of the live recording, if the header says
     render_size: tuple[int, int] | None  # (h, w) the live performer rendered at (None: native)
@@ -85,7 +85,7 @@ def prepare_replay(session: Path, recording: Path | None, checkpoint: str | None
         else:
             base = session.name[: -len(".session.jsonl")] if session.name.endswith(".session.jsonl") else session.stem
             recording = session.with_name(base + ".mp4")
-    audio = decode_audio(recording)
+    audio = AudioFile(recording)
     ckpt = checkpoint if checkpoint is not None else header.get("checkpoint")
     if ckpt in ("", "default"):
         ckpt = None

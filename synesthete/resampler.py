@@ -32,13 +32,14 @@ class Resampler:
         self.in_rate, self.out_rate, self.channels = int(in_rate), int(out_rate), int(channels)
         self.quality = quality
         self.passthrough = self.in_rate == self.out_rate
+        self._mono = self.channels == 1  # the input's layout: (n,) or (C, n); outputs follow it
         self._stream = None if self.passthrough else soxr.ResampleStream(self.in_rate, self.out_rate, self.channels,
                                                                         dtype="float32", quality=quality)
 
     def process(self, chunk: np.ndarray, last: bool = False) -> np.ndarray:
         """Feed `chunk` at in_rate; return every output sample now computable (all of them if `last`)."""
         chunk = np.asarray(chunk, dtype=np.float32)
-        mono = chunk.ndim == 1
+        mono = self._mono = chunk.ndim == 1
         if self.passthrough:
             return chunk.copy()
         # soxr takes (n, C) frames; our audio is channels-first.
@@ -48,7 +49,7 @@ class Resampler:
 
     def flush(self) -> np.ndarray:
         """The samples still held back at the end of the stream (the filter's tail)."""
-        empty = np.zeros(0 if self.channels == 1 else (self.channels, 0), np.float32)
+        empty = np.zeros(0 if self._mono else (self.channels, 0), np.float32)  # shaped as the input was
         return self.process(empty, last=True)
 
     @property

@@ -55,6 +55,21 @@ def _fill_disk(folder: Path) -> int:
 
 
 @pytest.fixture(scope="session")
+def tiny_hearing_checkpoint(tmp_path_factory) -> str:
+    """An untrained tiny hearing model at 24 kHz, 60 fps, saved as a real checkpoint (seeded)."""
+    import torch
+
+    from synesthete.checkpoint import save_checkpoint
+    from synesthete.model.config import hearing_config
+    from synesthete.model.hearing import build_hearing_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny-hearing.pt"
+    save_checkpoint(path, build_hearing_model(hearing_config("tiny")))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def tiny_ab_checkpoint(tmp_path_factory) -> str:
     """An untrained tiny model with styles ("a", "b") at 24 kHz, saved as a real checkpoint (seeded)."""
     import torch

@@ -1,19 +1,25 @@
-"""`synesthete-bench live`: the REAL live loop, measured while it plays, with recording on.
+"""`synesthete-bench live`: the REAL live loop in a REAL X11 window, measured while it plays, recording.
 
-Set-up, all real parts: a JACK server (a dummy one is started, `JACK_NO_AUDIO_RESERVATION=1
+Set-up, all real parts: an X server (the session's `DISPLAY`, or an `Xvfb` started for the run
+when there is none), a JACK server (a dummy one is started, `JACK_NO_AUDIO_RESERVATION=1
 jackd -d dummy -r 48000 -p 256`, when none runs), a separate feeder process that is a JACK client
 playing procedural music (rendered once by the music engine, then looped) into the app's input
-ports, and `LiveLoop` reading that input through PortAudio's JACK host API, headless (SDL's dummy
-video driver, so drawing and scaling to the 1280x720 window still happen), recording the show to
-a 1280x720 mp4 in a temporary folder. It runs `--quick` 10 s, by default 60 s, `--soak [S]`
-600 s (or S), and reports the figures of the loop's own `LatencyStats` (start-up excluded) plus
-resident memory at the start (after warm-up) and the end.
+ports, and `LiveLoop` reading that input through PortAudio's JACK host API, showing the show in a
+1280x720 X11 window (SDL's x11 driver: every frame is scaled, blitted and flipped to the X server)
+and recording it to a 1280x720 mp4 in a temporary folder. `--source demo` plays the procedural
+demo in the app instead (no JACK; the looks then follow the demo's exact score when no hearing
+model is shipped). It runs `--quick` 10 s, by default 60 s, `--soak [S]` 600 s (or S), and
+reports the figures of the loop's own `LatencyStats` (start-up excluded), the render size the
+loop chose, resident memory at the start (after warm-up) and the end, and the CPU model and its
+vector flags. `--dummy-row` measures the same run a second time through SDL's dummy video driver
+(which presents nothing) and reports it under `dummy_*` keys: it is not the display figure.
 
 JSON keys: fps_median (median over the seconds of the frames shown in each), fps_mean (frames / time), frame_ms_p50, frame_ms_p99 (the loop's work per shown frame),
 frame_interval_ms_p99, latency_ms_p50/p95/p99 (capture of the newest sample -> after flip),
 dropped_frames, dropped_frames_pct (frames produced for the screen but never shown), late_frames,
 late_frames_pct (shown more than 1.5 periods after the previous one), recording, record_dropped, rss_start_mb, rss_end_mb,
-rss_growth_mb, seconds, window, record_size, device.
+rss_growth_mb, seconds, window, record_size, device, render_size, video_driver, display, cpu_model,
+cpu_flags (+ dummy_* with --dummy-row).
 """
 
 from __future__ import annotations
@@ -124,6 +130,43 @@ def feed(seconds: float = 8.0, seed: int = 0) -> None:
         sys.stdin.read()  # until the bench closes our stdin
 
 
+def cpu_info() -> tuple[str, str]:
+    """(CPU model name, its AVX2/AVX-512/AMX flags) from /proc/cpuinfo ("" where unknown)."""
+    import platform
+    import re
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor(), ""
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    flags = sorted(set(re.findall(r"\b(avx512[a-z_0-9]*|avx2|amx[a-z_]*)\b", text)))
+    return (model.group(1).strip() if model else platform.processor()), " ".join(flags)
+
+
+def ensure_display(size: tuple[int, int]) -> subprocess.Popen | None:
+    """Use $DISPLAY, or start `Xvfb` on a free display number (returned, to be stopped by the caller)."""
+    if os.environ.get("DISPLAY"):
+        return None
+    if shutil.which("Xvfb") is None:
+        raise RuntimeError("the live bench needs an X server: set DISPLAY, or install Xvfb (apt install xvfb)")
+    for n in range(90, 140):
+        if Path(f"/tmp/.X11-unix/X{n}").exists() or Path(f"/tmp/.X{n}-lock").exists():
+            continue
+        proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{n}").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                break
+            time.sleep(0.05)
+        else:
+            os.environ["DISPLAY"] = f":{n}"
+            return proc
+    raise RuntimeError("could not start Xvfb on any display :90..:139")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--soak", type=float, nargs="?", const=600.0, default=None, metavar="SECONDS",
                    help="long run (default 600 s) reporting resident memory at start and end")
@@ -132,44 +175,69 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record-size", default=None, help="recording size WxH (default: the window size)")
     p.add_argument("--no-record", action="store_true", help="measure without recording (for comparison)")
     p.add_argument("--torch-device", default="cpu", help="where the model runs (default cpu)")
-    p.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")
+    p.add_argument("--checkpoint", default=None, help="hearing checkpoint (default: the shipped one)")
+    p.add_argument("--source", choices=("jack", "demo"), default="jack",
+                   help="jack: music from a feeder process through JACK (default); demo: the in-app demo")
+    p.add_argument("--render-size", default=None, help="fix the render size WxH (default: the loop chooses)")
+    p.add_argument("--dummy-row", action="store_true",
+                   help="also measure through SDL's dummy video driver (reported as dummy_*)")
+
+
+def _measure(args: argparse.Namespace, driver: str, seconds: float, window: tuple[int, int],
+             record_size: tuple[int, int], tmp: Path) -> tuple[dict[str, Any], Any, dict[str, float], float]:
+    """One run of the live loop on SDL video driver `driver`; (summary, loop, marks, rss at the end)."""
+    from synesthete_live.live_loop import LiveLoop, LiveOptions
+
+    os.environ["SDL_VIDEODRIVER"] = driver
+    render_size = parse_size(args.render_size) if args.render_size else None
+    opts = LiveOptions(device="system" if args.source == "jack" else "demo", checkpoint=args.checkpoint,
+                       headless=driver == "dummy", play_out=False, size=window,
+                       record=None if args.no_record else tmp / f"bench-{driver}.mp4", record_size=record_size,
+                       duration=seconds + 1.0, torch_device=args.torch_device, torch_threads=1,
+                       presets_dir=Path("presets"), vsync=False,
+                       render_size=(render_size[1], render_size[0]) if render_size else None)
+    loop = LiveLoop(opts)
+    marks: dict[str, float] = {}
+
+    def observe(frame, shown: float) -> None:
+        t0 = marks.setdefault("t0", shown)
+        if "rss_start" not in marks and shown - t0 > 1.5:  # after warm-up: caches and buffers exist
+            marks["rss_start"] = rss_mb()
+
+    loop.on_frame.append(observe)
+    summary = loop.run()
+    return summary, loop, marks, rss_mb()
+
+
+KEYS = ("fps_median", "fps_mean", "frame_ms_p50", "frame_ms_p99", "frame_interval_ms_p99", "latency_ms_p50",
+        "latency_ms_p95", "latency_ms_p99", "dropped_frames", "dropped_frames_pct", "late_frames",
+        "late_frames_pct")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
     from synesthete_live.devices import refresh_devices
-    from synesthete_live.live_loop import LiveLoop, LiveOptions
 
     seconds = args.soak or args.seconds or (10.0 if args.quick else 60.0)
     window = parse_size(args.window)
     record_size = parse_size(args.record_size) if args.record_size else window
-    jackd = ensure_jack()
+    xvfb = ensure_display(window)
+    jackd = ensure_jack() if args.source == "jack" else None
     feeder = None
     stop = threading.Event()
     tmp = Path(tempfile.mkdtemp(prefix="synesthete-bench-live-"))
     try:
-        refresh_devices(jack_client_name=APP_CLIENT)
-        feeder = subprocess.Popen([sys.executable, "-m", "synesthete_live.bench_live", "feed"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if feeder.stdout.readline().strip() != "ready":
-            raise RuntimeError("the bench's JACK feeder did not start")
-        threading.Thread(target=_connect_when_ready, args=(FEEDER_CLIENT, APP_CLIENT, stop), daemon=True).start()
-        opts = LiveOptions(device="system", checkpoint=args.checkpoint, headless=True, play_out=False,
-                           size=window, record=None if args.no_record else tmp / "bench.mp4",
-                           record_size=record_size,
-                           duration=seconds + 1.0, torch_device=args.torch_device,
-                           torch_threads=1, presets_dir=Path("presets"))
-        loop = LiveLoop(opts)
-        marks: dict[str, float] = {}
-
-        def observe(frame, shown: float) -> None:
-            t0 = marks.setdefault("t0", shown)
-            if "rss_start" not in marks and shown - t0 > 1.5:  # after warm-up: caches and buffers exist
-                marks["rss_start"] = rss_mb()
-
-        loop.on_frame.append(observe)
-        summary = loop.run()
-        rss_end = rss_mb()
+        if args.source == "jack":
+            refresh_devices(jack_client_name=APP_CLIENT)
+            feeder = subprocess.Popen([sys.executable, "-m", "synesthete_live.bench_live", "feed"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            if feeder.stdout.readline().strip() != "ready":
+                raise RuntimeError("the bench's JACK feeder did not start")
+            threading.Thread(target=_connect_when_ready, args=(FEEDER_CLIENT, APP_CLIENT, stop), daemon=True).start()
+        summary, loop, marks, rss_end = _measure(args, "x11", seconds, window, record_size, tmp)
+        driver = summary.get("video_driver", "")
+        dummy = None
+        if args.dummy_row:
+            dummy = _measure(args, "dummy", seconds, window, record_size, tmp)[0]
     finally:
         stop.set()
         if feeder is not None:
@@ -188,21 +256,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER"):
                 os.environ.pop(key, None)
             sd._initialize()
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=5)
     rss_start = marks.get("rss_start", rss_end)
-    keys = ("fps_median", "fps_mean", "frame_ms_p50", "frame_ms_p99", "frame_interval_ms_p99", "latency_ms_p50",
-            "latency_ms_p95", "latency_ms_p99", "dropped_frames", "dropped_frames_pct", "late_frames",
-            "late_frames_pct")
-    out = {k: summary.get(k) for k in keys}
+    out = {k: summary.get(k) for k in KEYS}
+    model, flags = cpu_info()
     out.update(recording=bool(summary.get("recording")), record_dropped=summary.get("record_dropped"),
                record_error=summary.get("record_error"), rss_start_mb=round(rss_start, 1),
                rss_end_mb=round(rss_end, 1), rss_growth_mb=round(rss_end - rss_start, 1), seconds=seconds,
                window=f"{window[0]}x{window[1]}", record_size=f"{record_size[0]}x{record_size[1]}",
-               device=args.torch_device, checkpoint=loop.checkpoint_label)
+               render_size=summary.get("render_size"), video_driver=driver, display=os.environ.get("DISPLAY", ""),
+               source=args.source, device=args.torch_device, hearing=loop.checkpoint_label,
+               cpu_model=model, cpu_flags=flags, cpu_count=os.cpu_count())
+    if dummy is not None:
+        out.update({f"dummy_{k}": dummy.get(k) for k in KEYS})
     return out
 
 
 def register() -> BenchPart:
-    return BenchPart(name="live", help="the real live loop from a JACK client, headless, recording 1280x720",
+    return BenchPart(name="live", help="the real live loop in an X11 window (Xvfb if no display), fed by a JACK "
+                     "client, recording 1280x720",
                      run=run, add_arguments=add_arguments)
 
 

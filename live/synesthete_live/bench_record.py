@@ -10,6 +10,13 @@ plus a tone go through the real `Recorder` (h264 ultrafast crf 23 + aac, fragmen
   `dropped_frames` (frames the encoder could not take in time);
 * `cpu_ms_per_frame_*`: CPU time (all threads) per recorded frame, the cost a live rig must budget;
 * `mb_per_minute_*`: file size per minute of recording.
+* kill -9 loss: the real app (`synesthete-live --device demo --headless --record`, window and
+  recording at the default size) is started and killed with SIGKILL at several times into its
+  recording; the file is trimmed to whole fragments, ffprobe reads its duration, and
+  `kill_loss_s_median_*` / `kill_loss_s_worst_*` are the seconds of show missing from the file
+  (time recorded before the kill minus the video left), at the default size (720p) and with
+  `--record-size 640x360`. `--kill-at` sets the times. The load average is reported with them:
+  on a machine busy with other work the encoder falls behind and a kill loses its backlog too.
 
 x264 uses `--threads` threads (default 2), so the encoder leaves the other cores to the model.
 """
@@ -17,7 +24,13 @@ x264 uses `--threads` threads (default 2), so the encoder leaves the other cores
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import signal
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +41,7 @@ import numpy as np
 
 from synesthete.bench.part import BenchPart
 from synesthete.constants import FPS, SAMPLE_RATE, WINDOW_SIZE
+from synesthete.mp4_writer import trim_partial_fragment
 from synesthete_live.recorder import Recorder
 
 SIZES = {"720p": (1280, 720), "360p": (640, 360)}
@@ -82,6 +96,44 @@ def _record(path: Path, size: tuple[int, int], source: list[np.ndarray], n_frame
     return summary
 
 
+def video_seconds(path: Path) -> float:
+    """Duration of the video stream in an mp4 as ffprobe reads it (0.0 for a file with no frame)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=duration:format=duration", "-of", "json", str(path)],
+                         capture_output=True, text=True)
+    info = json.loads(out.stdout or "{}")
+    for value in [s.get("duration") for s in info.get("streams", [])] + [info.get("format", {}).get("duration")]:
+        if value not in (None, "N/A"):
+            return float(value)
+    return 0.0
+
+
+def kill_loss(folder: Path, at: float, extra: list[str] = ()) -> dict[str, float]:
+    """Run the real app recording, SIGKILL it `at` seconds after its show started, and measure."""
+    path = folder / f"killed-{at:g}.mp4"
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    proc = subprocess.Popen([sys.executable, "-m", "synesthete_live.cli", "--device", "demo", "--headless",
+                             "--record", str(path), "--duration", str(at + 60), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:  # the start line comes once the source (the audio clock) runs
+            if "Esc quit" in line:
+                break
+        else:
+            raise RuntimeError(f"synesthete-live ended before its show started (exit {proc.wait()})")
+        started = time.perf_counter()
+        time.sleep(at)
+        proc.send_signal(signal.SIGKILL)
+        recorded = time.perf_counter() - started
+        proc.wait(30)
+    finally:
+        proc.kill()
+    trimmed = trim_partial_fragment(path)
+    kept = video_seconds(path)
+    return {"at": round(recorded, 2), "kept": round(kept, 2), "lost": round(recorded - kept, 2),
+            "trimmed_bytes": trimmed}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     seconds = args.record_seconds or (3.0 if args.quick else 10.0)
     n_frames = round(seconds * FPS)
@@ -100,12 +152,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["dropped_frames"] = live["dropped"]
         figures["dropped_percent_720p_live"] = round(100 * live["dropped"] / n_frames, 2)
         figures["drain_seconds_720p_live"] = round(live["drain_seconds"], 3)
+        kill_at = args.kill_at or ([2.0, 4.0] if args.quick else [1.0, 2.0, 3.5, 5.0, 6.5])
+        for name, size in SIZES.items():  # the default window (and recording) size, then 360p
+            extra = [] if size == WINDOW_SIZE else ["--record-size", f"{size[0]}x{size[1]}"]
+            kills = [kill_loss(Path(tmp), at, extra) for at in kill_at]
+            lost = [k["lost"] for k in kills]
+            figures[f"kill_loss_runs_{name}"] = kills
+            figures[f"kill_loss_s_median_{name}"] = round(statistics.median(lost), 2)
+            figures[f"kill_loss_s_worst_{name}"] = round(max(lost), 2)
+    figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     return figures
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record-seconds", type=float, default=None, metavar="S",
                    help="seconds of video per measurement (default: 3 with --quick, else 10)")
+    p.add_argument("--kill-at", type=float, nargs="+", default=None, metavar="S",
+                   help="kill -9 the recording app this many seconds into its show, once per value "
+                        "(default: 2 4 with --quick, else 1 2 3.5 5 6.5)")
 
 
 def register() -> BenchPart:

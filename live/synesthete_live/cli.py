@@ -104,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("--auto-advance", type=_positive(float), metavar="S",
                       help="playlist mode: next preset every S seconds")
     look.add_argument("--render-size", type=parse_size, metavar="WxH",
-                      help="model render size (default: the model's native size; the window scales)")
+                      help="size the looks draw at (default: the full window on a GPU; on a CPU the largest "
+                      "size that holds the frame rate, measured at start-up; the window scales)")
+    look.add_argument("--hearing", choices=("auto", "model", "score"), default="auto",
+                      help="what hears the music: the hearing model, or 'score': the demo's exact music state "
+                      "(--device demo only); auto: the model, else the score on the demo")
     out = p.add_argument_group("output")
     out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
                      "with a session log beside it (OUT.session.jsonl); an existing recording is never "
@@ -202,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         blend_seconds=args.blend_seconds, auto_advance=args.auto_advance, block_size=args.block_size,
         play_out=not (args.mute or args.headless), torch_threads=args.torch_threads,
         render_size=(args.render_size[1], args.render_size[0]) if args.render_size else None,
+        hearing=args.hearing,
         osc_out=osc_targets, osc_in=args.osc_in, osc_in_host=args.osc_in_host, ndi=args.ndi, ndi_size=args.ndi_size)
     try:
         summary = LiveLoop(opts).run()

@@ -1,11 +1,14 @@
 """The heads-up display: what a VJ needs to trust the rig at a glance, drawn over the picture.
 
-Top-left text block: fps, frame time, audio->frame latency p50/p95, preset and style, input name
-and status, MIDI activity, the recording indicator with its dropped-frame count, one line per
-OSC/NDI link (sent, dropped, rejected), MIDI learn state and the last error line (a preset that
-failed to load, a lost device). A level meter runs along the left edge. Text is re-rendered at
-most 4 times a second into a cached surface (font rendering is the expensive part); each frame
-only blits it and draws the meter rectangles.
+Top-left text block: fps, frame time, audio->frame latency p50/p95, the render size, preset and
+look, what hears the music, input name and status, MIDI activity, the recording indicator with its
+dropped-frame count, one line per OSC/NDI link (sent, dropped, rejected), MIDI learn state and the
+last error line (a preset that failed to load, a lost device). A level meter runs along the left
+edge. Bottom-left, every frame, what the music state says (so a VJ sees what the model hears):
+four beat dots (the beat of the bar lit, the downbeat larger, fading through the beat), one box
+per stem lit by its envelope and outlined on a hit, the chord name and the tempo. Text is
+re-rendered at most 4 times a second into a cached surface (font rendering is the expensive
+part); the music panel draws rectangles and circles and blits cached labels.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from synesthete.audio.composer import BEATS_PER_BAR
+from synesthete.constants import STEMS
+from synesthete.music_state import MusicState
+
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 with warnings.catch_warnings():  # pygame's own pkg_resources deprecation warning: not ours to fix
     warnings.simplefilter("ignore")
@@ -23,6 +32,7 @@ with warnings.catch_warnings():  # pygame's own pkg_resources deprecation warnin
 REFRESH_S = 0.25
 ERROR_SHOW_S = 8.0
 MIDI_FLASH_S = 0.3
+RECORD_LAG_SHOW_S = 1.0  # the encoder this far behind: shown, since a crash would lose that much
 
 
 @dataclass
@@ -44,13 +54,22 @@ class HudInfo:
     recording: bool = False
     record_dropped: int = 0
     record_error: str = ""
+    record_lag: float = 0.0  # seconds of show not yet in the file (what a crash now would lose)
     learn: str = ""  # MIDI learn prompt, "" when off
     pickup: list[str] = field(default_factory=list)
     error: str = ""
     error_time: float = 0.0
     frozen: bool = False
     blackout: bool = False
+    render_size: str = ""  # "WxH" the looks draw at
+    hearing: str = ""  # what hears the music (the model's checkpoint, or the demo's score)
+    state: MusicState | None = None  # the shown frame's music state
+    hits: np.ndarray | None = None  # (n_stems,) strongest onset per stem since the last shown frame
     links: list[tuple[str, bool]] = field(default_factory=list)  # OSC / NDI status lines: (text, warn)
+
+
+STEM_LABELS = {"kick": "K", "snare": "S", "hat_closed": "HH", "hat_open": "OH", "perc": "P", "bass": "B",
+               "chords": "C", "lead": "L", "fx": "FX"}
 
 
 def _fmt(x: float, digits: int = 1) -> str:
@@ -61,7 +80,10 @@ class Hud:
     def __init__(self, font_size: int = 18) -> None:
         pygame.font.init()
         self.font = pygame.font.Font(None, font_size)
+        self.big = pygame.font.Font(None, 30)
         self.visible = True
+        self._labels = {s: self.font.render(STEM_LABELS.get(s, s[:2]), True, (235, 235, 235)) for s in STEMS}
+        self._chord: tuple[str, pygame.Surface] | None = None
         self._text: pygame.Surface | None = None
         self._rendered_at = 0.0
 
@@ -69,8 +91,9 @@ class Hud:
         white, red, green, yellow = (235, 235, 235), (255, 80, 80), (120, 255, 140), (255, 220, 90)
         out = [
             (f"{_fmt(info.fps)} fps   frame {_fmt(info.frame_ms, 2)} ms   "
-             f"latency p50 {_fmt(info.latency_p50)} / p95 {_fmt(info.latency_p95)} ms", white),
-            (f"preset {info.preset}   style {info.style}", white),
+             f"latency p50 {_fmt(info.latency_p50)} / p95 {_fmt(info.latency_p95)} ms   render {info.render_size}", white),
+            (f"preset {info.preset}   look {info.style}", white),
+            (f"hearing {info.hearing}", white),
             (f"input {info.input_name} [{info.input_status}]",
              white if info.input_status in ("ok", "running", "") else red),
         ]
@@ -79,6 +102,8 @@ class Hud:
             out.append((f"midi {info.midi}  {'*' if active else ' '} {info.midi_last}", green if active else white))
         if info.recording or info.record_error:
             text = f"REC  dropped {info.record_dropped}" + (f"  {info.record_error}" if info.record_error else "")
+            if info.record_lag >= RECORD_LAG_SHOW_S and not info.record_error:
+                text += f"  encoder {info.record_lag:.1f} s behind"
             out.append((text, red))
         for text, warn in info.links:
             out.append((text, yellow if warn else white))
@@ -116,3 +141,40 @@ class Hud:
         bar = int(h * level)
         color = (120, 255, 140) if level < 0.7 else (255, 220, 90) if level < 0.9 else (255, 80, 80)
         pygame.draw.rect(screen, color, pygame.Rect(0, h - bar, 5, bar))
+        if info.state is not None:
+            self.draw_music(screen, info.state, info.hits)
+
+    def draw_music(self, screen: pygame.Surface, state: MusicState, hits: np.ndarray | None) -> None:
+        """The music state panel, bottom-left: beat dots, stem boxes, chord and tempo."""
+        h = screen.get_height()
+        box, gap = 26, 4
+        width = len(STEMS) * (box + gap) + 12
+        top = h - 96
+        panel = pygame.Surface((width, 90), pygame.SRCALPHA)
+        panel.fill((0, 0, 0, 150))
+        screen.blit(panel, (6, top))
+        # Beat dots: the beat of the bar lit (the downbeat larger), fading through the beat.
+        beat_phase = float(state.beat_phase[0])
+        beat = int(np.floor(float(state.bar_phase[0]) * BEATS_PER_BAR)) % BEATS_PER_BAR
+        glow = 1.0 - beat_phase
+        for k in range(BEATS_PER_BAR):
+            on = k == beat
+            level = int(60 + 195 * glow) if on else 60
+            colour = (level, level // 3, level // 3) if k == 0 else (level, level, level)
+            pygame.draw.circle(screen, colour, (22 + k * 22, top + 16), 9 if k == 0 else 7)
+        # Chord name and tempo (the text surface re-rendered only when it changes).
+        text = f"{state.chord_name()}   {float(state.tempo[0]):.0f} bpm"
+        if self._chord is None or self._chord[0] != text:
+            self._chord = (text, self.big.render(text, True, (235, 235, 235)))
+        screen.blit(self._chord[1], (22 + BEATS_PER_BAR * 22, top + 4))
+        # Stems: a box per stem filled by its envelope, outlined white on a hit.
+        env = np.clip(state.env[0], 0.0, 1.0)
+        onset = state.onset[0] if hits is None else hits
+        for j, stem in enumerate(STEMS):
+            x, y = 12 + j * (box + gap), top + 36
+            fill = int(30 + 225 * float(env[j]))
+            pygame.draw.rect(screen, (fill // 4, fill, fill // 2), pygame.Rect(x, y, box, box))
+            if onset[j] > 0.5:
+                pygame.draw.rect(screen, (255, 255, 255), pygame.Rect(x - 2, y - 2, box + 4, box + 4), 2)
+            label = self._labels[stem]
+            screen.blit(label, (x + (box - label.get_width()) // 2, y + box + 2))

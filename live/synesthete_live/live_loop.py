@@ -42,7 +42,9 @@ import torch
 from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.controls import ControlState
 from synesthete.device import pick_device
-from synesthete.performer import Frame, Performer
+from synesthete.checkpoint import CheckpointError
+from synesthete.music_state import MusicState
+from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
 from synesthete.session_log import SessionLogWriter, session_log_path
 from synesthete_live.audio_input import open_source
@@ -52,8 +54,9 @@ from synesthete_live.keys import action_for
 from synesthete_live.latency import LatencyStats
 from synesthete_live.links import Links
 from synesthete_live.midi_map import MidiMap
-from synesthete_live.presets import Loader, LoadResult
+from synesthete_live.presets import Loader, LoadResult, load_live_hearing
 from synesthete_live.recorder import Recorder, claim_recording_path
+from synesthete_live.render_size import RenderSizer
 from synesthete_live.window import Window, cover_rect, pygame
 
 # ==== the live loop ==============================================================================
@@ -63,8 +66,9 @@ WARMUP_S = 1.0  # the statistics start after this: first-frame hitches are start
 BEAT_CUT_TIMEOUT_S = 4.0  # a "beat" transition cuts anyway if no strong beat comes in time
 
 
-RECORDER_NICE = 10  # the encoder yields the CPU to the render thread: a late file frame is a
-# counted drop in the recording, a late window frame is a stutter in the show.
+RECORDER_NICE = 4  # the encoder yields the CPU to the render thread: a late file frame is a
+# counted drop in the recording, a late window frame is a stutter in the show. Not more: at +10 a
+# machine busy with other work starved the encoder so far behind that a kill -9 lost 3-5 s.
 
 
 def start_below_render(recorder: Recorder) -> Recorder:
@@ -118,7 +122,8 @@ class LiveOptions:
     auto_advance: float | None = None  # seconds per preset in playlist mode
     block_size: int = BLOCK_SIZE
     play_out: bool = True
-    render_size: tuple[int, int] | None = None  # (h, w) model render size; None: native
+    render_size: tuple[int, int] | None = None  # (h, w) look render size; None: chosen (render_size.py)
+    hearing: str = "auto"  # "model", "score" (the demo's exact state) or "auto" (model, else score on the demo)
     torch_threads: int = 1  # per-frame steps are tiny: intra-op threads only add contention
     quiet: bool = False
     osc_out: list[tuple[str, int]] = field(default_factory=list)  # (ip, port) targets of the music state
@@ -166,7 +171,9 @@ class LiveLoop:
             from synesthete_live.midi_input import MidiInput  # a wrong port fails here, before the model loads
 
             self._midi_input = MidiInput(o.midi, virtual_name=o.midi_virtual)
-        self.loader = Loader(self.device, o.checkpoint, o.render_size)
+        spec = o.device or default_source_spec()
+        self.loader = Loader(self.device, o.checkpoint, o.render_size or DEFAULT_RENDER_SIZE,
+                             load_model_fn=self._hearing_loader(spec))
         key = self.loader.checkpoint_key(self.preset)
         self.performer, self.checkpoint_label, warning = self.loader.new_performer(key)  # raises on a bad checkpoint
         self.loader.current_checkpoint = key
@@ -190,10 +197,13 @@ class LiveLoop:
         self.window = Window(o.size, o.fullscreen, vsync=o.vsync and not o.headless)
 
         if self._source is None:
-            spec = o.device or default_source_spec()
             self._source = open_source(spec, self.performer.sample_rate, block_size=o.block_size,
                                        play_out=o.play_out)
         self.source = self._source
+        self.render_sizer = RenderSizer(self.window.size, self.device, o.render_size, self.performer.fps)
+        size, note = self.render_sizer.choose(self.performer)
+        self._use_render_size(size)
+        self._say(note)
         self.synth = None
         self.midi_input = self._midi_input
         if self.midi_input is not None:
@@ -231,6 +241,42 @@ class LiveLoop:
         # render thread (measured: a 190 ms pause without this).
         gc.collect()
         gc.freeze()
+
+    def _hearing_loader(self, spec: str):
+        """The loader's model function: the hearing model, or the demo's exact state (`--hearing`)."""
+        mode = self.opts.hearing
+        demo = spec == "demo"
+        if mode == "score" and not demo:
+            raise ValueError("--hearing score needs the demo source (--device demo): only it knows its score")
+
+        def score(key, device):
+            return ScoreHearing(self._score_state), "score (the demo's exact state)", None
+
+        def model_or_score(key, device):
+            try:
+                return load_live_hearing(key, device)
+            except CheckpointError as e:
+                if mode == "auto" and demo and self.opts.checkpoint is None and key is None:
+                    return ScoreHearing(self._score_state), "score (the demo's exact state)", \
+                        f"no hearing model ({e}); the looks follow the demo's exact score"
+                raise
+
+        return score if mode == "score" else model_or_score
+
+    def _score_state(self, t: int) -> MusicState:
+        """The demo's exact state for performer frame t, found by the capture time of its newest
+        sample (the demo's own clock: right through source stalls and silence fills)."""
+        source, perf = self._source, getattr(self, "performer", None)
+        capture = getattr(self, "_chunk_capture", None)
+        state = None
+        if perf is not None and capture is not None and hasattr(source, "music_state_at"):
+            state = source.music_state_at(capture - (perf.samples_in - (t + 1) * perf.hop) / perf.sample_rate)
+        return state if state is not None else MusicState.silence(1, FPS, t / FPS)
+
+    def _use_render_size(self, size: tuple[int, int]) -> None:
+        self.performer.set_render_size(size)
+        self.loader.render_size = size  # performers loaded later (presets) draw at it too
+        self.info.render_size = f"{size[1]}x{size[0]}"
 
     # ---- recording ---------------------------------------------------------------------------
     def _start_recording(self, wanted: Path) -> None:
@@ -469,24 +515,28 @@ class LiveLoop:
                 self.recorder.submit_audio(audio)
             return
         rw, rh = self._record_aspect
+        image = frames[-1].image  # only the newest frame of a batch is drawn; the others repeat it
+        h, w = image.shape[:2]
+        crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
+        shown = image[crop.top:crop.bottom, crop.left:crop.right]
         for i, frame in enumerate(frames):
-            h, w = frame.image.shape[:2]
-            crop = cover_rect(w, h, rw, rh)  # record what the window shows: same crop
-            self.recorder.submit_frame(frame.image[crop.top:crop.bottom, crop.left:crop.right],
-                                       audio if i == 0 and audio.size else None)
+            self.recorder.submit_frame(shown, audio if i == 0 and audio.size else None)
 
     def _frame_images(self, audio: np.ndarray, t: float | None) -> list:
-        frames = self.performer.process(audio, self.controls, t)
+        # Only the newest frame of a batch is drawn: a loop that fell behind catches up instead
+        # of drawing frames nobody will see (the hearing still steps every frame).
+        self._chunk_capture = t  # the demo's score hearing looks its state up by capture time
+        frames = self.performer.process(audio, self.controls, t, draw="last")
         if self.fading is not None:
-            old = self.fading.process(audio, self._fading_controls(), t)
+            old = self.fading.process(audio, self._fading_controls(), t, draw="last")
             if old and frames:
-                for f in frames:
-                    self.fade_frames += 1
-                    mix = min(self.fade_frames / self.fade_total, 1.0)
-                    other = old[-1].image
-                    if other.shape != f.image.shape:
-                        other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
-                    f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
+                self.fade_frames += len(frames)
+                mix = min(self.fade_frames / self.fade_total, 1.0)
+                f = frames[-1]
+                other = old[-1].image
+                if other.shape != f.image.shape:
+                    other = cv2.resize(other, (f.image.shape[1], f.image.shape[0]), interpolation=cv2.INTER_LINEAR)
+                f.image = cv2.addWeighted(other, 1.0 - mix, f.image, mix, 0.0)
             if self.fade_frames >= self.fade_total:
                 self.fading = None
         return frames
@@ -509,10 +559,12 @@ class LiveLoop:
         i.input_name, i.input_status = self.source.name, self.source.status
         w = self.controls.style_weights
         i.style = " + ".join(f"{self.performer.styles[k]} {w[k]:.2f}" for k in np.argsort(-w)[:2] if w[k] > 0.05)
+        i.hearing = self.checkpoint_label
         if self.recorder is not None:
             i.recording = self.recorder.is_recording
             i.record_dropped = self.recorder.dropped_frames
             i.record_error = self.recorder.error or ""
+            i.record_lag = self.recorder.lag_seconds
         if self.midi_map.learning:
             i.learn = (f"move a knob or hit a pad for '{self.midi_map.armed}'" if self.midi_map.armed
                        else "press a control's key to pick it (L to finish)")
@@ -571,6 +623,8 @@ class LiveLoop:
                     frame = frames[-1]
                     self.window.draw(frame.image)
                     self._update_hud(t0)
+                    self.info.state = frame.state
+                    self.info.hits = np.maximum.reduce([f.state.onset[0] for f in frames])
                     self.hud.draw(self.window.screen, self.info)
                     shown = self.window.flip()
                     # Frames meant for the screen that a newer one overtook (at a display rate
@@ -578,6 +632,10 @@ class LiveLoop:
                     meant = len(frames) if fps_display >= self.performer.fps else \
                         round(len(frames) * fps_display / self.performer.fps)
                     self.stats.record(shown, frame.capture_time, shown - t0, skipped=max(0, meant - 1))
+                    resized = self.render_sizer.observe(shown - t0, meant - 1, self.performer.render_size)
+                    if resized is not None:
+                        self._use_render_size(resized)
+                        self._say(f"frames were late: drawing at {resized[1]}x{resized[0]} from now on")
                     for observer in self.on_frame:
                         observer(frame, shown)
                     last_shown = shown
@@ -624,6 +682,8 @@ class LiveLoop:
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
         if getattr(self, "window", None) is not None:
+            summary["video_driver"] = self.window.driver
+            summary["render_size"] = self.info.render_size
             self.window.close()
         self.summary = summary
         if report and hasattr(self, "stats"):

@@ -130,34 +130,28 @@ MODEL_CACHE = 2
 LOADER_QUEUE = 8  # pending jobs (and unread results): a VJ pressing N faster than models load needs the newest
 
 
-def load_live_model(checkpoint: str | None, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
-    """(model, label, warning): the checkpoint's model, or for None the shipped default.
+def load_live_hearing(checkpoint: str | None, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
+    """(hearing model, label, warning): the checkpoint's hearing model, or for None the shipped one.
 
-    When no default checkpoint is shipped yet, an untrained model of the default config is used
-    (seeded, so it is the same picture every run) and the warning says so: the app still runs.
-    An explicit checkpoint that cannot be loaded raises `CheckpointError`.
+    A checkpoint that is not a hearing model (the old pixel network: it plays as the `neural` look)
+    or cannot be loaded raises `CheckpointError` naming it.
     """
-    from synesthete.checkpoint import CheckpointError, load_model, resolve_checkpoint
+    from synesthete.performer import load_hearing
 
-    if checkpoint is not None:
-        return load_model(checkpoint, device, kind="pixel"), Path(checkpoint).name, None
-    try:
-        path = resolve_checkpoint(None, "pixel")
-        return load_model(path, device, kind="pixel"), path.name, None
-    except CheckpointError as e:
-        from synesthete.model import build_model, model_config
-
-        torch.manual_seed(0)
-        model = build_model(model_config()).to(device).eval()
-        warning = (f"warning: {e}; running an UNTRAINED model (the picture reacts to the music but does "
-                   "not look like the teacher styles)")
-        return model, "untrained", warning
+    model, label = load_hearing(checkpoint, device)
+    return model, label, None
 
 
 def warm_up(performer: Performer) -> None:
     """Run a few frames of silence through a fresh performer, then reset it (first-step costs paid here)."""
     controls = performer.new_controls()
     performer.process(np.zeros(performer.hop * 3, dtype=np.float32), controls)
+    from synesthete.music_state import MusicState
+
+    silence = MusicState.silence(1, performer.fps)
+    features = torch.zeros(1, performer.features.n_features)
+    for look in performer.mixer.looks:  # each look's first draw (grids, caches) is paid here
+        look.draw(silence, *performer.render_size, 1.0, features)
     performer.reset()
 
 
@@ -176,7 +170,7 @@ class Loader:
 
     def __init__(self, device: torch.device, default_checkpoint: str | None,
                  render_size: tuple[int, int] | None = None,
-                 load_model_fn: Callable[[str | None, torch.device], tuple] = load_live_model) -> None:
+                 load_model_fn: Callable[[str | None, torch.device], tuple] = load_live_hearing) -> None:
         self.device = device
         self.default_checkpoint = default_checkpoint
         self.render_size = render_size

@@ -45,7 +45,14 @@ from synesthete.session_log import session_log_path
 
 FRAME, DROPPED, AUDIO = 0, 1, 2  # queue item kinds
 MAX_NAME_TRIES = 1000
-QUEUE_SECONDS = 2.0  # default frame queue: frames waiting for the encoder, in seconds of video
+# Durability: what a kill -9 loses is what has not reached the file yet: the frames waiting in
+# the queue (at most QUEUE_SECONDS when the encoder keeps up), the few inside x264, and the
+# fragment being built (one keyframe interval, `keyframe_seconds`). Shorter fragments would lose
+# less, but below ~0.5 s (fewer than ~24 video frames in the first fragment) FFmpeg's mov muxer
+# stops trimming the aac priming and the sound lands 1024 samples late. Measured by
+# `synesthete-bench record` (kill_loss_s_*; docs/recording.md).
+MAX_LAG_SECONDS = 3.0  # the encoder this far behind real time: the recording stops (bounded loss)
+QUEUE_SECONDS = 0.5  # default frame queue: frames waiting for the encoder, in seconds of video
 
 
 def claim_recording_path(path: str | Path) -> Path:
@@ -99,7 +106,7 @@ class Recorder:
         preset: str = "ultrafast",
         threads: int | None = 2,
         keyframe_seconds: float = 1.0,
-        max_lag_seconds: float = 10.0,
+        max_lag_seconds: float = MAX_LAG_SECONDS,
         writer_factory: Callable[..., Mp4Writer] = Mp4Writer,
     ):
         if int(width) < 2 or int(height) < 2:
@@ -113,8 +120,9 @@ class Recorder:
                                        else round(QUEUE_SECONDS * self.fps)))
         self.max_lag_seconds = float(max_lag_seconds)
         # Entries of any kind (frames, dropped-frame markers, audio) waiting for the encoder. Audio
-        # is never dropped alone (the file would lose sync), so when this many are waiting the
-        # encoder is hopelessly behind and the recording stops instead of growing without end.
+        # is never dropped alone (the file would lose sync), so when the encoder is `max_lag_seconds`
+        # behind (or this many entries wait) it is hopelessly behind and the recording stops,
+        # instead of growing without end and losing ever more to a crash.
         self.max_entries = max(self.queue_frames + 1, round(self.max_lag_seconds * self.fps))
         self._writer_kwargs = dict(audio_channels=audio_channels, crf=crf, preset=preset, threads=threads,
                                    keyframe_seconds=keyframe_seconds)
@@ -153,6 +161,20 @@ class Recorder:
     @property
     def queued_frames(self) -> int:
         return self._frames_queued
+
+    @property
+    def lag_seconds(self) -> float:
+        """Seconds of submitted show not yet handed to the encoder (audio clock; frames without audio).
+
+        What a kill -9 now would lose, plus the fragment being built and the frames inside x264.
+        Two counter reads, no lock: a momentary value for the HUD.
+        """
+        w = self._writer
+        if w is None:
+            return 0.0
+        if self.sample_rate is not None:
+            return max(0.0, (self._samples_submitted - w.samples_written) / self.sample_rate)
+        return max(0.0, (self.submitted_frames - w.frames_written) / self.fps)
 
     def position(self) -> tuple[int, float]:
         """(frame index, seconds) of the newest submitted frame on the file's timeline.
@@ -271,9 +293,10 @@ class Recorder:
 
     def _room(self) -> bool:
         # Under the lock. A full entry queue ends the recording (the thread closes the file).
-        if self._abort is None and len(self._items) >= self.max_entries:
-            self._abort = self.error = (f"recording {self.path} stopped: the encoder fell {self.max_entries / self.fps:.0f} s "
-                           f"behind real time; record at a smaller size or a lower fps")
+        if self._abort is None and (len(self._items) >= self.max_entries
+                                    or self.lag_seconds > self.max_lag_seconds):
+            self._abort = self.error = (f"recording {self.path} stopped: the encoder fell {self.max_lag_seconds:g} s "
+                                        f"behind real time; record at a smaller size (--record-size 640x360)")
             self._items.clear()
             self._frames_queued = 0
             self._cond.notify()

@@ -34,25 +34,33 @@ class Grid:
     half_w: float  # half the width in image units (>= 1)
     half_h: float  # half the height in image units (>= 1)
 
+    def rows(self, start: int, stop: int) -> "Grid":
+        """The band of rows [start, stop) of this grid (views, no copy): a style drawn on each band
+        of an image gives the same pixels as drawn on the whole, with working tensors that stay in
+        cache (a 1280x720 frame drawn whole spills every intermediate to memory)."""
+        sl = slice(start, stop)
+        return Grid(stop - start, self.width, self.x, self.y[:, sl], self.xx[:, sl], self.yy[:, sl],
+                    self.r[:, sl], self.theta[:, sl], self.pixel, self.half_w, self.half_h)
 
-def _axis(n: int, half: float) -> torch.Tensor:
+
+def _axis(n: int, half: float, device: str) -> torch.Tensor:
     # Pixel centres, so the grid is symmetric about 0 for both odd and even sizes.
-    return (torch.arange(n, dtype=torch.float32) + 0.5) * (2.0 * half / n) - half
+    return (torch.arange(n, dtype=torch.float32, device=device) + 0.5) * (2.0 * half / n) - half
 
 
-def get_grid(height: int, width: int) -> Grid:
-    """The coordinate grid for an image of `height` x `width` pixels (cached, do not modify)."""
+def get_grid(height: int, width: int, device: torch.device | str = "cpu") -> Grid:
+    """The coordinate grid for an image of `height` x `width` pixels on `device` (cached, do not modify)."""
     if not (isinstance(height, numbers.Integral) and isinstance(width, numbers.Integral)) or height < 1 or width < 1:
         raise ValueError(f"image size must be positive integers, got height={height!r}, width={width!r}")
-    return _build_grid(int(height), int(width))
+    return _build_grid(int(height), int(width), str(torch.device(device)))
 
 
 @lru_cache(maxsize=16)
-def _build_grid(height: int, width: int) -> Grid:
+def _build_grid(height: int, width: int, device: str = "cpu") -> Grid:
     short = min(height, width)
     half_w, half_h = width / short, height / short
-    x = _axis(width, half_w).view(1, 1, width)
-    y = _axis(height, half_h).view(1, height, 1)
+    x = _axis(width, half_w, device).view(1, 1, width)
+    y = _axis(height, half_h, device).view(1, height, 1)
     xx = x.expand(1, height, width).contiguous()
     yy = y.expand(1, height, width).contiguous()
     r = torch.sqrt(xx * xx + yy * yy)

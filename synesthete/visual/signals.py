@@ -31,6 +31,7 @@ from synesthete.constants import STEMS
 from synesthete.visual.grid import TAU, Grid, get_grid
 from synesthete.visual.palette import chord_palette
 
+ONSET_HIT = 0.5  # an onset value at or above this is a hit
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
 
 
@@ -62,12 +63,19 @@ class Signals:
     bass_pitch: torch.Tensor  # bass pitch in [0, 1]
     base: torch.Tensor  # (T, 3, 1, 1) chord colour
     accent: torch.Tensor  # (T, 3, 1, 1) second chord colour
+    beat_conf: torch.Tensor | float = 1.0  # (T, 1, 1) how sure the beat phase is (scales the beat snaps)
 
     def slice(self, start: int, stop: int) -> "Signals":
         """The signals of frames [start, stop)."""
         kw = {k: (v[start:stop] if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
         kw["n"] = max(0, min(stop, self.n) - start)
         return Signals(**kw)
+
+    def to(self, device: torch.device | str) -> "Signals":
+        """The same signals on `device` (a GPU draws the looks at the window's size)."""
+        if torch.device(device).type == "cpu":
+            return self
+        return Signals(**{k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()})
 
     @staticmethod
     def from_controls(ctrl: MusicState, reactivity: float = 1.0) -> "Signals":
@@ -76,6 +84,11 @@ class Signals:
         if not math.isfinite(r) or r < 0.0:
             raise ValueError(f"reactivity must be a finite number >= 0 (1.0 = normal), got {reactivity!r}")
         env = np.clip(np.asarray(ctrl.env, dtype=np.float32), 0.0, 1.0)
+        # A hit lands on the frame it is heard: an onset (a score's velocity, or an estimate's
+        # probability once it is more likely than not) lifts its stem's envelope at once, so a
+        # smoothed estimate never ramps in; below one half an onset is noise and moves nothing.
+        onset = np.asarray(ctrl.onset, dtype=np.float32)
+        env = np.maximum(env, np.where(onset >= ONSET_HIT, np.clip(onset, 0.0, 1.0), 0.0))
         idx = {s: i for i, s in enumerate(STEMS)}
         hats = np.maximum(np.maximum(env[:, idx["hat_closed"]], env[:, idx["hat_open"]]), 0.6 * env[:, idx["perc"]])
         base, accent = chord_palette(ctrl.chord_root, ctrl.chord_quality)  # (T, 3) each
@@ -96,6 +109,7 @@ class Signals:
             bass_pitch=_col(np.clip(ctrl.bass, 0.0, 1.0)),
             base=torch.from_numpy(base).view(n, 3, 1, 1),
             accent=torch.from_numpy(accent).view(n, 3, 1, 1),
+            beat_conf=_col(np.clip(ctrl.conf("beat"), 0.0, 1.0)),
         )
 
 
@@ -128,16 +142,18 @@ def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
     Shift a pattern by one of its own periods times this and it moves once per beat yet loops
     seamlessly: the frame depends on the beat phase only, never on how many beats have passed.
     The snap term is 0 on every beat, so scaling it (by energy, say) never makes the motion jump;
-    with snap = 1 the pattern leaps forward right after the beat and settles before the next.
+    with snap = 1 the pattern leaps forward right after the beat and settles before the next. The
+    snap is scaled by the beat confidence: an unsure beat estimate glides instead of jerking on
+    beats it may have misplaced (calm between events reads better than jitter).
     """
-    return s.beat_phase + (beat_ease(s.beat_phase) - s.beat_phase) * snap
+    return s.beat_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf)
 
 
 def bar_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
     """0 -> 1 through each bar, in a snap on every beat: `beat_turn`'s within-beat motion, a beat's
     share of the bar at a time. For motions that should loop once per bar rather than per beat. (T, 1, 1)
     """
-    return s.bar_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap / BEATS_PER_BAR)
+    return s.bar_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf / BEATS_PER_BAR)
 
 
 def bar_sway(s: "Signals", offset: float = 0.0) -> torch.Tensor:
@@ -161,16 +177,26 @@ class Style:
     # per chunk) may raise it.
     chunk_elements: int = CHUNK_ELEMENTS
 
-    def render(self, ctrl: MusicState, height: int, width: int, reactivity: float = 1.0) -> torch.Tensor:
-        """Frames (T, 3, height, width), float32 in [0, 1], drawn from the controls of each frame."""
-        grid = get_grid(height, width)
-        sig = Signals.from_controls(ctrl, reactivity)
-        out = torch.empty(sig.n, 3, height, width)
+    def render(self, ctrl: MusicState, height: int, width: int, reactivity: float = 1.0,
+               device: torch.device | str = "cpu") -> torch.Tensor:
+        """Frames (T, 3, height, width), float32 in [0, 1] on `device`, drawn from the controls of each frame."""
+        grid = get_grid(height, width, device)
+        sig = Signals.from_controls(ctrl, reactivity).to(device)
+        if sig.n * height * width <= self.chunk_elements:  # one chunk, one band: no copy needed
+            return self.draw(sig, grid).clamp_(0.0, 1.0)
+        out = torch.empty(sig.n, 3, height, width, device=grid.x.device)
         # Draw in chunks of frames whose working tensors stay cache-sized (~1 MB): the ops are
         # memory bound, and frames are independent, so chunking changes nothing but the speed.
         chunk = max(1, self.chunk_elements // (height * width))
+        # A frame larger than a chunk is drawn in bands of rows (every style is a per-pixel
+        # function of the grid, so the bands join seamlessly).
+        band = height if chunk > 1 else max(1, min(height, self.chunk_elements // width))
+        bands = [(r, min(r + band, height)) for r in range(0, height, band)]
+        grids = [grid if len(bands) == 1 else grid.rows(r0, r1) for r0, r1 in bands]
         for a in range(0, sig.n, chunk):
-            out[a : a + chunk] = self.draw(sig.slice(a, a + chunk), grid).clamp_(0.0, 1.0)
+            part = sig if sig.n <= chunk else sig.slice(a, a + chunk)
+            for (r0, r1), g in zip(bands, grids):
+                out[a : a + chunk, :, r0:r1] = self.draw(part, g).clamp_(0.0, 1.0)
         return out
 
     def draw(self, sig: Signals, grid: Grid) -> torch.Tensor:

@@ -94,3 +94,48 @@ def test_bad_arguments_are_one_clear_error(tmp_path, checkpoint, capsys, argv, m
     assert main(["--checkpoint", str(checkpoint), *argv]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def _click_video(path: Path, clicks: list[int], n: int, fps: int = 30, sr: int = 24_000, size: int = 96) -> Path:
+    """An mp4 whose audio clicks at the listed frames and whose textured square jumps on them."""
+    from synesthete.mp4_writer import Mp4Writer
+
+    rng = np.random.default_rng(0)
+    hop = sr // fps
+    audio = rng.normal(0, 1e-3, n * hop).astype(np.float32)
+    burst = (rng.normal(0, 0.4, 96) * np.hanning(96)).astype(np.float32)
+    patch = rng.integers(60, 255, (24, 24, 3), dtype=np.uint8)
+    x = 8
+    with Mp4Writer(path, size, size, fps, sr) as w:
+        for t in range(n):
+            if t in clicks:
+                audio[t * hop + hop // 2 : t * hop + hop // 2 + 96] += burst
+                x = 8 if x > 40 else x + 12
+            frame = np.zeros((size, size, 3), np.uint8)
+            frame[36:60, x : x + 24] = patch
+            w.write_frames(frame)
+            w.write_audio(audio[t * hop : (t + 1) * hop])
+    return path
+
+
+def test_video_scores_a_rendered_file_against_its_own_audio(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    clicks = sorted(set(np.cumsum(rng.integers(9, 31, 20)).tolist()))  # irregular: chance stays low
+    n = clicks[-1] + 30
+    video = _click_video(tmp_path / "clicks.mp4", clicks, n)
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "clicks.json").write_text(json.dumps({"beats": [(c + 0.5) / 30 for c in clicks]}))
+    report = tmp_path / "video.json"
+    assert main(["--video", str(video), "--dev-set", str(dev), "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "clicks.mp4 video" in out and "mean fft_bars" in out
+    data = json.loads(report.read_text())
+    (item,) = data["files"]
+    assert item["beats"] == "MIDI" and item["video"]["fps"] == 30
+    video_figs = item["video"]
+    assert video_figs["av_align"] > 0.7 and video_figs["av_align_chance"] < video_figs["av_align"] - 0.3
+    assert video_figs["beat_align"] > 0.7
+    assert 0 <= item["fft_bars"]["av_align"] <= 1
+    assert main(["--video", str(tmp_path / "none.mp4")]) == 1
+    assert "no such file" in capsys.readouterr().err

@@ -77,6 +77,10 @@ def test_ground_truth_from_tempo_map_time_signatures_and_channel_10(midi_file: P
     assert truth["drum_notes"]["36"] == truth["onsets"]["kick"]
     assert truth["time_signatures"] == [[0.0, 4, 4], [4.0, 3, 4]]
     assert truth["tempo_changes"] == [[0.0, 120.0], [4.0, 90.0]]
+    assert truth["grid_fit"] == 1.0  # every note on a 16th of the tempo map
+    beats = pm.get_beats()
+    assert make_dev_set.grid_fit(np.array([0.25, 0.5 + 1 / 6, 4 + 2 / 9]), beats) == 1.0  # 16th, triplet 8th, triplet
+    assert make_dev_set.grid_fit(np.array([0.06, 0.56, 1.06, 1.25]), beats) == 0.25  # played 60 ms off the grid
     # an excerpt: times from its start, only what falls inside, the signature in force at its start
     part = make_dev_set.ground_truth(pm, 2.0, 3.0)
     assert part["beats"] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.0 + 2 / 3], abs=1e-5)

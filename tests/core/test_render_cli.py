@@ -11,10 +11,10 @@ import torch
 
 from synesthete.checkpoint import load_model, save_checkpoint
 from synesthete.controls import ControlState
-from synesthete.model import build_model
-from synesthete.model.config import model_config
+from synesthete.model.config import hearing_config
+from synesthete.model.hearing import build_hearing_model
 from synesthete.mp4_writer import Mp4Writer
-from synesthete.performer import Performer, render_clip
+from synesthete.performer import Performer, render_clip, usable_looks
 from synesthete.audio_file import DecodedAudio, decode_audio, to_model_audio
 from synesthete.render import render_to_mp4
 from synesthete.render_cli import main
@@ -23,15 +23,19 @@ from synesthete.session_log import SessionLogWriter, session_log_path
 
 SR_FILE = 44_100
 MODEL_SR, FPS, HOP = 24_000, 60, 400
-STYLES = ("a", "b")
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, build_model(model_config("tiny", styles=STYLES)))
+    save_checkpoint(path, build_hearing_model(hearing_config("tiny")))
     return path
+
+
+def controls_for(model, **values) -> ControlState:
+    """Controls with one morph weight per look this hearing's performer offers."""
+    return ControlState(len(usable_looks(model.cfg)), values or None)
 
 
 def clicks(seconds: float, sample_rate: int, times=(0.2, 0.6, 1.0)) -> np.ndarray:
@@ -72,9 +76,8 @@ def test_render_a_wav_gives_video_and_the_original_audio_in_sync(tmp_path, check
     sound = AudioDecoder(str(out)).get_all_samples()
     assert (sound.sample_rate, sound.data.shape[0]) == (SR_FILE, 2)  # the original rate and channels
     assert abs(sound.data.shape[1] / SR_FILE - 90 / FPS) <= 1 / FPS
-    # In sync: frames 1/60 s apart on the audio's timeline. (The muxer starts both streams after the
-    # aac priming delay, sound.pts_seconds; it stamps frame 0 at 0 but the rest keep the offset.)
-    assert np.allclose(pts[1:] - np.arange(1, 90) / FPS, sound.pts_seconds, atol=1e-3)
+    # In sync: the sound starts at 0 s, frame t is stamped at the instant it stands for, (t + 1) / 60.
+    assert abs(sound.pts_seconds) < 1e-6 and np.allclose(pts, np.arange(1, 91) / FPS, atol=1e-6)
     # The clicks are where they were in the file (aac priming is hidden by the decoder).
     left = sound.data[0].numpy()
     first_loud = np.argmax(np.abs(left[int(0.5 * SR_FILE) : int(0.8 * SR_FILE)]) > 0.4)
@@ -87,12 +90,12 @@ def test_render_equals_the_performer_streaming_frames(tmp_path, checkpoint):
     model = load_model(checkpoint)
     audio = decode_audio(wav)
     written: list[np.ndarray] = []
-    stats = render_to_mp4(model, audio, tmp_path / "r.mp4", (64, 64), controls=ControlState(2, {"hue": 0.3}),
+    stats = render_to_mp4(model, audio, tmp_path / "r.mp4", (64, 64), controls=controls_for(model, hue=0.3),
                           progress=False, on_frames=written.append)
     rendered = np.concatenate(written)
     model_audio = to_model_audio(audio, MODEL_SR)
-    streamed = render_clip(Performer(model), np.pad(model_audio, (0, -len(model_audio) % HOP)),
-                           ControlState(2, {"hue": 0.3}))
+    streamed = render_clip(Performer(model, render_size=(64, 64)), np.pad(model_audio, (0, -len(model_audio) % HOP)),
+                           controls_for(model, hue=0.3))
     assert stats.frames == len(streamed) == 60
     # Equal up to float rounding: chunked and hop-by-hop feature batches may flip a level here and there.
     diff = np.abs(rendered.astype(int) - streamed)
@@ -107,7 +110,8 @@ def test_native_frames_are_fitted_to_the_output_like_the_live_window(tmp_path, c
     wav = write_wav(tmp_path / "clicks.wav", clicks(0.5, SR_FILE), SR_FILE)
     model = load_model(checkpoint)
     got: list[np.ndarray] = []
-    render_to_mp4(model, decode_audio(wav), tmp_path / "w.mp4", (128, 72), progress=False, on_frames=got.append)
+    render_to_mp4(model, decode_audio(wav), tmp_path / "w.mp4", (128, 72), progress=False, on_frames=got.append,
+                  render_size=(64, 64))
     square: list[np.ndarray] = []
     render_to_mp4(model, decode_audio(wav), tmp_path / "s.mp4", (64, 64), progress=False, on_frames=square.append)
     # Cover fit: a 64x64 frame loses its top and bottom (rows 14..49 stay: 36 = 64 * 72 / 128), then bilinear.
@@ -134,7 +138,7 @@ def record_live_set(tmp_path: Path, checkpoint: Path) -> tuple[Path, np.ndarray,
     """
     model = load_model(checkpoint)
     performer = Performer(model, render_size=(48, 64))
-    controls = ControlState(2, {"reactivity": 1.2})
+    controls = controls_for(model, reactivity=1.2)
     audio = clicks(2.0, MODEL_SR, times=(0.3, 0.7, 1.1, 1.5))[0]
     script = {40: {"op": "set", "name": "hue", "value": 0.5}, 70: {"op": "set", "name": "style", "value": 1.0},
               90: {"op": "set", "name": "mirror", "value": 2}}
@@ -163,7 +167,7 @@ def record_live_set(tmp_path: Path, checkpoint: Path) -> tuple[Path, np.ndarray,
 def replay_frames(job, audio: DecodedAudio, out: Path, events=None) -> np.ndarray:
     model = load_model(job.checkpoint)
     got: list[np.ndarray] = []
-    render_to_mp4(model, audio, out, job.size, controls=job.controls(model.cfg.styles),
+    render_to_mp4(model, audio, out, job.size, controls=job.controls(usable_looks(model.cfg)),
                   events=job.events if events is None else events, progress=False, full_detail=True,
                   n_frames=job.n_frames, on_frames=got.append)
     return np.concatenate(got).astype(int)
@@ -177,13 +181,15 @@ def test_replay_equals_the_live_frames(tmp_path, checkpoint):
     exact = replay_frames(job, DecodedAudio(heard[None], MODEL_SR, log), tmp_path / "a.mp4")
     assert exact.shape == live.shape
     assert np.abs(exact - live).max() <= 1
-    # From the recording's audio (aac, lossy) the frames stay within a few levels of 255 ...
+    # From the recording's audio (aac, lossy) nearly every frame stays within a few levels of 255
+    # (the music state has discrete parts, a hit threshold or a chord's argmax, that the lossy audio
+    # may flip for a frame or two) ...
     replay = replay_frames(job, job.audio, tmp_path / "b.mp4")
     err = np.abs(replay - live).mean(axis=(1, 2, 3))  # (T,)
-    assert err.max() < 3.0
+    assert np.median(err) < 1.0
     # ... while the logged control events matter far more: leave them out and the picture departs.
     blind = replay_frames(job, job.audio, tmp_path / "c.mp4", events=[])
-    assert np.abs(blind - live)[45:].mean() > 3 * err[45:].mean()
+    assert np.median(np.abs(blind - live)[45:].mean(axis=(1, 2, 3))) > 3 * np.median(err[45:])
 
 
 def test_replay_cli_at_a_higher_resolution(tmp_path, checkpoint):
@@ -235,7 +241,7 @@ def test_a_failure_mid_render_deletes_the_partial_file(tmp_path, checkpoint):
 def test_missing_default_checkpoint_is_a_clear_error(tmp_path, capsys, monkeypatch):
     import synesthete.checkpoint as ck
 
-    monkeypatch.setattr(ck, "NEURAL_CHECKPOINT", tmp_path / "none.pt")
+    monkeypatch.setattr(ck, "DEFAULT_CHECKPOINT", tmp_path / "none.pt")
     wav = write_wav(tmp_path / "c.wav", clicks(0.5, SR_FILE), SR_FILE)
     assert main([str(wav), "-o", str(tmp_path / "o.mp4"), "--quiet"]) == 1
     assert "checkpoint" in capsys.readouterr().err
@@ -259,10 +265,11 @@ def test_preset_sets_the_starting_controls(tmp_path, checkpoint):
 
     model = load_model(checkpoint)
     preset = tmp_path / "warm.toml"
-    preset.write_text('name = "warm"\n[styles]\nb = 1.0\n[controls]\nhue = 0.25\nfeedback = 0.5\n[midi]\nhue = "cc:21"\n')
-    controls = preset_controls(load_preset(preset), model.cfg.styles)
+    preset.write_text('name = "warm"\n[styles]\nrings = 1.0\n[controls]\nhue = 0.25\nfeedback = 0.5\n[midi]\nhue = "cc:21"\n')
+    looks = usable_looks(model.cfg)
+    controls = preset_controls(load_preset(preset), looks)
     assert controls.value["hue"] == 0.25 and controls.value["feedback"] == 0.5
-    assert controls.model_controls().tolist() == [0.0, 1.0, 1.0]  # style b pinned, reactivity 1
+    assert controls.style_weights.tolist() == [float(n == "rings") for n in looks]  # the look pinned
     preset.write_text("[styles]\nneon = 1.0\n")
     with pytest.raises(PresetError, match="neon"):
-        preset_controls(load_preset(preset), model.cfg.styles)
+        preset_controls(load_preset(preset), looks)

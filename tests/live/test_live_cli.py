@@ -172,7 +172,7 @@ def test_a_full_disk_mid_set_ends_the_recording_says_so_and_the_show_goes_on(sma
     (presets / "a.toml").write_text('name = "A"\n[controls]\nhue = 0.2\n')
     (presets / "b.toml").write_text('name = "B"\n[controls]\nhue = 0.7\n')
     rec = small_disk / "set.mp4"
-    app = App("--device", "demo", "--headless", "--duration", "6", "--size", "320x180", "--record", str(rec),
+    app = App("--device", "demo", "--headless", "--duration", "10", "--size", "320x180", "--record", str(rec),
               "--presets-dir", str(presets), "--auto-advance", "0.4")
     try:
         app.wait_for("recording to")

@@ -15,8 +15,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from synesthete.checkpoint import save_checkpoint  # noqa: E402
-from synesthete.model import build_model, model_config  # noqa: E402
 from synesthete.session_log import read_session_log  # noqa: E402
 from synesthete_live.keys import key_constant  # noqa: E402
 from synesthete_live.live_loop import LiveLoop, LiveOptions  # noqa: E402
@@ -27,11 +25,8 @@ SR = 24_000
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> str:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, build_model(model_config("tiny", styles=("a", "b"), sample_rate=SR)))
-    return str(path)
+def checkpoint(tiny_hearing_checkpoint) -> str:
+    return tiny_hearing_checkpoint
 
 
 @pytest.fixture(scope="module")

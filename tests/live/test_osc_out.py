@@ -147,8 +147,9 @@ def test_the_app_playing_the_demo_feeds_a_touchdesigner_style_listener(listener,
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     second = Listener()  # --osc-out is repeatable: both targets get everything
     try:
+        # --hearing score: the looks and OSC carry the demo's exact state, so the values can be checked.
         r = subprocess.run([sys.executable, "-m", "synesthete_live.cli", "--device", "demo", "--headless",
-                            "--duration", "8", "--presets-dir", str(tmp_path),
+                            "--hearing", "score", "--duration", "8", "--presets-dir", str(tmp_path),
                             "--osc-out", f"127.0.0.1:{listener.port}", "--osc-out", f"localhost:{second.port}"],
                            capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
         assert r.returncode == 0, r.stderr

@@ -19,8 +19,8 @@ SR = 24_000
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tiny_ab_checkpoint) -> str:
-    return tiny_ab_checkpoint
+def checkpoint(tiny_hearing_checkpoint) -> str:
+    return tiny_hearing_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,8 @@ BAD = {
     "control not a number": ('[controls]\nzoom = "big"\n', "controls.zoom: expected a number"),
     "bad MIDI source": ('[midi]\nhue = "knob:3"\n', "midi.hue"),
     "bad transition": ('transition = "fade"\n', "transition: expected one of"),
-    "negative style weight": ("[styles]\na = -1.0\n", "styles.a: weights must be >= 0"),
-    "style the model lacks": ("[styles]\nneon = 1.0\n", "styles.neon: unknown style"),
+    "negative style weight": ("[styles]\nplasma = -1.0\n", "styles.plasma: weights must be >= 0"),
+    "a look that does not exist": ("[styles]\nneon = 1.0\n", "styles.neon: unknown look"),
     "not TOML": ("[controls\n", "preset"),
 }
 
@@ -84,7 +84,7 @@ def test_a_preset_by_name_is_found_alike(checkpoint, wav, tmp_path, capsys, monk
 
 def test_a_good_preset_starts_both_apps_from_the_same_controls(checkpoint, tmp_path):
     preset = tmp_path / "blend.toml"
-    preset.write_text('name = "blend"\n[styles]\na = 0.25\nb = 0.75\n[controls]\nhue = 0.3\nfeedback = 0.4\n')
+    preset.write_text('name = "blend"\n[styles]\nplasma = 0.25\ntunnel = 0.75\n[controls]\nhue = 0.3\nfeedback = 0.4\n')
     loop = LiveLoop(LiveOptions(checkpoint=checkpoint, headless=True, play_out=False, size=(64, 64),
                                 presets_dir=tmp_path, preset=str(preset), device="demo", duration=1.0))
     loop._setup()
@@ -94,6 +94,7 @@ def test_a_good_preset_starts_both_apps_from_the_same_controls(checkpoint, tmp_p
         offline = preset_controls(load_preset(preset), loop.performer.styles)
         assert offline.snapshot() == live.snapshot()
         np.testing.assert_allclose(offline.model_controls(), live.model_controls())
-        np.testing.assert_allclose(offline.style_weights, [0.25, 0.75])
+        looks = loop.performer.styles
+        np.testing.assert_allclose(offline.style_weights, [{"plasma": 0.25, "tunnel": 0.75}.get(n, 0.0) for n in looks])
     finally:
         loop._teardown(report=False)

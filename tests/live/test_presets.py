@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from synesthete.checkpoint import save_checkpoint
-from synesthete.model import build_model, model_config
+from synesthete.model.config import hearing_config
+from synesthete.model.hearing import build_hearing_model
 from synesthete.preset import PresetError, find_preset, list_presets, load_preset
 from synesthete_live.presets import Loader, save_midi_map
 
@@ -61,7 +62,7 @@ def test_a_yaml_preset_never_runs_code(tmp_path):
 
 def test_unknown_style_names_are_reported_against_the_model(tmp_path):
     preset = load_preset(write(tmp_path, "s.toml", "[styles]\nplasma = 1\nfoo = 2\n"))
-    with pytest.raises(PresetError, match="styles.foo: unknown style .*plasma, tunnel"):
+    with pytest.raises(PresetError, match="styles.foo: unknown look .*plasma, tunnel"):
         preset.style_weights(("plasma", "tunnel"))
     ok = load_preset(write(tmp_path, "t.toml", "[styles]\nplasma = 1\ntunnel = 3\n"))
     assert ok.style_weights(("plasma", "tunnel")).tolist() == pytest.approx([0.25, 0.75])
@@ -174,9 +175,9 @@ def wait_results(loader: Loader, n: int = 1, timeout: float = 30.0) -> list:
 
 def test_the_loader_works_in_the_background_and_reports_failures(tmp_path):
     torch.manual_seed(0)
-    cfg = model_config("tiny", styles=("a", "b"))
-    save_checkpoint(tmp_path / "one.pt", build_model(cfg))
-    save_checkpoint(tmp_path / "two.pt", build_model(cfg))
+    cfg = hearing_config("tiny")
+    save_checkpoint(tmp_path / "one.pt", build_hearing_model(cfg))
+    save_checkpoint(tmp_path / "two.pt", build_hearing_model(cfg))
     loader = Loader(torch.device("cpu"), str(tmp_path / "one.pt"))
     try:
         loader.current_checkpoint = loader.checkpoint_key(load_preset(write(tmp_path, "x.toml", "")))

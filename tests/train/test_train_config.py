@@ -9,7 +9,8 @@ import pytest
 
 from synesthete.config import ConfigError
 from synesthete_train.cli import main
-from synesthete_train.config import load_any_train_config, load_train_config
+from synesthete_train.config import load_train_config
+from synesthete_train.hearing import load_any_train_config
 
 OUT_OF_RANGE = [
     ("max_steps=-3", "max_steps must be >= 1"),

@@ -167,12 +167,3 @@ def preset_task(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     if task not in TASKS:
         raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     return str(task)
-
-
-def load_any_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()):
-    """The config of whichever task the preset names: a `HearingTrainConfig` or a `TrainConfig`."""
-    if preset_task(path, overrides) == "pixel":
-        return load_train_config(path, overrides)
-    from synesthete_train.hearing import load_hearing_config
-
-    return load_hearing_config(path, overrides)

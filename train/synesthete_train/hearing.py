@@ -43,7 +43,7 @@ from synesthete.features import FeatureExtractor
 from synesthete.model import HearingConfig, build_hearing_model, outputs_to_fields
 from synesthete.model.hearing import TEMPO_REF, phase_of
 from synesthete.music_state import CONFIDENCE_GROUPS
-from synesthete_train.config import OptimConfig, TrackingConfig
+from synesthete_train.config import OptimConfig, TrackingConfig, load_train_config, preset_task
 from synesthete_train.tracking import Tracker
 from synesthete_train.trainer import TrainerBase, phase_loss, run_steps
 
@@ -128,6 +128,16 @@ def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
     return load_config(HearingTrainConfig, path, overrides)
+
+
+def load_any_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()):
+    """The config of whichever task the preset names: a `HearingTrainConfig` or a `TrainConfig`.
+
+    Here rather than in config.py: this module imports config.py, so the other way round would
+    be an import cycle (tests/core/test_import_structure.py)."""
+    if preset_task(path, overrides) == "pixel":
+        return load_train_config(path, overrides)
+    return load_hearing_config(path, overrides)
 
 
 # ==== losses =====================================================================================
