@@ -216,3 +216,23 @@ def test_bad_link_options_are_one_clear_line(args, words, capsys):
     assert code == 2
     errors = [ln for ln in err.splitlines() if "error" in ln]
     assert len(errors) == 1 and words in errors[0], err
+
+
+def test_by_default_osc_sends_what_the_hearing_model_hears(listener, tmp_path):
+    """Without --hearing score the state is the shipped hearing model's estimate from the audio: the
+    same addresses, values inside each field's range, confidences of an estimate (not the score's 1.0)."""
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    r = subprocess.run([sys.executable, "-m", "synesthete_live.cli", "--device", "demo", "--headless",
+                        "--duration", "5", "--presets-dir", str(tmp_path), "--osc-out", f"127.0.0.1:{listener.port}"],
+                       capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "score" not in r.stderr.split("input demo, model")[1].split(",")[0], r.stderr
+    assert wait_for(lambda: len(listener.of("/synesthete/state/time")) > 60)
+    assert {a for a, _, _ in state_addresses()} <= {a for a, _, _ in listener.messages}
+    for address, name, _ in state_addresses():
+        spec = next(f for f in FIELDS if f.name == name)
+        values = np.array([a[0] for a in listener.of(address)])
+        assert np.all((values >= spec.lo - 1e-4) & (values <= spec.hi + 1e-4)), address
+    confidence = np.array([a[0] for a in listener.of("/synesthete/state/confidence/beat")])
+    assert confidence.max() < 1.0 - 1e-6, "an estimate's confidence, not the score's"
+    assert all(1 <= a[0] <= 16 for a in listener.of("/synesthete/event/beat"))
