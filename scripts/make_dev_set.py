@@ -63,10 +63,11 @@ class Source:
     min_start: float = 8.0  # seconds: the excerpt starts at the first downbeat after this (and the first note)
 
 
-# Every MIDI file here ships in Debian main; licences as in /usr/share/doc/PACKAGE/copyright.
+# Every MIDI file here ships in Debian main; licences as in /usr/share/doc/PACKAGE/copyright (freedink:
+# README-REPLACEMENTS.txt, which names each replaced file's composer and licence).
 SOURCES = (
     *(Source(f"planetblupi-{i:03d}", "planetblupi-music-midi", f"/usr/share/planetblupi/music/music{i:03d}.mid",
-             "GPL-3+ (Planet Blupi music, Epsitec SA / Mathieu Schroeter)") for i in range(10)),
+             "GPL-3+ (Planet Blupi music; debian/copyright: Mathieu Schroeter)") for i in range(10)),
     Source("crimson-default", "crimson", "/usr/share/games/crimson/music/default.mid",
            "GPL-2+ (\"Default Symphony\", Dave Fancella, distributed with Crimson Fields)"),
     Source("pinball-hurd-intro", "pinball-table-hurd-data", "/usr/share/games/pinball/hurd/intro.mid",
@@ -81,7 +82,7 @@ SOURCES = (
     Source("freedink-2", "freedink-data", "/usr/share/games/dink/dink/Sound/2.mid",
            "zlib-style (Dink Smallwood, Seth A. Robinson)"),
     Source("freedink-18", "freedink-data", "/usr/share/games/dink/dink/Sound/18.mid",
-           "zlib-style (Dink Smallwood, Seth A. Robinson)"),
+           "GPL-3+ (\"End Boss\", Joshua O'Leary, 2011, for FreeDink; README-REPLACEMENTS.txt)"),
 )
 
 

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: one frame at a time gains nothing from more)")
+    p.add_argument("--onset-threshold", type=float, default=None, metavar="P",
+                   help="onset value that counts as a hit, 0..1 (default 0.3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
@@ -54,13 +56,16 @@ def main(argv: list[str] | None = None) -> int:
 
         from synesthete.analysis import analyze_file
         from synesthete.device import pick_device
+        from synesthete.music_events import DetectorConfig
 
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
         if args.output is not None:
             _check_output(args.output)
-        report = analyze_file(args.audio, args.checkpoint, pick_device(args.device), progress=not args.no_progress)
+        config = DetectorConfig(onset_threshold=args.onset_threshold) if args.onset_threshold is not None else None
+        report = analyze_file(args.audio, args.checkpoint, pick_device(args.device), progress=not args.no_progress,
+                              config=config)
         text = json.dumps(report, separators=(",", ":")) + "\n"
         if args.output is None:
             sys.stdout.write(text)

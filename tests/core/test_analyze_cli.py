@@ -98,3 +98,4 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, hearing_checkpoint,
     _fails(capsys, [str(song), "-o", str(tmp_path / "missing" / "x.json"), *ck], "does not exist")
     _fails(capsys, [str(song), "-o", str(tmp_path), *ck], "folder")
     _fails(capsys, [str(song), "--checkpoint", str(text), "--no-progress"], "notes.txt")
+    _fails(capsys, [str(song), "--onset-threshold", "1.5", *ck], "onset_threshold")

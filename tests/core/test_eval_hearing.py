@@ -50,7 +50,7 @@ def test_items_carry_the_truth(dev_set) -> None:
 def test_cli_reports_both_sets(tmp_path, hearing_checkpoint, dev_set, capsys) -> None:
     report = tmp_path / "hearing.json"
     assert main(["--hearing", "--checkpoint", str(hearing_checkpoint), "--seeds", "1", "--duration", "6",
-                 "--dev-set", str(dev_set), "--no-baselines", "--json", str(report)]) == 0
+                 "--dev-set", str(dev_set), "--no-baselines", "--onset-threshold", "0.2", "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "procedural, room mic (1 items)" in out and "dev set (1 items)" in out
     data = json.loads(report.read_text())
@@ -58,7 +58,7 @@ def test_cli_reports_both_sets(tmp_path, hearing_checkpoint, dev_set, capsys) ->
     assert set(proc) - {"items"} <= set(COLUMNS) and {"beat_f", "downbeat_f", "chord_root_acc", "energy_r"} <= set(proc)
     assert all(0 <= proc[c] <= 1 for c in proc if c not in ("items", "energy_r"))
     assert "chord_root_acc" not in dev and 0 <= dev["beat_f"] <= 1  # no chord truth in the dev set
-    assert data["items"]["dev set"]["sources"] == ["x"]
+    assert data["items"]["dev set"]["sources"] == ["x"] and data["onset_threshold"] == 0.2
     assert main(["--hearing", "--checkpoint", str(hearing_checkpoint), "--duration", "3"]) == 1
     assert "--duration" in capsys.readouterr().err
 
