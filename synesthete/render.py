@@ -90,8 +90,9 @@ def stream_frames(performer, chunks: Iterable[np.ndarray], controls, events: Ite
     The audio is cut into whole hops; the last partial hop is padded with silence, and with
     `n_frames` exactly that many frames are made (audio beyond them dropped, missing audio
     silence). Each (frame_index, event) is applied to `controls` right before that model frame,
-    exactly as the live loop applies a queued event between frames; batches are cut at event
-    frames so the chunking never moves an event. Memory holds one chunk, never the whole stream.
+    exactly as the live loop applies a queued event between frames (`apply_event`: a control
+    event, or a render size change); batches are cut at event frames so the chunking never moves
+    an event. Memory holds one chunk, never the whole stream.
     """
     hop = performer.hop
     pending = sorted(events, key=lambda e: e[0])
@@ -119,7 +120,7 @@ def stream_frames(performer, chunks: Iterable[np.ndarray], controls, events: Ite
                 return
             continue
         while j < len(pending) and pending[j][0] <= f:
-            controls.apply(pending[j][1])
+            apply_event(performer, controls, pending[j][1])
             j += 1
         k = min(ready, chunk_frames)
         if j < len(pending):
@@ -129,6 +130,14 @@ def stream_frames(performer, chunks: Iterable[np.ndarray], controls, events: Ite
         f += k
         if frames:
             yield np.array([fr.index - start for fr in frames]), np.stack([fr.image for fr in frames])
+
+
+def apply_event(performer, controls, event: dict) -> None:
+    """One logged live event between frames: a render size change, or a `ControlState.apply` event."""
+    if event.get("op") == "render_size":
+        performer.set_render_size((int(event["size"][0]), int(event["size"][1])))
+    else:
+        controls.apply(event)
 
 
 def output_frame_picks(model_fps: float, out_fps: float, start: int, stop: int) -> np.ndarray:
@@ -181,6 +190,7 @@ def render_to_mp4(
     width, height = even_size(*size)  # h264 4:2:0, as the live recorder rounds
     if full_detail:
         render_size = (height, width)
+        events = [e for e in events if e[1].get("op") != "render_size"]  # full detail stays at full size
     elif render_size is None:
         render_size = default_render_size(width, height)
     performer = Performer(hearing, device=device, render_size=render_size)

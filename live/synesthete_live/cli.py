@@ -16,6 +16,7 @@ from pathlib import Path
 from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.frame_size import parse_size
 
+MAX_RENDER_SCALE = 2  # --render-size up to 2x the window per side (supersampling); beyond, nothing shows
 EXIT_RECORDING_FAILED = 3  # the show ran to its end but the recording stopped early (e.g. a full disk)
 
 EXAMPLES = """\
@@ -196,6 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         print(f"synesthete-live: error: --record {args.record}: the recording is an mp4; name it *.mp4",
               file=sys.stderr)
+        return 2
+    if args.render_size is not None and (args.render_size[0] > MAX_RENDER_SCALE * args.size[0]
+                                         or args.render_size[1] > MAX_RENDER_SCALE * args.size[1]):
+        w, h = args.render_size
+        print(f"synesthete-live: error: --render-size {w}x{h} is more than {MAX_RENDER_SCALE}x the window "
+              f"({args.size[0]}x{args.size[1]}) per side: it would cost {w * h / (args.size[0] * args.size[1]):.0f}x "
+              f"the window's pixels per frame and show nothing more; use at most "
+              f"{MAX_RENDER_SCALE * args.size[0]}x{MAX_RENDER_SCALE * args.size[1]} (or leave it out: the loop picks "
+              f"the largest size this machine draws in time)", file=sys.stderr)
         return 2
     opts = LiveOptions(
         device=args.device, midi=args.midi, midi_virtual=args.midi_virtual, checkpoint=args.checkpoint,

@@ -1,6 +1,5 @@
 """Post effects: each one does what the VJ expects, and none of them when all are off."""
 
-import time
 
 import pytest
 import torch
@@ -86,17 +85,13 @@ def test_blackout_goes_black_and_uint8_conversion():
     assert img[5, 7, 1] == int(x[1, 5, 7] * 255 + 0.5)
 
 
-def test_every_effect_at_once_is_cheap_at_model_resolution():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the live app runs it (intra-op threads cost more than they give here)
+def test_every_effect_at_once_gives_a_valid_picture_at_model_resolution():
+    # Its cost per frame is a figure of `synesthete-bench render` (post_effects_ms_128), not an assert here.
     fx = PostEffects()
     x = picture(128, 128)
     p = EffectParams(hue=0.3, feedback=0.5, zoom=0.4, mirror=3, strobe=0.5, blackout=0.2)
-    for _ in range(3):
-        fx.apply(x, p, beat=True)
-    t = time.perf_counter()
-    for _ in range(20):
-        fx.apply(x, p, beat=True)
-    ms = (time.perf_counter() - t) / 20 * 1e3
-    torch.set_num_threads(threads)
-    assert ms < 3.0, f"{ms:.2f} ms per frame at 128x128 (a frame at 60 fps has 16.7)"
+    outs = [fx.apply(x, p, beat=True).clone() for _ in range(4)]
+    for out in outs:
+        assert out.shape == x.shape and torch.isfinite(out).all() and 0.0 <= out.min() and out.max() <= 1.0
+    assert not torch.allclose(outs[0], x), "the effects changed the picture"
+    assert not torch.allclose(outs[0], outs[-1]), "feedback carries over from frame to frame"

@@ -101,6 +101,8 @@ def test_help_teaches_with_examples_and_keys(capsys):
     (["--midi", "a", "--midi-virtual", "b"], ["not both"]),
     (["--record", "show.avi", "--headless"], ["mp4"]),
     (["--blend-seconds", "-2"], ["--blend-seconds", "between 0 and 60"]),
+    (["--render-size", "4096x4096", "--headless"], ["--render-size 4096x4096", "2x the window (1280x720)",
+                                                    "at most 2560x1440"]),
 ])
 def test_bad_arguments_give_one_clear_line_and_a_nonzero_exit(args, words, capsys):
     code, err = run_main(args, capsys)

@@ -11,6 +11,7 @@ from synesthete.config import ConfigError, from_dict, load_config, to_dict
 from synesthete.constants import STEMS
 from synesthete.features import FeatureExtractor
 from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
+from synesthete.registry import available
 
 from model_testkit import STYLES, clip_inputs, tiny_config, tiny_model
 
@@ -36,7 +37,7 @@ def test_step_output_shape_and_state_is_tensors():
     assert leaves and all(isinstance(t, torch.Tensor) for t in leaves)
 
 
-@pytest.mark.parametrize("decoder", ["conv", "implicit"])
+@pytest.mark.parametrize("decoder", available("decoder"))  # every registered decoder
 def test_style_controls_change_the_picture(decoder):
     model = tiny_model(decoder=decoder)
     features, controls = clip_inputs(model.cfg, batch=1, frames=4)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from synesthete.model import build_model
+from synesthete.registry import available
 
 from model_testkit import all_combinations, clip_inputs, tiny_config, tiny_model
 
@@ -62,7 +63,7 @@ def test_trains_end_to_end(encoder, bridge, decoder):
         assert grads and any(g is not None and g.abs().sum() > 0 for g in grads), type(part).__name__
 
 
-@pytest.mark.parametrize("decoder", ["conv", "implicit"])
+@pytest.mark.parametrize("decoder", available("decoder"))  # every registered decoder
 def test_step_equals_forward_at_another_size(decoder):
     torch.manual_seed(0)
     cfg = tiny_config(decoder=decoder)
