@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,21 @@ def resolve_checkpoint(path: str | Path | None, kind: str = "hearing") -> Path:
     return Path(path)
 
 
+def _unreadable(path: Path, e: Exception) -> str:
+    """Why torch could not load `path`, in our words. PyTorch's own message for most garbage is its
+    weights_only advice ("re-run with weights_only=False ... arbitrary code execution"): wrong for
+    a file that is no checkpoint at all, and dangerous advice for one that carries code."""
+    text = str(e)
+    if "Unsupported global" in text or "Unsupported class" in text or "GLOBAL" in text:
+        return ("not a Synesthete checkpoint: it holds pickled Python objects besides weights, and "
+                "Synesthete never runs code from a checkpoint")
+    with path.open("rb") as f:
+        zip_header = f.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive; a cut one lost its index
+    if zip_header or zipfile.is_zipfile(path):
+        return "not a Synesthete checkpoint: a damaged or truncated torch file"
+    return "not a Synesthete checkpoint (not a torch file: random bytes, text or another format)"
+
+
 def load_checkpoint(path: str | Path | None, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read and validate a checkpoint dict: format_version, config (dict), state_dict, train_state, extra."""
     path = resolve_checkpoint(path)
@@ -106,11 +123,11 @@ def load_checkpoint(path: str | Path | None, map_location: str | torch.device = 
     if not path.is_file():
         raise CheckpointError(f"{path}: not a file")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols of garbage files
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated zip, garbage bytes, a pickle with code in it, ...
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or not a torch file): "
-                              f"{reason}") from None
+        raise CheckpointError(f"{path}: {_unreadable(path, e)}") from None
     if not isinstance(data, dict) or any(k not in data for k in _REQUIRED):
         have = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(f"{path}: not a Synesthete checkpoint (expected keys {list(_REQUIRED)}, found {have})")

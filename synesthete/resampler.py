@@ -33,8 +33,14 @@ class Resampler:
         self.quality = quality
         self.passthrough = self.in_rate == self.out_rate
         self._mono = self.channels == 1  # the input's layout: (n,) or (C, n); outputs follow it
-        self._stream = None if self.passthrough else soxr.ResampleStream(self.in_rate, self.out_rate, self.channels,
-                                                                        dtype="float32", quality=quality)
+        self._soxr = soxr
+        self._stream = None
+        self._open()
+
+    def _open(self) -> None:
+        if not self.passthrough and self._stream is None:
+            self._stream = self._soxr.ResampleStream(self.in_rate, self.out_rate, self.channels,
+                                                     dtype="float32", quality=self.quality)
 
     def process(self, chunk: np.ndarray, last: bool = False) -> np.ndarray:
         """Feed `chunk` at in_rate; return every output sample now computable (all of them if `last`)."""
@@ -42,6 +48,7 @@ class Resampler:
         mono = self._mono = chunk.ndim == 1
         if self.passthrough:
             return chunk.copy()
+        self._open()
         # soxr takes (n, C) frames; our audio is channels-first.
         frames = chunk[:, None] if mono else chunk.T
         out = self._stream.resample_chunk(np.ascontiguousarray(frames), last=last)  # (m, C)
@@ -62,6 +69,11 @@ class Resampler:
         """Start a new stream (nothing before it)."""
         if self._stream is not None:
             self._stream.clear()
+
+    def close(self) -> None:
+        """Free libsoxr's state now (a later `process` starts a new stream). Owners call it when
+        they stop: a stream still alive when Python exits is reported as a leak by its binding."""
+        self._stream = None
 
 
 def resample(audio: np.ndarray, in_rate: int, out_rate: int, quality: str = "HQ") -> np.ndarray:

@@ -1,14 +1,18 @@
 """Session log: what the performer did during a recorded live set, as JSON lines beside the video.
 
-A recording `set.mp4` gets `set.session.jsonl`. Line 1 is a header (checkpoint, model config,
-audio/video rates, size, preset); every further line is one event stamped on the *audio clock*:
+A recording `set.mp4` gets `set.session.jsonl`. Line 1 is the header, a `SessionHeader` (the one
+type the live loop writes and replay reads: rates, the hearing checkpoint by full path and
+checksum, the looks in control order, recording and render sizes, and the control event that
+recreates the controls the set started from, preset blend included); every further line is one
+event stamped on the *audio clock*:
 
-    {"t": 12.5, "frame": 750, "type": "control", "name": "reactivity", "value": 0.8}
+    {"t": 12.5, "frame": 750, "type": "control", "op": "set", "name": "reactivity", "value": 0.8}
 
-`t` is seconds since the recording started (samples recorded / sample_rate) and `frame` the video
-frame index, so an offline replay can re-apply every control change, MIDI note, preset switch and
-marker at the exact frame it happened live. The log lives in the core because offline rendering
-reads it; the live app writes it.
+`t` is seconds since the recording started (samples recorded / sample_rate) and `frame` the index
+of the model frame the event was applied before (frame t of the recording stands for the audio up
+to (t + 1) / fps), so an offline replay can re-apply every control change, preset switch, render
+size change and marker at the frame it happened live. The log lives in the core because offline
+rendering reads it; the live app writes it.
 
 Crash safety: each event is written and flushed to the OS as it is logged (one small write(2), a
 few microseconds), so a killed app leaves every event but possibly a torn last line, which
@@ -26,7 +30,7 @@ from typing import Any
 
 FORMAT = "synesthete-session"
 VERSION = 1
-EVENT_TYPES = ("control", "midi", "preset", "marker")
+EVENT_TYPES = ("control", "midi", "preset", "marker", "render")  # render: the live render size changed
 RESERVED_KEYS = ("t", "frame", "type")
 
 
@@ -58,6 +62,60 @@ class SessionLog:
         return [e for e in self.events if e.type == type]
 
 
+@dataclasses.dataclass(frozen=True)
+class SessionHeader:
+    """What a replay needs to know about a recorded set, beyond its events (line 1 of the log)."""
+
+    sample_rate: int  # the hearing's audio rate: the recording's sound is at it
+    fps: float  # model frames per second
+    checkpoint: str | None  # absolute path of the hearing checkpoint; None: no model (the demo's score)
+    checkpoint_name: str = ""  # its file name (or the label of what heard the set)
+    checkpoint_sha256: str | None = None  # to find (and check) the same weights on another machine
+    looks: tuple[str, ...] = ()  # the performer's looks, in the order of the style weights
+    size: tuple[int, int] | None = None  # (width, height) of the recording
+    render_size: tuple[int, int] | None = None  # (h, w) the looks drew at when the recording started
+    start: dict[str, Any] | None = None  # ControlState.apply event that makes the starting controls
+    preset: str = ""
+    preset_path: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, header: dict[str, Any], path: str | Path = "session log") -> "SessionHeader":
+        """The header of a log; logs from before this type (no `looks`, `start`...) read what they have."""
+        try:
+            size = header.get("size")
+            render = header.get("render_size")
+            start = header.get("start")
+            if start is None and (header.get("controls") or header.get("style_weights")):
+                start = {"op": "glide", "values": dict(header.get("controls") or {}), "seconds": 0.0,
+                         "weights": header.get("style_weights") or None}
+            return cls(
+                sample_rate=int(header["sample_rate"]), fps=float(header["fps"]),
+                checkpoint=header.get("checkpoint"), checkpoint_name=str(header.get("checkpoint_name") or ""),
+                checkpoint_sha256=header.get("checkpoint_sha256"),
+                looks=tuple(header.get("looks") or header.get("styles") or ()),
+                size=None if size is None else (int(size[0]), int(size[1])),
+                render_size=None if render is None else (int(render[0]), int(render[1])),
+                start=start, preset=str(header.get("preset") or ""), preset_path=header.get("preset_path"),
+                source=str(header.get("source") or ""))
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise SessionLogError(f"{path}: the header is not a Synesthete session header ({e!r})") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file (a checkpoint: which weights heard the set)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _to_json(value: Any) -> Any:
     # Let headers carry configs as they are: dataclasses, paths, tuples, numpy scalars.
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -79,8 +137,10 @@ class SessionLogWriter:
             log.log("control", frame=750, t=12.5, name="reactivity", value=0.8)
     """
 
-    def __init__(self, path: str | Path, header: dict[str, Any]):
+    def __init__(self, path: str | Path, header: "SessionHeader | dict[str, Any]"):
         self.path = Path(path)
+        if isinstance(header, SessionHeader):
+            header = header.to_dict()
         if not isinstance(header, dict):
             raise SessionLogError(f"{self.path}: header must be a dict, got {type(header).__name__}")
         for key in ("sample_rate", "fps"):

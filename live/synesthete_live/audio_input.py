@@ -83,6 +83,7 @@ class DeviceSource(AudioSource):
 
     def _stop(self) -> None:
         self._keeper.stop()
+        self._resampler.close()  # libsoxr's state goes now, not at interpreter exit
 
     def _read_raw(self) -> tuple[np.ndarray, float | None]:
         now = time.perf_counter()

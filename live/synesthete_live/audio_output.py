@@ -101,6 +101,8 @@ class AudioOutput:
 
     def stop(self) -> None:
         self._keeper.stop()
+        for lane in self._lane_list:
+            lane.resampler.close()  # libsoxr's state goes now, not at interpreter exit
 
     @property
     def lost(self) -> bool:

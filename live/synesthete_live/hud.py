@@ -2,13 +2,13 @@
 
 Top-left text block: fps, frame time, audio->frame latency p50/p95, the render size, preset and
 look, what hears the music, input name and status, MIDI activity, the recording indicator with its
-dropped-frame count, MIDI learn state and the last error line (a preset that failed to load, a lost
-device). A level meter runs along the left edge. Bottom-left, every frame, what the music state
-says (so a VJ sees what the model hears): four beat dots (the beat of the bar lit, the downbeat
-larger, fading through the beat), one box per stem lit by its envelope and outlined on a hit, the
-chord name and the tempo. Text is re-rendered at most 4 times a second into a cached surface (font
-rendering is the expensive part); the music panel draws rectangles and circles and blits cached
-labels.
+dropped-frame count, one line per OSC/NDI link (sent, dropped, rejected), MIDI learn state and the
+last error line (a preset that failed to load, a lost device). A level meter runs along the left
+edge. Bottom-left, every frame, what the music state says (so a VJ sees what the model hears):
+four beat dots (the beat of the bar lit, the downbeat larger, fading through the beat), one box
+per stem lit by its envelope and outlined on a hit, the chord name and the tempo. Text is
+re-rendered at most 4 times a second into a cached surface (font rendering is the expensive
+part); the music panel draws rectangles and circles and blits cached labels.
 """
 
 from __future__ import annotations

@@ -93,10 +93,11 @@ class Links:
         if self.ndi is not None:
             if audio.size:
                 self._audio_carry.append(audio)
-            if frames:
+            drawn = [f for f in frames if f.image is not None]  # a performer may skip drawing unshown frames
+            if drawn:
                 sound = np.concatenate(self._audio_carry) if self._audio_carry else None
                 self._audio_carry.clear()
-                self.ndi.submit(frames[-1].image, sound)
+                self.ndi.submit(drawn[-1].image, sound)
 
     def release_knobs(self) -> None:
         if self.osc_map is not None:

@@ -47,7 +47,7 @@ from synesthete.music_state import MusicState
 from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
 from synesthete.mp4_writer import RecordingError
-from synesthete.session_log import SessionLogWriter, session_log_path
+from synesthete.session_log import SessionHeader, SessionLogWriter, file_sha256, session_log_path
 from synesthete_live.audio_input import open_source
 from synesthete_live.devices import default_source_spec
 from synesthete_live.hud import Hud, HudInfo
@@ -157,6 +157,9 @@ class LiveLoop:
     def _setup(self) -> None:
         o = self.opts
         torch.set_num_threads(o.torch_threads)
+        self.recorder = None
+        self.session_log = None
+        self.frames_made = 0  # model frames made since the show began (the session log's frame clock)
         self.playlist = list_presets(o.presets_dir)
         start_path: Path | None = None
         if o.preset is not None:
@@ -221,8 +224,6 @@ class LiveLoop:
             except (ImportError, ValueError) as e:
                 self._say(f"MIDI notes will not play a synth ({e})")
 
-        self.recorder = None
-        self.session_log = None
         self.record_path: Path | None = None
         self.record_failure = ""  # why the recording ended early (disk full...); the show went on
         if o.record is not None:
@@ -279,6 +280,7 @@ class LiveLoop:
         self.performer.set_render_size(size)
         self.loader.render_size = size  # performers loaded later (presets) draw at it too
         self.info.render_size = f"{size[1]}x{size[0]}"
+        self._log("render", op="render_size", size=[int(size[0]), int(size[1])])  # a replay draws at it too
 
     # ---- recording ---------------------------------------------------------------------------
     def _start_recording(self, wanted: Path) -> None:
@@ -292,12 +294,7 @@ class LiveLoop:
             self.recorder = start_below_render(Recorder(path, rw, rh, self.performer.fps,
                                                         self.performer.sample_rate))
             self._record_aspect = (rw, rh)
-            header = {"sample_rate": self.performer.sample_rate, "fps": self.performer.fps,
-                      "checkpoint": self.checkpoint_label, "preset": self.preset.name,
-                      "preset_path": str(self.preset.path) if self.preset.path else None,
-                      "styles": list(self.performer.styles), "size": [rw, rh],
-                      "controls": self.controls.snapshot(), "source": self.source.name}
-            self.session_log = SessionLogWriter(session_log_path(path), header)
+            self.session_log = SessionLogWriter(session_log_path(path), self._session_header((rw, rh)))
         except BaseException:
             if self.recorder is not None:
                 self.recorder.abort("the recording could not start")
@@ -310,6 +307,24 @@ class LiveLoop:
                 path.unlink()  # our placeholder: nothing was recorded
             raise
         self.record_path = path
+
+    def _session_header(self, size: tuple[int, int]) -> SessionHeader:
+        """What a replay needs (synesthete.session_log.SessionHeader): the hearing checkpoint by full
+        path and checksum (None when the demo's exact score heard the set), the looks in control
+        order, the sizes, and the event that made the starting controls (the start preset's glide,
+        its look blend included). Set-up applies nothing else before the recording starts."""
+        from synesthete.checkpoint import resolve_checkpoint
+
+        checkpoint = sha = None
+        if not isinstance(self.performer.hearing, ScoreHearing):
+            path = resolve_checkpoint(self.loader.current_checkpoint, "hearing").resolve()
+            checkpoint, sha = str(path), file_sha256(path)
+        return SessionHeader(
+            sample_rate=self.performer.sample_rate, fps=self.performer.fps, checkpoint=checkpoint,
+            checkpoint_name=self.checkpoint_label, checkpoint_sha256=sha, looks=tuple(self.performer.styles),
+            size=(int(size[0]), int(size[1])), render_size=tuple(self.performer.render_size),
+            start=preset_event(self.preset, self.performer.styles, 0.0), preset=self.preset.name,
+            preset_path=str(self.preset.path) if self.preset.path else None, source=self.source.name)
 
     def _end_recording(self, reason: str) -> None:
         """A recording that cannot go on (a full disk) ends here; the show goes on.
@@ -335,7 +350,9 @@ class LiveLoop:
     # ---- events --------------------------------------------------------------------------------
     def _log(self, type_: str, **payload) -> None:
         if self.session_log is not None and self.recorder is not None:
-            frame, t = self.recorder.position()
+            # Stamped with the model frame it is applied before (every frame so far was recorded,
+            # so it is that frame of the recording too); t on the recording's audio clock.
+            frame, t = self.frames_made, self.recorder.position()[1]
             try:
                 self.session_log.log(type_, frame, t, **payload)
             except OSError as e:  # e.g. ENOSPC: the disk is full; the recording ends with the log
@@ -532,6 +549,7 @@ class LiveLoop:
         # of drawing frames nobody will see (the hearing still steps every frame).
         self._chunk_capture = t  # the demo's score hearing looks its state up by capture time
         frames = self.performer.process(audio, self.controls, t, draw="last")
+        self.frames_made += len(frames)
         if self.fading is not None:
             old = self.fading.process(audio, self._fading_controls(), t, draw="last")
             if old and frames:

@@ -11,13 +11,15 @@ The picture is what the window shows (same centred crop), without the HUD, at th
 Threads: the render thread only appends (image, audio) to a bounded queue (`submit`, a lock held
 for one append; when full the OLDEST frame is dropped and counted). The sender thread crops,
 scales, converts RGB to BGRX and hands each frame to the runtime, which compresses and serves it
-to every connected receiver. Sources are announced by mDNS; where multicast does not reach (some
+to every connected receiver; that compression is the expensive part, so the thread runs at a lower
+priority than the render thread (nice +10). Sources are announced by mDNS; where multicast does not reach (some
 containers, VLANs), a receiver finds the source by this machine's address instead (NDI's "extra
 IPs", what the tests use).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 
@@ -26,6 +28,9 @@ import numpy as np
 
 from synesthete_live.window import cover_rect
 
+NDI_NICE = 10  # the NDI thread yields the CPU to the render thread (as the recorder does): NDI's
+# compression costs ~10-30 ms of CPU per 720p frame on a small CPU; a late NDI frame is a counted
+# drop for the receiver, a late window frame is a stutter in the show.
 QUEUE_FRAMES = 4  # frames: NDI receivers buffer themselves; a deeper queue only adds latency
 INSTALL_HINT = ("--ndi needs ndi-python (it bundles the proprietary NDI runtime): "
                 "uv sync --all-packages --extra ndi")
@@ -117,6 +122,10 @@ class NdiOut:
             self._video = None  # the binding's frame object goes with the source
 
     def _run(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, NDI_NICE)  # Linux: `who=0` is this thread only
+        except (AttributeError, OSError):
+            pass  # elsewhere it runs at normal priority
         while True:
             with self._cond:
                 while not self._queue and not self._halt:

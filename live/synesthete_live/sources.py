@@ -343,6 +343,10 @@ class FileSource(PacedSource):
         super().__init__(f"file:{self.path.name}", sample_rate, self._next, block_size, play_out,
                          device_rate=native)
 
+    def _stop(self) -> None:
+        super()._stop()  # the pacing thread has ended: nothing uses the resampler now
+        self._resampler.close()  # libsoxr's state goes now, not at interpreter exit
+
     def _next(self, n: int) -> np.ndarray | None:
         while self._pending.size < n and not self._done:
             chunk = next(self._chunks, None)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import wave
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,20 +105,41 @@ def test_truncated_file(tmp_path):
     path = save_checkpoint(tmp_path / "t.pt", tiny())
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    check_error(path, "not a readable checkpoint")
+    check_error(path, "not a Synesthete checkpoint", "damaged or truncated")
 
 
-def test_garbage_file(tmp_path):
+@pytest.mark.parametrize("content", [b"\x00\x13 definitely not a checkpoint" * 10, b"name = 'a preset'\n",
+                                     np.random.default_rng(0).bytes(4096)])
+def test_garbage_file(tmp_path, content):
     path = tmp_path / "g.pt"
-    path.write_bytes(b"\x00\x13 definitely not a checkpoint" * 10)
-    check_error(path, "not a readable checkpoint")
+    path.write_bytes(content)
+    message = check_error(path, "not a Synesthete checkpoint", "not a torch file")
+    # Never PyTorch's advice to retry with weights_only=False ("arbitrary code execution").
+    assert "weights_only" not in message and "code execution" not in message
 
 
 def test_pickled_code_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     with path.open("wb") as f:
         pickle.dump({"format_version": 1, "config": {}, "state_dict": {}, "hook": print}, f, protocol=2)
-    check_error(path, "not a readable checkpoint")
+    message = check_error(path, "not a Synesthete checkpoint", "never runs code")
+    assert "weights_only" not in message
+
+
+def test_a_random_file_through_the_render_cli_is_one_line(tmp_path, capsys):
+    from synesthete.render_cli import main
+
+    ckpt = tmp_path / "random.pt"
+    ckpt.write_bytes(np.random.default_rng(1).bytes(10_000))
+    wav = tmp_path / "a.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(24_000)
+        w.writeframes(bytes(4800))
+    assert main([str(wav), "-o", str(tmp_path / "o.mp4"), "--checkpoint", str(ckpt), "--quiet"]) == 1
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "not a Synesthete checkpoint" in lines[0] and "weights_only" not in lines[0], lines
 
 
 def test_not_a_checkpoint(tmp_path):

@@ -195,16 +195,10 @@ def test_a_port_in_use_is_one_clear_error():
         first.stop()
 
 
-def test_the_live_loop_applies_osc_between_frames(tmp_path):
-    import torch
-
-    from synesthete.checkpoint import save_checkpoint
-    from synesthete.model import build_model, model_config
+def test_the_live_loop_applies_osc_between_frames(tmp_path, tiny_hearing_checkpoint):
     from synesthete_live.live_loop import LiveLoop, LiveOptions
 
-    torch.manual_seed(0)
-    ckpt = tmp_path / "tiny.pt"
-    save_checkpoint(ckpt, build_model(model_config("tiny", styles=("a", "b"), sample_rate=24_000)))
+    ckpt = tiny_hearing_checkpoint
     (tmp_path / "a.toml").write_text('name = "A"\n')
     (tmp_path / "b.toml").write_text('name = "B"\n[controls]\nfeedback = 0.5\n')
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

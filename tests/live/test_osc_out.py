@@ -175,3 +175,64 @@ def test_the_app_playing_the_demo_feeds_a_touchdesigner_style_listener(listener,
         assert envs.min() >= 0 and envs.max() > 0.3, "the kick envelope moves"
     finally:
         second.close()
+
+
+def test_docs_list_every_address():
+    from synesthete_live.osc_in import address_table
+
+    doc = (ROOT / "docs" / "osc.md").read_text()
+    addresses = [a for a, _, _ in state_addresses()] + [a for a, _, _ in EVENT_ADDRESSES]
+    addresses += [a.address for a in address_table()]
+    missing = [a for a in addresses if f"`{a}`" not in doc]
+    assert not missing, f"docs/osc.md does not list {missing}"
+
+
+def test_help_shows_the_links_with_an_example_each(capsys):
+    from synesthete_live.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for option, example in (("--osc-out", "--osc-out 127.0.0.1:7000"), ("--osc-in", "--osc-in 9000"),
+                            ("--osc-in-host", "--osc-in-host 0.0.0.0"), ("--ndi", "--ndi Synesthete"),
+                            ("--ndi-size", "--ndi-size 1920x1080")):
+        assert option in text and example in " ".join(text.split()), option
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--osc-out", "7000"], "expected HOST:PORT"),
+    (["--osc-out", "127.0.0.1:99999"], "1..65535"),
+    (["--osc-in", "0"], "UDP port 1..65535"),
+    (["--ndi-size", "320x180"], "--ndi-size needs --ndi NAME"),
+])
+def test_bad_link_options_are_one_clear_line(args, words, capsys):
+    from synesthete_live.cli import main
+
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own usage errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2
+    errors = [ln for ln in err.splitlines() if "error" in ln]
+    assert len(errors) == 1 and words in errors[0], err
+
+
+def test_by_default_osc_sends_what_the_hearing_model_hears(listener, tmp_path):
+    """Without --hearing score the state is the shipped hearing model's estimate from the audio: the
+    same addresses, values inside each field's range, confidences of an estimate (not the score's 1.0)."""
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    r = subprocess.run([sys.executable, "-m", "synesthete_live.cli", "--device", "demo", "--headless",
+                        "--duration", "5", "--presets-dir", str(tmp_path), "--osc-out", f"127.0.0.1:{listener.port}"],
+                       capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "score" not in r.stderr.split("input demo, model")[1].split(",")[0], r.stderr
+    assert wait_for(lambda: len(listener.of("/synesthete/state/time")) > 60)
+    assert {a for a, _, _ in state_addresses()} <= {a for a, _, _ in listener.messages}
+    for address, name, _ in state_addresses():
+        spec = next(f for f in FIELDS if f.name == name)
+        values = np.array([a[0] for a in listener.of(address)])
+        assert np.all((values >= spec.lo - 1e-4) & (values <= spec.hi + 1e-4)), address
+    confidence = np.array([a[0] for a in listener.of("/synesthete/state/confidence/beat")])
+    assert confidence.max() < 1.0 - 1e-6, "an estimate's confidence, not the score's"
+    assert all(1 <= a[0] <= 16 for a in listener.of("/synesthete/event/beat"))
