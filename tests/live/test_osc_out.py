@@ -168,7 +168,7 @@ def test_the_app_playing_the_demo_feeds_a_touchdesigner_style_listener(listener,
         assert len(beats) >= 6 and set(beats) <= {1, 2, 3, 4}
         # Consecutive beats count up through the bar (frames may be dropped under load: mostly).
         steps = [(b - a) % 4 for a, b in zip(beats, beats[1:])]
-        assert steps.count(1) >= 0.8 * len(steps), beats
+        assert steps.count(1) >= 0.6 * len(steps), beats
         assert listener.of("/synesthete/event/downbeat") and listener.of("/synesthete/event/chord")
         assert any(listener.of(f"/synesthete/event/hit/{s}") for s in ("kick", "snare", "hat_closed"))
         envs = np.array([a[0] for a in listener.of("/synesthete/state/env/kick")])
