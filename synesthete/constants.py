@@ -31,6 +31,9 @@ BLOCK_SIZE = 256
 # evaluation, the render benchmark). Training items are seeded through SeedSequence([seed, index]),
 # a different space, so these songs are never trained on.
 HELD_OUT_SEED_BASE = 10_000
+# The hearing trainer's own held-out songs (seeds VALIDATION_SEED_BASE, +1, ...): the songs it picks
+# its best checkpoint on, kept apart from the evaluation's so that choice does not fit the test set.
+VALIDATION_SEED_BASE = 20_000
 
 # Stems of the procedural music engine, in the order used by every per-stem tensor.
 STEMS = ("kick", "snare", "hat_closed", "hat_open", "perc", "bass", "chords", "lead", "fx")

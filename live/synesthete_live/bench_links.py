@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from synesthete.bench.part import BenchPart
+from synesthete.frame_size import parse_size
 
 FIGURES = ("fps_median", "frame_ms_p50", "frame_ms_p99", "latency_ms_p50", "latency_ms_p95")
 LINK_FIGURES = ("osc_out_frames", "osc_out_dropped", "osc_out_events", "osc_in_received", "osc_in_accepted",
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     seconds = args.seconds or (4.0 if args.quick else 20.0)
     rounds = args.rounds or (1 if args.quick else 2)
-    window = tuple(int(v) for v in args.window.lower().split("x"))
+    window = parse_size(args.window)
     conditions = ["baseline", "osc_out", "osc_in_flood"]
     try:
         import NDIlib  # noqa: F401

@@ -75,13 +75,13 @@ def ensure_jack() -> subprocess.Popen | None:
     if shutil.which("jackd") is None:
         raise RuntimeError("the live bench needs JACK: install jackd2 (apt install jackd2) or start a JACK server")
     os.environ["JACK_DEFAULT_SERVER"] = JACK_SERVER
-    proc = subprocess.Popen(["jackd", "-n", JACK_SERVER, "-t", "4000", "-d", "dummy", "-r", "48000", "-p", "256"],
+    proc = subprocess.Popen(["jackd", "-n", JACK_SERVER, "-t", "4000", "-d", "dummy", "-r", "48000", "-p", str(BLOCK_SIZE)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while _jack_ports() is None:
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            raise RuntimeError("could not start a dummy JACK server (jackd -d dummy -r 48000 -p 256)")
+            raise RuntimeError(f"could not start a dummy JACK server (jackd -d dummy -r 48000 -p {BLOCK_SIZE})")
         time.sleep(0.1)
     os.environ["JACK_NO_START_SERVER"] = "1"
     return proc

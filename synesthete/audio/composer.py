@@ -10,6 +10,20 @@ render a few bars at a time.
 Section plan: intro -> build -> drop -> breakdown/build/drop ... (a small Markov chain), each with
 its own energy, active stems, drum/bass/chord/lead patterns, fills in its last bar, occasional
 silences (a beat or two of nothing, e.g. before a drop) and occasional very quiet passages.
+
+Range, so that a model trained on it meets real music's variety (drawn from their own generator,
+`_gen(seed, 11)`, so the draws above are those of every seed before they existed):
+
+* meter: 3/4 in ~15 % of songs (`beats_per_bar`; a bar is 4 sixteenths per beat);
+* tempo drift and rubato: in ~35 % / ~20 % of songs the beat period wanders (a slow sinusoid of
+  +-1-5 % over 16-64 beats, a fast one of +-0.5-3 % over 3-8 beats). Time is a closed-form
+  warp of beat position (`beat_time` / `beat_at`), so every event, bar and the score's beat grid
+  follow the same drifting clock and bar 137 is still the same wherever a render starts;
+* half-time sections (the drums play the half-time pattern over the same beat) beside the
+  breakdowns that always did;
+* sparse ambient passages (only a pad, sometimes a lead) and dense ones (every stem);
+* sidechain pumping (bass, chords and lead duck under each kick; the engine applies it);
+* a vocal-like lead ("vox": a saw through moving vowel formants, instruments.py).
 """
 
 from __future__ import annotations
@@ -63,6 +77,7 @@ class SectionPlan:
     stems: frozenset[str]
     gaps: list[tuple[float, float]]  # silent spans, in beats from the section start
     fill: bool  # drum fill in the last bar
+    half: bool = False  # half-time drums over the same beat (breakdowns always are)
     _patterns: dict | None = None  # drawn on first use (most sections of a plan are never played)
 
 
@@ -85,7 +100,8 @@ class Song:
     """Everything a seed decides, plus lazily drawn sections and per-bar events."""
 
     def __init__(self, seed: int, tempo: float | None = None, key: int | None = None, scale: str | None = None,
-                 swing: float | None = None, density: float | None = None, stems: tuple[str, ...] | None = None):
+                 swing: float | None = None, density: float | None = None, stems: tuple[str, ...] | None = None,
+                 beats_per_bar: int | None = None, drift: float | None = None):
         self.seed = int(seed)
         rng = _gen(self.seed, 0)
         self.tempo = float(tempo) if tempo is not None else float(rng.uniform(MIN_TEMPO, MAX_TEMPO))
@@ -104,14 +120,32 @@ class Song:
         self.chord_instrument = {"pad": "pad", "stab": str(rng.choice(["pluck", "keys"])), "pulse": str(rng.choice(["pad", "keys"]))}[self.chord_style]
         self.lead_style = str(rng.choice(["arp", "melody"]))
         self.lead_instrument = str(rng.choice(["lead", "pluck", "bell"]))
+        # The wider range (module docstring), from a generator of its own.
+        wrng = _gen(self.seed, 11)
+        self.beats_per_bar = int(beats_per_bar) if beats_per_bar is not None else (3 if wrng.random() < 0.15 else 4)
+        self.steps = 4 * self.beats_per_bar  # sixteenths per bar
+        drift_amp = float(wrng.uniform(0.01, 0.05)) if wrng.random() < 0.35 else 0.0
+        rubato_amp = float(wrng.uniform(0.005, 0.03)) if wrng.random() < 0.2 else 0.0
+        if drift is not None:  # an override sets the slow drift's depth and turns rubato off
+            drift_amp, rubato_amp = float(drift), 0.0
+        # (amplitude, period in beats, phase) of the beat period's two sinusoids
+        self.warp = ((drift_amp, float(wrng.uniform(16.0, 64.0)), float(wrng.uniform(0, 2 * np.pi))),
+                     (rubato_amp, float(wrng.uniform(3.0, 8.0)), float(wrng.uniform(0, 2 * np.pi))))
+        self.pump = float(wrng.uniform(0.3, 0.7)) if wrng.random() < 0.3 else 0.0  # sidechain depth
+        if wrng.random() < 0.2:
+            self.lead_instrument = "vox"
         self.snare_instrument = str(rng.choice(["snare", "clap"]))
         self.stems = frozenset(stems) if stems is not None else frozenset(STEMS)
         prng = _gen(self.seed, 1)
         names = ["kick", self.snare_instrument, "hat", "open_hat", "perc", "bass", self.chord_instrument,
                  self.lead_instrument, "riser", "downlifter", "impact"]
+        if self.lead_instrument == "vox":  # drawn from its own generator: the other patches stay
+            names.remove("vox")
         self.patches: dict[str, Patch] = {}
         for name in dict.fromkeys(names):
             self.patches[name] = draw_patch(name, prng)
+        if self.lead_instrument == "vox":
+            self.patches["vox"] = draw_patch("vox", _gen(self.seed, 12))
         # Mix: levels, pans and sends (the engine reads these).
         mrng = _gen(self.seed, 2)
         self.gains = {s: float(mrng.uniform(0.6, 1.0)) for s in STEMS}
@@ -131,11 +165,41 @@ class Song:
     # ---- time grid --------------------------------------------------------------------------
     @property
     def beat_seconds(self) -> float:
+        """The nominal beat period (the tempo's); with drift the actual one wanders around it."""
         return 60.0 / self.tempo
 
     @property
     def bar_seconds(self) -> float:
-        return BEATS_PER_BAR * self.beat_seconds
+        """The nominal bar length; `bar_start` gives where a bar actually starts."""
+        return self.beats_per_bar * self.beat_seconds
+
+    def beat_time(self, beat: float | np.ndarray) -> float | np.ndarray:
+        """Song seconds at a beat position. The period is P0 (1 + sum a sin(2 pi b / L + phi)), whose
+        integral is closed-form: t(b) = P0 (b + sum a L / 2 pi (cos phi - cos(2 pi b / L + phi)))."""
+        t = np.asarray(beat, np.float64)
+        out = t.copy()
+        for a, period, phi in self.warp:
+            if a:
+                out = out + a * period / (2 * np.pi) * (np.cos(phi) - np.cos(2 * np.pi * t / period + phi))
+        out = out * self.beat_seconds
+        return float(out) if np.ndim(beat) == 0 else out
+
+    def beat_at(self, seconds: float | np.ndarray) -> float | np.ndarray:
+        """The beat position at song seconds (the inverse of `beat_time`, by Newton's method)."""
+        t = np.asarray(seconds, np.float64)
+        b = t / self.beat_seconds
+        if any(a for a, _, _ in self.warp):
+            for _ in range(6):  # the warp is within a few % of linear: converges to float precision
+                rate = 1.0 + sum(a * np.sin(2 * np.pi * b / period + phi) for a, period, phi in self.warp)
+                b = b - (self.beat_time(b) - t) / (rate * self.beat_seconds)
+        return float(b) if np.ndim(seconds) == 0 else b
+
+    def bar_start(self, bar: float) -> float:
+        return self.beat_time(bar * self.beats_per_bar)  # type: ignore[return-value]
+
+    def bar_at(self, seconds: float) -> int:
+        """The bar sounding at song seconds."""
+        return int(np.floor(self.beat_at(seconds) / self.beats_per_bar + 1e-9))
 
     def step_time(self, bar: int, step: float) -> float:
         """Song time of a 16th step in a bar, with swing: the off-beat of each swing unit is late."""
@@ -144,7 +208,7 @@ class Song:
         pos = (beat % (2 * u)) / u  # 0..2 within a pair of units
         warped = pos * (1 + self.swing) if pos < 1 else (1 + self.swing) + (pos - 1) * (1 - self.swing)
         beat = beat - beat % (2 * u) + warped * u
-        return (bar * BEATS_PER_BAR + beat) * self.beat_seconds
+        return self.beat_time(bar * self.beats_per_bar + beat)  # type: ignore[return-value]
 
     # ---- sections ---------------------------------------------------------------------------
     def section(self, k: int) -> SectionPlan:
@@ -175,13 +239,22 @@ class Song:
             stems.add("chords")
         gaps: list[tuple[float, float]] = []
         if rng.random() < 0.06:  # an occasional dropout somewhere inside the section
-            b = float(rng.integers(n_bars * BEATS_PER_BAR - 2))
+            b = float(rng.integers(n_bars * self.beats_per_bar - 2))
             gaps.append((b, b + float(rng.choice([1.0, 2.0]))))
-        return SectionPlan(k, name, start, n_bars, energy, level, frozenset(stems), gaps, bool(rng.random() < 0.8))
+        wrng = _gen(self.seed, 13, k)  # the wider range: its own draws (module docstring)
+        texture = wrng.random()
+        if name in ("intro", "breakdown", "outro") and texture < 0.25:  # a sparse ambient passage
+            stems = {"chords", "lead"} if wrng.random() < 0.4 else {"chords"}
+            energy = min(energy, 0.3)
+        elif name in ("drop", "build") and texture < 0.2:  # a dense one: everything plays
+            stems = set(STEMS)
+        half = name != "breakdown" and wrng.random() < 0.15
+        return SectionPlan(k, name, start, n_bars, energy, level, frozenset(stems), gaps, bool(rng.random() < 0.8),
+                           half)
 
     def patterns(self, sec: SectionPlan) -> dict:
         if sec._patterns is None:
-            sec._patterns = self._draw_patterns(_gen(self.seed, 10, sec.index), sec.name, sec.energy)
+            sec._patterns = self._draw_patterns(_gen(self.seed, 10, sec.index), sec.name, sec.energy, sec.half)
         return sec._patterns
 
     def gaps_before_drop(self, sec: SectionPlan) -> list[tuple[float, float]]:
@@ -189,38 +262,34 @@ class Song:
         nxt = self.section(sec.index + 1)
         gaps = list(sec.gaps)
         if nxt.name == "drop" and _gen(self.seed, 4, sec.index).random() < 0.5:
-            end = float(sec.n_bars * BEATS_PER_BAR)
+            end = float(sec.n_bars * self.beats_per_bar)
             gaps.append((end - float(_gen(self.seed, 5, sec.index).choice([1.0, 2.0])), end))
         return gaps
 
-    def _draw_patterns(self, rng: np.random.Generator, name: str, energy: float) -> dict:
+    def _draw_patterns(self, rng: np.random.Generator, name: str, energy: float, half: bool = False) -> dict:
         d = self.density
-        style = self.drum_style if name != "breakdown" else "half"
-        kick = np.zeros(STEPS, bool)
-        if style == "four":
-            kick[::4] = True
-        elif style == "half":
-            kick[[0, 10]] = True
-        elif style == "trap":
-            kick[[0, 7, 10]] = True
-        else:  # break
-            kick[[0, 6, 10]] = True
-        kick |= (rng.random(STEPS) < 0.08 * d) & ~euclid(4)
-        snare = np.zeros(STEPS, bool)
-        snare[[8] if style in ("half", "trap") else [4, 12]] = True
-        ghosts = (rng.random(STEPS) < 0.12 * d) & ~snare
+        n = self.steps
+        style = self.drum_style if name != "breakdown" and not half else "half"
+        kick = np.zeros(n, bool)
+        hits = {"four": range(0, n, 4), "half": [0, 10], "trap": [0, 7, 10], "break": [0, 6, 10]}[style]
+        kick[[h for h in hits if h < n - 1 or h == 0]] = True  # 3/4: the patterns' hits that fit its 12 steps
+        kick |= (rng.random(n) < 0.08 * d) & ~euclid(self.beats_per_bar, n)
+        snare = np.zeros(n, bool)
+        # the backbeat: beats 2 and 4 (3/4: 2 and 3); half-time: beat 3 only
+        snare[[8] if style in ("half", "trap") else list(range(4, n, 8)) if n == STEPS else [4, 8]] = True
+        ghosts = (rng.random(n) < 0.12 * d) & ~snare
         hat_rate = 1 if (d * energy > 0.35 or style == "trap") else 2
-        hats = np.zeros(STEPS, bool)
+        hats = np.zeros(n, bool)
         hats[::hat_rate] = True
-        open_hat = np.zeros(STEPS, bool)
+        open_hat = np.zeros(n, bool)
         open_hat[2::4] = True
         if hat_rate == 1:
             hats &= ~open_hat
-        perc = euclid(int(rng.integers(3, 8)), STEPS, int(rng.integers(STEPS)))
+        perc = euclid(int(rng.integers(3, 8)), n, int(rng.integers(n)))
         bass_style = str(rng.choice(["root8", "offbeat", "syncop", "long", "octave"]))
-        bass = {"root8": np.arange(STEPS) % 2 == 0, "offbeat": np.arange(STEPS) % 4 == 2,
-                "long": np.arange(STEPS) % 8 == 0, "octave": np.arange(STEPS) % 2 == 0,
-                "syncop": euclid(int(rng.integers(4, 8)), STEPS, int(rng.integers(4)))}[bass_style]
+        bass = {"root8": np.arange(n) % 2 == 0, "offbeat": np.arange(n) % 4 == 2,
+                "long": np.arange(n) % 8 == 0, "octave": np.arange(n) % 2 == 0,
+                "syncop": euclid(int(rng.integers(4, 8)), n, int(rng.integers(4)))}[bass_style]
         motif_len = int(rng.choice([8, 16]))
         lead_rhythm = rng.random(motif_len) < 0.3 + 0.5 * d
         lead_rhythm[0] = True
@@ -257,17 +326,18 @@ class Song:
                 ev.append(Event(stem, inst, self.step_time(bar, step), min(1.0, max(0.05, float(vel))), int(pitch), dur))
 
         fill = last and sec.fill
-        fill_from = 12 if rng.random() < 0.6 else 8
+        n_steps = self.steps
+        fill_from = n_steps - (4 if rng.random() < 0.6 else 8)
         vel_base = 0.55 + 0.45 * e
-        for s in range(STEPS):
+        for s in range(n_steps):
             in_fill = fill and s >= fill_from
-            if p["kick"][s] and not (in_fill and s >= 14):
+            if p["kick"][s] and not (in_fill and s >= n_steps - 2):
                 add("kick", "kick", s, vel_base * (1.0 if s % 4 == 0 else 0.85))
             if in_fill:  # snare roll rising to the section change
-                if s % (1 if fill_from == 12 else 2) == 0 or rng.random() < d:
-                    add("snare", self.snare_instrument, s, 0.4 + 0.6 * (s - fill_from) / (STEPS - fill_from))
+                if s % (1 if fill_from == n_steps - 4 else 2) == 0 or rng.random() < d:
+                    add("snare", self.snare_instrument, s, 0.4 + 0.6 * (s - fill_from) / (n_steps - fill_from))
                 if rng.random() < 0.35:
-                    add("perc", "perc", s, 0.7, 48 + 3 * (STEPS - s))
+                    add("perc", "perc", s, 0.7, 48 + 3 * (n_steps - s))
                 continue
             if p["snare"][s]:
                 add("snare", self.snare_instrument, s, vel_base)
@@ -289,7 +359,7 @@ class Song:
         step_s = bt / 4
         bass_steps = np.flatnonzero(p["bass"])
         for i, s in enumerate(bass_steps):
-            nxt_step = bass_steps[i + 1] if i + 1 < len(bass_steps) else STEPS
+            nxt_step = bass_steps[i + 1] if i + 1 < len(bass_steps) else n_steps
             pitch = bass_root + (12 if p["bass_style"] == "octave" and (s // 2) % 2 else 0)
             if p["bass_style"] == "syncop" and rng.random() < 0.25:
                 pitch += intervals[int(rng.integers(1, 3))]
@@ -300,9 +370,9 @@ class Song:
         if self.chord_style == "pad":
             hits = [(0, 0.97 * self.bar_seconds)]
         elif self.chord_style == "stab":
-            hits = [(s, 1.5 * step_s) for s in (2, 6, 10, 14) if rng.random() < 0.6 + 0.4 * d] or [(2, 1.5 * step_s)]
+            hits = [(s, 1.5 * step_s) for s in range(2, n_steps, 4) if rng.random() < 0.6 + 0.4 * d] or [(2, 1.5 * step_s)]
         else:
-            hits = [(s, 1.6 * step_s) for s in range(0, STEPS, 2)]
+            hits = [(s, 1.6 * step_s) for s in range(0, n_steps, 2)]
         for s, dur in hits:
             for pitch in notes:
                 add("chords", self.chord_instrument, s, 0.5 + 0.3 * e, pitch, dur)
@@ -312,16 +382,16 @@ class Song:
             order = {"up": tones, "down": tones[::-1], "updown": tones + tones[-2:0:-1],
                      "random": [tones[i % len(tones)] for i in p["arp_perm"]]}[p["arp_order"]]
             rate = p["arp_rate"]
-            for j, s in enumerate(range(0, STEPS, rate)):
+            for j, s in enumerate(range(0, n_steps, rate)):
                 add("lead", self.lead_instrument, s, 0.45 + 0.35 * e * (1.0 if s % 4 == 0 else 0.75),
                     order[j % len(order)], 0.8 * rate * step_s)
         else:
             scale = theory.scale_pitches(self.key, self.scale, 60, 88)
             rhythm, degrees = p["lead_rhythm"], p["lead_degrees"]
-            hits_l = [s for s in range(STEPS) if rhythm[s % len(rhythm)]]
+            hits_l = [s for s in range(n_steps) if rhythm[s % len(rhythm)]]
             anchor = int(np.searchsorted(scale, 60 + (root_pc - 60) % 12 + 12))
             for i, s in enumerate(hits_l):
-                nxt_s = hits_l[i + 1] if i + 1 < len(hits_l) else STEPS
+                nxt_s = hits_l[i + 1] if i + 1 < len(hits_l) else n_steps
                 idx = int(np.clip(anchor + degrees[s % len(degrees)], 0, len(scale) - 1))
                 add("lead", self.lead_instrument, s, 0.5 + 0.4 * e, int(scale[idx]), 0.9 * (nxt_s - s) * step_s)
         # FX: riser over the last bar before a drop/build, impact on a drop's downbeat, downlifter.
@@ -334,20 +404,20 @@ class Song:
 
         gaps = self.gaps_before_drop(sec)
         if gaps:
-            t0 = (sec.start_bar * BEATS_PER_BAR) * bt
-            ev = [x for x in ev if not any(t0 + a * bt <= x.time < t0 + b * bt for a, b in gaps)]
+            b0 = sec.start_bar * self.beats_per_bar
+            spans = [(self.beat_time(b0 + a), self.beat_time(b0 + b)) for a, b in gaps]
+            ev = [x for x in ev if not any(t_a <= x.time < t_b for t_a, t_b in spans)]
         return ev
 
     def level_spans(self, t0: float, t1: float) -> list[tuple[float, float, float]]:
         """(start, end, gain) spans of the master level between song times t0 and t1: section
         levels (quiet passages) and silences (gain 0)."""
         out = []
-        bt = self.beat_seconds
-        sec = self.section_at_bar(int(t0 // self.bar_seconds))
-        while sec.start_bar * self.bar_seconds < t1:
-            s0 = sec.start_bar * self.bar_seconds
-            s1 = s0 + sec.n_bars * self.bar_seconds
+        sec = self.section_at_bar(self.bar_at(t0))
+        while self.bar_start(sec.start_bar) < t1:
+            s0, s1 = self.bar_start(sec.start_bar), self.bar_start(sec.start_bar + sec.n_bars)
             out.append((s0, s1, sec.level))
-            out.extend((s0 + a * bt, s0 + b * bt, 0.0) for a, b in self.gaps_before_drop(sec))
+            b0 = sec.start_bar * self.beats_per_bar
+            out.extend((self.beat_time(b0 + a), self.beat_time(b0 + b), 0.0) for a, b in self.gaps_before_drop(sec))
             sec = self.section(sec.index + 1)
         return out

@@ -160,6 +160,15 @@ def delay(x: np.ndarray, sample_rate: int, seconds: float, feedback: float, taps
     return y
 
 
+def sidechain_gain(n: int, triggers: np.ndarray, sample_rate: int, depth: float, release: float) -> np.ndarray:
+    """(n,) gain of a sidechain compressor keyed by `triggers` (sorted sample positions, e.g. the
+    kicks): it drops to 1 - depth at each trigger and recovers exponentially over `release` s."""
+    pos = np.arange(n)
+    k = np.searchsorted(triggers, pos, side="right") - 1
+    dt = np.where(k >= 0, (pos - triggers[np.maximum(k, 0)]) / sample_rate, np.inf)
+    return (1.0 - depth * np.exp(-dt / (release / 3.0))).astype(np.float32)
+
+
 def pan_gains(pan: float) -> tuple[float, float]:
     """Constant-power pan law: pan -1 (left) .. +1 (right) -> (gain_left, gain_right)."""
     a = (pan + 1.0) * np.pi / 4.0

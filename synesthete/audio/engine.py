@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synesthete.audio.composer import BEATS_PER_BAR, MAX_TEMPO, MIN_TEMPO, Event, Song
-from synesthete.audio.effects import delay, pan_gains, reverb, soft_limit, spectral_filter
+from synesthete.audio.composer import MAX_TEMPO, MIN_TEMPO, Event, Song
+from synesthete.audio.effects import delay, pan_gains, reverb, sidechain_gain, soft_limit, spectral_filter
 from synesthete.audio.envelopes import fade_out
-from synesthete.audio.instruments import INSTRUMENTS, render_note
+from synesthete.audio.instruments import INSTRUMENTS, VOWELS, formant_filter, render_note
 from synesthete.audio.score import Chord, Note, Score, Section
 from synesthete.audio.theory import SCALE_NAMES
 from synesthete.constants import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, STEMS
 
-OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset")
+OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset", "beats_per_bar", "drift")
+MAX_DRIFT = 0.1  # the largest drift override: +-10 % of the beat period
 TONAL = ("bass", "chords", "lead")
 # Fixed mix headroom: a loud drop peaks around 0.8, so the soft limiter (knee 0.8) only shapes
 # the loudest hits. A fixed gain (not per-clip peak normalisation) keeps quiet sections quiet.
@@ -91,19 +92,26 @@ def make_song(seed: int, **overrides: object) -> Song:
         bad = [s for s in stems if s not in STEMS]
         if bad or not stems:
             raise ValueError(f"stems must be a non-empty subset of {', '.join(STEMS)}; got {list(stems)}")
-    return Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems)  # type: ignore[arg-type]
+    beats_per_bar = overrides.get("beats_per_bar")
+    if beats_per_bar is not None and (isinstance(beats_per_bar, bool) or beats_per_bar not in (3, 4)):
+        raise ValueError(f"beats_per_bar must be 3 or 4, got {beats_per_bar!r}")
+    drift = overrides.get("drift")
+    if drift is not None and not (isinstance(drift, (int, float)) and 0.0 <= drift <= MAX_DRIFT):
+        raise ValueError(f"drift must be in [0, {MAX_DRIFT:g}] (a fraction of the beat period; 0 = steady), got {drift!r}")
+    return Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems,  # type: ignore[arg-type]
+                beats_per_bar=beats_per_bar, drift=drift)  # type: ignore[arg-type]
 
 
 def _section_cutoff(song: Song, pos: np.ndarray, sr: int) -> np.ndarray:
     """Section-driven low-pass for the chords: opens across a build, closes in a breakdown."""
-    t = pos / sr
-    bars = (t / song.bar_seconds).astype(np.int64)
-    cut = np.full(t.shape[0], 8000.0)
+    bar_pos = song.beat_at(pos / sr) / song.beats_per_bar  # bars (fractional) on the song's own clock
+    bars = np.floor(bar_pos + 1e-9).astype(np.int64)
+    cut = np.full(bar_pos.shape[0], 8000.0)
     for b in np.unique(bars):
         sec = song.section_at_bar(int(b))
         m = bars == b
         if sec.name == "build":
-            cut[m] = 400.0 * 12.0 ** ((t[m] / song.bar_seconds - sec.start_bar) / sec.n_bars)
+            cut[m] = 400.0 * 12.0 ** ((bar_pos[m] - sec.start_bar) / sec.n_bars)
         elif sec.name == "breakdown":
             cut[m] = 900.0
     return cut
@@ -129,6 +137,19 @@ def _stem_filter(song: Song, stem: str, x: np.ndarray, start: int, onsets: np.nd
         return cut
 
     return spectral_filter(x, sr, cutoff, "lowpass", patch.get("resonance", 0.0))
+
+
+def _sing(song: Song, x: np.ndarray, start: int, sr: int) -> np.ndarray:
+    """The vox lead's formants over its whole stem (one pass, not one per note): a vowel per beat of
+    the song (a function of the beat number alone, so every span of a song sings the same), gliding
+    to the next beat's vowel."""
+    def vowel(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = song.beat_at((pos + start) / sr)
+        k = np.floor(b).astype(np.int64)
+        pick = lambda k: (k * 2654435761 + song.seed * 40503) % len(VOWELS)  # noqa: E731  (a fixed scramble)
+        return pick(k), pick(k + 1), b - k
+
+    return formant_filter(x, sr, vowel)
 
 
 def _master_envelope(song: Song, start_sample: int, n: int, sr: int) -> np.ndarray | None:
@@ -159,8 +180,8 @@ def render_span(song: Song, bar_lo: int, bar_hi: int, sample_rate: int, stereo: 
     overlap-add seamlessly; a number cuts the buffer that far after the last bar (clips).
     """
     sr = sample_rate
-    start = int(round(bar_lo * song.bar_seconds * sr))
-    n_body = int(round(bar_hi * song.bar_seconds * sr)) - start
+    start = int(round(song.bar_start(bar_lo) * sr))
+    n_body = int(round(song.bar_start(bar_hi) * sr)) - start
     events: list[Event] = []
     placed = []
     one_shots: dict[tuple[str, int], np.ndarray] = {}  # drums and impacts: the same sample every hit
@@ -205,6 +226,18 @@ def render_span(song: Song, bar_lo: int, bar_hi: int, sample_rate: int, stereo: 
             ons = np.unique(np.array([i for e, i, _ in placed if e.stem == stem], np.int64))
             if ons.shape[0]:
                 stems[stem] = _stem_filter(song, stem, stems[stem], start, ons, sr)
+    if song.lead_instrument == "vox" and "lead" in song.stems:
+        stems["lead"] = _sing(song, stems["lead"], start, sr)
+    if song.pump > 0:  # sidechain: the tonal stems duck under every kick and swell back
+        # Every kick that sounds while this span's notes ring, also those of the bars after it
+        # (their tails reach there): a span then ducks exactly as one long render would.
+        last_bar = song.bar_at((start + n) / sr) + 1
+        kicks = np.unique(np.array([int(round(e.time * sr)) - start for b in range(max(0, bar_lo - 1), last_bar + 1)
+                                    for e in song.compose_bar(b) if e.stem == "kick"], np.int64))
+        if kicks.shape[0]:
+            gain = sidechain_gain(n, kicks, sr, song.pump, 0.6 * song.beat_seconds)
+            for stem in TONAL:
+                stems[stem] *= gain
     active = [s for s in STEMS if s in song.stems]
     beat = song.beat_seconds
     send = sum((song.sends[s] * stems[s] for s in song.sends if s in active), np.zeros(n, np.float32))
@@ -243,7 +276,8 @@ def _clip_offset(song: Song, duration: float, rng: np.random.Generator, section:
     else:
         k = int(rng.integers(0, 8))
     sec = song.section(k)
-    s0, length = sec.start_bar * song.bar_seconds, sec.n_bars * song.bar_seconds
+    s0 = song.bar_start(sec.start_bar)
+    length = song.bar_start(sec.start_bar + sec.n_bars) - s0
     if section is None and rng.random() < 0.45:
         return max(0.0, s0 + length - float(rng.uniform(0.2, 0.8)) * duration)
     return s0 + float(rng.uniform(0.0, max(0.0, length - min(duration, length))))
@@ -266,32 +300,32 @@ def build_score(song: Song, events: list[Event], offset: float, duration: float,
     for s, (ts, vs) in onsets.items():
         order = np.argsort(ts, kind="stable")
         onset_arrays[s] = (np.asarray(ts, np.float64)[order], np.asarray(vs, np.float32)[order])
-    beat = song.beat_seconds
-    k0 = math.ceil(offset / beat - 1e-9)
-    beats = np.arange(k0, math.ceil(t1 / beat - 1e-9)) * beat - offset
-    beats = beats[(beats >= 0) & (beats < duration)]
-    bar = song.bar_seconds
-    downbeats = np.arange(math.ceil(offset / bar - 1e-9), math.ceil(t1 / bar - 1e-9)) * bar - offset
-    downbeats = downbeats[(downbeats >= 0) & (downbeats < duration)]
+    # The beat grid on the song's own (possibly drifting) clock: beat k sounds at beat_time(k).
+    bpb = song.beats_per_bar
+    k = np.arange(math.floor(song.beat_at(offset)) - 1, math.ceil(song.beat_at(t1)) + 2)
+    times = song.beat_time(k) - offset
+    inside = (times >= 0) & (times < duration)
+    beats = times[inside]
+    downbeats = times[inside & (k % bpb == 0)]
     chords, sections = [], []
-    b0, b1 = int(offset // bar), int(math.ceil(t1 / bar))
+    b0, b1 = song.bar_at(offset), song.bar_at(t1) + 1
     for b in range(b0, b1):
         root, quality, _ = song.chord_at_bar(b)
-        lo, hi = max(0.0, b * bar - offset), min(duration, (b + 1) * bar - offset)
+        lo, hi = max(0.0, song.bar_start(b) - offset), min(duration, song.bar_start(b + 1) - offset)
         if chords and chords[-1].root == root and chords[-1].quality == quality and b % song.bars_per_chord:
             chords[-1].end = hi
         else:
             chords.append(Chord(lo, hi, root, quality))
     sec = song.section_at_bar(b0)
-    while sec.start_bar * bar < t1:
-        sections.append(Section(max(0.0, sec.start_bar * bar - offset),
-                                min(duration, (sec.start_bar + sec.n_bars) * bar - offset), sec.name, sec.energy))
+    while song.bar_start(sec.start_bar) < t1:
+        sections.append(Section(max(0.0, song.bar_start(sec.start_bar) - offset),
+                                min(duration, song.bar_start(sec.start_bar + sec.n_bars) - offset), sec.name, sec.energy))
         sec = song.section(sec.index + 1)
     dynamics = [(max(0.0, a - offset), min(duration, b - offset), g)
                 for a, b, g in song.level_spans(offset, t1) if g < 1.0 and b > offset and a < t1]
     return Score(sample_rate=sr, duration=duration, tempo=song.tempo, swing=song.swing, key=song.key,
                  scale=song.scale, beat_times=beats, downbeat_times=downbeats, onsets=onset_arrays, notes=notes,
-                 chords=chords, sections=sections, beats_per_bar=BEATS_PER_BAR, swing_unit=song.swing_unit,
+                 chords=chords, sections=sections, beats_per_bar=bpb, swing_unit=song.swing_unit,
                  dynamics=dynamics, offset=offset, density=song.density)
 
 
@@ -305,7 +339,8 @@ def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, ster
 
     overrides: tempo (BPM, 70..180), key (0..11), scale, swing [0, 0.5), density [0, 1],
     stems (subset of STEMS to play), section (start inside the first section of that name),
-    offset (seconds into the piece). Same arguments -> the same bytes.
+    offset (seconds into the piece), beats_per_bar (3 or 4), drift (the slow tempo drift's depth,
+    a fraction of the beat period in [0, 0.1]; 0 = a steady tempo). Same arguments -> the same bytes.
     """
     seed = check_seed(seed)
     sr = check_sample_rate(sample_rate)
@@ -322,9 +357,8 @@ def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, ster
         raise ValueError(f"offset must be a non-negative number of seconds, got {offset!r}")
     offset = float(offset)
     n_out = int(round(duration * sr))
-    bar = song.bar_seconds
-    bar_lo = int(offset // bar)
-    bar_hi = int(math.ceil((offset + duration) / bar + 1e-9))
+    bar_lo = song.bar_at(offset)
+    bar_hi = int(math.ceil(song.beat_at(offset + duration) / song.beats_per_bar + 1e-9))
     span = render_span(song, bar_lo, bar_hi, sr, stereo, tail_seconds=0.35)
     i0 = int(round(offset * sr)) - span.start_sample
     audio = span.audio[:, i0 : i0 + n_out]

@@ -133,6 +133,48 @@ def _tonal(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random
     return vel * p.get("gain", 1.0) * x * env
 
 
+# Vowel formants (F1, F2, F3 in Hz) of a, e, i, o, u: the vox lead glides between two of them.
+VOWELS = ((800.0, 1150.0, 2900.0), (400.0, 1700.0, 2600.0), (300.0, 2200.0, 3000.0), (450.0, 800.0, 2830.0),
+          (325.0, 700.0, 2530.0))
+
+
+def _vox(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
+    """A vocal-like lead: a saw with vibrato through three band-pass formants that glide from one
+    vowel to another over the note (what a sung line looks like to a spectrogram)."""
+    f = float(midi_to_hz(pitch))
+    dur = max(dur, 0.01)
+    n = int((dur + p["release"]) * sr) + 1
+    t = osc.ramp(n) / sr
+    vib = 1.0 + p["vibrato"] * np.sin(2 * np.pi * p["vibrato_hz"] * t) * np.minimum(1.0, t / 0.25)  # sets in
+    x = osc.saw(osc.phase(f * vib, n, sr, float(rng.random())), f, sr)
+    env = adsr(n, sr, p["attack"], p["decay"], p["sustain"], p["release"], dur)
+    if p.get("stem_filter", False):  # the engine sings the whole lead stem at once (formant_filter)
+        return vel * p.get("gain", 1.0) * x * env
+    a, b = (int(i) for i in rng.choice(len(VOWELS), 2, replace=False))
+    glide = np.minimum(1.0, osc.ramp(n) / sr / max(dur, 1e-3))
+
+    def vowel(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = glide[np.clip(pos, 0, n - 1)]
+        return np.full(g.shape, a), np.full(g.shape, b), g
+
+    return vel * p.get("gain", 1.0) * formant_filter(x, sr, vowel) * env
+
+
+def formant_filter(x: np.ndarray, sr: int, vowel: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+                   ) -> np.ndarray:
+    """`x` through three band-pass formants; `vowel(sample positions)` -> (vowel index from, vowel
+    index to, glide 0..1) per position: the formants glide between the two vowels' (VOWELS)."""
+    table = np.asarray(VOWELS)  # (5, 3)
+    y = np.zeros(x.shape[0], np.float32)
+    for k, gain in enumerate((1.0, 0.6, 0.25)):
+        def cut(pos: np.ndarray, k: int = k) -> np.ndarray:
+            a, b, g = vowel(pos)
+            return table[a, k] + (table[b, k] - table[a, k]) * g
+
+        y += gain * spectral_filter(x, sr, cut, "bandpass", 1.5)
+    return y
+
+
 def _riser(pitch: int, vel: float, dur: float, sr: int, p: Patch, rng: np.random.Generator) -> np.ndarray:
     """Noise sweep: a resonant band-pass rising over `dur` (or falling: a downlifter)."""
     n = int(dur * sr) + int(0.05 * sr)
@@ -205,13 +247,16 @@ _PATCHES: dict[str, Callable[[np.random.Generator], Patch]] = {
     "pluck": lambda r: _tonal_patch(r, "pluck"),
     "keys": lambda r: _tonal_patch(r, "keys"),
     "bell": lambda r: _tonal_patch(r, "bell"),
+    "vox": lambda r: dict(attack=_u(r, 0.02, 0.08), decay=_u(r, 0.1, 0.3), sustain=_u(r, 0.7, 0.95),
+                          release=_u(r, 0.08, 0.25), vibrato=_u(r, 0.004, 0.012), vibrato_hz=_u(r, 4.5, 6.5),
+                          gain=0.8),
     "riser": lambda r: dict(direction=1),
     "downlifter": lambda r: dict(direction=-1),
     "impact": lambda r: dict(decay=_u(r, 0.3, 0.9)),
 }
 _VOICES = {"kick": _kick, "snare": _snare, "clap": _clap, "hat": _hat, "open_hat": _hat, "perc": _perc,
            "bass": _tonal, "pad": _tonal, "lead": _tonal, "pluck": _tonal, "keys": _tonal, "bell": _tonal,
-           "riser": _riser, "downlifter": _riser, "impact": _impact}
+           "vox": _vox, "riser": _riser, "downlifter": _riser, "impact": _impact}
 INSTRUMENTS: tuple[str, ...] = tuple(_VOICES)
 
 

@@ -7,8 +7,11 @@ signal at frame t uses only events at or before that instant:
   (kick/snare/perc 150 ms, closed hat 60 ms, open hat 300 ms) and the note's own duration for bass,
   chords, lead and fx (so a pad glows for as long as it is held).
 * onset[t, s]: the largest velocity of an onset of stem s in (instant - 1/fps, instant], else 0.
-* beat_phase / bar_phase: position in the current beat / bar (0 on it, rising to 1), from the
-  constant-tempo grid; beat_count: beats since score time 0 (continuous).
+* beat_phase / bar_phase: position in the current beat / bar (0 on it, rising to 1), read off the
+  score's own `beat_times` / `downbeat_times` (so a drifting tempo's phase is 0 on every beat it
+  plays), linear between them and extended past the clip's first and last by their neighbours'
+  spacing; beat_count: beats since score time 0 (continuous, same grid); tempo: 60 / the spacing
+  of the beats around the instant.
 * chord_root / chord_quality: the chord that started last at or before the instant.
 * energy: section energy times the master level (quiet passages, silences), smoothed by a causal
   one-pole filter with a 0.25 s time constant (a step is ~90% through after 0.5 s).
@@ -106,14 +109,13 @@ def score_music_state(score: Score, fps: float, n_frames: int, start_time: float
             ok = (f >= 0) & (f < T)
             np.maximum.at(onset[:, j], f[ok], v_on[ok].astype(np.float32))
     period = 60.0 / score.tempo
-    b0 = float(score.beat_times[0]) if len(score.beat_times) else 0.0
-    beats = (times - b0) / period
+    beats, slope = grid_position(np.asarray(score.beat_times, np.float64), times, period)
     beat_phase = (beats - np.floor(beats)).astype(np.float32)
-    bar_len = period * score.beats_per_bar
-    d0 = float(score.downbeat_times[0]) if len(score.downbeat_times) else b0
-    bars = (times - d0) / bar_len
+    bars, _ = grid_position(np.asarray(score.downbeat_times, np.float64), times, period * score.beats_per_bar,
+                            np.asarray(score.beat_times, np.float64)[:1])
     bar_phase = (bars - np.floor(bars)).astype(np.float32)
-    beat_count = (times / period).astype(np.float32)
+    beat_count = (beats - grid_position(np.asarray(score.beat_times, np.float64), np.zeros(1), period)[0][0]).astype(np.float32)
+    tempo = (60.0 * slope).astype(np.float32)
     chords = sorted(score.chords, key=lambda c: c.start)
     c_starts = np.array([c.start for c in chords])
     chord_root = _step_value(times, c_starts, np.array([c.root for c in chords], np.float32), 0.0)
@@ -126,8 +128,31 @@ def score_music_state(score: Score, fps: float, n_frames: int, start_time: float
     bass = np.where(bass_p < 0, 0.0, np.clip((bass_p - 24.0) / 36.0, 0.0, 1.0))
     return MusicState.from_arrays(dict(
         time=times, env=env, onset=onset, beat_phase=beat_phase, bar_phase=bar_phase, beat_count=beat_count,
-        tempo=np.full(T, score.tempo, np.float32), chord_root=chord_root, chord_quality=chord_quality,
+        tempo=tempo, chord_root=chord_root, chord_quality=chord_quality,
         energy=energy, melody=melody, bass=bass))  # confidence 1.0: the score knows
+
+
+def grid_position(marks: np.ndarray, times: np.ndarray, spacing: float, anchor: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(position, marks per second) of `times` on a grid of marks (beat or downbeat times, sorted):
+    position k at mark k, linear between marks, and before the first / after the last mark
+    extended by the first / last spacing (`spacing` when there are fewer than two marks; then an
+    empty grid starts at `anchor`[0] when given, else at 0)."""
+    if marks.shape[0] == 0:
+        start = float(anchor[0]) if anchor is not None and anchor.shape[0] else 0.0
+        marks = np.array([start])
+    if marks.shape[0] == 1:
+        marks = np.array([marks[0], marks[0] + spacing])
+    first, last = marks[1] - marks[0], marks[-1] - marks[-2]
+    # Extend the grid by whole marks on both sides, then interpolate (np.interp clamps outside).
+    lo = int(np.ceil(max(0.0, marks[0] - float(times.min(initial=marks[0]))) / first)) + 1
+    hi = int(np.ceil(max(0.0, float(times.max(initial=marks[-1])) - marks[-1]) / last)) + 1
+    grid = np.concatenate([marks[0] - first * np.arange(lo, 0, -1), marks, marks[-1] + last * np.arange(1, hi + 1)])
+    index = np.arange(-lo, grid.shape[0] - lo, dtype=np.float64)
+    pos = np.interp(times, grid, index)
+    i = np.clip(np.searchsorted(grid, times, side="right") - 1, 0, grid.shape[0] - 2)
+    rate = 1.0 / (grid[i + 1] - grid[i])
+    return pos, rate
 
 
 def durations_pitch(score: Score, stem: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,10 @@
 """`synesthete-bench model`: streaming step time and size of each model architecture.
 
+The hearing model (the shipped default.pt) runs one `step` per frame in the live app and must stay
+<= 1 ms at batch 1 on one thread: `hearing_step_ms_median` / `_p95` / `hearing_params` for the
+shipped checkpoint's architecture, and `hearing-<encoder>-<bridge>_step_ms_median` for each
+registered encoder and bridge swapped into it. The rest times the pixel model of the neural look:
+
 The live loop runs one `model.step` per displayed frame, so the step time at the window's size is
 the figure that decides whether a model can play live (the default must stay <= 4 ms at 256x256
 on a 2-thread CPU). Per architecture (the default, the shipped checkpoint's own architecture,
@@ -21,7 +26,7 @@ from typing import Any
 import torch
 
 from synesthete.bench.part import BenchPart
-from synesthete.model import AudioToVideo, ModelConfig, build_model, model_config
+from synesthete.model import AudioToVideo, HearingConfig, HearingModel, ModelConfig, build_model, model_config
 from synesthete.model.config import DEFAULT_SIZE, default_styles
 from synesthete.registry import available
 
@@ -59,6 +64,51 @@ def shipped_architecture() -> ModelConfig:
     from synesthete.checkpoint import NEURAL_CHECKPOINT, config_from_checkpoint, load_checkpoint
 
     return config_from_checkpoint(load_checkpoint(NEURAL_CHECKPOINT))
+
+
+def shipped_hearing() -> HearingConfig:
+    """The config of the shipped hearing model (default.pt), what the live app hears with."""
+    from synesthete.checkpoint import config_from_checkpoint, load_checkpoint
+
+    return config_from_checkpoint(load_checkpoint(None))  # type: ignore[return-value]
+
+
+def time_hearing_steps(model: HearingModel, warmup: int, reps: int) -> list[float]:
+    """Wall time (ms) of `reps` consecutive hearing steps at batch 1 after `warmup` untimed ones."""
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(warmup + reps, 1, model.cfg.n_features, generator=g)  # (N, 1, F)
+    times = []
+    with torch.inference_mode():
+        state = model.init_state(1, "cpu")
+        for i in range(warmup + reps):
+            t0 = time.perf_counter()
+            _, state = model.step(feats[i], state)
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def bench_hearing(warmup: int, reps: int) -> dict[str, Any]:
+    import dataclasses
+
+    from synesthete.model import build_hearing_model
+
+    cfg = shipped_hearing()
+    out: dict[str, Any] = {"hearing_arch": f"{cfg.encoder.name}-{cfg.bridge.name}"}
+    variants = {"hearing": cfg}
+    for enc in available("encoder"):
+        for br in available("bridge"):
+            if (enc, br) != (cfg.encoder.name, cfg.bridge.name):
+                variants[f"hearing-{enc}-{br}"] = dataclasses.replace(
+                    cfg, encoder=dataclasses.replace(cfg.encoder, name=enc), bridge=dataclasses.replace(cfg.bridge, name=br))
+    for key, c in variants.items():
+        torch.manual_seed(0)
+        model = build_hearing_model(c).eval()
+        times = time_hearing_steps(model, warmup, reps)
+        out[f"{key}_step_ms_median"] = round(percentile(times, 0.5), 4)
+        out[f"{key}_step_ms_p95"] = round(percentile(times, 0.95), 4)
+        out[f"{key}_params"] = model.num_params()
+    return out
 
 
 def time_steps(model: AudioToVideo, size: int, warmup: int, reps: int) -> list[float]:
@@ -103,10 +153,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     warmup, reps = (20, 100) if args.quick else (50, 500)
     figures: dict[str, Any] = {}
-    shipped = shipped_architecture()  # what the live app plays: its features and its step
-    push = time_feature_push(shipped, reps)
+    push = time_feature_push(shipped_hearing(), reps)  # the live front end: the hearing model's features
     figures["features_push_ms_median"] = round(percentile(push, 0.5), 4)
     figures["features_push_ms_p95"] = round(percentile(push, 0.95), 4)
+    figures.update(bench_hearing(warmup, reps))
+    shipped = shipped_architecture()  # the neural look's pixel model
     names = architectures(bench_styles())
     names = {"default": names.pop("default"), "shipped": shipped, **names}
     for key, cfg in names.items():
@@ -130,5 +181,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register() -> BenchPart:
-    return BenchPart(name="model", help="model step time (128/256 px) and parameters per architecture",
+    return BenchPart(name="model", help="hearing step time (batch 1) and pixel model step time (128/256 px) per architecture",
                      run=run, add_arguments=add_arguments)

@@ -11,7 +11,8 @@
 The network is the registered encoder (per-frame audio embedding) and bridge (the memory that
 follows beat and bar), plus, with `harmony_hidden` > 0, a small GRU of its own over the chroma bins
 (synesthete.model.side_path) that hears the chord beside the rhythm memory. One linear layer reads
-every head from the latent (and the harmony state): there is no style or control input, because
+every head from the latent, the encoder's output (`skip`: an onset's exact frame is in the last
+few frames of audio, which the memory passes on late and blurred) and the harmony state: there is no style or control input, because
 what the music does does not depend on the look.
 
 Raw head outputs (what the losses in train/ see) and how they become fields (`outputs_to_fields`):
@@ -76,7 +77,8 @@ class HearingModel(nn.Module):
             raise ValueError(f"model.{kind}.name: {e.args[0]}") from None
         self.harmony = (SidePath(cfg.n_chroma, cfg.harmony_hidden, 0, head_name="chord") if cfg.harmony_hidden
                         else None)
-        self.heads = nn.Linear(cfg.latent_dim + cfg.harmony_hidden, sum(w for _, w in HEADS))
+        width = cfg.latent_dim + cfg.harmony_hidden + (self.encoder.out_dim if cfg.skip else 0)
+        self.heads = nn.Linear(width, sum(w for _, w in HEADS))
 
     # -- checks --------------------------------------------------------------------------------
     def _check(self, features: torch.Tensor, lead: tuple[str, ...], what: str) -> None:
@@ -95,7 +97,10 @@ class HearingModel(nn.Module):
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """features (B, T, F) -> raw head outputs {key: (B, T, width) or (B, T)} (see the module docstring)."""
         self._check(features, ("B", "T"), "forward")
-        z = self.bridge(self.encoder(features))  # (B, T, latent)
+        e = self.encoder(features)  # (B, T, E)
+        z = self.bridge(e)  # (B, T, latent)
+        if self.cfg.skip:
+            z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
             h, _ = self.harmony(features[..., -self.cfg.n_chroma:])  # (B, T, harmony_hidden)
             z = torch.cat([z, h], dim=-1)
@@ -119,6 +124,8 @@ class HearingModel(nn.Module):
         e, enc_state = self.encoder.step(feature_t, state["encoder"])  # (B, E)
         z, bridge_state = self.bridge.step(e, state["bridge"])  # (B, latent)
         new_state = {"encoder": enc_state, "bridge": bridge_state}
+        if self.cfg.skip:
+            z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
             h, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
             z = torch.cat([z, h], dim=-1)
@@ -152,7 +159,8 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     has_before = torch.cat([seen[:, None], torch.ones_like(phase[:, 1:])], dim=1)
     step = ((before - phase > 0.5).to(phase.dtype) - (phase - before > 0.5).to(phase.dtype)) * has_before
     total = wraps[:, None] + torch.cumsum(step, dim=1)
-    return total + phase, (phase[:, -1], total[:, -1], torch.ones_like(seen))
+    # Never below 0 (the field's range): a phase that first runs back across the wrap is still beat 0.
+    return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter) -> tuple[dict[str, torch.Tensor], Counter]:

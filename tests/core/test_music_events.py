@@ -27,7 +27,8 @@ def test_events_of_the_score_state_are_the_score_events(seed: int) -> None:
     clip = render_clip(seed, 8.0)
     score = clip.score
     n = 8 * FPS
-    events = detect_events(score.music_state(FPS, n), config=EXACT)
+    state = score.music_state(FPS, n)
+    events = detect_events(state, config=EXACT)
     # each event lands on the first frame whose instant is at or after it (when it can first be known)
     np.testing.assert_allclose(events.beats, _frame_of(score.beat_times, n), atol=1e-5)
     np.testing.assert_allclose(events.downbeats, _frame_of(score.downbeat_times, n), atol=1e-5)
@@ -37,7 +38,9 @@ def test_events_of_the_score_state_are_the_score_events(seed: int) -> None:
     # beats are numbered in the bar: 1 exactly on the downbeats
     assert set(np.round(events.beats[events.beat_numbers == 1], 5)) == set(np.round(events.downbeats, 5))
     assert events.beat_numbers.max() == score.beats_per_bar
-    assert events.tempo_bpm == pytest.approx(score.tempo, abs=0.01)
+    # the tempo the score's state holds: the song's, or around it where the tempo drifts (seed 3)
+    assert events.tempo_bpm == pytest.approx(np.median(state.tempo), abs=0.01)
+    assert events.tempo_bpm == pytest.approx(score.tempo, rel=0.05)
     # chord spans follow the score's chords, each confirmed once it has shown for 0.1 s (6 frames)
     starts = [c.start for c in score.chords if 0 < c.start < 8.0 - 0.2]
     got = [s for s, _, _, _ in events.chords]

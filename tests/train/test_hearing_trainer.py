@@ -132,3 +132,17 @@ def test_resume_continues_exactly_where_training_stopped(hearing_cfg, tmp_path):
     resumed.fit()
     for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"parameter {name} differs after resume")
+
+
+def test_each_rendered_batch_trains_reuse_steps_on_random_crops(hearing_cfg):
+    cfg = replace(hearing_cfg, data=replace(hearing_cfg.data, reuse=3, crop_seconds=0.5))
+    trainer = HearingTrainer(cfg, progress=False)
+    stream = trainer.loader()
+    batches = [next(stream) for _ in range(4)]
+    assert all(b["features"].shape[1] == 30 and b["state.onset"].shape[1] == 30 for b in batches)
+    assert [int(b["index"][0]) for b in batches] == [0, 0, 0, 2]  # 3 crops of items 0-1, then items 2-3
+    # resuming after step 2 continues with the last crop of the first batch
+    trainer.step = 2
+    assert int(next(trainer.loader())["index"][0]) == 0
+    trainer.step = 3
+    assert int(next(trainer.loader())["index"][0]) == 2

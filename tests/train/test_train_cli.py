@@ -51,7 +51,8 @@ def test_cli_trains_the_hearing_model_in_a_subprocess(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "synesthete_train.cli", "--config", str(PRESETS / "train_default.toml"),
          "--max-steps", "2", "--out", str(out), "--device", "cpu", "--workers", "1", "--no-progress",
-         "optim.batch_size=2", "data.clip_seconds=1.0", "eval.n_seeds=1", "eval.clip_seconds=1.0"],
+         "optim.batch_size=2", "data.clip_seconds=1.0", "data.crop_seconds=0.5", "eval.n_seeds=1",
+         "eval.clip_seconds=1.0"],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load_checkpoint(out / "last.pt")["kind"] == "hearing"

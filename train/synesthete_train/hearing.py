@@ -27,16 +27,15 @@ import sys
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from synesthete.config import load_config, require, to_dict
-from synesthete.constants import STEMS
+from synesthete.constants import STEMS, VALIDATION_SEED_BASE
 from synesthete.data import HearingClips, HearingDataConfig
 from synesthete.device import training_threads
 from synesthete.features import FeatureExtractor
@@ -50,7 +49,12 @@ from synesthete_train.trainer import TrainerBase, phase_loss, run_steps
 
 @dataclass(frozen=True)
 class HearingDataSettings:
-    clip_seconds: float = 8.0
+    clip_seconds: float = 8.0  # rendered per item
+    # Steps per rendered batch, each on a random `crop_seconds` window of it (0 = the whole clip).
+    # Rendering, augmenting and the features of a clip cost ~5x the step that learns from it on
+    # the CPU; a few crops of each keep the core that trains busy without the data worker.
+    reuse: int = 1
+    crop_seconds: float = 0.0
     seed: int = 0
     augment_prob: float = 0.8
     room_prob: float = 0.7
@@ -59,13 +63,16 @@ class HearingDataSettings:
     def __post_init__(self) -> None:
         require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
         require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
+        require(self.reuse >= 1, "reuse", ">= 1 (steps per rendered batch)", self.reuse)
+        require(0 <= self.crop_seconds <= self.clip_seconds, "crop_seconds",
+                f"in [0, clip_seconds = {self.clip_seconds}] (0 = the whole clip)", self.crop_seconds)
         require(0 <= self.augment_prob <= 1, "augment_prob", "in [0, 1]", self.augment_prob)
         require(0 <= self.room_prob <= 1, "room_prob", "in [0, 1]", self.room_prob)
 
 
 @dataclass(frozen=True)
 class HearingLossConfig:
-    onset: float = 1.0
+    onset: float = 4.0
     onset_pos_weight: float = 4.0  # hits are ~5 % of frames: weigh a missed hit like a few false ones
     env: float = 1.0
     beat: float = 1.0
@@ -85,13 +92,15 @@ class HearingLossConfig:
 
 @dataclass(frozen=True)
 class HearingEvalConfig:
+    every: int = 0  # steps between evaluations (0 = only at the end)
     n_seeds: int = 4  # held-out procedural songs (0 = no evaluation)
-    seed_base: int = 20_000
+    seed_base: int = VALIDATION_SEED_BASE  # apart from synesthete-eval's HELD_OUT_SEED_BASE songs
     clip_seconds: float = 12.0
     augment: bool = True  # room-mic augmented, as the live app hears them
 
     def __post_init__(self) -> None:
         require(self.n_seeds >= 0, "n_seeds", ">= 0 (0 = no evaluation)", self.n_seeds)
+        require(self.every >= 0, "every", ">= 0 (0 = only at the end)", self.every)
         require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
 
 
@@ -276,9 +285,25 @@ class HearingTrainer(TrainerBase):
         threads, workers = torch.get_num_threads(), self.cfg.data.num_workers
         return f"fp32, {threads} thread{'s' * (threads != 1)} + {workers} data worker{'s' * (workers != 1)}"
 
-    def loader(self) -> DataLoader:
-        return self._loader(HearingClips(hearing_data_config(self.cfg), start_index=self.step * self.cfg.optim.batch_size,
+    def loader(self) -> Iterator[dict[str, torch.Tensor]]:
+        """Batches of clips, each used for `data.reuse` steps on random `data.crop_seconds` windows."""
+        d = self.cfg.data
+        done, skip = divmod(self.step, d.reuse)  # resuming mid-batch: the batch again, less its used crops
+        data = self._loader(HearingClips(hearing_data_config(self.cfg), start_index=done * self.cfg.optim.batch_size,
                                          features=self.features))
+        n_crop = round(d.crop_seconds * self.cfg.model.fps)
+        for batch in data:
+            for _ in range(d.reuse - skip):
+                yield self._crop(batch, n_crop)
+            skip = 0
+
+    @staticmethod
+    def _crop(batch: dict[str, torch.Tensor], n_crop: int) -> dict[str, torch.Tensor]:
+        n = batch["features"].shape[1]
+        if not 0 < n_crop < n:
+            return batch
+        t0 = int(torch.randint(0, n - n_crop + 1, ()))  # torch's RNG: saved with the checkpoint, so resumable
+        return {k: v[:, t0: t0 + n_crop] if k == "features" or k.startswith("state.") else v for k, v in batch.items()}
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         feats = batch["features"].to(self.device, non_blocking=True)  # (B, T, F), float32 always
@@ -304,14 +329,26 @@ class HearingTrainer(TrainerBase):
         def log(message: str) -> None:
             bar.write(message, file=sys.stderr)
 
+        held_out: list[HeldOutSong] = []
+
+        def run_eval() -> None:
+            nonlocal metrics
+            if not held_out:
+                held_out.extend(make_held_out(cfg))
+            metrics = quick_figures(self.shipped_model, held_out, self.device)
+            tracker.log(metrics, self.step)
+            log(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.3f}" for k, v in metrics.items()))
+
+        def between_steps() -> None:
+            if cfg.eval.n_seeds and cfg.eval.every and self.step % cfg.eval.every == 0:
+                run_eval()
+
         try:
-            run_steps(self, bar, tracker, history, t_start, log)
+            run_steps(self, bar, tracker, history, t_start, log, between_steps)
             train_seconds = time.perf_counter() - t_start
             torch.set_num_threads(training_threads(cfg.threads, 0))
             if cfg.eval.n_seeds:
-                metrics = quick_figures(self.shipped_model, make_held_out(cfg), self.device)
-                tracker.log(metrics, self.step)
-                log(f"step {self.step}: " + ", ".join(f"{k.split('/')[-1]}={v:.3f}" for k, v in metrics.items()))
+                run_eval()
             self.save(self.out / "last.pt", extra={"train_seconds": train_seconds, **metrics})
         except KeyboardInterrupt:
             self.save(self.out / "last.pt")

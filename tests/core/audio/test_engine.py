@@ -39,7 +39,7 @@ def test_tempo_key_scale_swing_drawn_within_ranges_and_varied():
 
 
 def test_beats_follow_the_tempo():
-    clip = render_clip(3, 6.0, tempo=120.0)
+    clip = render_clip(3, 6.0, tempo=120.0, drift=0.0)  # a steady tempo (drift: test_engine_range.py)
     assert np.allclose(np.diff(clip.score.beat_times), 0.5)
     assert set(np.round(clip.score.downbeat_times, 6)) <= set(np.round(clip.score.beat_times, 6))
 

@@ -165,6 +165,16 @@ def test_hearing_checkpoint_roundtrips_and_says_its_kind(tmp_path):
         load_model(path, kind="pixel")
 
 
+def test_a_hearing_checkpoint_stored_before_the_skip_key_keeps_its_meaning(tmp_path):
+    model = tiny_hearing(skip=False)
+    path = save_checkpoint(tmp_path / "h.pt", model)
+    data = torch.load(path, weights_only=True)
+    del data["config"]["skip"]
+    torch.save(data, path)
+    assert load_model(path).cfg.skip is False
+    assert tiny_hearing().heads.in_features == model.heads.in_features + model.encoder.out_dim
+
+
 def test_old_pixel_checkpoints_still_load(tmp_path):
     """A format-1 file (no kind stored) is a pixel model; the pixel kind refuses to be a hearing one."""
     pixel = tiny_model()
@@ -189,3 +199,40 @@ def test_the_shipped_checkpoints():
     with torch.no_grad():
         fields = hearing.fields(fx.extract(audio))
     assert math.isfinite(float(fields["tempo"].mean()))
+
+
+def test_the_shipped_model_hears_a_kick_on_the_frame_whose_audio_contains_it():
+    """Latency is a feature: the kick onset head peaks on frame t = the frame whose audio
+    ((t * hop, (t + 1) * hop]) holds the kick's first sample, not a frame later. Frame t's
+    features use audio up to (t + 1) * hop only (test_outputs_are_causal_in_audio)."""
+    from synesthete.audio.engine import render_clip
+
+    model = load_model(None)
+    cfg = model.cfg
+    fx = FeatureExtractor.for_model(cfg)
+    hit, total = 0, 0
+    for seed in (3, 8, 21):
+        clip = render_clip(seed, 6.0, sample_rate=cfg.sample_rate, stems=("kick", "hat_closed", "bass"),
+                           section="drop")
+        with torch.no_grad():
+            onset = model.fields(fx.extract(torch.from_numpy(clip.audio)))["onset"][0, :, STEMS.index("kick")]
+        fps = cfg.fps
+        for u in clip.score.onsets["kick"][0]:
+            t = int(np.ceil(u * fps - 1e-9)) - 1  # the frame whose instant (t + 1) / fps covers u
+            if t < 60 or t + 3 >= onset.shape[0]:  # after the memory's first second
+                continue
+            window = onset[t - 2: t + 3]
+            total += 1
+            hit += int(int(window.argmax()) == 2 and float(window[2]) > 0.5)
+    assert total >= 20
+    assert hit / total >= 0.8, f"{hit} of {total} kicks heard on their own frame"
+
+
+def test_the_model_bench_times_the_shipped_hearing_step_and_every_swap():
+    from synesthete.bench.model import bench_hearing
+
+    figures = bench_hearing(warmup=1, reps=3)
+    assert figures["hearing_arch"] == "conv-gru" and figures["hearing_params"] == load_model(None).num_params()
+    for enc, br in COMBOS:
+        key = "hearing" if (enc, br) == ("conv", "gru") else f"hearing-{enc}-{br}"
+        assert figures[f"{key}_step_ms_median"] > 0 and figures[f"{key}_step_ms_p95"] >= figures[f"{key}_step_ms_median"]
