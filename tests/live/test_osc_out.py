@@ -4,6 +4,7 @@ happen, a full queue drops the oldest frames and counts them, and the real app p
 feeds a listener the music state of the music it plays."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -202,6 +203,8 @@ def test_docs_list_every_address():
     addresses += [a.address for a in address_table()]
     missing = [a for a in addresses if f"`{a}`" not in doc]
     assert not missing, f"docs/osc.md does not list {missing}"
+    stale = {a for a in re.findall(r"`(/synesthete/[a-z_/]*[a-z_])`", doc)} - set(addresses)
+    assert not stale, f"docs/osc.md lists addresses the app does not have: {sorted(stale)}"
 
 
 def test_help_shows_the_links_with_an_example_each(capsys):
