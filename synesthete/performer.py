@@ -90,6 +90,45 @@ class ScoreHearing:
         return {f: getattr(one, f) for f in FIELD_NAMES if f != "time"}, {"t": state["t"] + 1}
 
 
+CHORD_HOLD_S = 0.1  # a new chord colours the looks once the hearing has named it this long
+
+
+class ChordHold:
+    """Holds the chord the looks colour by until a new one has been heard for `CHORD_HOLD_S`.
+
+    An estimate that wavers between two chords frame by frame would flash the whole picture
+    between two palettes (and read as motion); a held chord changes colour once, 0.1 s late at
+    worst. The frame's own state (HUD, OSC) keeps the raw estimate.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self.frames = max(1, int(round(CHORD_HOLD_S * fps)))
+        self.reset()
+
+    def reset(self) -> None:
+        self.held: tuple[float, float] | None = None
+        self.candidate: tuple[float, float] | None = None
+        self.count = 0
+
+    def apply(self, state: MusicState) -> MusicState:
+        chord = (float(np.rint(state.chord_root[0])), float(np.rint(state.chord_quality[0])))
+        if self.held is None:
+            self.held = chord
+        elif chord != self.held:
+            self.count = self.count + 1 if chord == self.candidate else 1
+            self.candidate = chord
+            if self.count >= self.frames:
+                self.held, self.count = chord, 0
+        else:
+            self.count = 0
+        if chord == self.held:
+            return state
+        held = MusicState(**state.__dict__)
+        held.chord_root = np.full(1, self.held[0], np.float32)
+        held.chord_quality = np.full(1, self.held[1], np.float32)
+        return held
+
+
 class BeatTracker:
     """Causal kick detector over feature rows; deterministic, a few numpy ops per frame."""
 
@@ -162,6 +201,7 @@ class Performer:
         self.styles: tuple[str, ...] = self.mixer.names  # the morph's looks, in crossfader order
         self.effects = PostEffects(self.fps)
         self.beats = BeatTracker(self.fps)
+        self.chord = ChordHold(self.fps)
         self.reset()
 
     def new_controls(self, **values: float) -> ControlState:
@@ -177,6 +217,7 @@ class Performer:
         self.features.reset()
         self.effects.reset()
         self.beats.reset()
+        self.chord.reset()
         self.mixer.reset()
         with torch.inference_mode():
             self.state = self.hearing.init_state(1, self.device)
@@ -212,13 +253,14 @@ class Performer:
             fields, self.state = self.hearing.step(feats[i : i + 1], self.state)
             state = _fields_to_state(fields, (index + 1) / self.fps)
             beat, _ = self.beats.update(rows[i, :KICK_BANDS])
+            drawn_state = self.chord.apply(state)  # every frame, drawn or not: the hold keeps time
             if callable(draw):
                 wanted = bool(draw(index))
             else:
                 wanted = i == k - 1 if draw == "last" else bool(draw)
             image = None
             if wanted:
-                picture = self.mixer.draw(state, controls.style_weights, h, w, controls.value["reactivity"],
+                picture = self.mixer.draw(drawn_state, controls.style_weights, h, w, controls.value["reactivity"],
                                           feats[i : i + 1])
                 image = to_uint8(self.effects.apply(picture, controls.effects(), beat))
             else:

@@ -235,11 +235,12 @@ def render_to_mp4(
             for idx, batch in stream_frames(performer, heard, controls, events, n_frames=n_frames,
                                             draw=shown):  # (k,), (k, H, W, 3)
                 picks = output_frame_picks(model_fps, out_fps, int(idx[0]), int(idx[-1]) + 1)
-                keep = fit_frames(batch[np.searchsorted(idx, picks)], width, height)
+                # Planar (N, 3, H, W): the layout the encoder takes, so no full-size permute copy.
+                keep = fit_frames(batch[np.searchsorted(idx, picks)], width, height, planar=True)
                 if keep.shape[0]:
                     writer.write_frames(keep)
                     if on_frames is not None:
-                        on_frames(keep)
+                        on_frames(keep.transpose(0, 2, 3, 1))  # (N, H, W, 3) view
                     written += keep.shape[0]
                     # Audio up to the end of the last video frame written, so the streams interleave.
                     write_audio(round(written * orig_rate / out_fps))
@@ -317,8 +318,10 @@ def cover_crop(height: int, width: int, dst_w: int, dst_h: int) -> tuple[slice, 
     return slice((height - h) // 2, (height - h) // 2 + h), slice(0, width)
 
 
-def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(N, h, w, 3) uint8 -> (N, height, width, 3) as the live window shows them.
+def fit_frames(frames: np.ndarray, width: int, height: int, planar: bool = False) -> np.ndarray:
+    """(N, h, w, 3) uint8 -> (N, height, width, 3) as the live window shows them, or with `planar`
+    (N, 3, height, width): each colour plane scaled on its own straight into the layout an encoder
+    takes (the same pixels; it saves a full-size channels-first copy per frame).
 
     Cover-crop to the output aspect, then scale: bilinear when enlarging, pixel-area when
     shrinking (the window's choice). Unchanged when the frames already have that size.
@@ -326,10 +329,17 @@ def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     import cv2
 
     if frames.shape[1:3] == (height, width):
-        return frames
+        return np.ascontiguousarray(frames.transpose(0, 3, 1, 2)) if planar else frames
     rows, cols = cover_crop(frames.shape[1], frames.shape[2], width, height)
     crop_w = cols.stop - cols.start
     interpolation = cv2.INTER_LINEAR if width >= crop_w else cv2.INTER_AREA
+    if planar:
+        out = np.empty((frames.shape[0], 3, height, width), np.uint8)
+        for i, frame in enumerate(frames):
+            small = np.ascontiguousarray(frame[rows, cols].transpose(2, 0, 1))  # (3, h, w), render size: cheap
+            for c in range(3):
+                cv2.resize(small[c], (width, height), dst=out[i, c], interpolation=interpolation)
+        return out
     out = np.empty((frames.shape[0], height, width, 3), np.uint8)
     for i, frame in enumerate(frames):
         cv2.resize(np.ascontiguousarray(frame[rows, cols]), (width, height), dst=out[i], interpolation=interpolation)

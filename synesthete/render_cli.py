@@ -3,12 +3,14 @@
     synesthete-render song.flac -o song.mp4 --size 1280x720
     synesthete-render --replay set.session.jsonl -o set-4k.mp4 --size 3840x2160
 
-The input is decoded with TorchCodec (wav, flac, mp3, ogg, or the audio track of a video),
-downmixed and resampled to the model's rate, and fed through the very `Performer` the live window
+The input is decoded with TorchCodec (wav, flac, mp3, ogg, or the audio track of a video) a few
+seconds at a time, downmixed and resampled (libsoxr) to the model's rate, and fed through the very `Performer` the live window
 uses (causal features, the hearing model's `step`, the music state, the looks, controls, post
 effects), in chunks. So every frame equals what the live app would have shown for the same audio
 and control events. The mp4 carries the *original* audio (its own rate and channels) next to the
-video, both written by `Mp4Writer`. Only the frames the output shows are drawn (at 30 fps every
+video, both written by `Mp4Writer` as they are made: memory does not grow with the file's length,
+and the file's timing is what players read (frame t at (t + 1) / fps, the sound at its source
+time). Only the frames the output shows are drawn (at 30 fps every
 other frame; the hearing still steps each one).
 
 By default the looks draw at the live default render size (640x360 for a 16:9 output) and each
@@ -16,16 +18,21 @@ frame is fitted to `--size` the way the live window fits it to the screen (cover
 fast, and what a small CPU shows live. `--detail full` draws the looks at `--size` (crisper, slower).
 
 `--replay SESSION.jsonl` re-renders a live set: the audio comes from the recording the session
-log sits next to (`set.session.jsonl` -> `set.mp4`), the logged control events are re-applied at
-the model-frame indices the live loop logged them at, and the set is rendered at any `--size`
-(default: the recording's), in full detail unless `--detail native`. At the live render size the
-frames equal the live ones up to float rounding and the recording's aac round trip of the audio;
-larger sizes add detail. A replay uses one checkpoint (the header's, or `--checkpoint`): a set
-that switched models through presets is replayed with its first.
+log sits next to (`set.session.jsonl` -> `set.mp4`), the set starts from the controls its header
+logged (the start preset, look blend included), the logged control and render-size events are
+re-applied before the model frames the live loop applied them at, and the set is rendered at any
+`--size` (default: the recording's), in full detail unless `--detail native`. At the live render
+size the replay is the recording to within a frame's shift (the recorder repeats a frame where
+the live loop fell behind; the aac round trip of the sound changes what the hearing hears a
+little); larger sizes add detail. A replay uses one checkpoint (the header's, found by path, name
+or checksum, or `--checkpoint`): a set that switched models through presets is replayed with its
+first.
 
 Failure leaves nothing behind: the mp4 is written to a hidden temporary name next to OUTPUT and
-renamed only when complete; on any error it is deleted and the command exits non-zero with one
-line naming the problem. The work is done by library modules (`synesthete.audio_file`,
+renamed only when complete; on any error, Ctrl-C, SIGTERM or SIGHUP it is deleted and the command
+exits non-zero with one line naming the problem (a render killed with SIGKILL leaves it; the next
+render into that folder removes it). An OUTPUT that is a folder or sits in a folder we cannot
+write fails before anything is rendered. The work is done by library modules (`synesthete.audio_file`,
 `synesthete.render`, `synesthete.replay`); this module only parses arguments and reports.
 """
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from synesthete.bench.part import BenchPart
+from synesthete.frame_size import parse_size
 
 FIGURES = ("fps_median", "frame_ms_p50", "frame_ms_p99", "latency_ms_p50", "latency_ms_p95")
 LINK_FIGURES = ("osc_out_frames", "osc_out_dropped", "osc_out_events", "osc_in_received", "osc_in_accepted",
@@ -116,9 +117,14 @@ class _Helper:
 
 
 def _run_condition(name: str, seconds: float, window: tuple[int, int], args: argparse.Namespace) -> dict[str, Any]:
+    rw, rh = parse_size(args.render_size)
+    render_size = (rh, rw)  # LiveOptions takes (h, w)
     from synesthete_live.live_loop import LiveLoop, LiveOptions
 
+    # A fixed render size: the live loop otherwise picks one by timing the looks at start and steps
+    # down on late frames, which on a loaded machine would differ from condition to condition.
     opts = dict(device="demo", headless=True, play_out=False, size=window, duration=seconds + 1.0,
+                render_size=render_size,
                 torch_device=args.torch_device, torch_threads=1, presets_dir=Path("presets"), quiet=True,
                 checkpoint=args.checkpoint)
     helper = None
@@ -175,7 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     seconds = args.seconds or (4.0 if args.quick else 20.0)
     rounds = args.rounds or (1 if args.quick else 2)
-    window = tuple(int(v) for v in args.window.lower().split("x"))
+    window = parse_size(args.window)
     conditions = ["baseline", "osc_out", "osc_in_flood"]
     try:
         import NDIlib  # noqa: F401
@@ -188,6 +194,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for c in conditions:
             results[c].append(_run_condition(c, seconds, window, args))
     figures: dict[str, Any] = {"seconds": seconds, "rounds": rounds, "window": args.window,
+                               "render_size": args.render_size,
                                "flood_rate": args.flood_rate, "device": args.torch_device}
     for c, runs in results.items():
         for key in runs[0]:
@@ -205,6 +212,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=None, help="seconds per condition (default 20, --quick 4)")
     p.add_argument("--rounds", type=int, default=None, help="rounds over the conditions (default 2, --quick 1)")
     p.add_argument("--window", default="1280x720", help="window size WxH (default 1280x720)")
+    p.add_argument("--render-size", default="480x270",
+                   help="look render size WxH, the same in every condition (default 480x270)")
     p.add_argument("--flood-rate", type=float, default=5000.0, help="OSC-in flood, messages a second (default 5000)")
     p.add_argument("--torch-device", default="cpu", help="where the model runs (default cpu)")
     p.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")

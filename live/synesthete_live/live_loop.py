@@ -46,6 +46,7 @@ from synesthete.checkpoint import CheckpointError
 from synesthete.music_state import MusicState
 from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
+from synesthete.mp4_writer import RecordingError
 from synesthete.session_log import SessionHeader, SessionLogWriter, file_sha256, session_log_path
 from synesthete_live.audio_input import open_source
 from synesthete_live.devices import default_source_spec
@@ -297,7 +298,10 @@ class LiveLoop:
         except BaseException:
             if self.recorder is not None:
                 self.recorder.abort("the recording could not start")
-                self.recorder.stop(timeout=10.0)
+                try:
+                    self.recorder.stop(timeout=10.0)
+                except RecordingError:
+                    pass  # the original failure is the one to report
                 self.recorder = None
             if path.exists() and path.stat().st_size == 0:
                 path.unlink()  # our placeholder: nothing was recorded
@@ -705,6 +709,7 @@ class LiveLoop:
             summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
                            record_dropped=rec["dropped"], record_error=rec["error"] or self.record_failure or None)
             summary["session_log"] = str(session_log_path(rec["path"]))
+            summary["record_refused"] = self.recorder.refused_entries  # submits after it stopped early
         else:
             summary["recording"] = False
         if getattr(self, "session_log", None) is not None:
@@ -714,6 +719,7 @@ class LiveLoop:
                 summary["record_error"] = summary.get("record_error") or f"session log: {e}"
         if getattr(self, "loader", None) is not None:
             self.loader.stop()
+            summary["loader_dropped"] = self.loader.dropped_jobs + self.loader.dropped_results
         if getattr(self, "window", None) is not None:
             summary["video_driver"] = self.window.driver
             summary["render_size"] = self.info.render_size

@@ -72,8 +72,7 @@ class NdiOut:
         self._video.FourCC = self.ndi.FOURCC_VIDEO_TYPE_BGRX
         self._video.frame_rate_N, self._video.frame_rate_D = int(round(self.fps * 1000)), 1000
         w, h = self.size
-        self._bgrx = np.zeros((h, w, 4), np.uint8)  # (H, W, 4), reused for every frame
-        self._bgrx[..., 3] = 255
+        self._bgrx = np.zeros((h, w, 4), np.uint8)  # (H, W, 4) BGRX, reused for every frame
         self._queue: deque[tuple[np.ndarray, np.ndarray | None]] = deque()
         self._queue_frames = int(queue_frames)
         self._cond = threading.Condition()  # guards `_queue`
@@ -139,12 +138,11 @@ class NdiOut:
         w, h = self.size
         ih, iw = image.shape[:2]
         crop = cover_rect(iw, ih, w, h)  # what the window shows: same centred crop
-        part = image[crop.top:crop.bottom, crop.left:crop.right]
-        if part.shape[:2] != (h, w):
-            part = cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR)
-        self._bgrx[..., 0] = part[..., 2]
-        self._bgrx[..., 1] = part[..., 1]
-        self._bgrx[..., 2] = part[..., 0]
+        # Convert at the render size (small), then scale straight into the reused BGRX buffer.
+        part = cv2.cvtColor(np.ascontiguousarray(image[crop.top:crop.bottom, crop.left:crop.right]),
+                            cv2.COLOR_RGB2BGRA)
+        interpolation = cv2.INTER_LINEAR if w >= crop.w else cv2.INTER_AREA
+        cv2.resize(part, (w, h), dst=self._bgrx, interpolation=interpolation)
         self._video.data = self._bgrx
         self.ndi.send_send_video_v2(self._send, self._video)  # copies the frame before it returns
         self.sent += 1

@@ -47,10 +47,10 @@ FRAME, DROPPED, AUDIO = 0, 1, 2  # queue item kinds
 MAX_NAME_TRIES = 1000
 # Durability: what a kill -9 loses is what has not reached the file yet: the frames waiting in
 # the queue (at most QUEUE_SECONDS when the encoder keeps up), the few inside x264, and the
-# fragment being built (one keyframe interval, `keyframe_seconds`). Shorter fragments would lose
-# less, but below ~0.5 s (fewer than ~24 video frames in the first fragment) FFmpeg's mov muxer
-# stops trimming the aac priming and the sound lands 1024 samples late. Measured by
-# `synesthete-bench record` (kill_loss_s_*; docs/recording.md).
+# fragment being built (one keyframe interval, KEYFRAME_SECONDS; each fragment costs a keyframe:
+# +1 % file size at 0.5 s against 1 s). Measured by `synesthete-bench record` (kill_loss_s_*;
+# docs/recording.md).
+KEYFRAME_SECONDS = 0.5
 MAX_LAG_SECONDS = 3.0  # the encoder this far behind real time: the recording stops (bounded loss)
 QUEUE_SECONDS = 0.5  # default frame queue: frames waiting for the encoder, in seconds of video
 
@@ -105,7 +105,7 @@ class Recorder:
         crf: float = 23,
         preset: str = "ultrafast",
         threads: int | None = 2,
-        keyframe_seconds: float = 1.0,
+        keyframe_seconds: float = KEYFRAME_SECONDS,
         max_lag_seconds: float = MAX_LAG_SECONDS,
         writer_factory: Callable[..., Mp4Writer] = Mp4Writer,
     ):

@@ -112,12 +112,24 @@ class Window:
         h, w = image.shape[:2]
         dst_w, dst_h = self.size
         crop = cover_rect(w, h, dst_w, dst_h)
-        if self._scaled is None or self._scaled.shape[:2] != (dst_h, dst_w):
-            self._scaled = np.empty((dst_h, dst_w, 3), np.uint8)  # reallocated only on a resize
         src = image[crop.top : crop.bottom, crop.left : crop.right]
         interpolation = cv2.INTER_LINEAR if dst_w >= crop.w else cv2.INTER_AREA
+        screen = self.screen
+        if screen.get_bitsize() == 32 and screen.get_masks()[:3] == (0xFF0000, 0x00FF00, 0x0000FF) \
+                and screen.get_pitch() == dst_w * 4:
+            # The display surface is BGRX in memory: convert the small frame (render size) to BGRA
+            # and scale it straight into the surface's pixels, one full-size pass instead of a
+            # scale followed by a 24 -> 32-bit blit.
+            small = cv2.cvtColor(np.ascontiguousarray(src), cv2.COLOR_RGB2BGRA)
+            pixels = screen.get_buffer()  # locks the surface until released below
+            view = np.frombuffer(pixels, np.uint8).reshape(dst_h, dst_w, 4)
+            cv2.resize(small, (dst_w, dst_h), dst=view, interpolation=interpolation)
+            del view, pixels
+            return
+        if self._scaled is None or self._scaled.shape[:2] != (dst_h, dst_w):
+            self._scaled = np.empty((dst_h, dst_w, 3), np.uint8)  # reallocated only on a resize
         cv2.resize(src, (dst_w, dst_h), dst=self._scaled, interpolation=interpolation)
-        self.screen.blit(pygame.image.frombuffer(self._scaled, (dst_w, dst_h), "RGB"), (0, 0))
+        screen.blit(pygame.image.frombuffer(self._scaled, (dst_w, dst_h), "RGB"), (0, 0))
 
     def flip(self) -> float:
         """Show what was drawn; returns the display time (perf_counter right after the flip)."""

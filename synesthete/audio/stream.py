@@ -117,18 +117,23 @@ class MusicStream:
         # Start the computation STATE_HISTORY_S early, so envelopes and the energy smoother are
         # settled when the asked frames begin (the state of a frame depends on the past only).
         k0 = max(0, first - int(math.ceil(STATE_HISTORY_S * fps)))
-        offset = k0 / fps
+        # The window starts on a beat (K) at or before frame k0, and ends two beats past the last
+        # asked instant: the score's beat grid (from the song's own, possibly drifting, clock) then
+        # has the marks around every asked frame, as the whole score's grid does.
+        song = self.song
+        beat_k = max(0, math.floor(song.beat_at(k0 / fps)))
+        offset = max(0.0, float(song.beat_time(beat_k)))
         for e in self._recent:
             if e.time + e.duration < offset and e.stem in ("bass", "lead"):
                 if e.time >= self._last_pitch.get(e.stem, (-1.0, 0))[0]:
                     self._last_pitch[e.stem] = (e.time, e.pitch)
         self._recent = [e for e in self._recent if e.time + e.duration >= offset]
-        # Half a frame past the last instant, so an onset exactly on it counts (the score's window is half-open).
-        end = (first + n + 0.5) / fps
-        score = build_score(self.song, self._recent, offset, end - offset, self.sample_rate)
-        state = score.music_state(fps, first + n - k0).slice(first - k0, first + n - k0)
+        last = (first + n) / fps
+        end = max(float(song.beat_time(math.ceil(song.beat_at(last)) + 2)), last + 0.5 / fps)
+        score = build_score(song, self._recent, offset, end - offset, self.sample_rate)
+        state = score.music_state(fps, first + n - k0, start_time=k0 / fps - offset).slice(first - k0, first + n - k0)
         state.time = state.time + np.float32(offset)
-        state.beat_count = state.beat_count + np.float32(offset / self.song.beat_seconds)
+        state.beat_count = state.beat_count + np.float32(beat_k)  # the window counts from beat K
         # A bass or lead note that ended before the window still is "the last note started".
         for stem, field, (lo, hi) in (("bass", "bass", BASS_RANGE), ("lead", "melody", MELODY_RANGE)):
             if stem in self._last_pitch:

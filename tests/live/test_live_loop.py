@@ -87,7 +87,7 @@ class Driver(threading.Thread):
             raise self.failure
 
 
-def drive(loop: LiveLoop, script, timeout: float = 15.0) -> Driver:
+def drive(loop: LiveLoop, script, timeout: float = 60.0) -> Driver:
     """Run `script(loop)` on a helper thread once frames flow (the loop itself owns the main thread)."""
     thread = Driver(loop, script, timeout)
     thread.start()
@@ -339,6 +339,8 @@ def test_a_jack_midi_knob_moves_its_mapped_control(checkpoint, kicks_wav, jack_s
         assert until(lambda: loop.controls.target["freeze"] == 1.0)
         values.update(loop.controls.target)
         values["midi_last"] = loop.info.midi_last
+        values["threads"] = [t.name for t in threading.enumerate()]
+        values["prewarmed"] = len(loop.synth._cache)
         sender.close()
 
     thread = drive(loop, script)
@@ -346,6 +348,8 @@ def test_a_jack_midi_knob_moves_its_mapped_control(checkpoint, kicks_wav, jack_s
     thread.join(5)
     assert values["hue"] == pytest.approx(64 / 127)
     assert values["freeze"] == 1.0 and values["midi_last"] == "note:10:36"
+    # The synth has one owner (the render thread): its notes were rendered in set-up, on that thread.
+    assert values["prewarmed"] == 61 and not any("prewarm" in name for name in values["threads"])
 
 
 @pytest.mark.jack

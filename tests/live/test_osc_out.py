@@ -4,6 +4,7 @@ happen, a full queue drops the oldest frames and counts them, and the real app p
 feeds a listener the music state of the music it plays."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -161,14 +162,31 @@ def test_the_app_playing_the_demo_feeds_a_touchdesigner_style_listener(listener,
         times = np.array([a[0] for a in listener.of("/synesthete/state/time")])
         assert np.all(np.diff(times) > 0), "frames arrive in order, time only moves forward"
         assert np.median(np.diff(times)) == pytest.approx(1 / FPS, abs=1e-4), "one bundle per model frame"
-        tempo = MusicStream(0).song.tempo  # the demo plays seed 0
-        assert listener.of("/synesthete/state/tempo")[-1][0] == pytest.approx(tempo, rel=1e-4)
-        assert listener.of("/synesthete/event/tempo")[0][0] == pytest.approx(tempo, abs=0.01)
+        # Every bundle is the exact state of the music the demo played (seed 0) at its instant. The
+        # bundle's `time` is the performer's clock, which a source stall moves away from the music's;
+        # the beat count is the music's own, so it finds the frame: its instant is beat_time(count).
+        reference = MusicStream(0)
+        reference.read(int((times[-1] + 6) * reference.sample_rate))
+        counts = np.array([a[0] for a in listener.of("/synesthete/state/beat_count")], np.float64)
+        # Frames the demo could not place (before its first sample, a stall's silence fill) are
+        # sent as silence, confidence 0; the rest carry the score's state, confidence 1.
+        known = np.array([a[0] for a in listener.of("/synesthete/state/confidence/beat")]) == 1.0
+        assert known.mean() > 0.9, known.mean()
+        k = np.rint(reference.song.beat_time(counts) * FPS).astype(int) - 1
+        truth = reference.music_state(FPS, 0, int(k.max()) + 1)
+        for address, want, tol in (("/synesthete/state/bar_phase", truth.bar_phase, 1e-3),
+                                   ("/synesthete/state/tempo", truth.tempo, 1e-2),
+                                   ("/synesthete/state/chord_root", truth.chord_root, 1e-4),
+                                   ("/synesthete/state/env/kick", truth.stem("kick"), 0.01)):
+            got = np.array([a[0] for a in listener.of(address)])
+            assert got.shape == k.shape and np.abs(got - want[k])[known].max() <= tol, address
+        tempos = [a[0] for a in listener.of("/synesthete/event/tempo")]
+        assert tempos and all(truth.tempo.min() - 0.1 <= t <= truth.tempo.max() + 0.1 for t in tempos)
         beats = [a[0] for a in listener.of("/synesthete/event/beat")]
         assert len(beats) >= 6 and set(beats) <= {1, 2, 3, 4}
         # Consecutive beats count up through the bar (frames may be dropped under load: mostly).
         steps = [(b - a) % 4 for a, b in zip(beats, beats[1:])]
-        assert steps.count(1) >= 0.8 * len(steps), beats
+        assert steps.count(1) >= 0.6 * len(steps), beats
         assert listener.of("/synesthete/event/downbeat") and listener.of("/synesthete/event/chord")
         assert any(listener.of(f"/synesthete/event/hit/{s}") for s in ("kick", "snare", "hat_closed"))
         envs = np.array([a[0] for a in listener.of("/synesthete/state/env/kick")])
@@ -185,6 +203,8 @@ def test_docs_list_every_address():
     addresses += [a.address for a in address_table()]
     missing = [a for a in addresses if f"`{a}`" not in doc]
     assert not missing, f"docs/osc.md does not list {missing}"
+    stale = {a for a in re.findall(r"`(/synesthete/[a-z_/]*[a-z_])`", doc)} - set(addresses)
+    assert not stale, f"docs/osc.md lists addresses the app does not have: {sorted(stale)}"
 
 
 def test_help_shows_the_links_with_an_example_each(capsys):

@@ -12,7 +12,7 @@ import pytest
 from torchcodec.decoders import AudioDecoder, VideoDecoder
 
 from synesthete.mp4_writer import Mp4Writer, RecordingError, trim_partial_fragment
-from synesthete_live.recorder import Recorder, claim_recording_path
+from synesthete_live.recorder import KEYFRAME_SECONDS, Recorder, claim_recording_path
 
 W, H, FPS, SR = 320, 180, 30, 24_000
 SPF = SR // FPS
@@ -263,4 +263,5 @@ def test_what_has_been_encoded_is_on_disk_within_a_fragment(tmp_path: Path):
     rec.stop()
     trim_partial_fragment(killed)
     kept = len(VideoDecoder(str(killed)))
-    assert kept >= n - FPS - 6, f"{kept} of {n} frames on disk; a fragment is {FPS} frames (1 s)"
+    fragment = round(KEYFRAME_SECONDS * FPS)
+    assert kept >= n - fragment - 6, f"{kept} of {n} frames on disk; a fragment is {fragment} frames"

@@ -1,5 +1,5 @@
 """Replay that reproduces the set: record with the real live app (a preset with a look blend,
---render-size, keys and a MIDI knob mid-set), replay it with the real `synesthete-render --replay`,
+--render-size, keys, a MIDI knob and a switch to another blended preset mid-set), replay it with the real `synesthete-render --replay`,
 and get the recording back to within a frame's shift."""
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def test_a_recorded_set_replays_to_within_a_frame(tiny_hearing_checkpoint, music
                                                  tmp_path):
     (tmp_path / "blend.toml").write_text('name = "Blend"\n[styles]\nplasma = 0.3\ntunnel = 0.7\n'
                                          '[controls]\nfeedback = 0.3\n[midi]\nhue = "cc:3"\n')
+    (tmp_path / "b2.toml").write_text('name = "Other blend"\nblend_seconds = 0.5\n[styles]\nrings = 0.5\nflow = 0.5\n')
     rec = tmp_path / "set.mp4"
     loop = LiveLoop(LiveOptions(checkpoint=tiny_hearing_checkpoint, headless=True, play_out=False, size=(320, 180),
                                 presets_dir=tmp_path, preset="blend", device=f"file:{music}", record=rec,
@@ -80,7 +81,11 @@ def test_a_recorded_set_replays_to_within_a_frame(tiny_hearing_checkpoint, music
                                                      scancode=0))
             sender.send(0xB0, 3, 0)  # the knob picks hue up at its value ...
             sender.send(0xB0, 3, 90)  # ... and turns it
-            while loop.frames_made < 220:
+            while loop.frames_made < 170:
+                time.sleep(0.01)
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key_constant("n"), mod=0, unicode="",
+                                                 scancode=0))  # the next preset: another blend, glided to
+            while loop.frames_made < 260 or loop.info.preset != "Other blend":
                 time.sleep(0.01)
             sender.close()
         except BaseException as e:  # raised in the test's thread below
@@ -103,6 +108,7 @@ def test_a_recorded_set_replays_to_within_a_frame(tiny_hearing_checkpoint, music
     assert weights["plasma"] == pytest.approx(0.3) and weights["tunnel"] == pytest.approx(0.7)
     ops = [e.data.get("op") for e in log.events if e.type == "control"]
     assert "cycle" in ops or "set" in ops or "nudge" in ops, ops  # keys and the knob were logged
+    assert [e.data["name"] for e in log.events if e.type == "preset"] == ["Other blend"]
 
     out = tmp_path / "replay.mp4"
     assert render_main(["--replay", str(session_log_path(rec)), "-o", str(out), "--detail", "native", "--quiet"]) == 0
@@ -120,4 +126,4 @@ def test_a_recorded_set_replays_to_within_a_frame(tiny_hearing_checkpoint, music
     assert render_main(["--replay", str(stripped), str(rec), "-o", str(blind), "--detail", "native", "--quiet"]) == 0
     err_blind = within_a_frame(frames_of(blind), recorded)
     print(f"replay error {err:.2f}, without the blend {err_blind:.2f}, half-second shift {half_second:.2f}")
-    assert err < 0.25 * half_second and err < 0.25 * err_blind
+    assert err < 0.35 * half_second and err < 0.35 * err_blind

@@ -1,7 +1,6 @@
 """RingBuffer: what the audio callback writes, the consumer reads once, in order, freshest first."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -130,12 +129,23 @@ def test_concurrent_producer_never_delivers_torn_or_reordered_frames():
     assert received + rb.overruns == total
 
 
-def test_write_cost_is_callback_sized():
+def test_write_allocates_no_sample_memory():
+    # What makes a write callback-safe is that it copies into the preallocated buffer and allocates
+    # no sample memory (its cost in microseconds is a figure, not an assert: a shared box flakes).
+    import tracemalloc
+
     rb = RingBuffer(48_000, channels=2)
-    block = np.random.default_rng(0).standard_normal((256, 2)).astype(np.float32)
-    n = 5000
-    t0 = time.perf_counter()
-    for i in range(n):
-        rb.write(block, float(i))
-    per_call = (time.perf_counter() - t0) / n
-    assert per_call < 200e-6  # a 256-frame block lasts 5333 us at 48 kHz
+    block = np.random.default_rng(0).standard_normal((256, 2)).astype(np.float32)  # 2 KiB
+    mono = block[:, 0].copy()
+    rb.write(block, 0.0)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for i in range(2000):
+            rb.write(block if i % 2 else mono, float(i))
+        after, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 1024, "writes keep no memory"
+    assert peak - before < block.nbytes // 2, "no temporary copy of a block (it would be 2 KiB)"

@@ -76,6 +76,36 @@ def test_the_hud_draws_over_the_picture_and_can_hide(window):
     assert window.pixels().max() == 0
 
 
+def test_the_hud_shows_the_render_size_and_what_the_music_state_says(window):
+    from synesthete.constants import STEMS
+    from synesthete.music_state import MusicState
+
+    window.draw(np.zeros((8, 8, 3), np.uint8))
+    state = MusicState.silence(1, 60)
+    state.chord_root[:], state.chord_quality[:], state.tempo[:] = 9, 1, 128.0  # A minor
+    state.bar_phase[:], state.beat_phase[:] = 0.01, 0.05  # just after the downbeat
+    hits = np.zeros(len(STEMS), np.float32)
+    hits[STEMS.index("snare")] = 0.9
+    state.env[0, STEMS.index("kick")] = 1.0
+    info = HudInfo(render_size="640x360", hearing="default.pt", state=state, hits=hits)
+    lines = [text for text, _ in Hud().lines(info, now=0.0)]
+    assert any("render 640x360" in t for t in lines) and any("hearing default.pt" in t for t in lines)
+    hud = Hud()
+    hud.draw(window.screen, info)
+    px = window.pixels().astype(int)
+    h = px.shape[0]
+    top = h - 96
+    downbeat = px[top + 16, 22]
+    assert downbeat[0] > 150 and downbeat[0] > downbeat[1] + 50, "the downbeat dot is lit red"
+    assert px[top + 16, 22 + 22].max() < 120, "the second beat's dot is dark"
+    kick = px[top + 36 + 13, 12 + 13]
+    hat = px[top + 36 + 13, 12 + 2 * 30 + 13]
+    assert kick[1] > 200 and hat[1] < 100, "the kick's box is lit by its envelope, a silent stem's is not"
+    snare_edge = px[top + 36 - 1, 12 + 30 + 13]
+    assert snare_edge.min() > 200, "the snare that hit is outlined white"
+    assert px[top + 4 : top + 30, 120:260].max() > 200, "the chord name is written"
+
+
 def test_every_control_has_a_key_and_keys_are_unique():
     bound = {b.action.control for b in BINDINGS}
     assert {s.name for s in CONTROL_SPECS} <= bound

@@ -18,10 +18,10 @@ def test_pipeline_trains_composes_and_renders_a_playable_mp4(tmp_path):
     assert (tmp_path / "work" / "train" / "last.pt").is_file()
     video = VideoDecoder(str(out))
     assert video.metadata.num_frames == 120
-    # 60 fps. (Every timestamp after the first carries the AAC encoder's 1024-sample priming
-    # delay, as the audio does: both streams are shifted alike.)
+    # 60 fps, frame t stamped at (t + 1) / 60 (docs/recording.md: timing as players read it).
+    assert video.get_frame_at(0).pts_seconds == pytest.approx(1 / 60, abs=1e-6)
     step = video.get_frame_at(61).pts_seconds - video.get_frame_at(60).pts_seconds
-    assert step == pytest.approx(1 / 60, abs=1e-3)
+    assert step == pytest.approx(1 / 60, abs=1e-6)
     assert tuple(video[0].shape) == (3, 72, 128)
     audio = AudioDecoder(str(out)).get_all_samples()
     assert audio.duration_seconds == pytest.approx(2.0, abs=0.05)

@@ -1,9 +1,9 @@
 """`synesthete-pipeline`: the whole story in one command.
 
-1. train a small model on the infinite procedural data (a few minutes on a laptop CPU),
+1. train a small hearing model on the infinite procedural data (a few minutes on a laptop CPU),
 2. compose a procedural test track (a held-out seed) and write it as a wav,
-3. render that track through the trained model to `output_test.mp4` (the same streaming path as
-   the live window), with the track's audio in sync.
+3. render that track through the trained hearing model and the looks to `output_test.mp4` (the
+   same streaming path as the live window), with the track's audio in sync.
 
 Each stage shows a progress bar. Use `--preset` for a longer training run.
 """
@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_PRESET = Path(__file__).resolve().parents[2] / "presets" / "train_quick.toml"
+# The hearing recipe, cut short by --minutes: synesthete-render draws with a hearing model (a
+# pixel model, train_quick/train_neural, only plays as the neural look).
+DEFAULT_PRESET = Path(__file__).resolve().parents[2] / "presets" / "train_default.toml"
 
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
@@ -59,27 +61,34 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.checkpoint is None:
         from synesthete.config import ConfigError
-        from synesthete_train.config import load_train_config
-        from synesthete_train.trainer import Trainer
+        from synesthete_train.config import preset_task
+        from synesthete_train.hearing import HearingTrainer, load_hearing_config
 
         print(f"[1/3] training ({args.minutes:g} min budget, preset {args.preset})", file=sys.stderr)
         try:
-            cfg = load_train_config(args.preset, [f"max_minutes={args.minutes}", f'out="{args.work / "train"}"',
-                                                  f'device="{args.device}"'])
+            if preset_task(args.preset) != "hearing":
+                raise ConfigError(f"{args.preset} trains a pixel model; the render needs a hearing model: "
+                                  "give a hearing preset (e.g. presets/train_default.toml)")
+            cfg = load_hearing_config(args.preset, [f"max_minutes={args.minutes}", f'out="{args.work / "train"}"',
+                                                    f'device="{args.device}"'])
         except ConfigError as e:
             print(f"synesthete-pipeline: error: {e}", file=sys.stderr)
             return 2
-        result = Trainer(cfg).fit()
+        result = HearingTrainer(cfg, progress=True).fit()
         checkpoint = result["checkpoint"]
-        print(f"      trained {result['step']} steps, held-out PSNR {result.get('eval/psnr', float('nan')):.2f} dB",
-              file=sys.stderr)
+        print(f"      trained {result['step']} steps", file=sys.stderr)
     else:
         checkpoint = None if args.checkpoint == "default" else args.checkpoint
         print("[1/3] training skipped", file=sys.stderr)
 
-    from synesthete.checkpoint import load_model, resolve_checkpoint
+    from synesthete.checkpoint import CheckpointError
+    from synesthete.performer import load_hearing
 
-    sample_rate = load_model(resolve_checkpoint(checkpoint, "pixel"), kind="pixel").cfg.sample_rate
+    try:
+        sample_rate = load_hearing(checkpoint)[0].cfg.sample_rate
+    except CheckpointError as e:
+        print(f"synesthete-pipeline: error: {e}", file=sys.stderr)
+        return 2
     print(f"[2/3] composing a {args.seconds:g} s procedural test track (seed {args.seed})", file=sys.stderr)
     track = args.work / "test_track.wav"
     write_wav(track, render_clip(args.seed, args.seconds, sample_rate=sample_rate, stereo=True).audio, sample_rate)
