@@ -3,15 +3,15 @@
 The hearing model (the shipped default.pt) runs one `step` per frame in the live app and must stay
 <= 1 ms at batch 1 on one thread: `hearing_step_ms_median` / `_p95` / `hearing_params` for the
 shipped checkpoint's architecture, and `hearing-<encoder>-<bridge>_step_ms_median` for each
-registered encoder and bridge swapped into it. The rest times the pixel model of the neural look:
+registered encoder and bridge swapped into it; plus the per-frame cost of the streaming feature
+extractor with the hearing model's features (`features_push_ms_median`).
 
-The live loop runs one `model.step` per displayed frame, so the step time at the window's size is
-the figure that decides whether a model can play live (the default must stay <= 4 ms at 256x256
-on a 2-thread CPU). Per architecture (the default, the shipped checkpoint's own architecture,
-which adds chroma, the harmony path and a wider decoder, plus each encoder, bridge and decoder
-swapped into the default once) it reports the median and p95 step time at 128x128 and 256x256 under
-`torch.inference_mode()` with `--threads` torch threads, and the parameter count; plus the
-per-frame cost of the streaming feature extractor (`features_push_ms_median`):
+The rest times the pixel model of the neural look, whose step draws the picture itself, so the
+step time at the window's size decides whether it can play live (<= 4 ms at 256x256 on a 2-thread
+CPU). Per architecture (the pixel default; "shipped", the architecture of the shipped neural.pt,
+which adds chroma, the harmony path and a wider decoder; and each encoder, bridge and decoder
+swapped into the default once) the median and p95 step time at 128x128 and 256x256 under
+`torch.inference_mode()` with `--threads` torch threads, and the parameter count:
 
     default_step_ms_median_256, default_step_ms_p95_256, default_step_ms_median_128, default_params,
     shipped_step_ms_median_256, ..., conv-gru-implicit_step_ms_median_256, ...
@@ -60,7 +60,7 @@ def architectures(styles: tuple[str, ...]) -> dict[str, ModelConfig]:
 
 
 def shipped_architecture() -> ModelConfig:
-    """The config of the checkpoint the live app loads when none is named (what plays on stage)."""
+    """The config of the shipped pixel model (neural.pt, the neural look)."""
     from synesthete.checkpoint import NEURAL_CHECKPOINT, config_from_checkpoint, load_checkpoint
 
     return config_from_checkpoint(load_checkpoint(NEURAL_CHECKPOINT))
