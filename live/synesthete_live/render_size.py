@@ -51,6 +51,7 @@ class RenderSizer:
                 out.append(size)
         return out
 
+    @torch.inference_mode()  # as the performer draws: no autograd bookkeeping in the measurement
     def choose(self, performer) -> tuple[tuple[int, int], str]:
         """(h, w) to draw at, and a line saying why."""
         if self.fixed is not None:

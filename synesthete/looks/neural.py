@@ -60,6 +60,7 @@ class NeuralLook(Look):
         image, self.state = self.model.step(features.float().to(self.device), self._control, self.state)
         return image  # (1, 3, h, w)
 
+    @torch.inference_mode()  # the whole draw: the frame is an inference tensor, clamped in place
     def draw(self, state: MusicState, height: int, width: int, reactivity: float = 1.0,
              features: torch.Tensor | None = None) -> torch.Tensor:
         if features is None:
