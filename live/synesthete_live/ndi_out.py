@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 
 import cv2
 import numpy as np
 
+from synesthete_live.send_queue import SendQueue
 from synesthete_live.window import cover_rect
 
 NDI_NICE = 10  # the NDI thread yields the CPU to the render thread (as the recorder does): NDI's
@@ -51,6 +51,17 @@ def ndi_library():
     return NDIlib
 
 
+def _carry_audio(old: tuple[np.ndarray, np.ndarray | None],
+                 new: tuple[np.ndarray, np.ndarray | None]) -> tuple[np.ndarray, np.ndarray | None]:
+    """A dropped frame's audio goes out with the next one: the picture may skip, the sound stays whole."""
+    (_, old_audio), (image, audio) = old, new
+    if old_audio is not None and audio is not None:
+        audio = np.concatenate([old_audio, audio])
+    elif old_audio is not None:
+        audio = old_audio
+    return image, audio
+
+
 class NdiOut:
     """One NDI source; `submit(image, audio)` from the render thread, sending on its own thread."""
 
@@ -73,12 +84,7 @@ class NdiOut:
         self._video.frame_rate_N, self._video.frame_rate_D = int(round(self.fps * 1000)), 1000
         w, h = self.size
         self._bgrx = np.zeros((h, w, 4), np.uint8)  # (H, W, 4) BGRX, reused for every frame
-        self._queue: deque[tuple[np.ndarray, np.ndarray | None]] = deque()
-        self._queue_frames = int(queue_frames)
-        self._cond = threading.Condition()  # guards `_queue`
-        self._halt = False
-        self.submitted = 0  # render thread
-        self.dropped = 0  # render thread
+        self._queue: SendQueue[tuple[np.ndarray, np.ndarray | None]] = SendQueue(queue_frames)
         self.sent = 0  # sender thread
         self.audio_samples = 0  # sender thread
         self._thread = threading.Thread(target=self._run, name="ndi-out", daemon=True)
@@ -89,17 +95,15 @@ class NdiOut:
 
     def submit(self, image: np.ndarray, audio: np.ndarray | None = None) -> None:
         """Queue a (H, W, 3) uint8 RGB frame and the audio (n,) float32 that came with it."""
-        with self._cond:
-            if len(self._queue) >= self._queue_frames:
-                _, old_audio = self._queue.popleft()
-                self.dropped += 1
-                if old_audio is not None and audio is not None:  # keep the sound whole: carry it over
-                    audio = np.concatenate([old_audio, audio])
-                elif old_audio is not None:
-                    audio = old_audio
-            self._queue.append((image, audio))
-            self._cond.notify()
-        self.submitted += 1
+        self._queue.put((image, audio), _carry_audio)
+
+    @property
+    def submitted(self) -> int:
+        return self._queue.submitted
+
+    @property
+    def dropped(self) -> int:
+        return self._queue.dropped
 
     @property
     def connections(self) -> int:
@@ -108,9 +112,7 @@ class NdiOut:
 
     def stop(self, timeout: float = 2.0) -> None:
         """Send what is queued, then remove the source. Idempotent."""
-        with self._cond:
-            self._halt = True
-            self._cond.notify()
+        self._queue.close()
         if self._thread.is_alive():
             self._thread.join(timeout)
         if self._send is not None:
@@ -125,14 +127,8 @@ class NdiOut:
             os.setpriority(os.PRIO_PROCESS, 0, NDI_NICE)  # Linux: `who=0` is this thread only
         except (AttributeError, OSError):
             pass  # elsewhere it runs at normal priority
-        while True:
-            with self._cond:
-                while not self._queue and not self._halt:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                image, audio = self._queue.popleft()
-            self._send_frame(image, audio)
+        while (item := self._queue.get()) is not None:
+            self._send_frame(*item)
 
     def _send_frame(self, image: np.ndarray, audio: np.ndarray | None) -> None:
         w, h = self.size

@@ -27,7 +27,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections import deque
 from typing import Iterable
 
 import numpy as np
@@ -37,6 +36,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from synesthete.constants import STEMS
 from synesthete.music_events import Beat, ChordChange, Downbeat, EventDetector, Hit, TempoChange
 from synesthete.music_state import FIELDS, MusicState
+from synesthete_live.send_queue import SendQueue
 
 ROOT = "/synesthete"
 QUEUE_FRAMES = 32  # about half a second at 60 fps: a receiver that far behind wants new frames
@@ -149,12 +149,7 @@ class OscOut:
         self.fps = float(fps)
         self.detector = EventDetector(self.fps)
         self.encoder = StateBundle()
-        self._queue: deque[MusicState] = deque()
-        self._queue_frames = int(queue_frames)
-        self._cond = threading.Condition()  # guards `_queue`; held for an append or a pop
-        self._halt = False
-        self.submitted = 0  # render thread
-        self.dropped = 0  # render thread (the producer drops the oldest)
+        self._queue: SendQueue[MusicState] = SendQueue(queue_frames)
         self.sent = 0  # sender thread: bundles sent (to every target)
         self.events_sent = 0  # sender thread
         self.errors = 0  # sender thread: failed sendto calls
@@ -168,31 +163,26 @@ class OscOut:
 
     def submit(self, state: MusicState) -> None:
         """Queue one frame (a MusicState of length 1); never blocks. Render thread only."""
-        with self._cond:
-            if len(self._queue) >= self._queue_frames:
-                self._queue.popleft()
-                self.dropped += 1
-            self._queue.append(state)
-            self._cond.notify()
-        self.submitted += 1
+        self._queue.put(state)
+
+    @property
+    def submitted(self) -> int:
+        return self._queue.submitted
+
+    @property
+    def dropped(self) -> int:
+        """Frames dropped because the sender fell a whole queue behind (the oldest go first)."""
+        return self._queue.dropped
 
     def stop(self, timeout: float = 2.0) -> None:
         """Send what is queued (up to `timeout`), then stop and close the socket. Idempotent."""
-        with self._cond:
-            self._halt = True
-            self._cond.notify()
+        self._queue.close()
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._sock.close()
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._halt:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                state = self._queue.popleft()
+        while (state := self._queue.get()) is not None:
             self._send(state)
 
     def _send(self, state: MusicState) -> None:
