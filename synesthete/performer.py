@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
+from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.controls import ControlState
 from synesthete.features import MEL_SCALE, StreamingFeatures
 from synesthete.looks import LookMixer, look_names
@@ -51,8 +52,8 @@ REFRACTORY_S = 0.12  # at most ~8 beats per second (16th notes at 120 BPM pass, 
 class FeatureConfig:
     """The audio front end a hearing was trained with (the fields `StreamingFeatures.for_model` reads)."""
 
-    sample_rate: int = 24_000
-    fps: int = 60
+    sample_rate: int = SAMPLE_RATE
+    fps: int = FPS
     n_mels: int = 64
     n_fft: int = 1024
     n_chroma: int = 12
