@@ -5,7 +5,7 @@ streaming contract.
 See docs/model.md. Importing this package registers the built-in components.
 """
 
-from synesthete.model import bridges, decoders, encoders  # noqa: F401  (register the components)
+from synesthete.model import bridges, decoders, encoders, trackers  # noqa: F401  (register the components)
 from synesthete.model.audio_to_video import AudioToVideo, State, build_model
 from synesthete.model.config import (
     DEFAULT_SIZE,
@@ -14,6 +14,7 @@ from synesthete.model.config import (
     DecoderConfig,
     EncoderConfig,
     HearingConfig,
+    TrackerConfig,
     ModelConfig,
     hearing_config,
     model_config,
@@ -22,6 +23,6 @@ from synesthete.model.hearing import HearingModel, build_hearing_model, outputs_
 
 __all__ = [
     "AudioToVideo", "BridgeConfig", "DecoderConfig", "DEFAULT_SIZE", "EncoderConfig", "HearingConfig",
-    "HearingModel", "ModelConfig", "SIZES", "State", "build_hearing_model", "build_model", "hearing_config",
+    "HearingModel", "ModelConfig", "SIZES", "State", "TrackerConfig", "build_hearing_model", "build_model", "hearing_config",
     "model_config", "outputs_to_fields", "to_music_state",
 ]

@@ -73,6 +73,34 @@ class DecoderConfig:
         _at_least_one(self, "hidden", "layers")
 
 
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Beat tracker: the beat / downbeat activations (B, T) -> beat and bar phase, tempo and their
+    confidences, causally (synesthete.model.trackers; registered kind "tracker")."""
+
+    name: str = "bar_pointer"  # registered kind "tracker": bar_pointer
+    min_bpm: float = 55.0  # the tempo range the state space covers
+    max_bpm: float = 215.0
+    meters: tuple[int, ...] = (3, 4)  # beats per bar the state space knows (the engine makes 3/4 and 4/4)
+    # A beat period is split in this many parts: the first holds the beat, the others expect none
+    # (madmom's observation_lambda).
+    observation_lambda: float = 16.0
+    # Tempo change at a beat boundary: p(tau_j | tau_i) ~ exp(-lambda |tau_j / tau_i - 1|) (madmom's).
+    transition_lambda: float = 100.0
+    # Per frame, this share of the belief is spread back over every state, so that a lock lost
+    # (a wrong phase after a break, a fill) can be found again.
+    reset: float = 1e-4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
+        require(0 < self.min_bpm < self.max_bpm, "min_bpm", f"> 0 and < max_bpm = {self.max_bpm}", self.min_bpm)
+        require(len(self.meters) > 0 and min(self.meters) >= 1, "meters", "a non-empty list of beats per bar >= 1",
+                list(self.meters))
+        require(self.observation_lambda > 1, "observation_lambda", "> 1", self.observation_lambda)
+        require(self.transition_lambda >= 0, "transition_lambda", ">= 0", self.transition_lambda)
+        require(0 <= self.reset < 1, "reset", "in [0, 1)", self.reset)
+
+
 def _at_least_one(cfg: Any, *names: str) -> None:
     for name in names:
         require(getattr(cfg, name) >= 1, name, ">= 1", getattr(cfg, name))
@@ -218,6 +246,9 @@ class HearingConfig:
     # and blurred (the onset heads learned nothing in 400 steps without it). Off by default so
     # that a checkpoint stored without the key keeps its meaning; the shipped recipe turns it on.
     skip: bool = False
+    # Reads the beat and downbeat activation heads into beat / bar phase, tempo and their
+    # confidences: the phase is the tracker's, so a beat is predicted, not a frame after the evidence.
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "latent_dim")
@@ -258,7 +289,7 @@ def hearing_config(size: str = "small", **overrides: Any) -> HearingConfig:
         raise ValueError(f"unknown HearingConfig field(s) {sorted(unknown)}; known: {', '.join(sorted(fields))}")
     base = HearingConfig()
     values = {**sizes[size]}
-    for key in ("encoder", "bridge"):
+    for key in ("encoder", "bridge", "tracker"):
         values[key] = _merge(_merge(getattr(base, key), values.get(key, {})), overrides.pop(key, {}))
     values.update(overrides)
     return HearingConfig(**values)

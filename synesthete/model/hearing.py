@@ -55,11 +55,14 @@ State = dict[str, tuple[torch.Tensor, ...]]
 
 # (raw key, width), in the order of the one head layer's outputs.
 HEADS: tuple[tuple[str, int], ...] = (
-    ("env", len(STEMS)), ("onset", len(STEMS)), ("beat", 2), ("bar", 2), ("tempo", 1),
+    ("env", len(STEMS)), ("onset", len(STEMS)), ("beat", 1), ("downbeat", 1), ("tempo", 1),
     ("chord_root", 12), ("chord_quality", len(CHORD_QUALITIES)), ("energy", 1), ("melody", 1), ("bass", 1),
-    ("confidence", len(CONFIDENCE_GROUPS)),
+    ("confidence", len(CONFIDENCE_GROUPS) - 2),
 )
-_SCALAR_HEADS = ("tempo", "energy", "melody", "bass")  # width-1 heads: returned as (...,) not (..., 1)
+# The groups the confidence head answers; beat and bar are the tracker's (its belief's spread).
+TRACKED_GROUPS = ("beat", "bar")
+HEAD_CONFIDENCE_GROUPS = tuple(g for g in CONFIDENCE_GROUPS if g not in TRACKED_GROUPS)
+_SCALAR_HEADS = ("beat", "downbeat", "tempo", "energy", "melody", "bass")  # width-1 heads: returned as (...,) not (..., 1)
 
 
 class HearingModel(nn.Module):
@@ -79,6 +82,10 @@ class HearingModel(nn.Module):
                         else None)
         width = cfg.latent_dim + cfg.harmony_hidden + (self.encoder.out_dim if cfg.skip else 0)
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
+        try:
+            self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker)
+        except KeyError as e:
+            raise ValueError(f"model.tracker.name: {e.args[0]}") from None
 
     # -- checks --------------------------------------------------------------------------------
     def _check(self, features: torch.Tensor, lead: tuple[str, ...], what: str) -> None:
@@ -108,12 +115,12 @@ class HearingModel(nn.Module):
 
     def fields(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """features (B, T, F) -> every field but time, (B, T, ...) in the state's units."""
-        return outputs_to_fields(self(features))
+        return outputs_to_fields(self(features), self.tracker)
 
     # -- one frame at a time (live) ------------------------------------------------------------
     def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
         state = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device),
-                 "beats": _init_counter(batch, device)}
+                 "beats": _init_counter(batch, device), "tracker": self.tracker.init_state(batch)}
         if self.harmony is not None:
             state["harmony"] = self.harmony.init_state(batch, device)
         return state
@@ -130,7 +137,8 @@ class HearingModel(nn.Module):
             h, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
             z = torch.cat([z, h], dim=-1)
         raw = self._split(self.heads(z[:, None]))  # (B, 1, ...): the clip code path, one frame long
-        fields, new_state["beats"] = _fields(raw, state["beats"])
+        fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
+                                                                  state["tracker"])
         return {k: v[:, 0] for k, v in fields.items()}, new_state
 
     def num_params(self) -> int:
@@ -163,32 +171,55 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
-def _fields(raw: dict[str, torch.Tensor], counter: Counter) -> tuple[dict[str, torch.Tensor], Counter]:
-    beat_phase = phase_of(raw["beat"])
+def track(tracker, beat: torch.Tensor, downbeat: torch.Tensor,
+          tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
+    """The beat and downbeat activation logits (B, T) through the tracker, frame by frame ->
+    ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
+    b = torch.sigmoid(beat.detach()).double().cpu().numpy()
+    d = torch.sigmoid(downbeat.detach()).double().cpu().numpy()
+    cols: dict[str, np.ndarray] = {}
+    for t in range(b.shape[1]):
+        out, tracker_state = tracker.step(b[:, t], d[:, t], tracker_state)
+        for k, v in out.items():
+            if k not in cols:
+                cols[k] = np.empty(b.shape)
+            cols[k][:, t] = v
+    return {k: torch.from_numpy(v).to(beat.dtype).to(beat.device) for k, v in cols.items()}, tracker_state
+
+
+def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
+            tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
+    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat"], tracker_state)
+    beat_phase = tracked["beat_phase"]
     beat_count, counter = count_beats(beat_phase, counter)
     hi_tempo = SPEC["tempo"].hi
+    # the tracker knows how sure it is of the phases: its belief's resultant lengths
+    by_group = dict(zip(HEAD_CONFIDENCE_GROUPS, torch.sigmoid(raw["confidence"]).unbind(-1)))
+    by_group.update(beat=tracked["beat_confidence"], bar=tracked["bar_confidence"])
+    confidence = torch.stack([by_group[g] for g in CONFIDENCE_GROUPS], dim=-1)
     fields = {
         "env": torch.sigmoid(raw["env"]),
         "onset": torch.sigmoid(raw["onset"]),
         "beat_phase": beat_phase,
-        "bar_phase": phase_of(raw["bar"]),
+        "bar_phase": tracked["bar_phase"],
         "beat_count": beat_count,
-        "tempo": (TEMPO_REF * torch.exp(raw["tempo"].clamp(-5.0, 5.0))).clamp(0.0, hi_tempo),
+        "tempo": tracked["tempo"].clamp(0.0, hi_tempo),
         "chord_root": raw["chord_root"].argmax(-1).to(beat_phase.dtype),
         "chord_quality": raw["chord_quality"].argmax(-1).to(beat_phase.dtype),
         "energy": torch.sigmoid(raw["energy"]),
         "melody": torch.sigmoid(raw["melody"]),
         "bass": torch.sigmoid(raw["bass"]),
-        "confidence": torch.sigmoid(raw["confidence"]),
+        "confidence": confidence,
     }
-    return fields, counter
+    return fields, counter, tracker_state
 
 
-def outputs_to_fields(raw: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def outputs_to_fields(raw: dict[str, torch.Tensor], tracker) -> dict[str, torch.Tensor]:
     """`HearingModel.forward`'s raw outputs (B, T, ...) -> every field but time, (B, T, ...), in the
-    state's units (the table in the module docstring); beat_count counted from the clip's start."""
+    state's units (the table in the module docstring); the beat fields from `tracker` (the model's
+    own: `HearingModel.fields` passes it) and beat_count, counted from the clip's start."""
     b = raw["beat"].shape[0]
-    return _fields(raw, _init_counter(b, raw["beat"].device))[0]
+    return _fields(raw, _init_counter(b, raw["beat"].device), tracker, tracker.init_state(b))[0]
 
 
 def to_music_state(fields: dict[str, torch.Tensor], fps: float, start_time: float = 0.0, index: int = 0) -> MusicState:

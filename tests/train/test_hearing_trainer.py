@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from synesthete.checkpoint import load_checkpoint, load_model
+from synesthete.constants import FPS
 from synesthete.model import HearingModel, hearing_config
-from synesthete.music_state import CONFIDENCE_GROUPS, FIELDS
+from synesthete.model.hearing import HEAD_CONFIDENCE_GROUPS
+from synesthete.music_state import FIELDS
 from synesthete_train.config import OptimConfig
 from synesthete_train.hearing import (
     HearingDataSettings,
@@ -19,6 +21,7 @@ from synesthete_train.hearing import (
     HearingLossConfig,
     HearingTrainConfig,
     HearingTrainer,
+    beat_frames,
     correctness,
     hearing_losses,
     tolerant_onset_loss,
@@ -53,6 +56,26 @@ def test_the_onset_loss_puts_the_hit_on_its_frame_and_tolerates_one_frame_late()
     assert loss_with(4, 7) > 10 * exact  # three frames off: a false alarm
 
 
+def test_beat_frames_are_the_frames_that_hold_the_scores_beats_and_downbeats():
+    from synesthete.audio.engine import render_clip
+
+    for seed in (3, 4):  # a 4/4 and whatever the engine draws next; every beat of 10 s
+        score = render_clip(seed, 10.0).score
+        n = 10 * FPS
+        state = score.music_state(FPS, n)
+        target = {k: torch.from_numpy(getattr(state, k))[None] for k in ("beat_phase", "bar_phase", "tempo")}
+        beats, downbeats = beat_frames(target, FPS)
+
+        def frames(times):  # frame t covers (t / fps, (t + 1) / fps]
+            f = np.ceil(np.asarray(times) * FPS - 1e-9).astype(int) - 1
+            return sorted(f[(f >= 1) & (f < n)])
+
+        assert sorted(np.flatnonzero(beats[0].numpy())[1:] if beats[0, 0] else np.flatnonzero(beats[0].numpy())) \
+            == frames(score.beat_times)
+        got = np.flatnonzero(downbeats[0].numpy())
+        assert sorted(got[got >= 1]) == frames(score.downbeat_times)
+
+
 def _truth(b: int = 2, t: int = 6) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     target = {}
@@ -68,27 +91,26 @@ def _truth(b: int = 2, t: int = 6) -> dict[str, torch.Tensor]:
 
 def _perfect_raw(target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The raw outputs a model that hears the score exactly would give (logits of the targets)."""
-    def ang(p):
-        return torch.stack([torch.sin(2 * math.pi * p), torch.cos(2 * math.pi * p)], -1)
     logit = lambda x: torch.logit(x.clamp(1e-4, 1 - 1e-4))  # noqa: E731
-    return {"env": logit(target["env"]), "onset": (target["onset"] * 2 - 1) * 12, "beat": ang(target["beat_phase"]),
-            "bar": ang(target["bar_phase"]), "tempo": torch.log(target["tempo"] / 120.0),
+    beats, downbeats = beat_frames(target, FPS)
+    return {"env": logit(target["env"]), "onset": (target["onset"] * 2 - 1) * 12, "beat": (beats * 2 - 1) * 12,
+            "downbeat": (downbeats * 2 - 1) * 12, "tempo": torch.log(target["tempo"] / 120.0),
             "chord_root": torch.nn.functional.one_hot(target["chord_root"].long(), 12).float() * 20,
             "chord_quality": torch.nn.functional.one_hot(target["chord_quality"].long(), 4).float() * 20,
             "energy": logit(target["energy"]), "melody": logit(target["melody"]), "bass": logit(target["bass"]),
-            "confidence": torch.full(target["env"].shape[:2] + (len(CONFIDENCE_GROUPS),), 12.0)}
+            "confidence": torch.full(target["env"].shape[:2] + (len(HEAD_CONFIDENCE_GROUPS),), 12.0)}
 
 
 def test_a_model_that_hears_the_score_exactly_scores_nearly_zero_and_is_right_everywhere():
     target = _truth()
     raw = _perfect_raw(target)
-    assert torch.equal(correctness(raw, target), torch.ones(2, 6, len(CONFIDENCE_GROUPS)))
+    assert torch.equal(correctness(raw, target), torch.ones(2, 6, len(HEAD_CONFIDENCE_GROUPS)))
     losses = hearing_losses(raw, target, HearingLossConfig())
-    assert set(losses) == {"onset", "env", "beat", "bar", "tempo", "chord_root", "chord_quality", "energy",
+    assert set(losses) == {"onset", "env", "beat", "downbeat", "tempo", "chord_root", "chord_quality", "energy",
                            "melody", "bass", "confidence", "total"}
     assert all(float(v) < 1e-3 for v in losses.values()), {k: float(v) for k, v in losses.items()}
     wrong = dict(raw, chord_root=raw["chord_root"].roll(1, dims=-1))
-    assert correctness(wrong, target)[..., CONFIDENCE_GROUPS.index("chord")].max() == 0
+    assert correctness(wrong, target)[..., HEAD_CONFIDENCE_GROUPS.index("chord")].max() == 0
     assert hearing_losses(wrong, target, HearingLossConfig())["chord_root"] > 1.0
 
 

@@ -8,11 +8,11 @@ against the score's exact `MusicState` (`hearing_losses`), weighted by the prese
 |---|---|
 | onset | BCE on the exact frame, negatives within +-1 frame of a hit not penalised (the tolerance), positives weighted by loss.onset_pos_weight |
 | env | MSE of sigmoid(head) against the envelope |
-| beat, bar | MSE of the (sin, cos) head against (sin, cos) of 2 pi phase |
-| tempo | MSE of the head against ln(bpm / 120) |
+| beat, downbeat | BCE of the activation (a beat / a downbeat falls on this frame) against the score's beat / downbeat frames, with the onsets' +-1 frame tolerance, positives weighted by loss.beat_pos_weight |
+| tempo | MSE of the head against ln(bpm / 120) (an auxiliary: the tempo field is the tracker's) |
 | chord_root, chord_quality | cross-entropy |
 | energy, melody, bass | MSE of sigmoid(head) |
-| confidence | BCE of each group's head against how right that group's heads are on this frame (detached) |
+| confidence | BCE of each group's head against how right that group's heads are on this frame (detached); not beat and bar, whose confidence is the tracker's |
 
 No pixels are decoded, so a step is cheap: the budget goes to longer clips (the bar needs seconds
 of memory) and more music. Checkpoints hold the hearing model (kind "hearing") and the training
@@ -35,16 +35,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from synesthete.config import load_config, require, to_dict
-from synesthete.constants import STEMS, VALIDATION_SEED_BASE
+from synesthete.constants import FPS, STEMS, VALIDATION_SEED_BASE
 from synesthete.data import HearingClips, HearingDataConfig
 from synesthete.device import training_threads
 from synesthete.features import FeatureExtractor
-from synesthete.model import HearingConfig, build_hearing_model, outputs_to_fields
-from synesthete.model.hearing import TEMPO_REF, phase_of
-from synesthete.music_state import CONFIDENCE_GROUPS
+from synesthete.model import HearingConfig, build_hearing_model
+from synesthete.model.hearing import HEAD_CONFIDENCE_GROUPS, TEMPO_REF
 from synesthete_train.config import OptimConfig, TrackingConfig, load_train_config, preset_task
 from synesthete_train.tracking import Tracker
-from synesthete_train.trainer import TrainerBase, phase_loss, run_steps
+from synesthete_train.trainer import TrainerBase, run_steps
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,8 @@ class HearingLossConfig:
     onset_pos_weight: float = 4.0  # hits are ~5 % of frames: weigh a missed hit like a few false ones
     env: float = 1.0
     beat: float = 1.0
-    bar: float = 0.5
+    downbeat: float = 1.0
+    beat_pos_weight: float = 4.0  # a beat is ~3 % of frames, a downbeat ~1 %
     tempo: float = 0.2
     chord_root: float = 0.3
     chord_quality: float = 0.1
@@ -160,37 +160,42 @@ def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: fl
     return loss / weight.sum().clamp_min(1.0)
 
 
-def _circular(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """|a - b| on the circle of phases in cycles, in [0, 0.5]."""
-    return (torch.remainder(a - b + 0.5, 1.0) - 0.5).abs()
+def beat_frames(target: dict[str, torch.Tensor], fps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The score's beat and downbeat frames, (B, T) in {0, 1}: frame t holds a beat when its phase
+    is less than one frame's worth past it (frame t covers the beat's instant; works on any crop,
+    no previous frame needed). A downbeat is a beat early in the bar (bar phase < 1/8: beats 2..
+    of a 4/4 or 3/4 bar lie at >= 1/4)."""
+    per_frame = target["tempo"] / (60.0 * fps)  # beats per frame
+    beat = (target["beat_phase"] < per_frame).float()
+    return beat, beat * (target["bar_phase"] < 0.125).float()
 
 
 def correctness(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
-    """(B, T, groups) in [0, 1]: how right each confidence group's heads are on each frame (what
-    the confidence head learns to predict; detached)."""
+    """(B, T, groups) in [0, 1]: how right each of the confidence head's groups
+    (HEAD_CONFIDENCE_GROUPS: not beat and bar, the tracker's) is on each frame (what the
+    confidence head learns to predict; detached)."""
     with torch.no_grad():
         stems = ((torch.sigmoid(raw["env"]) - target["env"]).abs() < 0.1).float().mean(-1)
-        beat = (_circular(phase_of(raw["beat"]), target["beat_phase"]) < 0.1).float()
-        bar = (_circular(phase_of(raw["bar"]), target["bar_phase"]) < 0.1).float()
         chord = (raw["chord_root"].argmax(-1) == target["chord_root"].long()).float()
         energy = ((torch.sigmoid(raw["energy"]) - target["energy"]).abs() < 0.1).float()
         pitch = 0.5 * (((torch.sigmoid(raw["melody"]) - target["melody"]).abs() < 0.05).float()
                        + ((torch.sigmoid(raw["bass"]) - target["bass"]).abs() < 0.05).float())
-        by_group = {"stems": stems, "beat": beat, "bar": bar, "chord": chord, "energy": energy, "pitch": pitch}
-        return torch.stack([by_group[g] for g in CONFIDENCE_GROUPS], dim=-1)
+        by_group = {"stems": stems, "chord": chord, "energy": energy, "pitch": pitch}
+        return torch.stack([by_group[g] for g in HEAD_CONFIDENCE_GROUPS], dim=-1)
 
 
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
-                   w: HearingLossConfig) -> dict[str, torch.Tensor]:
+                   w: HearingLossConfig, fps: float = FPS) -> dict[str, torch.Tensor]:
     """One loss per head (the table in the module docstring) and their weighted "total".
-    raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score."""
+    raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score at `fps`."""
     raw = {k: v.float() for k, v in raw.items()}
     hits = (target["onset"] > 0).float()
+    beats, downbeats = beat_frames(target, fps)
     losses = {
         "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight),
         "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
-        "beat": phase_loss(raw["beat"], target["beat_phase"]),
-        "bar": phase_loss(raw["bar"], target["bar_phase"]),
+        "beat": tolerant_onset_loss(raw["beat"][..., None], beats[..., None], w.beat_pos_weight),
+        "downbeat": tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight),
         "tempo": F.mse_loss(raw["tempo"], torch.log(target["tempo"].clamp_min(1.0) / TEMPO_REF)),
         "chord_root": F.cross_entropy(raw["chord_root"].reshape(-1, 12), target["chord_root"].long().reshape(-1)),
         "chord_quality": F.cross_entropy(raw["chord_quality"].flatten(0, 1), target["chord_quality"].long().reshape(-1)),
@@ -253,7 +258,7 @@ def quick_figures(model: torch.nn.Module, songs: list[HeldOutSong], device: torc
     acc: dict[str, list[float]] = {}
     with torch.no_grad():
         for song in songs:
-            fields = outputs_to_fields(model(song.features.to(device)))
+            fields = model.fields(song.features.to(device))
             f = {k: v[0].cpu().numpy() for k, v in fields.items()}
             s = song.state
             skip = min(len(s) - 1, 2 * model.cfg.fps)  # the first 2 s: the memory is still finding the beat
@@ -311,7 +316,7 @@ class HearingTrainer(TrainerBase):
                   if k.startswith("state.")}
         # fp32 throughout: the target machine may lack bf16 (and AVX-512), and the figures must hold there.
         raw = self.model(feats)
-        return self.optimise(hearing_losses(raw, target, self.cfg.loss))
+        return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps))
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg

@@ -1,0 +1,17 @@
+"""Beat trackers (registered kind "tracker"): the hearing model's beat and downbeat activations in,
+beat phase, bar phase, tempo and their confidences out, one frame at a time and causally.
+
+The contract every tracker keeps (synesthete.model.hearing calls nothing else):
+
+* built as `build("tracker", cfg.name, fps=..., cfg=TrackerConfig)`;
+* `init_state(batch) -> tuple[torch.Tensor, ...]`: nothing heard yet (CPU tensors: the tracker is
+  numpy, whatever device the network runs on);
+* `step(beat, downbeat, state) -> (out, new_state)`: beat, downbeat: (B,) float64 numpy
+  probabilities of a beat / a downbeat on this frame; out: {"beat_phase", "bar_phase", "tempo",
+  "beat_confidence", "bar_confidence"} -> (B,) float64 numpy. Deterministic, and the state it is
+  given is not changed, so stepping a clip equals running it whole.
+
+A new tracker is one file here and one import line below.
+"""
+
+from synesthete.model.trackers import bar_pointer  # noqa: F401  (registers "bar_pointer")
