@@ -90,9 +90,22 @@ class TrackerConfig:
     # Per frame, this share of the belief is spread back over every state, so that a lock lost
     # (a wrong phase after a break, a fill) can be found again.
     reset: float = 1e-4
+    # > 0: the beat observation is max(the network's beat activation, onset_weight x a plain DSP
+    # onset strength: the spectral flux feature, z-scored over a running onset_window_s and
+    # squashed to 0..1). On music unlike the training songs the network's activation is weak
+    # where the flux still marks every hit.
+    onset_weight: float = 0.0
+    onset_window_s: float = 2.0
+    # The downbeat zones see at least this share of the beat activation: a downbeat is a beat, so
+    # where the network is unsure which beat is the first, the beat evidence still places the beat.
+    min_downbeat_share: float = 0.25
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
+        require(0 <= self.onset_weight <= 1, "onset_weight", "in [0, 1] (0 = the network's activation alone)",
+                self.onset_weight)
+        require(self.onset_window_s > 0, "onset_window_s", "> 0", self.onset_window_s)
+        require(0 <= self.min_downbeat_share <= 1, "min_downbeat_share", "in [0, 1]", self.min_downbeat_share)
         require(0 < self.min_bpm < self.max_bpm, "min_bpm", f"> 0 and < max_bpm = {self.max_bpm}", self.min_bpm)
         require(len(self.meters) > 0 and min(self.meters) >= 1, "meters", "a non-empty list of beats per bar >= 1",
                 list(self.meters))

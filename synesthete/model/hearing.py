@@ -2,7 +2,7 @@
 
     model = HearingModel(hearing_config())                 # or synesthete.checkpoint.load_model(path)
     raw = model(features)                                  # features (B, T, F) -> dict of raw head outputs
-    fields = outputs_to_fields(raw)                        # field name -> (B, T, ...) in the state's units
+    fields = model.fields(features)                        # field name -> (B, T, ...) in the state's units
     state = to_music_state(fields, fps=model.cfg.fps)      # a MusicState (batch item 0)
 
     s = model.init_state(1, "cpu")                         # live: one frame at a time
@@ -21,19 +21,25 @@ Raw head outputs (what the losses in train/ see) and how they become fields (`ou
 |---|---|---|---|
 | env | stems | env | sigmoid, 0..1 |
 | onset | stems | onset | sigmoid: the probability of a hit heard within this frame |
-| beat | 2 | beat_phase (and beat_count) | (sin, cos) of 2 pi phase -> atan2 / 2 pi mod 1 |
-| bar | 2 | bar_phase | as beat |
-| tempo | 1 | tempo | ln(bpm / 120) -> bpm, clamped to the field's range |
+| beat | 1 | beat_phase, beat_count, tempo (through the tracker) | logit: a beat falls on this frame |
+| downbeat | 1 | bar_phase (through the tracker) | logit: a downbeat falls on this frame |
+| tempo | 1 | none: an auxiliary loss (the tempo field is the tracker's) | ln(bpm / 120) |
 | chord_root | 12 | chord_root | logits -> argmax pitch class |
 | chord_quality | len(CHORD_QUALITIES) | chord_quality | logits -> argmax index |
 | energy, melody, bass | 1 each | same | sigmoid, 0..1 |
-| confidence | len(CONFIDENCE_GROUPS) | confidence | sigmoid: trained to predict whether that group's heads are right |
+| flux | 1 | none: the spectral flux feature passed through for the tracker (no weights, no loss) | as the feature |
+| confidence | HEAD_CONFIDENCE_GROUPS | confidence | sigmoid: trained to predict whether that group's heads are right; the beat and bar groups are the tracker's |
+
+The network hears whether a beat falls on a frame; where the music is (beat and bar phase, tempo)
+is the registered tracker's (synesthete.model.trackers, `cfg.tracker`): a causal filter over
+tempo x position in the bar that predicts the next beat, so the phase wraps on the frame the beat
+is due rather than a frame after the evidence. Its belief rides in the step state.
 
 beat_count is integrated causally from the beat phase, wrap by wrap: each time the phase falls by
 more than half a beat from one frame to the next a beat has passed (and a rise by more than half
 takes one back, so jitter across the wrap does not count twice); count = wraps + phase. The live
-step carries (previous phase, wraps, seen) in its state, so stepping equals `forward` +
-`outputs_to_fields` on the whole clip (tests/core/model/test_hearing.py, every encoder x bridge).
+step carries (previous phase, wraps, seen) and the tracker's belief in its state, so stepping
+equals `fields` on the whole clip (tests/core/model/test_hearing.py, every encoder x bridge).
 """
 
 from __future__ import annotations
@@ -111,7 +117,12 @@ class HearingModel(nn.Module):
         if self.harmony is not None:
             h, _ = self.harmony(features[..., -self.cfg.n_chroma:])  # (B, T, harmony_hidden)
             z = torch.cat([z, h], dim=-1)
-        return self._split(self.heads(z))
+        return {**self._split(self.heads(z)), "flux": self._flux(features)}
+
+    def _flux(self, features: torch.Tensor) -> torch.Tensor:
+        """The spectral flux feature (a plain DSP onset strength, (...,)): the tracker may read it
+        beside the beat activation. Passed through in the raw outputs; no loss reads it."""
+        return features[..., self.cfg.n_mels].detach()
 
     def fields(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """features (B, T, F) -> every field but time, (B, T, ...) in the state's units."""
@@ -137,6 +148,7 @@ class HearingModel(nn.Module):
             h, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
             z = torch.cat([z, h], dim=-1)
         raw = self._split(self.heads(z[:, None]))  # (B, 1, ...): the clip code path, one frame long
+        raw["flux"] = self._flux(feature_t[:, None])
         fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
                                                                   state["tracker"])
         return {k: v[:, 0] for k, v in fields.items()}, new_state
@@ -171,15 +183,16 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
-def track(tracker, beat: torch.Tensor, downbeat: torch.Tensor,
+def track(tracker, beat: torch.Tensor, downbeat: torch.Tensor, flux: torch.Tensor,
           tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
-    """The beat and downbeat activation logits (B, T) through the tracker, frame by frame ->
-    ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
+    """The beat and downbeat activation logits and the flux feature (B, T) through the tracker, frame
+    by frame -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
     b = torch.sigmoid(beat.detach()).double().cpu().numpy()
     d = torch.sigmoid(downbeat.detach()).double().cpu().numpy()
+    o = flux.detach().double().cpu().numpy()
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
-        out, tracker_state = tracker.step(b[:, t], d[:, t], tracker_state)
+        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state)
         for k, v in out.items():
             if k not in cols:
                 cols[k] = np.empty(b.shape)
@@ -189,7 +202,7 @@ def track(tracker, beat: torch.Tensor, downbeat: torch.Tensor,
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
             tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
-    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat"], tracker_state)
+    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat"], raw["flux"], tracker_state)
     beat_phase = tracked["beat_phase"]
     beat_count, counter = count_beats(beat_phase, counter)
     hi_tempo = SPEC["tempo"].hi

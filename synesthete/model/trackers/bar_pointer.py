@@ -7,7 +7,10 @@ pointer moves to the next beat of the bar and may change tempo, p(tau_j | tau_i)
 exp(-transition_lambda |tau_j / tau_i - 1|) (Krebs, Boeck & Widmer 2015, as madmom's
 DBNDownBeatTrackingProcessor). The observation is the network's two activations: states in the
 first 1/observation_lambda of the first beat of a bar expect a downbeat, those of the other beats a
-beat, all others neither (madmom's RNNDownBeatTrackingObservationModel).
+beat, all others neither (madmom's RNNDownBeatTrackingObservationModel). With onset_weight > 0
+the beat activation is first raised to a plain DSP onset strength where that is higher (the
+spectral flux feature against its running statistics): on music unlike the training songs the
+flux still marks the hits the network is unsure of.
 
 madmom decodes the whole piece with Viterbi (non-causal). Here the belief over states is filtered
 forward (the HMM forward algorithm, normalised each frame), so every frame has its own estimate
@@ -34,6 +37,7 @@ from synesthete.registry import register
 # reset keeps every state above ~1e-9, far from float32's underflow).
 _DTYPE = np.float32
 _FLOOR = 1e-6  # no observation is impossible: an activation of exactly 0 or 1 must not kill a state
+_ONSET_Z, _ONSET_SLOPE = 2.0, 1.5  # the onset strength is 0.5 two running deviations above the mean
 
 
 @register("tracker", "bar_pointer")
@@ -90,19 +94,35 @@ class BarPointerTracker:
 
     # -- the streaming contract ----------------------------------------------------------------
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
-        return (torch.from_numpy(np.tile(self._prior, (batch, 1))),)
+        # (belief (B, N), the onset strength's running mean and variance (B, 2))
+        return torch.from_numpy(np.tile(self._prior, (batch, 1))), torch.zeros(batch, 2, dtype=torch.float64)
 
-    def step(self, beat: np.ndarray, downbeat: np.ndarray,
+    def _onset_strength(self, onset: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The flux z-scored against its running mean / variance (before this frame), squashed to
+        0..1 (z = 2 -> 0.5), and the statistics updated with this frame."""
+        mean, var = stats[:, 0], stats[:, 1]
+        z = (onset - mean) / np.sqrt(var + 1e-9)
+        strength = 1.0 / (1.0 + np.exp(-_ONSET_SLOPE * (z - _ONSET_Z)))
+        a = 1.0 / (self.cfg.onset_window_s * self.fps)
+        new_mean = mean + a * (onset - mean)
+        new_var = var + a * ((onset - new_mean) ** 2 - var)
+        return strength, np.stack([new_mean, new_var], axis=1)
+
+    def step(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray,
              state: tuple[torch.Tensor, ...]) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
         alpha = state[0].numpy()  # (B, N), not written: the caller's state stays as it was
+        stats = state[1].numpy()
+        if self.cfg.onset_weight > 0:
+            strength, stats = self._onset_strength(np.asarray(onset, np.float64), stats)
+            beat = np.maximum(beat, self.cfg.onset_weight * strength)
         new = np.empty_like(alpha)  # the new state is its own array (the caller may keep the old one)
         # predict: every pointer advances one frame; beat starts gather the previous beat's ends
         new[:, 1:] = alpha[:, :-1]
         new[:, self._starts] = alpha[:, self._prev_ends] @ self._trans  # (B, R, n_t)
         new += self._reset_mass
         # observe: p(activations | zone) for the none / beat / downbeat zones
-        d = np.clip(downbeat, _FLOOR, 1.0 - _FLOOR)
-        b = np.maximum(np.clip(beat, _FLOOR, 1.0 - _FLOOR), d)
+        b = np.clip(np.maximum(beat, downbeat), _FLOOR, 1.0 - _FLOOR)
+        d = np.clip(downbeat, self.cfg.min_downbeat_share * b, b)
         none = np.maximum((1.0 - b) / (self.cfg.observation_lambda - 1.0), _FLOOR)
         new *= none.astype(_DTYPE)[:, None]
         new[:, self._beat_idx] *= (np.maximum(b - d, _FLOOR) / none).astype(_DTYPE)[:, None]
@@ -116,7 +136,7 @@ class BarPointerTracker:
             "beat_confidence": np.clip(np.hypot(r[0], r[1]), 0.0, 1.0),
             "bar_confidence": np.clip(np.hypot(r[2], r[3]), 0.0, 1.0),
         }
-        return out, (torch.from_numpy(new),)
+        return out, (torch.from_numpy(new), torch.from_numpy(stats))
 
 
 def _cycles(sin: np.ndarray, cos: np.ndarray) -> np.ndarray:
