@@ -125,7 +125,7 @@ def hear_all(model, items) -> list:
     with torch.inference_mode():
         for item in items:
             raw = model(features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None]))
-            states.append(to_music_state(outputs_to_fields(raw), model.cfg.fps))
+            states.append(to_music_state(outputs_to_fields(raw, model.tracker), model.cfg.fps))
     return states
 
 

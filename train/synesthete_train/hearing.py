@@ -40,7 +40,7 @@ from synesthete.constants import FPS, STEMS, VALIDATION_SEED_BASE
 from synesthete.data import HearingClips, HearingDataConfig
 from synesthete.device import training_threads
 from synesthete.features import FeatureExtractor
-from synesthete.model import HearingConfig, build_hearing_model
+from synesthete.model import HearingConfig, build_hearing_model, outputs_to_fields
 from synesthete.model.hearing import HEAD_CONFIDENCE_GROUPS, TEMPO_REF
 from synesthete_train.config import OptimConfig, TrackingConfig, load_train_config, preset_task
 from synesthete_train.tracking import Tracker
@@ -331,7 +331,7 @@ def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device:
     with torch.no_grad():
         for item in items:
             feats = features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None])
-            fields = model.fields(feats.to(device))
+            fields = outputs_to_fields(model(feats.to(device)), model.tracker)
             state = to_music_state({k: v.cpu() for k, v in fields.items()}, fps)
             f = np.full((len(grid), len(STEMS)), np.nan)
             for g, thr in enumerate(grid):
