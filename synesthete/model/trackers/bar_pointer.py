@@ -102,7 +102,7 @@ class BarPointerTracker:
         0..1 (z = 2 -> 0.5), and the statistics updated with this frame."""
         mean, var = stats[:, 0], stats[:, 1]
         z = (onset - mean) / np.sqrt(var + 1e-9)
-        strength = 1.0 / (1.0 + np.exp(-_ONSET_SLOPE * (z - _ONSET_Z)))
+        strength = 0.5 + 0.5 * np.tanh(0.5 * _ONSET_SLOPE * (z - _ONSET_Z))  # the logistic, without exp's overflow
         a = 1.0 / (self.cfg.onset_window_s * self.fps)
         new_mean = mean + a * (onset - mean)
         new_var = var + a * ((onset - new_mean) ** 2 - var)
