@@ -157,6 +157,9 @@ class LiveLoop:
     def _setup(self) -> None:
         o = self.opts
         torch.set_num_threads(o.torch_threads)
+        # OpenCV's pool would split the window's scale (~1 ms) across both cores and make the render
+        # thread wait for a worker the encoder or the X server holds: one thread, as torch.
+        cv2.setNumThreads(1)
         self.recorder = None
         self.session_log = None
         self.frames_made = 0  # model frames made since the show began (the session log's frame clock)
