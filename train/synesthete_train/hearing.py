@@ -165,18 +165,19 @@ def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: fl
     """BCE of onset logits (B, T, S) against hits (B, T, S) in {0, 1}, with a +-1 frame tolerance:
     a frame next to a hit (and not one) is no negative, so firing a frame late is not punished;
     the target stays on the exact frame, so the head learns to fire on the frame it hears the hit.
-    `focal` > 0 scales each frame's loss by (1 - p_t)^focal (focal loss), p_t the probability the
-    head gives the right answer; the normaliser stays the frames' weight, so the loss's scale
-    falls as the head gets sure."""
+    `focal` > 0 scales each frame's weight by (1 - p_t)^focal (focal loss), p_t the probability
+    the head gives the right answer (detached: it weighs frames, it is no target), and divides by
+    the scaled weights' sum, so the loss keeps its scale and the hard frames take the gradient.
+    (Divided by the unscaled sum instead, the onset loss fell ~20x against the other heads and
+    the onset heads learned nothing in 800 steps: docs/training.md.)"""
     logits = logits.float()
     near = F.max_pool1d(hits.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)  # (B, T, S)
     weight = torch.where(hits > 0, torch.full_like(hits, pos_weight), 1.0 - near)
-    norm = weight.sum().clamp_min(1.0)
     if focal > 0:
-        p = torch.sigmoid(logits.detach())  # the modulation weighs frames; it is not a target to move
+        p = torch.sigmoid(logits.detach())
         weight = weight * (hits * (1.0 - p) + (1.0 - hits) * p).pow(focal)
     loss = F.binary_cross_entropy_with_logits(logits, hits, weight=weight, reduction="sum")
-    return loss / norm
+    return loss / weight.sum().clamp_min(1e-6 if focal > 0 else 1.0)
 
 
 def _circular(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
