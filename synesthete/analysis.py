@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from synesthete.constants import STEMS
-from synesthete.music_events import DetectorConfig, Events, detect_events
+from synesthete.music_events import DetectorConfig, Events, detect_events, detector_config
 from synesthete.music_state import FIELD_NAMES, MusicState
 
 
@@ -128,4 +128,4 @@ def analyze_file(path: str | Path, checkpoint: str | Path | None = None, device:
     model = load_model(ckpt, device=device, kind="hearing")
     state = hear_file(model, path, device, progress)
     fps = model.cfg.fps
-    return analysis_report(state, detect_events(state, fps, config), fps, str(ckpt))
+    return analysis_report(state, detect_events(state, fps, config or detector_config(model.cfg)), fps, str(ckpt))

@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: one frame at a time gains nothing from more)")
     p.add_argument("--onset-threshold", type=float, default=None, metavar="P",
-                   help="onset value that counts as a hit, 0..1 (default 0.3)")
+                   help="onset value that counts as a hit, 0..1, every stem (default: the checkpoint's "
+                        "calibrated per-stem thresholds, else 0.3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 

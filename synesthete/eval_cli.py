@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --hearing: the dev set built by scripts/make_dev_set.py (default results/dev_set if built)")
     p.add_argument("--no-baselines", action="store_true", help="with --hearing: skip the aubio and librosa rows")
     p.add_argument("--onset-threshold", type=float, default=None, metavar="P",
-                   help="with --hearing: the model's onset value that counts as a hit (default 0.3, as live)")
+                   help="with --hearing: the model's onset value that counts as a hit, every stem (default: the "
+                        "checkpoint's calibrated per-stem thresholds, else 0.3, as live)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     return p
@@ -257,7 +258,8 @@ def run_hearing(args: argparse.Namespace) -> dict[str, Any]:
     from synesthete.device import pick_device
     from synesthete.hearing_evaluation import (MIN_TIME_S, default_seeds, dev_set_items, evaluate_hearing,
                                                procedural_items, summarize)
-    from synesthete.music_events import DetectorConfig
+    from synesthete.constants import STEMS
+    from synesthete.music_events import detector_config
 
     if args.audio or args.plot is not None:
         raise ValueError("--audio and --plot score visuals; leave them out with --hearing")
@@ -281,12 +283,13 @@ def run_hearing(args: argparse.Namespace) -> dict[str, Any]:
     if not any(sets.values()):
         raise ValueError("nothing to evaluate: give --seeds N (N >= 1) or --dev-set DIR")
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    config = DetectorConfig(onset_threshold=args.onset_threshold) if args.onset_threshold is not None else None
+    config = detector_config(model.cfg, args.onset_threshold)
     rows = {name: evaluate_hearing(model, items, device, baselines=not args.no_baselines, config=config, log=log)
             for name, items in sets.items() if items}
     report = {
         "checkpoint": str(checkpoint), "fps": model.cfg.fps, "sample_rate": model.cfg.sample_rate,
-        "min_time_s": MIN_TIME_S, "onset_threshold": (config or DetectorConfig()).onset_threshold,
+        "min_time_s": MIN_TIME_S, "onset_threshold": config.onset_threshold,
+        "onset_thresholds": dict(zip(STEMS, config.stem_thresholds)),
         "seeds": seeds, "dev_set": str(dev_set) if dev_set is not None else None,
         "seconds": round(time.perf_counter() - t0, 2),
         "tables": {name: summarize(r) for name, r in rows.items()},

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from synesthete.constants import HELD_OUT_SEED_BASE, STEMS
-from synesthete.music_events import DetectorConfig, Events, detect_events
+from synesthete.music_events import DetectorConfig, Events, detect_events, detector_config
 from synesthete.music_state import MusicState
 from synesthete.metrics.baselines import BANDS
 from synesthete.metrics.hearing import hearing_scores, score_events
@@ -89,7 +89,7 @@ def _model_scores(model, item: HearingItem, device, config: DetectorConfig | Non
     from synesthete.analysis import hear
 
     state = hear(model, item.audio, device)
-    est = detect_events(state, model.cfg.fps, config)
+    est = detect_events(state, model.cfg.fps, config or detector_config(model.cfg))
     truth_state = item.truth_state.slice(0, len(state)) if item.truth_state is not None else None
     return hearing_scores(item.truth, est, truth_state, state if truth_state is not None else None, min_time)
 

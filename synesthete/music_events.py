@@ -17,7 +17,9 @@ wobble of a frame or two):
   beats per bar (the ratio of the two phases' smoothed speeds), so a bar wrap a frame before or
   after the beat wrap still numbers that beat 1.
 * stem hit: the stem's `onset` value crosses a threshold (or jumps by it) at least a refractory
-  period after that stem's last hit; the velocity is the onset value.
+  period after that stem's last hit; the velocity is the onset value. The threshold is per stem
+  when the config has `stem_thresholds` (a hearing checkpoint carries its own, calibrated on the
+  trainer's validation songs: `detector_config(model.cfg)`), else `onset_threshold` for all.
 * chord change: the rounded (root, quality) differs from the current chord for a debounce time.
 * tempo change: `tempo` stays more than a few BPM away from the last reported tempo for a hold time
   (the first known tempo is reported as soon as it has held).
@@ -81,16 +83,36 @@ class DetectorConfig:
     tempo_hold_s: float = 0.5  # ... and a larger one must hold this long
     phase_arm: float = 0.5  # a phase must pass this point of its cycle before the next wrap counts
     wrap_drop: float = 0.5  # a frame-to-frame fall of the phase larger than this is a wrap
+    # One threshold per stem of STEMS, in its order (empty: onset_threshold for every stem). Heads
+    # differ in how sure they get (a hat head peaks higher than a kick head), so one number fits few.
+    stem_thresholds: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("onset_threshold", "phase_arm", "wrap_drop"):
             v = getattr(self, name)
             if not (0.0 < v < 1.0):
                 raise ValueError(f"DetectorConfig.{name} must lie in (0, 1), got {v!r}")
+        check_stem_thresholds(self.stem_thresholds, "DetectorConfig.stem_thresholds")
         for name in ("refractory_s", "chord_debounce_s", "tempo_tolerance_bpm", "tempo_hold_s"):
             v = getattr(self, name)
             if not (v >= 0.0 and np.isfinite(v)):
                 raise ValueError(f"DetectorConfig.{name} must be a finite number >= 0, got {v!r}")
+
+
+def check_stem_thresholds(thresholds: tuple[float, ...], name: str) -> None:
+    """ValueError unless `thresholds` is empty or one value in (0, 1) per stem of STEMS."""
+    if thresholds and (len(thresholds) != len(STEMS) or not all(0.0 < float(v) < 1.0 for v in thresholds)):
+        raise ValueError(f"{name} must be empty or {len(STEMS)} values in (0, 1) (one per stem: "
+                         f"{', '.join(STEMS)}), got {tuple(thresholds)!r}")
+
+
+def detector_config(model_cfg: object = None, onset_threshold: float | None = None) -> DetectorConfig:
+    """The detector for a hearing model: its checkpoint's calibrated per-stem onset thresholds
+    (`HearingConfig.onset_thresholds`; none stored: the default), or `onset_threshold` for every
+    stem when one is given (a command line's explicit choice wins)."""
+    if onset_threshold is not None:
+        return DetectorConfig(onset_threshold=onset_threshold)
+    return DetectorConfig(stem_thresholds=tuple(getattr(model_cfg, "onset_thresholds", ()) or ()))
 
 
 FrameValues = Union[MusicState, Mapping[str, object]]
@@ -157,6 +179,8 @@ class EventDetector:
         self._refractory = int(np.ceil(c.refractory_s * self.fps - 1e-9))
         self._chord_hold = max(1, int(round(c.chord_debounce_s * self.fps)))
         self._tempo_hold = max(1, int(round(c.tempo_hold_s * self.fps)))
+        self._threshold = (np.asarray(c.stem_thresholds, np.float64) if c.stem_thresholds
+                           else np.full(len(STEMS), c.onset_threshold))
         self.reset()
 
     def reset(self) -> None:
@@ -206,8 +230,9 @@ class EventDetector:
 
         onset = _row(v["onset"], len(STEMS))
         since = i - self._last_hit
-        rising = (self._prev_onset < c.onset_threshold) | (onset - self._prev_onset >= c.onset_threshold)
-        hit = (onset >= c.onset_threshold) & rising & (since >= max(self._refractory, 1))
+        thr = self._threshold
+        rising = (self._prev_onset < thr) | (onset - self._prev_onset >= thr)
+        hit = (onset >= thr) & rising & (since >= max(self._refractory, 1))
         for j in np.flatnonzero(hit):
             events.append(Hit(now, STEMS[j], round(float(onset[j]), 4)))
             self._last_hit[j] = i

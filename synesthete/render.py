@@ -25,6 +25,11 @@ from synesthete.resampler import Resampler
 # Model frames per `Performer.process` call: big enough to amortise the Python overhead, small
 # enough that the progress bar moves and the mp4 streams are interleaved finely.
 CHUNK_FRAMES = 30
+# Batches of drawn frames waiting for the encoder thread (scale to the output + x264 + aac): the
+# hearing and the looks make the next batch on the calling thread meanwhile, so on two cores the
+# two halves of a frame's cost overlap instead of adding up. Bounded: memory stays a few batches
+# (30 frames of 640x360 are 21 MB). 0: encode on the calling thread (no overlap).
+ENCODE_QUEUE_BATCHES = 2
 
 
 class RenderError(ValueError):
@@ -71,6 +76,103 @@ class _Fifo:
             got += use
         self.size -= n
         return np.concatenate(out, axis=1) if out else np.zeros((self.channels, 0), np.float32)
+
+
+class _Encoder:
+    """The writer's half of a render on its own thread: scale each batch to the output, encode it,
+    then the audio up to its end, in submission order. `put` blocks while `ENCODE_QUEUE_BATCHES`
+    wait (the render never runs ahead by more); an error on the thread (a full disk) is raised by
+    the next `put` or by `finish`, unchanged, so the caller reports it as before. With
+    `depth=0` every batch is encoded inside `put` on the calling thread. The libraries doing the
+    work (OpenCV's resize, FFmpeg through TorchCodec) release the GIL, so the threads overlap.
+    """
+
+    def __init__(self, writer, width: int, height: int, on_frames: Callable[[np.ndarray], None] | None,
+                 depth: int = ENCODE_QUEUE_BATCHES) -> None:
+        import queue
+        import threading
+
+        self.writer, self.width, self.height, self.on_frames = writer, width, height, on_frames
+        self.error: BaseException | None = None
+        self._queue: queue.Queue | None = queue.Queue(maxsize=depth) if depth > 0 else None
+        self._halt = threading.Event()
+        self._thread = None
+        if self._queue is not None:
+            self._thread = threading.Thread(target=self._run, name="synesthete-render-encoder", daemon=True)
+            self._thread.start()
+
+    def put(self, frames: np.ndarray | None, audio: np.ndarray | None) -> None:
+        """Queue (k, h, w, 3) uint8 frames at the render size (or None) and the audio after them."""
+        if self._queue is None:
+            self._encode(frames, audio)
+            return
+        self._offer((frames, audio))
+
+    def finish(self) -> None:
+        """Wait until everything queued is written; raise the thread's error if it had one."""
+        if self._queue is not None:
+            self._offer(None)
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Stop without writing what waits (the render failed elsewhere); never raises."""
+        if self._queue is None:
+            return
+        self._halt.set()
+        self._drain()
+        self._thread.join(timeout=30)
+
+    def _offer(self, item) -> None:
+        import queue
+
+        while True:
+            if self.error is not None:
+                raise self.error
+            if not self._thread.is_alive():
+                raise RuntimeError("the render's encoder thread ended early")
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _drain(self) -> None:
+        import queue
+
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _run(self) -> None:
+        import queue
+
+        while not self._halt.is_set():
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            try:
+                self._encode(*item)
+            except BaseException as e:  # handed to the rendering thread by put/finish
+                self.error = e
+                self._drain()
+                return
+
+    def _encode(self, frames: np.ndarray | None, audio: np.ndarray | None) -> None:
+        if frames is not None and frames.shape[0]:
+            # Planar (N, 3, H, W): the layout the encoder takes, so no full-size permute copy.
+            keep = fit_frames(frames, self.width, self.height, planar=True)
+            self.writer.write_frames(keep)
+            if self.on_frames is not None:
+                self.on_frames(keep.transpose(0, 2, 3, 1))  # (N, H, W, 3) view
+        if audio is not None and audio.shape[1]:
+            self.writer.write_audio(audio)
 
 
 def mp4_audio_format(channels: int, sample_rate: int) -> tuple[int, int]:
@@ -179,6 +281,8 @@ def render_to_mp4(
     with that render size. Only frames the output shows are drawn. `n_frames` fixes the number
     of model frames (a replay matches the recording's video: audio beyond it is dropped, missing
     audio is silence). `threads` caps the video encoder's threads (None: FFmpeg's choice).
+    Scaling to `size` and encoding run on a thread of their own while the next frames are drawn
+    (`_Encoder`); `on_frames` gets each written batch (N, height, width, 3) there, in order.
     """
     from tqdm import tqdm
 
@@ -215,16 +319,22 @@ def render_to_mp4(
     tmp = partial_path(output)
     t0 = time.perf_counter()
     written = 0
-    writer = None
+    audio_sent = 0  # samples handed to the encoder (the writer's own count lives on its thread)
+    writer = encoder = None
     try:
         writer = Mp4Writer(tmp, width, height, out_fps, sample_rate=orig_rate, audio_channels=orig_channels,
                            threads=threads)
+        encoder = _Encoder(writer, width, height, on_frames)
 
-        def write_audio(upto: int) -> None:
+        def audio_upto(upto: int) -> np.ndarray | None:
+            nonlocal audio_sent
             if orig_limit is not None:
                 upto = min(upto, orig_limit)
-            if upto > writer.samples_written:
-                writer.write_audio(orig.take(upto - writer.samples_written))
+            if upto <= audio_sent:
+                return None
+            chunk = orig.take(upto - audio_sent)  # on this thread: the decoder pushes here too
+            audio_sent += chunk.shape[1]
+            return chunk
 
         index = 0
         with tqdm(total=estimate, unit="frame", desc=f"render {output.name}", disable=not progress,
@@ -235,22 +345,20 @@ def render_to_mp4(
             for idx, batch in stream_frames(performer, heard, controls, events, n_frames=n_frames,
                                             draw=shown):  # (k,), (k, H, W, 3)
                 picks = output_frame_picks(model_fps, out_fps, int(idx[0]), int(idx[-1]) + 1)
-                # Planar (N, 3, H, W): the layout the encoder takes, so no full-size permute copy.
-                keep = fit_frames(batch[np.searchsorted(idx, picks)], width, height, planar=True)
-                if keep.shape[0]:
-                    writer.write_frames(keep)
-                    if on_frames is not None:
-                        on_frames(keep.transpose(0, 2, 3, 1))  # (N, H, W, 3) view
-                    written += keep.shape[0]
+                if picks.size:
+                    written += picks.size
                     # Audio up to the end of the last video frame written, so the streams interleave.
-                    write_audio(round(written * orig_rate / out_fps))
+                    encoder.put(batch[np.searchsorted(idx, picks)], audio_upto(round(written * orig_rate / out_fps)))
                 bar.update(int(idx[-1]) + 1 - index)
                 index = int(idx[-1]) + 1
-        write_audio(writer.samples_written + orig.size)
+        encoder.put(None, audio_upto(audio_sent + orig.size))
+        encoder.finish()
         seconds = writer.samples_written / orig_rate  # the file's audio (close pads it to the video's end)
         writer.close()
         os.replace(tmp, output)
     except BaseException as e:
+        if encoder is not None:
+            encoder.abandon()
         if writer is not None:
             try:
                 writer.close()

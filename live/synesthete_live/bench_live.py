@@ -6,7 +6,8 @@ jackd -d dummy -r 48000 -p 256`, when none runs), a separate feeder process that
 playing procedural music (rendered once by the music engine, then looped) into the app's input
 ports, and `LiveLoop` reading that input through PortAudio's JACK host API, showing the show in a
 1280x720 X11 window (SDL's x11 driver: every frame is scaled, blitted and flipped to the X server)
-and recording it to a 1280x720 mp4 in a temporary folder. `--source demo` plays the procedural
+and recording it to an mp4 in a temporary folder at the app's default size (the render size:
+the looks' own pixels; `--record-size 1280x720` records the window's size as before). `--source demo` plays the procedural
 demo in the app instead (no JACK; the looks then follow the demo's exact score when no hearing
 model is shipped). It runs `--quick` 10 s, by default 60 s, `--soak [S]` 600 s (or S), and
 reports the figures of the loop's own `LatencyStats` (start-up excluded), the render size the
@@ -172,7 +173,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="long run (default 600 s) reporting resident memory at start and end")
     p.add_argument("--seconds", type=float, default=None, help="run time (default 60, --quick 10)")
     p.add_argument("--window", default="1280x720", help="window size WxH (default 1280x720)")
-    p.add_argument("--record-size", default=None, help="recording size WxH (default: the window size)")
+    p.add_argument("--record-size", default=None, help="recording size WxH (default: the app's, the render size)")
     p.add_argument("--no-record", action="store_true", help="measure without recording (for comparison)")
     p.add_argument("--torch-device", default="cpu", help="where the model runs (default cpu)")
     p.add_argument("--checkpoint", default=None, help="hearing checkpoint (default: the shipped one)")
@@ -184,7 +185,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _measure(args: argparse.Namespace, driver: str, seconds: float, window: tuple[int, int],
-             record_size: tuple[int, int], tmp: Path) -> tuple[dict[str, Any], Any, dict[str, float], float]:
+             record_size: tuple[int, int] | None, tmp: Path) -> tuple[dict[str, Any], Any, dict[str, float], float]:
     """One run of the live loop on SDL video driver `driver`; (summary, loop, marks, rss at the end)."""
     from synesthete_live.live_loop import LiveLoop, LiveOptions
 
@@ -219,7 +220,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     seconds = args.soak or args.seconds or (10.0 if args.quick else 60.0)
     window = parse_size(args.window)
-    record_size = parse_size(args.record_size) if args.record_size else window
+    record_size = parse_size(args.record_size) if args.record_size else None  # None: the app's default
     xvfb = ensure_display(window)
     jackd = ensure_jack() if args.source == "jack" else None
     feeder = None
@@ -265,7 +266,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out.update(recording=bool(summary.get("recording")), record_dropped=summary.get("record_dropped"),
                record_error=summary.get("record_error"), rss_start_mb=round(rss_start, 1),
                rss_end_mb=round(rss_end, 1), rss_growth_mb=round(rss_end - rss_start, 1), seconds=seconds,
-               window=f"{window[0]}x{window[1]}", record_size=f"{record_size[0]}x{record_size[1]}",
+               window=f"{window[0]}x{window[1]}", record_size=summary.get("record_size"),
                render_size=summary.get("render_size"), video_driver=driver, display=os.environ.get("DISPLAY", ""),
                source=args.source, device=args.torch_device, hearing=loop.checkpoint_label,
                cpu_model=model, cpu_flags=flags, cpu_count=os.cpu_count())
@@ -276,7 +277,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def register() -> BenchPart:
     return BenchPart(name="live", help="the real live loop in an X11 window (Xvfb if no display), fed by a JACK "
-                     "client, recording 1280x720",
+                     "client, recording (at the render size unless --record-size)",
                      run=run, add_arguments=add_arguments)
 
 

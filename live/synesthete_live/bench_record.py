@@ -157,8 +157,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["drain_seconds_720p_live"] = round(live["drain_seconds"], 3)
         figures["stopped_720p_live"] = live["error"] or ""  # e.g. the encoder fell MAX_LAG_SECONDS behind
         kill_at = args.kill_at or ([2.0, 4.0] if args.quick else [1.0, 2.0, 3.5, 5.0, 6.5])
-        for name, size in SIZES.items():  # the default window (and recording) size, then 360p
-            extra = [] if size == WINDOW_SIZE else ["--record-size", f"{size[0]}x{size[1]}"]
+        for name, size in SIZES.items():  # the window's size, then 360p (the live default records
+            extra = ["--record-size", f"{size[0]}x{size[1]}"]  # the render size: say the size)
             kills = [kill_loss(Path(tmp), at, extra) for at in kill_at]
             lost = [k["lost"] for k in kills]
             figures[f"kill_loss_runs_{name}"] = kills

@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--record", type=Path, metavar="OUT.mp4", help="record the show (video + audio) to an mp4, "
                      "with a session log beside it (OUT.session.jsonl); an existing recording is never "
                      "overwritten: OUT-2.mp4, OUT-3.mp4... are used instead")
-    out.add_argument("--record-size", type=parse_size, metavar="WxH", help="recording size (default: the window size)")
+    out.add_argument("--record-size", type=parse_size, metavar="WxH",
+                     help="recording size (default: the render size, the looks' own pixels; "
+                     "synesthete-render --replay SET.session.jsonl --size 1280x720 makes a full-size file after the set)")
     out.add_argument("--fps", type=_positive(int), default=FPS, help=f"display frame rate target (default {FPS})")
     out.add_argument("--size", type=parse_size, default=WINDOW_SIZE, metavar="WxH",
                      help=f"window size (default {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]})")

@@ -21,12 +21,13 @@ from typing import Sequence
 import numpy as np
 
 from synesthete.controls import ControlState
+from synesthete.music_events import DetectorConfig
 
 
 class Links:
     def __init__(self, osc_out: Sequence[tuple[str, int]] = (), osc_in: int | None = None,
                  osc_in_host: str = "127.0.0.1", ndi: str | None = None, ndi_size: tuple[int, int] | None = None,
-                 fps: float = 60.0, sample_rate: int = 24_000) -> None:
+                 fps: float = 60.0, sample_rate: int = 24_000, detector: DetectorConfig | None = None) -> None:
         """Opens every link asked for (raises OscError / NdiError with one line when one cannot open)."""
         self.osc_out = self.osc_in = self.osc_map = self.ndi = None
         self._audio_carry: list[np.ndarray] = []
@@ -48,7 +49,7 @@ class Links:
             if osc_out:
                 from synesthete_live.osc_out import OscOut
 
-                self.osc_out = OscOut(osc_out, fps).start()
+                self.osc_out = OscOut(osc_out, fps, detector=detector).start()
         except BaseException:
             self.stop()
             raise
@@ -74,6 +75,11 @@ class Links:
         """An OSC action that could not apply (e.g. an unknown preset name): counted, on the HUD."""
         if self.osc_in is not None:
             self.osc_in.reject(text)
+
+    def set_detector(self, config: DetectorConfig | None) -> None:
+        """OSC out reads events with `config` from now on (the hearing model changed)."""
+        if self.osc_out is not None:
+            self.osc_out.set_detector(config)
 
     def publish(self, frames: list, audio: np.ndarray, source) -> None:
         if self.osc_out is not None:

@@ -43,6 +43,7 @@ from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.controls import ControlState
 from synesthete.device import pick_device
 from synesthete.checkpoint import CheckpointError
+from synesthete.music_events import detector_config
 from synesthete.music_state import MusicState
 from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
@@ -229,11 +230,13 @@ class LiveLoop:
         if o.record is not None:
             self._start_recording(o.record)
         self.links = Links(o.osc_out, o.osc_in, o.osc_in_host, o.ndi, o.ndi_size or self.window.size,
-                           self.performer.fps, self.performer.sample_rate)
+                           self.performer.fps, self.performer.sample_rate,
+                           detector=detector_config(getattr(self.performer.hearing, "cfg", None)))
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
-                  + (f", recording to {self.record_path}" if self.record_path is not None else "")
+                  + (f", recording {self.recorder.width}x{self.recorder.height} to {self.record_path}"
+                     if self.record_path is not None else "")
                   + "".join(f", {text.split('  ')[0]}" for text, _ in self.links.hud_lines(0.0))
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
         if not o.headless and self.window.driver in ("dummy", "offscreen"):
@@ -290,7 +293,7 @@ class LiveLoop:
         if path != wanted:
             self._say(f"{wanted} (or its session log) exists already: recording to {path} instead")
         try:
-            rw, rh = o.record_size or self.window.size
+            rw, rh = o.record_size or self.default_record_size()
             self.recorder = start_below_render(Recorder(path, rw, rh, self.performer.fps,
                                                         self.performer.sample_rate))
             self._record_aspect = (rw, rh)
@@ -307,6 +310,23 @@ class LiveLoop:
                 path.unlink()  # our placeholder: nothing was recorded
             raise
         self.record_path = path
+
+    def default_record_size(self) -> tuple[int, int]:
+        """(w, h) of a recording without `--record-size`: the looks' own pixels, not the window's.
+
+        The window scales the render size up; an upscale adds no information to a file, and a
+        720p h264 stream costs about a core of a 2-core machine (the show needs the other one),
+        while the render size (640x360 or 480x270 there) costs a fifth of that. The file keeps
+        the part of the picture the window shows (the window's aspect, cover crop) at the render
+        size it started at (a later step down is scaled up to it). `synesthete-render --replay`
+        makes a full-size, full-detail file from the session log after the set; a GPU draws the
+        full window, so there the recording is the window size.
+        """
+        (h, w), (ww, wh) = self.performer.render_size, self.window.size
+        crop = cover_rect(w, h, ww, wh)
+        if crop.w * crop.h >= ww * wh:
+            return ww, wh
+        return max(2, crop.w // 2 * 2), max(2, crop.h // 2 * 2)
 
     def _session_header(self, size: tuple[int, int]) -> SessionHeader:
         """What a replay needs (synesthete.session_log.SessionHeader): the hearing checkpoint by full
@@ -495,6 +515,7 @@ class LiveLoop:
         if result.performer is not None:
             old = self.performer
             self.performer = result.performer
+            self.links.set_detector(detector_config(getattr(self.performer.hearing, "cfg", None)))
             self.loader.current_checkpoint = self.loader.checkpoint_key(preset)
             self.checkpoint_label = result.checkpoint_label
             if len(self.performer.styles) != self.controls.n_styles:
@@ -707,6 +728,7 @@ class LiveLoop:
                 rec = {"path": str(self.recorder.path), "frames": self.recorder.frames_written,
                        "dropped": self.recorder.dropped_frames, "error": str(e)}
             summary.update(recording=True, record_path=rec["path"], record_frames=rec["frames"],
+                           record_size=f"{self.recorder.width}x{self.recorder.height}",
                            record_dropped=rec["dropped"], record_error=rec["error"] or self.record_failure or None)
             summary["session_log"] = str(session_log_path(rec["path"]))
             summary["record_refused"] = self.recorder.refused_entries  # submits after it stopped early

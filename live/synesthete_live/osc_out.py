@@ -34,7 +34,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from synesthete.constants import STEMS
-from synesthete.music_events import Beat, ChordChange, Downbeat, EventDetector, Hit, TempoChange
+from synesthete.music_events import Beat, ChordChange, DetectorConfig, Downbeat, EventDetector, Hit, TempoChange
 from synesthete.music_state import FIELDS, MusicState
 from synesthete_live.send_queue import SendQueue
 
@@ -142,12 +142,14 @@ def event_message(event) -> bytes:
 class OscOut:
     """Sends each submitted frame's state (and its events) to every target, on its own thread."""
 
-    def __init__(self, targets: Iterable[tuple[str, int]], fps: float, queue_frames: int = QUEUE_FRAMES) -> None:
+    def __init__(self, targets: Iterable[tuple[str, int]], fps: float, queue_frames: int = QUEUE_FRAMES,
+                 detector: DetectorConfig | None = None) -> None:
         self.targets = list(targets)
         if not self.targets:
             raise ValueError("OscOut needs at least one target")
         self.fps = float(fps)
-        self.detector = EventDetector(self.fps)
+        self.detector = EventDetector(self.fps, detector)  # the hearing checkpoint's thresholds: as the evaluation
+        self._next_detector: EventDetector | None = None
         self.encoder = StateBundle()
         self._queue: SendQueue[MusicState] = SendQueue(queue_frames)
         self.sent = 0  # sender thread: bundles sent (to every target)
@@ -181,8 +183,15 @@ class OscOut:
             self._thread.join(timeout)
         self._sock.close()
 
+    def set_detector(self, config: DetectorConfig | None) -> None:
+        """Read events with `config` from the next frame on (a new hearing checkpoint: its own
+        thresholds). The sender thread swaps the detector in before its next frame."""
+        self._next_detector = EventDetector(self.fps, config)
+
     def _run(self) -> None:
         while (state := self._queue.get()) is not None:
+            if self._next_detector is not None:  # one attribute read and write: no lock needed
+                self.detector, self._next_detector = self._next_detector, None
             self._send(state)
 
     def _send(self, state: MusicState) -> None:

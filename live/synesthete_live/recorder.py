@@ -18,8 +18,8 @@ than one frame late. A frame that would land two or more slots late (render loop
 `fps`) is skipped (`skipped_frames`). Without an audio stream every submit is one slot and a
 dropped frame repeats the previous one.
 
-Scaling the window frame to the recording size (OpenCV `INTER_AREA`) also happens on the
-recorder thread, never on the render thread. A failure (e.g. the disk is full) stops the
+Scaling a frame to the recording size (OpenCV: `INTER_AREA` down, `INTER_LINEAR` up) also
+happens on the recorder thread, never on the render thread. A failure (e.g. the disk is full) stops the
 recording cleanly: `error` says why, the file so far stays playable, and `submit_frame` keeps
 returning at once (False) so the show goes on.
 
@@ -394,4 +394,7 @@ class Recorder:
     def _scale(self, frame: np.ndarray) -> np.ndarray:
         if frame.shape[:2] == (self.height, self.width):
             return frame
-        return cv2.resize(frame, (self.width, self.height), interpolation=cv2.INTER_AREA)  # (h, w, 3)
+        # Down: area averaging (no aliasing); up (the live render size stepped down mid-show): bilinear.
+        down = frame.shape[0] * frame.shape[1] > self.height * self.width
+        return cv2.resize(frame, (self.width, self.height),
+                          interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)  # (h, w, 3)

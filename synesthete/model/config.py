@@ -218,9 +218,17 @@ class HearingConfig:
     # and blurred (the onset heads learned nothing in 400 steps without it). Off by default so
     # that a checkpoint stored without the key keeps its meaning; the shipped recipe turns it on.
     skip: bool = False
+    # The onset threshold of each stem (STEMS order) that the event detector reads hits with,
+    # calibrated by the trainer on its validation songs at the end of training
+    # (synesthete.music_events.detector_config). Not a weight: empty (an older checkpoint, or
+    # calibration off) keeps the detector's one default threshold.
+    onset_thresholds: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "latent_dim")
+        t = self.onset_thresholds
+        require(not t or (len(t) == len(STEMS) and all(0.0 < v < 1.0 for v in t)), "onset_thresholds",
+                f"empty or {len(STEMS)} values in (0, 1), one per stem ({', '.join(STEMS)})", t)
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
                 "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",

@@ -7,8 +7,9 @@ import pytest
 
 from synesthete.audio.engine import render_clip
 from synesthete.constants import STEMS
+from synesthete.model.config import HearingConfig
 from synesthete.music_events import (Beat, ChordChange, DetectorConfig, Downbeat, EventDetector, Hit,
-                                     TempoChange, detect_events)
+                                     TempoChange, detect_events, detector_config)
 from synesthete.music_state import FIELD_NAMES, MusicState
 
 FPS = 60
@@ -61,6 +62,25 @@ def test_velocity_threshold_and_refractory() -> None:
     assert events.onsets["snare"][0].tolist() == pytest.approx([2 / FPS])  # the second is within 50 ms
     relaxed = detect_events(state, config=DetectorConfig(onset_threshold=0.1, refractory_s=0.0))
     assert relaxed.onsets["snare"][0].size == 2 and relaxed.onsets["kick"][0].size == 2
+
+
+def test_each_stem_reads_hits_at_its_own_threshold() -> None:
+    state = MusicState.silence(12, FPS)
+    k, h = STEMS.index("kick"), STEMS.index("hat_closed")
+    state.onset[[2, 8], k] = [0.25, 0.5]
+    state.onset[[2, 8], h] = [0.25, 0.5]
+    per_stem = [0.3] * len(STEMS)
+    per_stem[k] = 0.2  # a kick head that seldom gets sure: a lower bar
+    per_stem[h] = 0.6  # a hat head that fires on everything: a higher one
+    cfg = HearingConfig(onset_thresholds=tuple(per_stem))
+    events = detect_events(state, config=detector_config(cfg))
+    assert events.onsets["kick"][0].tolist() == pytest.approx([3 / FPS, 9 / FPS])
+    assert events.onsets["hat_closed"][0].size == 0
+    # one threshold given explicitly (a command line's --onset-threshold) wins over the stored ones
+    uniform = detect_events(state, config=detector_config(cfg, onset_threshold=0.3))
+    assert uniform.onsets["kick"][0].tolist() == uniform.onsets["hat_closed"][0].tolist() == pytest.approx([9 / FPS])
+    # a checkpoint without calibrated thresholds (older ones) reads at the default for every stem
+    assert detector_config(HearingConfig()) == DetectorConfig()
 
 
 def _phases(n: int, bpm: float, beats_per_bar: int, jitter: float, seed: int = 0) -> MusicState:
@@ -118,6 +138,10 @@ def test_bad_arguments_are_refused() -> None:
         EventDetector(0)
     with pytest.raises(ValueError, match="onset_threshold"):
         DetectorConfig(onset_threshold=1.5)
+    with pytest.raises(ValueError, match="stem_thresholds"):
+        DetectorConfig(stem_thresholds=(0.3, 0.3))
+    with pytest.raises(ValueError, match="onset_thresholds"):
+        HearingConfig(onset_thresholds=(0.3,) * (len(STEMS) - 1) + (1.0,))
     with pytest.raises(ValueError, match="values per frame"):
         EventDetector(FPS).update({"beat_phase": 0.1, "bar_phase": 0.0, "onset": [0.0, 1.0], "chord_root": 0,
                                    "chord_quality": 0})

@@ -16,7 +16,7 @@ from synesthete.model.hearing import build_hearing_model
 from synesthete.mp4_writer import Mp4Writer
 from synesthete.performer import Performer, render_clip, usable_looks
 from synesthete.audio_file import DecodedAudio, decode_audio, to_model_audio
-from synesthete.render import render_to_mp4
+from synesthete.render import RenderError, render_to_mp4
 from synesthete.render_cli import main
 from synesthete.replay import prepare_replay
 from synesthete.session_log import SessionLogWriter, session_log_path
@@ -236,6 +236,26 @@ def test_a_failure_mid_render_deletes_the_partial_file(tmp_path, checkpoint):
         render_to_mp4(load_model(checkpoint), decode_audio(wav), out_dir / "x.mp4", (64, 64),
                       events=[(45, {"op": "explode"})], progress=False)
     assert no_output_left(out_dir)
+
+
+def test_a_failure_on_the_encoder_thread_reaches_the_caller(tmp_path, checkpoint):
+    # Scaling and encoding run on their own thread: an error there (here from the frames' consumer,
+    # as a full disk would come from the writer) is raised to the caller unchanged, the render
+    # stops, and no partial file stays.
+    wav = write_wav(tmp_path / "clicks.wav", clicks(2.0, SR_FILE), SR_FILE)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    seen: list[int] = []
+
+    def consumer(frames: np.ndarray) -> None:
+        seen.append(frames.shape[0])
+        if sum(seen) > 40:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(RenderError, match="No space left on device"):
+        render_to_mp4(load_model(checkpoint), decode_audio(wav), out_dir / "x.mp4", (64, 64), progress=False,
+                      on_frames=consumer)
+    assert 40 < sum(seen) < 120 and no_output_left(out_dir)
 
 
 def test_missing_default_checkpoint_is_a_clear_error(tmp_path, capsys, monkeypatch):

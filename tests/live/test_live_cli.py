@@ -162,6 +162,24 @@ def test_a_headless_demo_run_records_a_playable_mp4_and_a_session_log(tmp_path):
     assert (tmp_path / "x-2.mp4").exists() and (tmp_path / "x-2.session.jsonl").exists()
 
 
+@pytest.mark.slow
+def test_a_recording_is_at_the_render_size_unless_asked(tmp_path):
+    # The window (1280x720 by default) scales the looks up; the file keeps the looks' own pixels
+    # (cover crop to the window's aspect), and --record-size still wins.
+    for name, extra, want in (("native.mp4", [], (320, 180)),
+                              ("square.mp4", ["--render-size", "300x300"], (300, 168)),
+                              ("asked.mp4", ["--record-size", "256x144"], (256, 144))):
+        out = tmp_path / name
+        args = ["--device", "demo", "--headless", "--duration", "1.5", "--record", str(out)]
+        r = cli(*args, *(extra or ["--render-size", "320x180"]))
+        assert r.returncode == 0, r.stderr
+        assert f"recording {want[0]}x{want[1]} to {out}" in r.stderr, r.stderr
+        probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+                                "stream=width,height", "-of", "csv=p=0", str(out)], capture_output=True, text=True)
+        assert probe.stdout.strip() == f"{want[0]},{want[1]}", (name, probe.stdout, probe.stderr)
+        assert decodes_cleanly(out)
+
+
 def decodes_cleanly(path: Path) -> bool:
     done = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True)
     return done.returncode == 0 and not done.stderr.strip()

@@ -18,7 +18,7 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 
 from synesthete.audio.stream import MusicStream
 from synesthete.constants import STEMS
-from synesthete.music_events import EventDetector
+from synesthete.music_events import DetectorConfig, EventDetector
 from synesthete.music_state import FIELDS, MusicState
 from synesthete_live.osc_out import (EVENT_ADDRESSES, OscOut, OscOutError, StateBundle, parse_target,
                                      state_addresses)
@@ -119,6 +119,25 @@ def test_frames_and_events_arrive_over_udp_as_the_detector_sees_them(listener):
     assert chords and all(0 <= r <= 11 and isinstance(q, str) and n.endswith(q) for r, q, n in chords)
     assert listener.of("/synesthete/event/tempo")[0][0] == pytest.approx(float(state.tempo[0]), abs=0.01)
     assert out.events_sent == len(expected)
+
+
+def test_hits_are_read_at_the_hearing_checkpoints_own_thresholds(listener):
+    state = MusicState.silence(40, FPS)
+    kick, snare = STEMS.index("kick"), STEMS.index("snare")
+    state.onset[[5, 25], kick] = 0.5
+    state.onset[[5, 25], snare] = 0.5
+    high_kick = [0.3] * len(STEMS)
+    high_kick[kick] = 0.6  # this checkpoint's kick head must be surer than 0.5 to count
+    out = OscOut([("127.0.0.1", listener.port)], FPS, detector=DetectorConfig(stem_thresholds=tuple(high_kick))).start()
+    for t in range(20):
+        out.submit(state.frame(t))
+    assert wait_for(lambda: out.sent == 20)
+    out.set_detector(None)  # a model without stored thresholds: 0.3 for every stem
+    for t in range(20, 40):
+        out.submit(state.frame(t))
+    out.stop()
+    assert wait_for(lambda: len(listener.of("/synesthete/event/hit/snare")) == 2)
+    assert wait_for(lambda: len(listener.of("/synesthete/event/hit/kick")) == 1)  # only the second kick
 
 
 def test_a_full_queue_drops_the_oldest_frames_and_counts_them(listener):

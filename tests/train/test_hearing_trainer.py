@@ -6,11 +6,15 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from synesthete.checkpoint import load_checkpoint, load_model
 from synesthete.model import HearingModel, hearing_config
+from synesthete.constants import STEMS
+from synesthete.hearing_evaluation import HearingItem
+from synesthete.metrics.hearing import score_events
 from synesthete.music_state import CONFIDENCE_GROUPS, FIELDS
 from synesthete_train.config import OptimConfig
 from synesthete_train.hearing import (
@@ -19,6 +23,7 @@ from synesthete_train.hearing import (
     HearingLossConfig,
     HearingTrainConfig,
     HearingTrainer,
+    calibrate_onset_thresholds,
     correctness,
     hearing_losses,
     tolerant_onset_loss,
@@ -31,7 +36,7 @@ def hearing_cfg(tmp_path):
         model=hearing_config("tiny", n_mels=16),
         data=HearingDataSettings(clip_seconds=1.0, num_workers=0),
         optim=OptimConfig(batch_size=2, lr=3e-3, warmup_steps=2),
-        eval=HearingEvalConfig(n_seeds=1, clip_seconds=1.0),
+        eval=HearingEvalConfig(n_seeds=1, clip_seconds=1.0, calibrate_seeds=1),
         max_steps=3, checkpoint_every=0, out=str(tmp_path / "run"), device="cpu", seed=0)
 
 
@@ -51,6 +56,21 @@ def test_the_onset_loss_puts_the_hit_on_its_frame_and_tolerates_one_frame_late()
     assert loss_with(4, 5) == pytest.approx(exact)  # also firing a frame late: tolerated
     assert loss_with(5) > 10 * exact  # only late: the hit itself is missed
     assert loss_with(4, 7) > 10 * exact  # three frames off: a false alarm
+
+
+def test_the_focal_onset_loss_turns_to_the_hard_frames():
+    hits = torch.zeros(1, 10, 1)
+    hits[0, 4, 0] = 1.0
+    logits = torch.full((1, 10, 1), -6.0)  # easy negatives everywhere ...
+    logits[0, 4, 0] = 6.0  # ... the hit found ...
+    logits[0, 8, 0] = 0.0  # ... and one hard frame (a false alarm at p = 0.5)
+    plain = float(tolerant_onset_loss(logits, hits, 4.0))
+    assert float(tolerant_onset_loss(logits, hits, 4.0, focal=0.0)) == pytest.approx(plain)
+    focal = float(tolerant_onset_loss(logits, hits, 4.0, focal=2.0))
+    # plain BCE averages the hard frame's ln 2 with the easy ones; focal is nearly all the hard frame
+    assert plain < 0.1 < 0.6 < focal < math.log(2.0)
+    logits[0, 8, 0] = -6.0  # every frame easy: both small
+    assert float(tolerant_onset_loss(logits, hits, 4.0, focal=2.0)) < 0.01
 
 
 def _truth(b: int = 2, t: int = 6) -> dict[str, torch.Tensor]:
@@ -116,7 +136,50 @@ def test_fit_writes_a_hearing_checkpoint_with_its_figures(hearing_cfg):
     assert 0 <= result["eval/beat_phase_ok"] <= 1 and 0 <= result["eval/chord_root_acc"] <= 1
     data = load_checkpoint(ckpt)
     assert data["kind"] == "hearing" and data["extra"]["eval/chord_root_acc"] == result["eval/chord_root_acc"]
-    assert isinstance(load_model(ckpt), HearingModel)
+    model = load_model(ckpt)
+    assert isinstance(model, HearingModel)
+    # calibrated at the end (a 1 s song plays nothing after 4 s: every stem keeps the default)
+    assert model.cfg.onset_thresholds == (0.3,) * len(STEMS)
+
+
+class _Curves(torch.nn.Module):
+    """A hearing model whose onset heads give set curves, one per call in turn: the calibration's
+    input, known."""
+
+    def __init__(self, inner: HearingModel, onset_p: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.inner, self.cfg, self.curves = inner, inner.cfg, list(onset_p)
+
+    def forward(self, features):
+        raw = self.inner(features)
+        logits = torch.logit(self.curves.pop(0))
+        raw["onset"] = logits[None, : features.shape[1]].expand_as(raw["onset"]).clone()
+        return raw
+
+
+def test_calibration_moves_a_threshold_only_where_it_surely_pays():
+    model = HearingModel(hearing_config("tiny", n_mels=16))
+    fps, n = model.cfg.fps, 10 * model.cfg.fps
+    kick, snare = STEMS.index("kick"), STEMS.index("snare")
+    hits = np.arange(5 * fps, n - fps // 2, fps // 2)  # a kick and a snare every half second after 5 s
+    p = torch.full((n, len(STEMS)), 0.01)
+    p[hits, kick] = 0.45  # the kick head is unsure of every real kick ...
+    p[hits + fps // 4, kick] = 0.32  # ... and a little less sure of a decoy between each two
+    p[hits, snare] = 0.9  # the snare head: sure of its hits, its one decoy barely above the default
+    truth = score_events(np.zeros(0), np.zeros(0), {"kick": ((hits + 1) / fps, np.ones(len(hits))),
+                                                    "snare": ((hits + 1) / fps, np.ones(len(hits)))})
+    songs = []
+    for k in range(3):  # a little noise between the songs: one more snare decoy in one of them
+        q = p.clone()
+        if k == 0:
+            q[hits[2] + fps // 4, snare] = 0.33
+        songs.append(HearingItem(f"song {k}", np.zeros(n * model.cfg.sample_rate // fps, np.float32), truth, None))
+        songs[-1].curves = q
+    thresholds, mean_f = calibrate_onset_thresholds(_Curves(model, [s.curves for s in songs]), songs,
+                                                    torch.device("cpu"))
+    assert 0.32 < thresholds[kick] <= 0.45 and mean_f["kick"] == pytest.approx(1.0)  # every song: F 0.67 -> 1
+    assert thresholds[snare] == 0.3  # one song of three gains: not sure, the default stays
+    assert thresholds[STEMS.index("bass")] == 0.3 and "bass" not in mean_f  # not played: the default
 
 
 def test_resume_continues_exactly_where_training_stopped(hearing_cfg, tmp_path):

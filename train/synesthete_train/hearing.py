@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -74,6 +75,10 @@ class HearingDataSettings:
 class HearingLossConfig:
     onset: float = 4.0
     onset_pos_weight: float = 4.0  # hits are ~5 % of frames: weigh a missed hit like a few false ones
+    # Focal exponent gamma of the onset BCE (0 = plain BCE). The onset heads' false hits fall on
+    # other stems' onsets (a kick head firing on hats and lead notes, docs/evaluation.md): the
+    # silent frames are easy and outnumber them; (1 - p_t)^gamma turns the loss to the hard ones.
+    onset_focal: float = 0.0
     env: float = 1.0
     beat: float = 1.0
     bar: float = 0.5
@@ -97,9 +102,14 @@ class HearingEvalConfig:
     seed_base: int = VALIDATION_SEED_BASE  # apart from synesthete-eval's HELD_OUT_SEED_BASE songs
     clip_seconds: float = 12.0
     augment: bool = True  # room-mic augmented, as the live app hears them
+    # At the end of training, each stem's onset threshold is chosen on this many validation songs
+    # of 16 s (seeds seed_base + i, as above; never synesthete-eval's) by mir_eval onset F, and
+    # stored in the checkpoint's model config (HearingConfig.onset_thresholds). 0 = off.
+    calibrate_seeds: int = 16
 
     def __post_init__(self) -> None:
         require(self.n_seeds >= 0, "n_seeds", ">= 0 (0 = no evaluation)", self.n_seeds)
+        require(self.calibrate_seeds >= 0, "calibrate_seeds", ">= 0 (0 = no calibration)", self.calibrate_seeds)
         require(self.every >= 0, "every", ">= 0 (0 = only at the end)", self.every)
         require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
 
@@ -150,14 +160,24 @@ def load_any_train_config(path: str | Path | None, overrides: list[str] | tuple[
 
 
 # ==== losses =====================================================================================
-def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: float) -> torch.Tensor:
+def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: float,
+                        focal: float = 0.0) -> torch.Tensor:
     """BCE of onset logits (B, T, S) against hits (B, T, S) in {0, 1}, with a +-1 frame tolerance:
     a frame next to a hit (and not one) is no negative, so firing a frame late is not punished;
-    the target stays on the exact frame, so the head learns to fire on the frame it hears the hit."""
+    the target stays on the exact frame, so the head learns to fire on the frame it hears the hit.
+    `focal` > 0 scales each frame's weight by (1 - p_t)^focal (focal loss), p_t the probability
+    the head gives the right answer (detached: it weighs frames, it is no target), and divides by
+    the scaled weights' sum, so the loss keeps its scale and the hard frames take the gradient.
+    (Divided by the unscaled sum instead, the onset loss fell ~20x against the other heads and
+    the onset heads learned nothing in 800 steps: docs/training.md.)"""
+    logits = logits.float()
     near = F.max_pool1d(hits.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)  # (B, T, S)
     weight = torch.where(hits > 0, torch.full_like(hits, pos_weight), 1.0 - near)
-    loss = F.binary_cross_entropy_with_logits(logits.float(), hits, weight=weight, reduction="sum")
-    return loss / weight.sum().clamp_min(1.0)
+    if focal > 0:
+        p = torch.sigmoid(logits.detach())
+        weight = weight * (hits * (1.0 - p) + (1.0 - hits) * p).pow(focal)
+    loss = F.binary_cross_entropy_with_logits(logits, hits, weight=weight, reduction="sum")
+    return loss / weight.sum().clamp_min(1e-6 if focal > 0 else 1.0)
 
 
 def _circular(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -187,7 +207,7 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     raw = {k: v.float() for k, v in raw.items()}
     hits = (target["onset"] > 0).float()
     losses = {
-        "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight),
+        "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight, w.onset_focal),
         "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
         "beat": phase_loss(raw["beat"], target["beat_phase"]),
         "bar": phase_loss(raw["bar"], target["bar_phase"]),
@@ -272,6 +292,69 @@ def quick_figures(model: torch.nn.Module, songs: list[HeldOutSong], device: torc
     return {f"eval/{k}": float(np.mean(v)) for k, v in acc.items()}
 
 
+THRESHOLD_GRID = tuple(float(x) for x in np.round(np.arange(0.1, 0.91, 0.05), 2))
+CALIBRATION_SECONDS = 16.0  # per validation song, as synesthete-eval's songs
+
+
+def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device: torch.device,
+                               grid: tuple[float, ...] = THRESHOLD_GRID) -> tuple[tuple[float, ...], dict[str, float]]:
+    """Each stem's onset threshold for the live `EventDetector`, chosen on `items` (validation
+    songs as `synesthete.hearing_evaluation.procedural_items` makes them: room-mic audio, the
+    score's exact hit times) by mir_eval onset F (+-50 ms, after 4 s) of the detector's own hits.
+
+    A stem moves off the detector's default only to a threshold whose F beats the default's by
+    more than twice the standard error of the per-song differences: on a few dozen songs the F of
+    an unsure head is flat across thresholds and the best one is mostly noise (the shipped 1600-step
+    model's "best" snare threshold on 16 validation songs lost 0.08 F on the evaluation's songs).
+    A stem no song plays keeps the default. Returns (thresholds in STEMS order, {stem: its mean F}).
+    """
+    from synesthete.features import FeatureExtractor
+    from synesthete.hearing_evaluation import MIN_TIME_S
+    from synesthete.metrics.hearing import onset_f
+    from synesthete.model.hearing import to_music_state
+    from synesthete.music_events import DetectorConfig, detect_events
+
+    default = DetectorConfig().onset_threshold
+    if default not in grid:
+        grid = tuple(sorted({*grid, default}))
+    d = grid.index(default)
+    was = model.training
+    model.eval()
+    fps = model.cfg.fps
+    features = FeatureExtractor.for_model(model.cfg, "cpu")
+    per_song = []  # (grid, stems) F of each song, NaN where the song does not play the stem
+    with torch.no_grad():
+        for item in items:
+            feats = features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None])
+            fields = outputs_to_fields(model(feats.to(device)))
+            state = to_music_state({k: v.cpu() for k, v in fields.items()}, fps)
+            f = np.full((len(grid), len(STEMS)), np.nan)
+            for g, thr in enumerate(grid):
+                est = detect_events(state, fps, DetectorConfig(onset_threshold=thr))
+                for j, stem in enumerate(STEMS):
+                    ref = item.truth.onsets[stem][0]
+                    if np.count_nonzero(ref >= MIN_TIME_S):
+                        f[g, j] = onset_f(ref, est.onsets[stem][0], min_time=MIN_TIME_S)
+            per_song.append(f)
+    model.train(was)
+    thresholds, mean_f = [], {}
+    f_all = np.stack(per_song) if per_song else np.full((0, len(grid), len(STEMS)), np.nan)
+    for j, stem in enumerate(STEMS):
+        f = f_all[:, :, j]
+        f = f[~np.isnan(f[:, d])]  # the songs that play this stem: (songs, grid)
+        choice = d
+        if len(f) >= 2:
+            gain = f - f[:, d:d + 1]
+            se = gain.std(axis=0, ddof=1) / np.sqrt(len(f))
+            sure = gain.mean(axis=0) > 2.0 * se
+            if sure.any():
+                choice = int(np.argmax(np.where(sure, f.mean(axis=0), -np.inf)))
+        thresholds.append(grid[choice])
+        if len(f):
+            mean_f[stem] = float(f[:, choice].mean())
+    return tuple(thresholds), mean_f
+
+
 # ==== the loop ===================================================================================
 class HearingTrainer(TrainerBase):
     def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
@@ -280,6 +363,21 @@ class HearingTrainer(TrainerBase):
         self.model = build_hearing_model(cfg.model).to(self.device)
         self.features = FeatureExtractor.for_model(cfg.model, "cpu")
         self._setup(self.resume_state)
+
+    def calibrate(self, log) -> None:
+        """Store each stem's calibrated onset threshold in the shipped model's config (see
+        `calibrate_onset_thresholds`), so the checkpoint carries the thresholds it was read with."""
+        from synesthete.hearing_evaluation import procedural_items
+
+        t0 = time.perf_counter()
+        e = self.cfg.eval
+        songs = procedural_items(self.cfg.model, [e.seed_base + i for i in range(e.calibrate_seeds)],
+                                 CALIBRATION_SECONDS)
+        thresholds, best = calibrate_onset_thresholds(self.shipped_model, songs, self.device)
+        for m in {id(self.model): self.model, id(self.shipped_model): self.shipped_model}.values():
+            m.cfg = replace(m.cfg, onset_thresholds=thresholds)
+        log(f"onset thresholds on {len(songs)} validation songs ({time.perf_counter() - t0:.1f} s): "
+            + ", ".join(f"{s} {t:.2f} (F {best[s]:.3f})" for s, t in zip(STEMS, thresholds) if s in best))
 
     def describe_compute(self) -> str:
         threads, workers = torch.get_num_threads(), self.cfg.data.num_workers
@@ -349,6 +447,8 @@ class HearingTrainer(TrainerBase):
             torch.set_num_threads(training_threads(cfg.threads, 0))
             if cfg.eval.n_seeds:
                 run_eval()
+            if cfg.eval.calibrate_seeds:
+                self.calibrate(log)
             self.save(self.out / "last.pt", extra={"train_seconds": train_seconds, **metrics})
         except KeyboardInterrupt:
             self.save(self.out / "last.pt")
