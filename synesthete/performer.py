@@ -205,7 +205,8 @@ class Performer:
         self.effects = PostEffects(self.fps)
         self.beats = BeatTracker(self.fps)
         self.chord = ChordHold(self.fps)
-        self.steady = SteadyState(self.fps)
+        # The looks count a hit where the checkpoint's calibrated thresholds do (the HUD and OSC too).
+        self.steady = SteadyState(self.fps, tuple(getattr(cfg, "onset_thresholds", ()) or ()))
         self.reset()
 
     def new_controls(self, **values: float) -> ControlState:

@@ -8,7 +8,8 @@ than the music had onsets). The estimate's onsets, on the other hand, are sharp:
 frame the hit is heard. So the drawn state is rebuilt the way the score's exact state is made
 (synesthete.audio.score_state), from those onsets and the slow context, frame by frame:
 
-* envelopes: an onset at or above `ONSET_HIT` lifts its stem's envelope to the onset's strength on
+* envelopes: an onset at or above its stem's hit threshold (the hearing checkpoint's calibrated
+  `onset_thresholds` when it has them, else `ONSET_HIT`, what the looks count as a hit) lifts its stem's envelope to the onset's strength on
   the frame it arrives; between onsets the envelope only decays, exponentially, with the score's
   time constant of that stem (drums) or `TONAL_TAU` (tonal stems). One jump, then a smooth fall:
   the picture moves once per hit. A decay at least `MIN_TAU` long keeps the fall per frame a small
@@ -69,8 +70,12 @@ class _Oscillator:
 class SteadyState:
     """Frame by frame: a one-frame `MusicState` (the estimate) in, the one-frame state to draw out."""
 
-    def __init__(self, fps: float) -> None:
+    def __init__(self, fps: float, thresholds: tuple[float, ...] | np.ndarray = ()) -> None:
         self.fps = float(fps)
+        if len(thresholds) not in (0, len(STEMS)):
+            raise ValueError(f"onset thresholds: one per stem ({', '.join(STEMS)}), got {len(thresholds)}")
+        self.threshold = (np.asarray(thresholds, np.float32) if len(thresholds)
+                          else np.full(len(STEMS), ONSET_HIT, np.float32))  # (S,)
         tau = np.array([max(DRUM_TAU.get(s, TONAL_TAU), MIN_TAU) for s in STEMS], np.float32)
         self.decay = np.exp(-1.0 / (self.fps * tau)).astype(np.float32)  # (S,) per frame
         self.energy_alpha = 1.0 - np.exp(-1.0 / (self.fps * ENERGY_TAU))
@@ -94,10 +99,11 @@ class SteadyState:
             self.env = np.asarray(state.env[0], np.float32).copy()
         else:
             onset = np.asarray(state.onset[0], np.float32)
-            hit = np.where(onset >= ONSET_HIT, np.clip(onset, 0.0, 1.0), 0.0).astype(np.float32)
+            hit = np.where(onset >= self.threshold, np.clip(onset, 0.0, 1.0), 0.0).astype(np.float32)
             self.env = np.maximum(self.env * self.decay, hit)
             out.env = self.env[None].copy()
-        onset_now = np.asarray(state.onset[0]) >= ONSET_HIT
+            out.onset = hit[None]  # the hits counted here, and only those (a style lifts on onsets too)
+        onset_now = np.asarray(state.onset[0]) >= self.threshold
         if conf[_GROUP["pitch"]] < EXACT:
             out.melody = np.full(1, self._hold("melody", float(state.melody[0]), onset_now[_STEM["lead"]]), np.float32)
             out.bass = np.full(1, self._hold("bass", float(state.bass[0]), onset_now[_STEM["bass"]]), np.float32)

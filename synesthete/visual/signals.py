@@ -64,6 +64,7 @@ class Signals:
     base: torch.Tensor  # (T, 3, 1, 1) chord colour
     accent: torch.Tensor  # (T, 3, 1, 1) second chord colour
     beat_conf: torch.Tensor | float = 1.0  # (T, 1, 1) how sure the beat phase is (scales the beat snaps)
+    pulse: torch.Tensor | float = 0.0  # (T, 1, 1) the strongest voice's envelope: jumps on any hit
 
     def slice(self, start: int, stop: int) -> "Signals":
         """The signals of frames [start, stop)."""
@@ -110,7 +111,24 @@ class Signals:
             base=torch.from_numpy(base).view(n, 3, 1, 1),
             accent=torch.from_numpy(accent).view(n, 3, 1, 1),
             beat_conf=_col(np.clip(ctrl.conf("beat"), 0.0, 1.0)),
+            pulse=_col(r * pulse_of(env, idx)),
         )
+
+
+# Weight of each voice in `pulse`: the drums and the bass hit, the lead and the chords half as hard.
+PULSE_WEIGHT = {"kick": 1.0, "snare": 1.0, "hat_closed": 0.6, "hat_open": 0.6, "perc": 0.6, "bass": 0.8,
+                "chords": 0.5, "lead": 0.6, "fx": 0.5}
+
+
+def pulse_of(env: np.ndarray, idx: dict[str, int]) -> np.ndarray:
+    """(T,) how hard the voices are hitting, in [0, 1]: an impulse on every hit of any voice,
+    scaled by its strength, that a look can move the whole picture by (one jump, then the fall)."""
+    # A soft "or" of the voices (1 - prod(1 - w env)): every hit adds its own jump, even while
+    # another voice's envelope is still falling (a max would hide a lighter hit under it).
+    quiet = np.ones(env.shape[0], np.float32)
+    for s, w in PULSE_WEIGHT.items():
+        quiet *= 1.0 - np.clip(w * env[:, idx[s]], 0.0, 1.0)
+    return 1.0 - quiet
 
 
 def validate_controls(ctrl: MusicState) -> int:

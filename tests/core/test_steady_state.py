@@ -74,3 +74,18 @@ def test_the_melody_changes_only_on_a_lead_note() -> None:
     est.onset[100, LEAD] = 0.9
     mel = run(est).melody
     assert np.all(mel[1:100] == mel[0]) and np.all(mel[100:] == est.melody[100])
+
+
+def test_a_checkpoints_calibrated_thresholds_decide_what_is_a_hit() -> None:
+    est = estimate()  # kick onsets of 0.8 on the beat and 0.3 between
+    low = np.full(len(STEMS), 0.25)
+    steady = SteadyState(FPS, low)
+    env = MusicState.concat([steady.apply(est.frame(t)) for t in range(len(est))]).env[:, KICK]
+    rises = np.flatnonzero(np.diff(env) > 0) + 1
+    assert set(rises) | {0} == set(np.flatnonzero(est.onset[:, KICK] >= 0.25))  # the 0.3 onsets count now
+    try:
+        SteadyState(FPS, (0.5, 0.5))
+    except ValueError as e:
+        assert "one per stem" in str(e)
+    else:
+        raise AssertionError("a wrong number of thresholds must fail")
