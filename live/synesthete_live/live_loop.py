@@ -158,6 +158,9 @@ class LiveLoop:
     def _setup(self) -> None:
         o = self.opts
         torch.set_num_threads(o.torch_threads)
+        # OpenCV's pool would split the window's scale (~1 ms) across both cores and make the render
+        # thread wait for a worker the encoder or the X server holds: one thread, as torch.
+        cv2.setNumThreads(1)
         self.recorder = None
         self.session_log = None
         self.frames_made = 0  # model frames made since the show began (the session log's frame clock)
@@ -235,7 +238,7 @@ class LiveLoop:
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
-                  + (f", recording {self.recorder.width}x{self.recorder.height} to {self.record_path}"
+                  + (f", recording to {self.record_path} ({self.recorder.width}x{self.recorder.height})"
                      if self.record_path is not None else "")
                   + "".join(f", {text.split('  ')[0]}" for text, _ in self.links.hud_lines(0.0))
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")
@@ -661,12 +664,18 @@ class LiveLoop:
                 if t_capture is not None:
                     newest_t = t_capture
                 frames = self._frame_images(audio, t_capture)
-                self._record(frames, audio)
-                self.links.publish(frames, audio, self.source)
+                due = fps_display >= self.performer.fps or t0 - last_shown >= period - 0.002
+                # A frame for the screen is flipped first and handed to the recorder and the links
+                # right after: their hand-off is not the audience's latency. (Not across a preset
+                # cut: its log entry is stamped with the recording's clock, which must include
+                # this chunk's audio.)
+                after_flip = bool(frames) and due and self.pending_cut is None
+                if not after_flip:
+                    self._record(frames, audio)
+                    self.links.publish(frames, audio, self.source)
                 if self.pending_cut is not None and (any(f.beat for f in frames) or t0 >= self.pending_cut[1]):
                     self._switch(self.pending_cut[0], hard=True)
                     self.pending_cut = None
-                due = fps_display >= self.performer.fps or t0 - last_shown >= period - 0.002
                 if frames and due:
                     frame = frames[-1]
                     self.window.draw(frame.image)
@@ -675,6 +684,9 @@ class LiveLoop:
                     self.info.hits = np.maximum.reduce([f.state.onset[0] for f in frames])
                     self.hud.draw(self.window.screen, self.info)
                     shown = self.window.flip()
+                    if after_flip:
+                        self._record(frames, audio)
+                        self.links.publish(frames, audio, self.source)
                     # Frames meant for the screen that a newer one overtook (at a display rate
                     # below the model's, only every ratio-th frame is meant for it).
                     meant = len(frames) if fps_display >= self.performer.fps else \

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -29,6 +30,16 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 with warnings.catch_warnings():  # pygame's own pkg_resources deprecation warning: not ours to fix
     warnings.simplefilter("ignore")
     import pygame  # noqa: E402
+
+
+def software_gl() -> bool:
+    """True when this process's OpenGL runs on the CPU: Mesa's llvmpipe or softpipe (their worker
+    threads exist). Linux only (/proc); elsewhere False."""
+    try:
+        names = [(task / "comm").read_text() for task in Path("/proc/self/task").iterdir()]
+    except OSError:
+        return False
+    return any(n.startswith(("llvmpipe", "softpipe")) for n in names)
 
 
 def cover_rect(src_w: int, src_h: int, dst_w: int, dst_h: int) -> pygame.Rect:
@@ -47,12 +58,20 @@ class Window:
                  title: str = "Synesthete", vsync: bool = True) -> None:
         pygame.display.init()
         pygame.font.init()
+        if pygame.display.get_driver() == "x11":
+            # SDL backs a window surface with an OpenGL texture when it can, which is right on a GPU
+            # and costly without one: on Mesa's llvmpipe (Xvfb, a VM, no GPU driver) every flip of a
+            # 1280x720 window took ~5 ms of CPU on two llvmpipe threads and 8-16 ms of wall time;
+            # X11's own shared-memory path takes ~1.2 ms and 1.7 ms (scripts/profile_live_frame.py,
+            # docs/performance.md). SDL reads the hint when the window surface is made.
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         pygame.display.set_caption(title)
         self.windowed_size = (int(size[0]), int(size[1]))
         self.fullscreen = False
         self.vsync = False
         self.want_vsync = vsync
         self._scaled: np.ndarray | None = None  # (H, W, 3) window-sized scaling buffer
+        self.software_gl = False  # vsync was asked for, but OpenGL is Mesa's CPU renderer: plain window
         self._open(fullscreen)
         pygame.key.set_repeat(300, 40)  # held nudge keys keep nudging
         self.closed = False
@@ -69,6 +88,11 @@ class Window:
                 self.vsync = True
             except pygame.error:
                 self.screen = None
+            if self.screen is not None and software_gl():
+                # The renderer is the CPU emulating a GPU: it syncs to no display refresh and costs
+                # the show a core's worth of llvmpipe threads. The plain window is cheaper.
+                self.screen, self.vsync, self.want_vsync = None, False, False
+                self.software_gl = True
         if self.screen is None:
             flags = pygame.FULLSCREEN if fullscreen else pygame.RESIZABLE
             self.screen = pygame.display.set_mode((0, 0) if fullscreen else self.windowed_size, flags)
