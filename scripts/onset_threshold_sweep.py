@@ -1,9 +1,10 @@
-"""Which onset threshold should the live EventDetector use for a hearing checkpoint?
+"""How a hearing checkpoint's onset F depends on the EventDetector's threshold, stem by stem.
 
 Hears held-out procedural songs (as from a room mic) once, then reads hits out of the model's
 onset curves at several thresholds and prints mir_eval's onset F (±50 ms, after 4 s) per stem and
-threshold. Choose on procedural songs, then check on the dev set with
-`synesthete-eval --hearing --onset-threshold P`: tuning on the dev set would flatter the model.
+threshold. synesthete-train already stores calibrated per-stem thresholds in each checkpoint
+(docs/training.md); this shows how flat or peaked each stem's curve is. Do not tune on the
+evaluation's songs or the dev set: that would flatter the model.
 
     uv run --locked python scripts/onset_threshold_sweep.py [--checkpoint CKPT] [--seeds 8]
 """
