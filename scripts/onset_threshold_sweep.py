@@ -1,9 +1,10 @@
-"""Which onset threshold should the live EventDetector use for a hearing checkpoint?
+"""How a hearing checkpoint's onset F depends on the EventDetector's threshold, stem by stem.
 
-Hears held-out procedural songs (as from a room mic) once, then reads hits out of the model's
+Hears validation songs (seeds 20000+, as from a room mic; never the evaluation's) once, then reads hits out of the model's
 onset curves at several thresholds and prints mir_eval's onset F (±50 ms, after 4 s) per stem and
-threshold. Choose on procedural songs, then check on the dev set with
-`synesthete-eval --hearing --onset-threshold P`: tuning on the dev set would flatter the model.
+threshold. synesthete-train already stores calibrated per-stem thresholds in each checkpoint
+(docs/training.md); this shows how flat or peaked each stem's curve is. Do not tune on the
+evaluation's songs or the dev set: that would flatter the model.
 
     uv run --locked python scripts/onset_threshold_sweep.py [--checkpoint CKPT] [--seeds 8]
 """
@@ -18,7 +19,8 @@ import torch
 
 from synesthete.analysis import hear
 from synesthete.checkpoint import load_model
-from synesthete.hearing_evaluation import MIN_TIME_S, default_seeds, procedural_items
+from synesthete.constants import VALIDATION_SEED_BASE
+from synesthete.hearing_evaluation import MIN_TIME_S, procedural_items
 from synesthete.metrics.hearing import onset_f
 from synesthete.music_events import DetectorConfig, detect_events
 
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     model = load_model(args.checkpoint, kind="hearing")
-    items = procedural_items(model.cfg, default_seeds(args.seeds), args.duration)
+    # the trainer's validation songs (as its calibration), not synesthete-eval's 10000+
+    items = procedural_items(model.cfg, [VALIDATION_SEED_BASE + i for i in range(args.seeds)], args.duration)
     states = [hear(model, it.audio) for it in items]
     print(f"{'threshold':>10}" + "".join(f"{s:>12}" for s in STEMS_SHOWN))
     for thr in args.thresholds:

@@ -5,10 +5,11 @@
     for chunk, t_capture in source:                       # any chunk size, at hearing.cfg.sample_rate
         for frame in performer.process(chunk, controls, t_capture):
             show(frame.image)                             # (H, W, 3) uint8 after post effects
-            frame.state                                   # the MusicState the look was drawn from
+            frame.state                                   # the MusicState heard (the look draws it steadied)
 
 Inside, once per hop: causal `StreamingFeatures` -> `hearing.step` -> the frame's `MusicState` ->
-the looks (`LookMixer`: the style morph crossfades looks, one is drawn at rest) at the render size
+the steadied state the looks draw (`SteadyState`: envelopes that jump on onsets and only decay between,
+a steady beat and bar oscillator) -> the looks (`LookMixer`: the style morph crossfades looks, one is drawn at rest) at the render size
 -> `PostEffects`. The hearing is the model (`synesthete.model.hearing`: `init_state(batch, device)`,
 `step(feature_t (B, F), state) -> (fields, state)`), or `ScoreHearing`, which replays a state
 known in advance (procedural music knows its score). The control state's smoothing advances by
@@ -36,6 +37,7 @@ from synesthete.features import MEL_SCALE, StreamingFeatures
 from synesthete.looks import LookMixer, look_names
 from synesthete.music_state import FIELD_NAMES, SPEC, MusicState
 from synesthete.post_effects import PostEffects, to_uint8
+from synesthete.steady_state import SteadyState
 
 DEFAULT_RENDER_SIZE = (360, 640)  # (h, w): what a small CPU holds at 60 fps; the live loop measures
 
@@ -203,6 +205,8 @@ class Performer:
         self.effects = PostEffects(self.fps)
         self.beats = BeatTracker(self.fps)
         self.chord = ChordHold(self.fps)
+        # The looks count a hit where the checkpoint's calibrated thresholds do (the HUD and OSC too).
+        self.steady = SteadyState(self.fps, tuple(getattr(cfg, "onset_thresholds", ()) or ()))
         self.reset()
 
     def new_controls(self, **values: float) -> ControlState:
@@ -219,6 +223,7 @@ class Performer:
         self.effects.reset()
         self.beats.reset()
         self.chord.reset()
+        self.steady.reset()
         self.mixer.reset()
         with torch.inference_mode():
             self.state = self.hearing.init_state(1, self.device)
@@ -254,7 +259,8 @@ class Performer:
             fields, self.state = self.hearing.step(feats[i : i + 1], self.state)
             state = _fields_to_state(fields, (index + 1) / self.fps)
             beat, _ = self.beats.update(rows[i, :KICK_BANDS])
-            drawn_state = self.chord.apply(state)  # every frame, drawn or not: the hold keeps time
+            # Every frame, drawn or not: the chord hold and the steadied state keep time.
+            drawn_state = self.steady.apply(self.chord.apply(state))
             if callable(draw):
                 wanted = bool(draw(index))
             else:

@@ -238,7 +238,7 @@ class LiveLoop:
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
-                  + (f", recording {self.recorder.width}x{self.recorder.height} to {self.record_path}"
+                  + (f", recording to {self.record_path} ({self.recorder.width}x{self.recorder.height})"
                      if self.record_path is not None else "")
                   + "".join(f", {text.split('  ')[0]}" for text, _ in self.links.hud_lines(0.0))
                   + ". Keys: H HUD, Esc quit (synesthete-live --help lists all)")

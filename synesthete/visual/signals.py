@@ -32,6 +32,12 @@ from synesthete.visual.grid import TAU, Grid, get_grid
 from synesthete.visual.palette import chord_palette
 
 ONSET_HIT = 0.5  # an onset value at or above this is a hit
+# The beat snaps (a jump of the beat-locked motion right after each beat) ramp in between these beat
+# confidences: the score's exact beat (1.0) snaps in full, an estimate runs at an even speed. A snap
+# on a beat the estimate misplaced by two frames is an event the music did not have: measured on
+# the dev set's recorded music with the shipped hearing model, the rings' AV-Align went from 0.488
+# to 0.526 without the snaps (docs/visualizers.md); the hits give the impulses instead.
+SNAP_CONF = (0.9, 1.0)
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
 
 
@@ -63,7 +69,8 @@ class Signals:
     bass_pitch: torch.Tensor  # bass pitch in [0, 1]
     base: torch.Tensor  # (T, 3, 1, 1) chord colour
     accent: torch.Tensor  # (T, 3, 1, 1) second chord colour
-    beat_conf: torch.Tensor | float = 1.0  # (T, 1, 1) how sure the beat phase is (scales the beat snaps)
+    beat_conf: torch.Tensor | float = 1.0  # (T, 1, 1) how much the beat snaps: 1 on a sure beat (see SNAP_CONF)
+    pulse: torch.Tensor | float = 0.0  # (T, 1, 1) the strongest voice's envelope: jumps on any hit
 
     def slice(self, start: int, stop: int) -> "Signals":
         """The signals of frames [start, stop)."""
@@ -109,8 +116,25 @@ class Signals:
             bass_pitch=_col(np.clip(ctrl.bass, 0.0, 1.0)),
             base=torch.from_numpy(base).view(n, 3, 1, 1),
             accent=torch.from_numpy(accent).view(n, 3, 1, 1),
-            beat_conf=_col(np.clip(ctrl.conf("beat"), 0.0, 1.0)),
+            beat_conf=_col(np.clip((ctrl.conf("beat") - SNAP_CONF[0]) / (SNAP_CONF[1] - SNAP_CONF[0]), 0.0, 1.0)),
+            pulse=_col(r * pulse_of(env, idx)),
         )
+
+
+# Weight of each voice in `pulse`: the drums and the bass hit, the lead and the chords half as hard.
+PULSE_WEIGHT = {"kick": 1.0, "snare": 1.0, "hat_closed": 0.6, "hat_open": 0.6, "perc": 0.6, "bass": 0.8,
+                "chords": 0.5, "lead": 0.6, "fx": 0.5}
+
+
+def pulse_of(env: np.ndarray, idx: dict[str, int]) -> np.ndarray:
+    """(T,) how hard the voices are hitting, in [0, 1]: an impulse on every hit of any voice,
+    scaled by its strength, that a look can move the whole picture by (one jump, then the fall)."""
+    # A soft "or" of the voices (1 - prod(1 - w env)): every hit adds its own jump, even while
+    # another voice's envelope is still falling (a max would hide a lighter hit under it).
+    quiet = np.ones(env.shape[0], np.float32)
+    for s, w in PULSE_WEIGHT.items():
+        quiet *= 1.0 - np.clip(w * env[:, idx[s]], 0.0, 1.0)
+    return 1.0 - quiet
 
 
 def validate_controls(ctrl: MusicState) -> int:
@@ -143,8 +167,9 @@ def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
     seamlessly: the frame depends on the beat phase only, never on how many beats have passed.
     The snap term is 0 on every beat, so scaling it (by energy, say) never makes the motion jump;
     with snap = 1 the pattern leaps forward right after the beat and settles before the next. The
-    snap is scaled by the beat confidence: an unsure beat estimate glides instead of jerking on
-    beats it may have misplaced (calm between events reads better than jitter).
+    snap is scaled by `beat_conf` (`SNAP_CONF`): only a sure beat snaps; an estimate's beat glides
+    at an even speed instead of jerking on beats it may have misplaced (calm between events reads
+    better than jitter).
     """
     return s.beat_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf)
 

@@ -112,3 +112,7 @@ def test_an_unsure_beat_glides_instead_of_snapping(groove: MusicState) -> None:
     assert (beat_turn(sure) - sure.beat_phase).abs().max() > 0.1, "a sure beat snaps"
     torch.testing.assert_close(beat_turn(unsure), unsure.beat_phase)  # unsure: the plain phase, no snap
     torch.testing.assert_close(bar_turn(unsure), unsure.bar_phase)
+    # A hearing model's beat (confidence ~0.8 on recorded music) runs at an even speed too: its
+    # misplaced snaps were motion the music did not have.
+    estimate = Signals.from_controls(MusicState(**{**groove.__dict__, "confidence": np.full_like(groove.confidence, 0.8)}))
+    torch.testing.assert_close(beat_turn(estimate), estimate.beat_phase)

@@ -173,7 +173,7 @@ def test_a_recording_is_at_the_render_size_unless_asked(tmp_path):
         args = ["--device", "demo", "--headless", "--duration", "1.5", "--record", str(out)]
         r = cli(*args, *(extra or ["--render-size", "320x180"]))
         assert r.returncode == 0, r.stderr
-        assert f"recording {want[0]}x{want[1]} to {out}" in r.stderr, r.stderr
+        assert f"recording to {out} ({want[0]}x{want[1]})" in r.stderr, r.stderr
         probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
                                 "stream=width,height", "-of", "csv=p=0", str(out)], capture_output=True, text=True)
         assert probe.stdout.strip() == f"{want[0]},{want[1]}", (name, probe.stdout, probe.stderr)

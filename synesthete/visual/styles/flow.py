@@ -1,8 +1,8 @@
 """Flow: marbled bands of colour carried along a swirling flow field (domain-warped stripes).
 
 The picture is stripes seen through three layers of warping. The bass envelope drives the big, slow
-first warp (the whole marble bends with each bass note), the kick surges the second warp (a push
-through the fluid), hats add a fine fast ripple, the snare flashes the bright bands, the melody
+first warp (the whole marble bends with each bass note), every hit surges the second warp (a push
+through the fluid; the kick and snare hardest), hats add a fine fast ripple, the snare flashes the bright bands, the melody
 moves a spotlight up and down the frame, each beat pushes the bands one stripe on (in a snap), the
 warps sway with the bar, section energy tightens the stripes (more detail) and brightens them, and
 the chord colours them.
@@ -28,8 +28,8 @@ class Flow(Style):
         # Warp 1 (bass): rows shift sideways, a function of y only -> (T, H, 1), then one full add.
         a1 = 0.25 + 0.45 * s.bass_env
         x1 = g.x + a1 * torch.sin(1.6 * g.y + 0.9 * sw)  # (T, H, W)
-        # Warp 2 (kick surge): the vertical coordinate bends along the warped x.
-        a2 = 0.2 + 0.4 * s.kick
+        # Warp 2 (a surge on every hit): the vertical coordinate bends along the warped x.
+        a2 = 0.2 + 0.4 * s.pulse
         y1 = torch.sin(x1 * 1.9 + 0.9 * cw)
         y1.mul_(a2).add_(g.y)
         # Hats: a fine, fast ripple across the flow, three ripples per beat.

@@ -1,6 +1,6 @@
 """Kaleidoscope: soft shapes folded into a six-fold mirror symmetry.
 
-Kick zooms into the mirror (shapes rush outward), snare bursts a bright star from the centre, hats
+Every hit zooms into the mirror (shapes rush outward; the kick and snare hardest), snare bursts a bright star from the centre, hats
 ripple the mirror seams, the bass envelope swells the shapes, the melody slides the shapes along the
 mirror wedge, the whole kaleidoscope turns one wedge per bar, a quarter of it in a snap on each
 beat, the shapes circle and the stripes travel once per bar, section energy adds a stripe layer and
@@ -35,7 +35,7 @@ class Kaleidoscope(Style):
         a.sub_(0.5 * WEDGE).abs_()
         # Hats ripple the seams: a small, fast, radius-dependent wobble of the folded angle.
         a.add_((0.06 * s.hats) * torch.sin(9.0 * g.r - 2.0 * TAU * s.beat_phase))
-        zoom = 1.0 / (1.0 + 0.6 * s.kick)  # kick: zoom in
+        zoom = 1.0 / (1.0 + 0.6 * s.pulse)  # each hit: zoom in
         r = g.r * zoom  # (T, H, W)
         u = r * torch.cos(a)
         v = r * torch.sin(a)

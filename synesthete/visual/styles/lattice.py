@@ -1,6 +1,6 @@
 """Lattice: a rotating grid of glowing square tiles.
 
-Kick zooms the lattice in and swells every tile, the snare lights a checkerboard of tiles, hats
+Every hit zooms the lattice in (the kick and snare hardest), the kick swells every tile, the snare lights a checkerboard of tiles, hats
 jitter the whole lattice by a hair (fine motion), the bass envelope bends the lattice lines in a
 slow wave, the melody lights a band of tiles at the height of its pitch, the tiles slide one cell
 along the diagonal per bar (a quarter in a snap on each beat) and the lattice rocks with the bar,
@@ -25,7 +25,7 @@ class Lattice(Style):
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         rot = 0.2 * bar_sway(s)  # the lattice rocks once per bar
-        cells = (1.6 + 1.2 * s.energy) / (1.0 + 0.3 * s.kick)  # cells per image unit; kick zooms in
+        cells = (1.6 + 1.2 * s.energy) / (1.0 + 0.3 * s.pulse)  # cells per image unit; each hit zooms in
         c, sn = torch.cos(rot) * cells, torch.sin(rot) * cells  # (T, 1, 1)
         jx = (0.06 * s.hats) * torch.sin(5.0 * TAU * s.beat_phase)  # hats: a hair of jitter, in cells
         jy = (0.06 * s.hats) * torch.cos(4.0 * TAU * s.beat_phase)

@@ -1,6 +1,6 @@
 """Particles: a swarm of soft glowing orbs circling a drifting centre, with faked motion trails.
 
-Kick swells every orb, snare bursts the swarm outwards, hats jitter the orbs (fine, fast motion),
+Kick swells every orb, every hit throws the swarm outwards (the snare most), hats jitter the orbs (fine, fast motion),
 the bass note sets how wide the swarm drifts, the melody lifts the swarm's centre, the swarm circles
 once per bar and each beat kicks it forward, section energy lights up more orbs and brightens them,
 and the chord colours them (alternating base and accent colour).
@@ -46,7 +46,7 @@ class Particles(Style):
         # Each beat kicks the swarm forward round its orbit, settling before the next beat (the
         # kick term is 0 on every beat, so the orbit never jumps).
         snap = (0.5 * TAU / N_ORBS) * (beat_ease(s.beat_phase) - s.beat_phase) * (0.2 + 0.8 * s.energy) * s.beat_conf
-        burst = 1.0 + 0.9 * s.snare
+        burst = 1.0 + 0.4 * s.pulse + 0.5 * s.snare  # every hit throws the swarm out, the snare most
         size = 0.075 * (1.0 + 0.9 * s.kick) * (0.8 + 0.4 * s.energy)
         inv_size = 1.0 / size
         # Energy decides how many orbs are lit: a calm passage shows a few dim ones.

@@ -1,6 +1,6 @@
 """Plasma: the demoscene classic, a sum of travelling sine waves mapped through the chord colours.
 
-Kick zooms into the field, snare flashes it, hats add a fine shimmering interference pattern,
+Every hit zooms into the field (the kick and snare hardest), snare flashes it, hats add a fine shimmering interference pattern,
 the bass envelope warps the field in slow bends, the melody moves the centre of the radial wave,
 the colour bands surge on each beat and ebb before the next, the radial wave travels out once per
 bar and the field sways with the bar (no clock: each beat of a bar looks alike wherever it falls in
@@ -24,7 +24,7 @@ class Plasma(Style):
     name = "plasma"
 
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
-        k = (2.0 + 2.5 * s.energy) / (1.0 + 0.35 * s.kick)  # (T, 1, 1) spatial frequency; kick zooms in
+        k = (2.0 + 2.5 * s.energy) / (1.0 + 0.35 * s.pulse)  # (T, 1, 1) spatial frequency; each hit zooms in
         # Slow motion sways once per bar; the music provides the fast motion.
         sw, cw = bar_sway(s), bar_sway(s, 0.5 * math.pi)  # (T, 1, 1) sin and cos of the bar
         # Bass: slow bends of the whole field (per-row / per-column shifts are cheap and smooth).

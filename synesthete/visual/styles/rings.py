@@ -1,6 +1,8 @@
 """Spectrum rings: one glowing concentric ring per voice of the band.
 
-The outer ring breathes with the kick, a ring bursts outwards on each snare, a finely toothed ring
+Every hit of any voice throws the whole set outwards (the kick and snare hardest) and it settles back
+until the next, so the picture moves once per hit and is calm between. The outer ring breathes with
+the kick, a bright ring is thrown out past the toothed ring on each snare, a finely toothed ring
 shivers with the hats, a slow wobbling ring follows the bass (its radius the bass pitch), a wide
 halo swells with the chords, and a small inner ring tracks the melody's pitch (its radius) while the
 melody also lifts the whole set. Beat phase turns the toothed ring one tooth per beat (in a snap),
@@ -36,6 +38,7 @@ class Rings(Style):
         dy = g.y - cy  # (T, H, 1)
         dx = g.x.expand(s.n, 1, g.width)
         r = torch.sqrt(dx * dx + dy * dy)  # (T, H, W)
+        r.mul_(1.0 / (1.0 + 0.25 * s.pulse))  # every hit throws all the rings outward, then they settle
         theta = torch.atan2(dy.expand_as(r), dx.expand_as(r))
         spin = TAU * beat_turn(s, 0.2 + 0.8 * s.energy)  # one tooth per beat, in a snap
         lvl = 0.12 + 0.35 * s.energy  # resting brightness of every ring
@@ -44,8 +47,8 @@ class Rings(Style):
         b = torch.zeros_like(r)  # accent-coloured rings
         # Kick: outer ring breathes outward and brightens.
         _ring(a, r, 0.82 * (1.0 + 0.22 * s.kick), thick * (1.0 + s.kick), lvl + 0.9 * s.kick)
-        # Snare: a ring bursting outwards from the middle, fading as it goes.
-        _ring(b, r, 0.2 + 0.9 * (1.0 - s.snare), thick * 1.5, 1.2 * s.snare)
+        # Snare: a bright ring thrown out past the hats on the hit, fading as it sinks back.
+        _ring(b, r, 0.7 * (1.0 + 0.3 * s.snare), thick * 1.5, 1.2 * s.snare)
         # Hats: a toothed ring whose teeth shiver with the hats.
         teeth = (0.02 + 0.05 * s.hats) * torch.cos(12.0 * theta + spin)
         _ring(b, r, 0.6, thick * 0.8, lvl + 0.6 * s.hats, teeth)

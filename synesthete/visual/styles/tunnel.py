@@ -1,6 +1,6 @@
 """Tunnel: flying down a ringed, segmented tube.
 
-Kick zooms the flight forward (the rings jump towards the viewer), snare flashes the walls white,
+Every hit zooms the flight forward (the rings jump towards the viewer; the kick and snare hardest), snare flashes the walls white,
 hats add fine ripples running round the walls, the bass bends the tube's mouth, the melody lifts
 the vanishing point, the segments turn one segment per bar in a snap on every beat, the flight
 moves one ring per bar, section energy
@@ -34,11 +34,11 @@ class Tunnel(Style):
         theta = torch.atan2(dy.expand_as(r), dx.expand_as(r))
         # The bass squeezes the mouth into an ellipse-ish shape that turns with the bar.
         r.mul_(1.0 + 0.25 * s.bass_env * torch.cos(2.0 * theta + TAU * s.bar_phase))
-        # Depth along the tube; kick pushes the viewer forward (zoom).
+        # Depth along the tube; each hit pushes the viewer forward (zoom).
         # Log depth: ring spacing proportional to the radius, as in perspective.
         depth = torch.log(r + 0.03).mul_(-1.6)
         # Flight: one ring per bar, so the tube looks the same at every downbeat.
-        depth.add_(s.bar_phase + 0.45 * s.kick)
+        depth.add_(s.bar_phase + 0.45 * s.pulse)
         # Hats: fine ripples that run round the walls.
         depth.add_(0.06 * s.hats * torch.sin(4 * N_SEGMENTS * theta - 2.0 * TAU * s.beat_phase))
         rings = torch.cos(TAU * depth)  # (T, H, W)

@@ -1,6 +1,6 @@
 """Waveform: three glowing oscilloscope lines, one each for the drums, the bass and the melody.
 
-The drum line bulges into a big bump on each kick, thickens and flashes on the snare, and
+The drum line bulges into a bump on every hit (the kick biggest), thickens and flashes on the snare, and
 carries a fine, fast ripple from the hats. The bass line undulates slowly with a wavelength set
 by the bass pitch and an amplitude by the bass envelope. The melody line sits at a height given
 by the melody's pitch and swings with the lead envelope. Beat phase scrolls every wave one
@@ -35,7 +35,7 @@ class Waveform(Style):
         scroll = TAU * s.beat_phase  # (T, 1, 1) waves move one wavelength per beat
         w0 = 0.03 * (1.0 + 0.4 * s.energy)  # line half-width in image units
         # Drums: kick bump in the middle, hats ripple, snare thickens the line.
-        drum = -0.45 * s.kick * torch.exp(-(x * x) * 3.0)  # (T, 1, W)
+        drum = -(0.25 * s.pulse + 0.3 * s.kick) * torch.exp(-(x * x) * 3.0)  # (T, 1, W): a bump on every hit, the kick most
         drum = drum + (0.06 * s.hats) * torch.sin(22.0 * x - 4.0 * TAU * s.beat_phase)
         drum = drum + (0.05 + 0.1 * s.energy) * torch.sin(3.0 * x + scroll)
         drums = _line(g.y, drum, w0 * (1.0 + 1.5 * s.snare))

@@ -1,0 +1,133 @@
+"""`SteadyState`: the music state a look draws, made to move in impulses on what was heard.
+
+A hearing model's estimate wavers between events: its envelopes rise and dip a little every frame,
+its beat and bar phases jitter by a few hundredths and sometimes jump, its pitches and energy drift.
+A look draws every field, so every waver moves the picture, and a picture that moves all the time
+reads as jitter (to an eye, and to AV-Align: on recorded music the looks made more motion peaks
+than the music had onsets). The estimate's onsets, on the other hand, are sharp: a peak on the
+frame the hit is heard. So the drawn state is rebuilt the way the score's exact state is made
+(synesthete.audio.score_state), from those onsets and the slow context, frame by frame:
+
+* envelopes: an onset at or above its stem's hit threshold (the hearing checkpoint's calibrated
+  `onset_thresholds` when it has them, else `ONSET_HIT`, what the looks count as a hit) lifts its stem's envelope to the onset's strength on
+  the frame it arrives; between onsets the envelope only decays, exponentially, with the score's
+  time constant of that stem (drums) or `TONAL_TAU` (tonal stems). One jump, then a smooth fall:
+  the picture moves once per hit. A decay at least `MIN_TAU` long keeps the fall per frame a small
+  fraction of the jump, so the fall is steady motion, not a second event.
+* beat and bar phase: a steady oscillator at the (smoothed) tempo, pulled gently towards the
+  heard phase in proportion to its confidence, so beat- and bar-locked motion runs at an even
+  speed instead of stuttering with every wobble of the estimate.
+* melody and bass pitch: held, and updated only on a hit of the lead / the bass (a pitch is the
+  pitch of the last note; a note changes it when it starts).
+* energy: smoothed a little more (`ENERGY_TAU`), a slow swell rather than a flicker.
+
+Fields whose confidence is 1 (the score's exact state, the procedural demo) are already what this
+builds and pass through unchanged. The frame's own state (HUD, OSC, the session log) keeps the raw
+estimate; only the picture uses the steadied one. The chord is held by `performer.ChordHold`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synesthete.audio.composer import BEATS_PER_BAR
+from synesthete.audio.score_state import DRUM_TAU
+from synesthete.constants import STEMS
+from synesthete.music_state import CONFIDENCE_GROUPS, MusicState
+from synesthete.visual.signals import ONSET_HIT
+
+TONAL_TAU = 0.3  # s: fall of the bass, chords, lead and fx envelopes between notes
+MIN_TAU = 0.15  # s: no envelope falls faster (a closed hat's 60 ms would drop 40 % in one 30 fps frame)
+ENERGY_TAU = 0.5  # s: extra smoothing of the section energy
+TEMPO_TAU = 1.0  # s: smoothing of the tempo the oscillator runs at
+PHASE_TAU = 0.5  # s: time constant of the pull towards the heard phase at confidence 1
+EXACT = 0.999  # a confidence at or above this is a ground truth: passed through as is
+
+_GROUP = {g: i for i, g in enumerate(CONFIDENCE_GROUPS)}
+_STEM = {s: i for i, s in enumerate(STEMS)}
+
+
+def _wrap(x: float) -> float:
+    """A phase difference in turns, wrapped to [-0.5, 0.5)."""
+    return (x + 0.5) % 1.0 - 0.5
+
+
+class _Oscillator:
+    """A phase in turns that advances at a given rate and is pulled towards a heard phase."""
+
+    def __init__(self) -> None:
+        self.phase: float | None = None
+
+    def step(self, heard: float, turns_per_frame: float, pull: float) -> float:
+        if self.phase is None or turns_per_frame <= 0.0:
+            self.phase = heard  # nothing to run at yet: follow the estimate
+        else:
+            self.phase = (self.phase + turns_per_frame) % 1.0
+            self.phase = (self.phase + pull * _wrap(heard - self.phase)) % 1.0
+        return self.phase
+
+
+class SteadyState:
+    """Frame by frame: a one-frame `MusicState` (the estimate) in, the one-frame state to draw out."""
+
+    def __init__(self, fps: float, thresholds: tuple[float, ...] | np.ndarray = ()) -> None:
+        self.fps = float(fps)
+        if len(thresholds) not in (0, len(STEMS)):
+            raise ValueError(f"onset thresholds: one per stem ({', '.join(STEMS)}), got {len(thresholds)}")
+        self.threshold = (np.asarray(thresholds, np.float32) if len(thresholds)
+                          else np.full(len(STEMS), ONSET_HIT, np.float32))  # (S,)
+        tau = np.array([max(DRUM_TAU.get(s, TONAL_TAU), MIN_TAU) for s in STEMS], np.float32)
+        self.decay = np.exp(-1.0 / (self.fps * tau)).astype(np.float32)  # (S,) per frame
+        self.energy_alpha = 1.0 - np.exp(-1.0 / (self.fps * ENERGY_TAU))
+        self.tempo_alpha = 1.0 - np.exp(-1.0 / (self.fps * TEMPO_TAU))
+        self.phase_pull = 1.0 - np.exp(-1.0 / (self.fps * PHASE_TAU))
+        self.reset()
+
+    def reset(self) -> None:
+        self.env = np.zeros(len(STEMS), np.float32)
+        self.tempo: float | None = None
+        self.beat = _Oscillator()
+        self.bar = _Oscillator()
+        self.melody: float | None = None
+        self.bass: float | None = None
+        self.energy: float | None = None
+
+    def apply(self, state: MusicState) -> MusicState:
+        conf = state.confidence[0]
+        out = MusicState(**state.__dict__)
+        if conf[_GROUP["stems"]] >= EXACT:
+            self.env = np.asarray(state.env[0], np.float32).copy()
+        else:
+            onset = np.asarray(state.onset[0], np.float32)
+            hit = np.where(onset >= self.threshold, np.clip(onset, 0.0, 1.0), 0.0).astype(np.float32)
+            self.env = np.maximum(self.env * self.decay, hit)
+            out.env = self.env[None].copy()
+            out.onset = hit[None]  # the hits counted here, and only those (a style lifts on onsets too)
+        onset_now = np.asarray(state.onset[0]) >= self.threshold
+        if conf[_GROUP["pitch"]] < EXACT:
+            out.melody = np.full(1, self._hold("melody", float(state.melody[0]), onset_now[_STEM["lead"]]), np.float32)
+            out.bass = np.full(1, self._hold("bass", float(state.bass[0]), onset_now[_STEM["bass"]]), np.float32)
+        if conf[_GROUP["energy"]] < EXACT:
+            e = float(state.energy[0])
+            self.energy = e if self.energy is None else self.energy + self.energy_alpha * (e - self.energy)
+            out.energy = np.full(1, self.energy, np.float32)
+        if conf[_GROUP["beat"]] < EXACT or conf[_GROUP["bar"]] < EXACT:
+            tempo = float(state.tempo[0])
+            if tempo > 0.0:
+                self.tempo = tempo if self.tempo is None else self.tempo + self.tempo_alpha * (tempo - self.tempo)
+            beats_per_frame = (self.tempo or 0.0) / 60.0 / self.fps
+            if conf[_GROUP["beat"]] < EXACT:
+                pull = self.phase_pull * float(conf[_GROUP["beat"]])
+                out.beat_phase = np.full(1, self.beat.step(float(state.beat_phase[0]), beats_per_frame, pull), np.float32)
+            if conf[_GROUP["bar"]] < EXACT:
+                pull = self.phase_pull * float(conf[_GROUP["bar"]])
+                out.bar_phase = np.full(1, self.bar.step(float(state.bar_phase[0]), beats_per_frame / BEATS_PER_BAR, pull),
+                                        np.float32)
+        return out
+
+    def _hold(self, name: str, heard: float, hit: bool) -> float:
+        held = getattr(self, name)
+        if held is None or hit:
+            held = heard
+            setattr(self, name, held)
+        return held

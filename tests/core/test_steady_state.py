@@ -1,0 +1,91 @@
+"""The steadied music state a look draws: impulses on onsets, calm between, exact states untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synesthete.constants import STEMS
+from synesthete.music_state import CONFIDENCE_GROUPS, MusicState
+from synesthete.steady_state import SteadyState
+from synesthete.visual.synthetic import groove_controls
+
+FPS = 60
+KICK = STEMS.index("kick")
+LEAD = STEMS.index("lead")
+
+
+def estimate(n: int = 240, seed: int = 0) -> MusicState:
+    """A hearing-like estimate: envelopes that waver every frame, a jittery beat phase at 120 BPM,
+    a drifting melody, confidence 0.6, and kick onsets (probability 0.8) on every beat."""
+    rng = np.random.default_rng(seed)
+    state = MusicState.silence(n, FPS)
+    t = np.arange(n)
+    state.env = (0.2 + 0.1 * rng.random((n, len(STEMS)))).astype(np.float32)  # wobble, no events
+    beat = ((t + 1) / FPS * 2.0) % 1.0
+    state.beat_phase = ((beat + 0.03 * rng.standard_normal(n)) % 1.0).astype(np.float32)
+    state.bar_phase = ((((t + 1) / FPS * 0.5) + 0.05 * rng.standard_normal(n)) % 1.0).astype(np.float32)
+    state.tempo = np.full(n, 120.0, np.float32)
+    state.melody = (0.5 + 0.05 * rng.standard_normal(n)).astype(np.float32)
+    state.energy = (0.5 + 0.1 * rng.standard_normal(n)).clip(0, 1).astype(np.float32)
+    state.onset[(t % 30) == 0, KICK] = 0.8
+    state.onset[(t % 30) == 15, KICK] = 0.3  # below one half: noise, moves nothing
+    state.confidence = np.full((n, len(CONFIDENCE_GROUPS)), 0.6, np.float32)
+    return state
+
+
+def run(state: MusicState) -> MusicState:
+    steady = SteadyState(FPS)
+    return MusicState.concat([steady.apply(state.frame(t)) for t in range(len(state))])
+
+
+def test_an_exact_state_passes_through_unchanged() -> None:
+    exact = groove_controls(120, fps=FPS, bpm=120.0, energy=0.8)
+    out = run(exact)
+    for name, value in exact.__dict__.items():
+        np.testing.assert_array_equal(getattr(out, name), value, err_msg=name)
+
+
+def test_an_envelope_jumps_on_the_onset_frame_and_only_falls_between() -> None:
+    est = estimate()
+    env = run(est).env[:, KICK]
+    hits = np.flatnonzero(est.onset[:, KICK] >= 0.5)
+    assert np.allclose(env[hits], 0.8)  # the onset's strength, on its own frame
+    rises = np.flatnonzero(np.diff(env) > 0) + 1
+    assert set(rises) <= set(hits)  # the wavering estimate and the weak onsets lift nothing
+    assert run(est).env[:, STEMS.index("snare")].max() == 0.0  # no snare onset: its wavering envelope is gone
+    # The fall between hits is a small step per frame, not a second event.
+    falls = -np.diff(env)[np.diff(env) < 0]
+    assert falls.max() < 0.15 * 0.8
+
+
+def test_the_beat_runs_at_an_even_speed_and_stays_on_the_heard_beat() -> None:
+    est = estimate(480)
+    out = run(est)
+    step = np.diff(np.unwrap(out.beat_phase.astype(np.float64) * 2 * np.pi)) / (2 * np.pi)  # turns per frame
+    heard = np.diff(np.unwrap(est.beat_phase.astype(np.float64) * 2 * np.pi)) / (2 * np.pi)
+    assert np.std(step[60:]) < 0.2 * np.std(heard[60:])  # steadier than the estimate
+    truth = ((np.arange(480) + 1) / FPS * 2.0) % 1.0
+    err = (out.beat_phase[120:] - truth[120:] + 0.5) % 1.0 - 0.5
+    assert np.abs(err).max() < 0.05  # and locked to the beat
+
+
+def test_the_melody_changes_only_on_a_lead_note() -> None:
+    est = estimate()
+    est.onset[100, LEAD] = 0.9
+    mel = run(est).melody
+    assert np.all(mel[1:100] == mel[0]) and np.all(mel[100:] == est.melody[100])
+
+
+def test_a_checkpoints_calibrated_thresholds_decide_what_is_a_hit() -> None:
+    est = estimate()  # kick onsets of 0.8 on the beat and 0.3 between
+    low = np.full(len(STEMS), 0.25)
+    steady = SteadyState(FPS, low)
+    env = MusicState.concat([steady.apply(est.frame(t)) for t in range(len(est))]).env[:, KICK]
+    rises = np.flatnonzero(np.diff(env) > 0) + 1
+    assert set(rises) | {0} == set(np.flatnonzero(est.onset[:, KICK] >= 0.25))  # the 0.3 onsets count now
+    try:
+        SteadyState(FPS, (0.5, 0.5))
+    except ValueError as e:
+        assert "one per stem" in str(e)
+    else:
+        raise AssertionError("a wrong number of thresholds must fail")
