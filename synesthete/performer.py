@@ -35,6 +35,7 @@ from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.controls import ControlState
 from synesthete.features import MEL_SCALE, StreamingFeatures
 from synesthete.looks import LookMixer, look_names
+from synesthete.music_events import detector_config
 from synesthete.music_state import FIELD_NAMES, SPEC, MusicState
 from synesthete.post_effects import PostEffects, to_uint8
 from synesthete.steady_state import SteadyState
@@ -205,8 +206,8 @@ class Performer:
         self.effects = PostEffects(self.fps)
         self.beats = BeatTracker(self.fps)
         self.chord = ChordHold(self.fps)
-        # The looks count a hit where the checkpoint's calibrated thresholds do (the HUD and OSC too).
-        self.steady = SteadyState(self.fps, tuple(getattr(cfg, "onset_thresholds", ()) or ()))
+        # The looks move on the hits OSC sends: the checkpoint's calibrated thresholds.
+        self.steady = SteadyState(self.fps, detector_config(cfg))
         self.reset()
 
     def new_controls(self, **values: float) -> ControlState:

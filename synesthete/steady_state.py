@@ -8,12 +8,14 @@ than the music had onsets). The estimate's onsets, on the other hand, are sharp:
 frame the hit is heard. So the drawn state is rebuilt the way the score's exact state is made
 (synesthete.audio.score_state), from those onsets and the slow context, frame by frame:
 
-* envelopes: an onset at or above its stem's hit threshold (the hearing checkpoint's calibrated
-  `onset_thresholds` when it has them, else `ONSET_HIT`, what the looks count as a hit) lifts its stem's envelope to the onset's strength on
-  the frame it arrives; between onsets the envelope only decays, exponentially, with the score's
-  time constant of that stem (drums) or `TONAL_TAU` (tonal stems). One jump, then a smooth fall:
-  the picture moves once per hit. A decay at least `MIN_TAU` long keeps the fall per frame a small
-  fraction of the jump, so the fall is steady motion, not a second event.
+* envelopes: a stem's envelope jumps on the frame the event detector (`music_events`, with the
+  hearing checkpoint's calibrated per-stem thresholds: the hits OSC sends and the analysis
+  exports) reports a hit of that stem, to `0.5 + 0.5 * (onset - threshold) / (1 - threshold)`
+  (a counted hit always moves the picture clearly; a surer one more; at the default threshold of
+  0.5 that is the onset itself); between hits the envelope only decays, exponentially, with the
+  score's time constant of that stem (drums) or `TONAL_TAU` (tonal stems). One jump, then a
+  smooth fall: the picture moves once per hit. A decay at least `MIN_TAU` long keeps the fall
+  per frame a small fraction of the jump, so the fall is steady motion, not a second event.
 * beat and bar phase: a steady oscillator at the (smoothed) tempo, pulled gently towards the
   heard phase in proportion to its confidence, so beat- and bar-locked motion runs at an even
   speed instead of stuttering with every wobble of the estimate.
@@ -33,8 +35,8 @@ import numpy as np
 from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.audio.score_state import DRUM_TAU
 from synesthete.constants import STEMS
+from synesthete.music_events import DetectorConfig, EventDetector, Hit
 from synesthete.music_state import CONFIDENCE_GROUPS, MusicState
-from synesthete.visual.signals import ONSET_HIT
 
 TONAL_TAU = 0.3  # s: fall of the bass, chords, lead and fx envelopes between notes
 MIN_TAU = 0.15  # s: no envelope falls faster (a closed hat's 60 ms would drop 40 % in one 30 fps frame)
@@ -70,12 +72,12 @@ class _Oscillator:
 class SteadyState:
     """Frame by frame: a one-frame `MusicState` (the estimate) in, the one-frame state to draw out."""
 
-    def __init__(self, fps: float, thresholds: tuple[float, ...] | np.ndarray = ()) -> None:
+    def __init__(self, fps: float, config: DetectorConfig | None = None) -> None:
         self.fps = float(fps)
-        if len(thresholds) not in (0, len(STEMS)):
-            raise ValueError(f"onset thresholds: one per stem ({', '.join(STEMS)}), got {len(thresholds)}")
-        self.threshold = (np.asarray(thresholds, np.float32) if len(thresholds)
-                          else np.full(len(STEMS), ONSET_HIT, np.float32))  # (S,)
+        config = config or DetectorConfig()
+        self.detector = EventDetector(self.fps, config)
+        self.threshold = (np.asarray(config.stem_thresholds, np.float32) if config.stem_thresholds
+                          else np.full(len(STEMS), config.onset_threshold, np.float32))  # (S,) hit thresholds
         tau = np.array([max(DRUM_TAU.get(s, TONAL_TAU), MIN_TAU) for s in STEMS], np.float32)
         self.decay = np.exp(-1.0 / (self.fps * tau)).astype(np.float32)  # (S,) per frame
         self.energy_alpha = 1.0 - np.exp(-1.0 / (self.fps * ENERGY_TAU))
@@ -84,6 +86,7 @@ class SteadyState:
         self.reset()
 
     def reset(self) -> None:
+        self.detector.reset()
         self.env = np.zeros(len(STEMS), np.float32)
         self.tempo: float | None = None
         self.beat = _Oscillator()
@@ -95,15 +98,19 @@ class SteadyState:
     def apply(self, state: MusicState) -> MusicState:
         conf = state.confidence[0]
         out = MusicState(**state.__dict__)
+        hit = np.zeros(len(STEMS), np.float32)  # strength of each stem's hit on this frame, 0 if none
+        onset = np.asarray(state.onset[0], np.float32)
+        for event in self.detector.update(state):
+            if isinstance(event, Hit):
+                j = _STEM[event.stem]
+                hit[j] = 0.5 + 0.5 * float(np.clip((onset[j] - self.threshold[j]) / (1.0 - self.threshold[j]), 0.0, 1.0))
         if conf[_GROUP["stems"]] >= EXACT:
             self.env = np.asarray(state.env[0], np.float32).copy()
         else:
-            onset = np.asarray(state.onset[0], np.float32)
-            hit = np.where(onset >= self.threshold, np.clip(onset, 0.0, 1.0), 0.0).astype(np.float32)
             self.env = np.maximum(self.env * self.decay, hit)
             out.env = self.env[None].copy()
             out.onset = hit[None]  # the hits counted here, and only those (a style lifts on onsets too)
-        onset_now = np.asarray(state.onset[0]) >= self.threshold
+        onset_now = hit > 0.0
         if conf[_GROUP["pitch"]] < EXACT:
             out.melody = np.full(1, self._hold("melody", float(state.melody[0]), onset_now[_STEM["lead"]]), np.float32)
             out.bass = np.full(1, self._hold("bass", float(state.bass[0]), onset_now[_STEM["bass"]]), np.float32)

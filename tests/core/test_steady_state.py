@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from synesthete.constants import STEMS
+from synesthete.music_events import DetectorConfig
 from synesthete.music_state import CONFIDENCE_GROUPS, MusicState
 from synesthete.steady_state import SteadyState
 from synesthete.visual.synthetic import groove_controls
@@ -28,7 +29,7 @@ def estimate(n: int = 240, seed: int = 0) -> MusicState:
     state.melody = (0.5 + 0.05 * rng.standard_normal(n)).astype(np.float32)
     state.energy = (0.5 + 0.1 * rng.standard_normal(n)).clip(0, 1).astype(np.float32)
     state.onset[(t % 30) == 0, KICK] = 0.8
-    state.onset[(t % 30) == 15, KICK] = 0.3  # below one half: noise, moves nothing
+    state.onset[(t % 30) == 15, KICK] = 0.2  # below the detector's threshold (0.3): noise, moves nothing
     state.confidence = np.full((n, len(CONFIDENCE_GROUPS)), 0.6, np.float32)
     return state
 
@@ -49,13 +50,13 @@ def test_an_envelope_jumps_on_the_onset_frame_and_only_falls_between() -> None:
     est = estimate()
     env = run(est).env[:, KICK]
     hits = np.flatnonzero(est.onset[:, KICK] >= 0.5)
-    assert np.allclose(env[hits], 0.8)  # the onset's strength, on its own frame
+    assert np.allclose(env[hits], 0.5 + 0.5 * (0.8 - 0.3) / 0.7)  # the hit's strength, on its own frame
     rises = np.flatnonzero(np.diff(env) > 0) + 1
     assert set(rises) <= set(hits)  # the wavering estimate and the weak onsets lift nothing
     assert run(est).env[:, STEMS.index("snare")].max() == 0.0  # no snare onset: its wavering envelope is gone
     # The fall between hits is a small step per frame, not a second event.
     falls = -np.diff(env)[np.diff(env) < 0]
-    assert falls.max() < 0.15 * 0.8
+    assert falls.max() < 0.15 * env.max()
 
 
 def test_the_beat_runs_at_an_even_speed_and_stays_on_the_heard_beat() -> None:
@@ -77,15 +78,15 @@ def test_the_melody_changes_only_on_a_lead_note() -> None:
 
 
 def test_a_checkpoints_calibrated_thresholds_decide_what_is_a_hit() -> None:
-    est = estimate()  # kick onsets of 0.8 on the beat and 0.3 between
-    low = np.full(len(STEMS), 0.25)
-    steady = SteadyState(FPS, low)
+    est = estimate()  # kick onsets of 0.8 on the beat and 0.2 between
+    steady = SteadyState(FPS, DetectorConfig(stem_thresholds=(0.15,) * len(STEMS)))
     env = MusicState.concat([steady.apply(est.frame(t)) for t in range(len(est))]).env[:, KICK]
     rises = np.flatnonzero(np.diff(env) > 0) + 1
-    assert set(rises) | {0} == set(np.flatnonzero(est.onset[:, KICK] >= 0.25))  # the 0.3 onsets count now
-    try:
-        SteadyState(FPS, (0.5, 0.5))
-    except ValueError as e:
-        assert "one per stem" in str(e)
-    else:
-        raise AssertionError("a wrong number of thresholds must fail")
+    assert set(rises) | {0} == set(np.flatnonzero(est.onset[:, KICK] >= 0.15))  # the 0.2 onsets count now
+
+
+def test_an_onset_that_stays_above_the_threshold_is_one_hit() -> None:
+    est = estimate()
+    est.onset[100:106, LEAD] = [0.5, 0.6, 0.55, 0.62, 0.58, 0.6]  # one note, wavering above 0.3
+    env = run(est).env[:, LEAD]
+    assert np.flatnonzero(np.diff(env) > 0).tolist() == [99]  # it rises once, on frame 100
