@@ -10,9 +10,9 @@ frame the hit is heard. So the drawn state is rebuilt the way the score's exact 
 
 * envelopes: a stem's envelope jumps on the frame the event detector (`music_events`, with the
   hearing checkpoint's calibrated per-stem thresholds: the hits OSC sends and the analysis
-  exports) reports a hit of that stem, to `0.5 + 0.5 * (onset - threshold) / (1 - threshold)`
-  (a counted hit always moves the picture clearly; a surer one more; at the default threshold of
-  0.5 that is the onset itself); between hits the envelope only decays, exponentially, with the
+  exports) reports a hit of that stem, to the onset's value (its strength, as a score's hit jumps
+  to its velocity: a sure hit moves the picture more than a faint one, which the eye and the motion
+  metric may not count); between hits the envelope only decays, exponentially, with the
   score's time constant of that stem (drums) or `TONAL_TAU` (tonal stems). One jump, then a
   smooth fall: the picture moves once per hit. A decay at least `MIN_TAU` long keeps the fall
   per frame a small fraction of the jump, so the fall is steady motion, not a second event.
@@ -103,7 +103,7 @@ class SteadyState:
         for event in self.detector.update(state):
             if isinstance(event, Hit):
                 j = _STEM[event.stem]
-                hit[j] = 0.5 + 0.5 * float(np.clip((onset[j] - self.threshold[j]) / (1.0 - self.threshold[j]), 0.0, 1.0))
+                hit[j] = float(np.clip(onset[j], 0.0, 1.0))
         if conf[_GROUP["stems"]] >= EXACT:
             self.env = np.asarray(state.env[0], np.float32).copy()
         else:
