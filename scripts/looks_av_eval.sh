@@ -12,9 +12,8 @@
 # flock /tmp/heavy.lock when that lock file exists (the shared box's one-heavy-job rule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEV_SET="${DEV_SET:-/work/dev_set}"
-[ -f "$DEV_SET/index.json" ] || DEV_SET=results/dev_set
-[ -f "$DEV_SET/index.json" ] || { echo "looks_av_eval: no dev set at /work/dev_set or results/dev_set (scripts/make_dev_set.py builds it)" >&2; exit 1; }
+DEV_SET="${DEV_SET:-results/dev_set}"
+[ -f "$DEV_SET/index.json" ] || { echo "looks_av_eval: no dev set at $DEV_SET (scripts/make_dev_set.py builds it; DEV_SET=DIR points elsewhere)" >&2; exit 1; }
 PIECES="${PIECES:-crimson-default liquidwar-colossus mma-barb mma-bossa pinball-hurd-intro planetblupi-002}"
 if [ "$PIECES" = all ]; then
   PIECES=$(python3 -c "import json,sys; print(' '.join(e['name'] for e in json.load(open(sys.argv[1]))['excerpts']))" "$DEV_SET/index.json")
