@@ -52,7 +52,7 @@ from synesthete.audio_file import AudioFile
 from synesthete.constants import WINDOW_SIZE
 from synesthete.frame_size import parse_size
 from synesthete.preset import default_preset, find_preset, load_preset, preset_controls
-from synesthete.render import RenderError, RenderStats, remove_stale_partials, render_to_mp4
+from synesthete.render import RENDER_THREADS, RenderError, RenderStats, remove_stale_partials, render_to_mp4
 
 PRESETS_DIR = Path("presets")  # where a bare --preset NAME is looked up, as synesthete-live does
 
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="native: the model draws at its own size (a replay: at the live render size) and frames "
                    "are fitted to --size like the live window does (fast; default for a file); "
                    "full: the model renders at --size (default for --replay)")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=int, default=RENDER_THREADS,
                    help="torch CPU threads (default 1: per-frame work is small, and the video encoder uses the other cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

@@ -83,7 +83,9 @@ def build_parser(parts: dict[str, BenchPart]) -> tuple[argparse.ArgumentParser, 
         p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures to PATH as flat JSON")
         p.add_argument("--results-dir", default="results",
                        help="folder for the dated JSON copy (default: results/); '' to skip")
-        p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+        p.add_argument("--threads", type=int, default=None if part.name == "all" else part.threads,
+                       help="torch CPU threads (default: " + ("each part's own" if part.name == "all" else
+                                                              f"{part.threads}, as the measured app runs") + ")")
         if part.add_arguments is not None:
             part.add_arguments(p)
         part_parsers[part.name] = p
@@ -93,12 +95,14 @@ def build_parser(parts: dict[str, BenchPart]) -> tuple[argparse.ArgumentParser, 
 def part_args(part_parser: argparse.ArgumentParser, shared: argparse.Namespace) -> argparse.Namespace:
     """`all` runs each part with its own defaults and the shared flags (--quick, --threads)."""
     args = part_parser.parse_args(["--quick"] if shared.quick else [])
-    args.threads = shared.threads
+    if shared.threads is not None:
+        args.threads = shared.threads
     return args
 
 
 def run_part(part: BenchPart, args: argparse.Namespace) -> dict[str, Any]:
     print(f"== {part.name}: {part.help}", flush=True)
+    torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     figures = part.run(args)
     figures = {"part": part.name, "quick": bool(args.quick), **figures,
@@ -111,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     parts = discover_parts()
     parser, part_parsers = build_parser(parts)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     selected = list(parts.values()) if args.part == "all" else [parts[args.part]]
     combined: dict[str, Any] = {}
     for part in selected:

@@ -18,3 +18,4 @@ class BenchPart:
     help: str
     run: Callable[[argparse.Namespace], dict[str, Any]]
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    threads: int = 2  # torch threads by default: the measured app's own where it has one (render: 1)
