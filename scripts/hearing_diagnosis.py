@@ -31,7 +31,7 @@ from synesthete.checkpoint import load_model
 from synesthete.constants import STEMS
 from synesthete.features import FeatureExtractor
 from synesthete.hearing_evaluation import MIN_TIME_S, default_seeds, dev_set_items, procedural_items
-from synesthete.model.hearing import outputs_to_fields, to_music_state
+from synesthete.model.hearing import to_music_state
 from synesthete.music_events import detect_events, detector_config
 
 SHOWN = ("kick", "snare", "hat_closed", "bass")
@@ -124,8 +124,8 @@ def hear_all(model, items) -> list:
     states = []
     with torch.inference_mode():
         for item in items:
-            raw = model(features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None]))
-            states.append(to_music_state(outputs_to_fields(raw, model.tracker), model.cfg.fps))
+            fields = model.fields(features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None]))
+            states.append(to_music_state(fields, model.cfg.fps))
     return states
 
 

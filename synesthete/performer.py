@@ -206,8 +206,9 @@ class Performer:
         self.effects = PostEffects(self.fps)
         self.beats = BeatTracker(self.fps)
         self.chord = ChordHold(self.fps)
-        # The looks move on the hits OSC sends: the checkpoint's calibrated thresholds.
-        self.steady = SteadyState(self.fps, detector_config(cfg))
+        # The hits the looks move on and OSC sends: the checkpoint's calibrated thresholds.
+        self.detector = detector_config(cfg)
+        self.steady = SteadyState(self.fps, self.detector)
         self.reset()
 
     def new_controls(self, **values: float) -> ControlState:

@@ -22,12 +22,12 @@ import torch
 from synesthete.frame_size import even_size
 from synesthete.resampler import Resampler
 
-# Model frames per `Performer.process` call: big enough to amortise the Python overhead, small
-# enough that the progress bar moves and the mp4 streams are interleaved finely.
 # Threads of torch and OpenCV for a render (synesthete-render --threads, and the bench that measures
 # it): per-frame work is small and the video encoder takes the other cores; at 2 torch threads on
 # the 2-core box a 720p60 render ran 1.28x real time against 1.79x at 1 (2026-11-30, quiet box).
 RENDER_THREADS = 1
+# Model frames per `Performer.process` call: big enough to amortise the Python overhead, small
+# enough that the progress bar moves and the mp4 streams are interleaved finely.
 CHUNK_FRAMES = 30
 # Batches of drawn frames waiting for the encoder thread (scale to the output + x264 + aac): the
 # hearing and the looks make the next batch on the calling thread meanwhile, so on two cores the

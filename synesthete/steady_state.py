@@ -76,8 +76,6 @@ class SteadyState:
         self.fps = float(fps)
         config = config or DetectorConfig()
         self.detector = EventDetector(self.fps, config)
-        self.threshold = (np.asarray(config.stem_thresholds, np.float32) if config.stem_thresholds
-                          else np.full(len(STEMS), config.onset_threshold, np.float32))  # (S,) hit thresholds
         tau = np.array([max(DRUM_TAU.get(s, TONAL_TAU), MIN_TAU) for s in STEMS], np.float32)
         self.decay = np.exp(-1.0 / (self.fps * tau)).astype(np.float32)  # (S,) per frame
         self.energy_alpha = 1.0 - np.exp(-1.0 / (self.fps * ENERGY_TAU))

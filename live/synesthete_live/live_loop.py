@@ -43,7 +43,6 @@ from synesthete.constants import BLOCK_SIZE, FPS, WINDOW_SIZE
 from synesthete.controls import ControlState
 from synesthete.device import pick_device
 from synesthete.checkpoint import CheckpointError
-from synesthete.music_events import detector_config
 from synesthete.music_state import MusicState
 from synesthete.performer import DEFAULT_RENDER_SIZE, Frame, Performer, ScoreHearing
 from synesthete.preset import Preset, PresetError, default_preset, find_preset, list_presets, load_preset, preset_event
@@ -234,7 +233,7 @@ class LiveLoop:
             self._start_recording(o.record)
         self.links = Links(o.osc_out, o.osc_in, o.osc_in_host, o.ndi, o.ndi_size or self.window.size,
                            self.performer.fps, self.performer.sample_rate,
-                           detector=detector_config(getattr(self.performer.hearing, "cfg", None)))
+                           detector=self.performer.detector)
         self.source.start()
         self._say(f"input {self.source.name}, model {self.checkpoint_label}, window "
                   f"{self.window.size[0]}x{self.window.size[1]} at {o.fps} fps"
@@ -518,7 +517,7 @@ class LiveLoop:
         if result.performer is not None:
             old = self.performer
             self.performer = result.performer
-            self.links.set_detector(detector_config(getattr(self.performer.hearing, "cfg", None)))
+            self.links.set_detector(self.performer.detector)
             self.loader.current_checkpoint = self.loader.checkpoint_key(preset)
             self.checkpoint_label = result.checkpoint_label
             if len(self.performer.styles) != self.controls.n_styles:

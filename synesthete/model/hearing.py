@@ -44,8 +44,6 @@ equals `fields` on the whole clip (tests/core/model/test_hearing.py, every encod
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
@@ -59,15 +57,15 @@ from synesthete.registry import build
 TEMPO_REF = 120.0  # the tempo head regresses ln(bpm / TEMPO_REF)
 State = dict[str, tuple[torch.Tensor, ...]]
 
+# The groups the confidence head answers; beat and bar are the tracker's (its belief's spread).
+TRACKED_GROUPS = ("beat", "bar")
+HEAD_CONFIDENCE_GROUPS = tuple(g for g in CONFIDENCE_GROUPS if g not in TRACKED_GROUPS)
 # (raw key, width), in the order of the one head layer's outputs.
 HEADS: tuple[tuple[str, int], ...] = (
     ("env", len(STEMS)), ("onset", len(STEMS)), ("beat", 1), ("downbeat", 1), ("tempo", 1),
     ("chord_root", 12), ("chord_quality", len(CHORD_QUALITIES)), ("energy", 1), ("melody", 1), ("bass", 1),
-    ("confidence", len(CONFIDENCE_GROUPS) - 2),
+    ("confidence", len(HEAD_CONFIDENCE_GROUPS)),
 )
-# The groups the confidence head answers; beat and bar are the tracker's (its belief's spread).
-TRACKED_GROUPS = ("beat", "bar")
-HEAD_CONFIDENCE_GROUPS = tuple(g for g in CONFIDENCE_GROUPS if g not in TRACKED_GROUPS)
 _SCALAR_HEADS = ("beat", "downbeat", "tempo", "energy", "melody", "bass")  # width-1 heads: returned as (...,) not (..., 1)
 
 
@@ -163,12 +161,6 @@ Counter = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 def _init_counter(batch: int, device: torch.device | str) -> Counter:
     """(previous beat phase, whole beats counted, 1 once a frame was seen), (B,) each: nothing heard yet."""
     return torch.zeros(batch, device=device), torch.zeros(batch, device=device), torch.zeros(batch, device=device)
-
-
-def phase_of(sin_cos: torch.Tensor) -> torch.Tensor:
-    """(..., 2) (sin, cos) -> phase in cycles, [0, 1)."""
-    p = torch.atan2(sin_cos[..., 0], sin_cos[..., 1]) / (2 * math.pi)
-    return torch.remainder(p, 1.0)
 
 
 def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Counter]:
