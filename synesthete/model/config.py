@@ -254,6 +254,12 @@ class HearingConfig:
     # chord changes once a bar, the beat every few frames: in one memory they compete); the chord
     # heads read [latent, its state]. 0: the chord heads read the latent alone.
     harmony_hidden: int = 32
+    # True: the harmony GRU also reads the rhythm memory's latent (and, with `skip`, the encoder's
+    # output), detached so that the chord loss cannot pull the rhythm memory: chords change on bars,
+    # and the latent knows where the bar is and when a note just started, which the chroma alone
+    # says only after its 341 ms window has filled with the new chord. False keeps the meaning of
+    # checkpoints stored without the key.
+    harmony_context: bool = False
     # The heads also read the encoder's output, not only the memory's: an onset is in the last few
     # frames of audio, and through the recurrent memory alone its timing reaches the heads late
     # and blurred (the onset heads learned nothing in 400 steps without it). Off by default so
