@@ -15,7 +15,7 @@ from typing import Any
 
 from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
-from synesthete.features import CHROMA_LAYOUTS
+from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS
 
 
 @dataclass(frozen=True)
@@ -166,10 +166,10 @@ class ModelConfig:
         object.__setattr__(self, "styles", tuple(self.styles))
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim")
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
-                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+                CHROMA_CHOICES, self.n_chroma)
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
         require(self.bar_hidden >= 0, "bar_hidden", ">= 0 (0 = no bar path)", self.bar_hidden)
         require(self.harmony_into in ("latent", "palette"), "harmony_into", '"latent" or "palette"',
                 self.harmony_into)
@@ -280,12 +280,12 @@ class HearingConfig:
         require(not t or (len(t) == len(STEMS) and all(0.0 < v < 1.0 for v in t)), "onset_thresholds",
                 f"empty or {len(STEMS)} values in (0, 1), one per stem ({', '.join(STEMS)})", t)
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
-                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+                CHROMA_CHOICES, self.n_chroma)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
                 self.harmony_hidden)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
 
     @property
     def n_features(self) -> int:
