@@ -233,6 +233,9 @@ def model_config(size: str = DEFAULT_SIZE, **overrides: Any) -> ModelConfig:
     return ModelConfig(**values)
 
 
+DOWNBEAT_HEADS = ("frame", "next_beat")  # what HearingConfig.downbeat_head may say
+
+
 @dataclass(frozen=True)
 class HearingConfig:
     """The hearing model (synesthete.model.hearing): features -> every field of the music state.
@@ -268,6 +271,12 @@ class HearingConfig:
     # Reads the beat and downbeat activation heads into beat / bar phase, tempo and their
     # confidences: the phase is the tracker's, so a beat is predicted, not a frame after the evidence.
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    # What the downbeat head says. "frame": a downbeat falls on this frame (a target on ~1 % of the
+    # frames). "next_beat": on every frame, whether the beat now due (this frame's or the next) is
+    # the bar's first; the tracker reads beat x it as the downbeat activation. The dense target
+    # asks the memory to count the beats of the bar on every frame, not once a bar. "frame" by
+    # default so that a checkpoint stored without the key keeps its meaning.
+    downbeat_head: str = "frame"
     # The onset threshold of each stem (STEMS order) that the event detector reads hits with,
     # calibrated by the trainer on its validation songs at the end of training
     # (synesthete.music_events.detector_config). Not a weight: empty (an older checkpoint, or
@@ -281,6 +290,8 @@ class HearingConfig:
                 f"empty or {len(STEMS)} values in (0, 1), one per stem ({', '.join(STEMS)})", t)
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
                 CHROMA_CHOICES, self.n_chroma)
+        require(self.downbeat_head in DOWNBEAT_HEADS, "downbeat_head", f"one of {', '.join(DOWNBEAT_HEADS)}",
+                self.downbeat_head)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
                 self.harmony_hidden)
         if self.harmony_hidden and not self.n_chroma:

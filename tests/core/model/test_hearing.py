@@ -165,6 +165,23 @@ def test_outputs_are_causal_in_audio():
     assert (a["onset"][:, t_cut + 1:] - b["onset"][:, t_cut + 1:]).abs().max() > 1e-5
 
 
+def test_the_next_beat_downbeat_head_gives_the_tracker_beat_times_it_and_steps_like_forward():
+    """downbeat_head = "next_beat": the head says whether the beat now due is the bar's first, so the
+    tracker's downbeat probability is the beat's times it; "frame" (the default) passes the head on."""
+    feats = features(tiny_hearing(), batch=2, frames=9)
+    for head in ("frame", "next_beat"):
+        model = tiny_hearing(downbeat_head=head)
+        with torch.no_grad():
+            raw = model(feats)
+            whole, streamed = model.fields(feats), run_steps(model, feats)
+        want = torch.sigmoid(raw["downbeat"]) * (torch.sigmoid(raw["beat"]) if head == "next_beat" else 1.0)
+        torch.testing.assert_close(raw["downbeat_p"], want)
+        d = torch.remainder(streamed["bar_phase"] - whole["bar_phase"] + 0.5, 1.0) - 0.5
+        assert d.abs().max() < 1e-4, head
+    with pytest.raises(ValueError, match="downbeat_head"):
+        tiny_hearing(downbeat_head="bar")
+
+
 def test_unknown_component_and_bad_config_are_one_line():
     with pytest.raises(ValueError, match="model.bridge.name: unknown bridge 'mamba'.*gru"):
         tiny_hearing(bridge="mamba")
