@@ -27,6 +27,9 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
     bass vector's loudest class names it on ~75 % of the frames of held-out songs, where the
     single power vector's names it on ~36 % (drums and the lead's partials outshout the chord
     there); with an 8192-point window (341 ms) a semitone is resolvable down to ~50 Hz.
+  - `n_chroma=36`: those two, then a *fast harmony* vector (250 Hz - 2 kHz) from its own
+    2048-sample window, which a new chord fills within a few frames where the 341 ms window,
+    centred 170 ms back, needs ~9 (docs/model.md).
 """
 
 from __future__ import annotations
