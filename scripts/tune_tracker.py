@@ -1,12 +1,22 @@
-"""Tune the beat tracker's few parameters on a checkpoint's cached activations (docs/training.md).
+"""Tune the beat tracker's few parameters on a checkpoint's cached activations (docs/training.md),
+and see per song why beats and downbeats fail (--per-song, docs/evaluation.md#why-the-downbeats-failed).
 
-The network runs once per song (its beat / downbeat activations and the flux feature are cached
-under --cache); then each tracker config of the grid runs over them and the live EventDetector
-reads its beats, scored with mir_eval (beat and downbeat F, +-70 ms, after 4 s). Tune on the
-procedural validation songs (`--set val`: seeds 30000 and up, apart from the trainer's 20000+ and
-synesthete-eval's 10000+); `--set dev` reads the dev set (say so in the docs if a choice is made there).
+The network runs once per song (its beat activation, downbeat probability and the flux feature are
+cached under --cache); then each tracker config of the grid runs over them and the live
+EventDetector reads its beats, scored with mir_eval (beat and downbeat F, +-70 ms, after 4 s). Tune
+on the procedural validation songs (`--set val`: seeds 30000 and up, apart from the trainer's
+20000+ and synesthete-eval's 10000+); `--set dev` reads the dev set (say so in the docs if a
+choice is made there); `--set eval` reads synesthete-eval's held-out songs, for diagnosis only.
+
+--per-song prints, per song: the true meter and tempo, the tracker's tempo (median after 4 s),
+beat and downbeat F, the estimated beats' median offset from the true ones in beats, where the
+estimated downbeats land on the true beat grid (beats after the true bar's first, mod the meter:
+0 is right, a whole number a wrong beat of the bar, a fraction off the beats), the truth's mean
+downbeat probability on each beat of the bar (does the head hear which beat is first) and the
+mean beat activation on beats and away from them.
 
     uv run --locked python scripts/tune_tracker.py CKPT --set val observation_lambda=8,16,32 onset_weight=0,0.7
+    uv run --locked python scripts/tune_tracker.py CKPT --set eval --per-song
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import numpy as np
 import torch
 
 from synesthete.checkpoint import load_model
-from synesthete.constants import STEMS
+from synesthete.constants import HELD_OUT_SEED_BASE, STEMS
 from synesthete.features import FeatureExtractor
 from synesthete.hearing_evaluation import MIN_TIME_S, dev_set_items, procedural_items
 from synesthete.metrics.hearing import beat_f
@@ -30,61 +40,106 @@ VALIDATION_TUNING_SEEDS = 30000
 
 
 def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path):
-    """[(beat (T,), downbeat (T,), flux (T,))], [(true beats, true downbeats)] per song, cached."""
+    """[(beat (T,), downbeat probability (T,), flux (T,))], [(true beats, true downbeats)], the songs'
+    names and the model's config, cached per checkpoint and set."""
     model = load_model(ckpt)
-    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{which}.npz"
+    songs = f"{n_songs}_" if which != "dev" else ""
+    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{which}_{songs}v2.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
-        return list(z["acts"]), list(z["truths"]), model.cfg
+        return list(z["acts"]), list(z["truths"]), list(z["names"]), model.cfg
     cfg = model.cfg
-    items = (procedural_items(cfg, list(range(VALIDATION_TUNING_SEEDS, VALIDATION_TUNING_SEEDS + n_songs)), 16.0)
-             if which == "val" else dev_set_items(dev_set, cfg.sample_rate))
+    base = {"val": VALIDATION_TUNING_SEEDS, "eval": HELD_OUT_SEED_BASE}.get(which)
+    items = (procedural_items(cfg, list(range(base, base + n_songs)), 16.0) if base is not None
+             else dev_set_items(dev_set, cfg.sample_rate))
     fx = FeatureExtractor.for_model(cfg)
     acts, truths = [], []
     with torch.no_grad():
         for it in items:
             raw = model(fx.extract(torch.from_numpy(it.audio)[None]))
             acts.append(np.stack([torch.sigmoid(raw["beat"][0]).double().numpy(),
-                                  torch.sigmoid(raw["downbeat"][0]).double().numpy(), raw["flux"][0].double().numpy()]))
+                                  raw["downbeat_p"][0].double().numpy(), raw["flux"][0].double().numpy()]))
             truths.append((np.asarray(it.truth.beats), np.asarray(it.truth.downbeats)))
     cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, acts=np.array(acts, dtype=object), truths=np.array(truths, dtype=object))
-    return acts, truths, cfg
+    names = [it.source for it in items]
+    np.savez(path, acts=np.array(acts, dtype=object), truths=np.array(truths, dtype=object), names=np.array(names))
+    return acts, truths, names, cfg
 
 
-def score(tracker, fps: float, acts, truths) -> np.ndarray:
-    """(songs, 2): beat F and downbeat F of the tracker's events on each song."""
+def events(tracker, fps: float, acts) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per song the tracker's (beats, downbeats, tempo per frame), read by the live EventDetector."""
     res = []
-    for (b, d, flux), (tb, tdb) in zip(acts, truths):
-        state, det, beats, downs = tracker.init_state(1), EventDetector(fps), [], []
+    for b, d, flux in acts:
+        state, det, beats, downs, tempo = tracker.init_state(1), EventDetector(fps), [], [], np.empty(len(b))
         for t in range(len(b)):
             o, state = tracker.step(b[t:t + 1], d[t:t + 1], flux[t:t + 1], state)
+            tempo[t] = o["tempo"][0]
             for e in det.update({"beat_phase": o["beat_phase"][0], "bar_phase": o["bar_phase"][0],
                                  "onset": np.zeros(len(STEMS)), "tempo": o["tempo"][0],
                                  "chord_root": 0.0, "chord_quality": 0.0}):
                 (beats if isinstance(e, Beat) else downs if isinstance(e, Downbeat) else []).append(e.time)
-        res.append((beat_f(tb, beats, MIN_TIME_S), beat_f(tdb, downs, MIN_TIME_S)))
-    return np.array(res)
+        res.append((np.array(beats), np.array(downs), tempo))
+    return res
+
+
+def score(tracker, fps: float, acts, truths) -> np.ndarray:
+    """(songs, 2): beat F and downbeat F of the tracker's events on each song."""
+    return np.array([(beat_f(tb, beats, MIN_TIME_S), beat_f(tdb, downs, MIN_TIME_S))
+                     for (beats, downs, _), (tb, tdb) in zip(events(tracker, fps, acts), truths)])
+
+
+def per_song(tracker, fps: float, acts, truths, names: list[str]) -> None:
+    """The table of --per-song (the module docstring)."""
+    print(f"{'song':>20} {'m':>2} {'bpm':>6} {'heard':>6} {'beat F':>6} {'down F':>6} {'offset':>6}  "
+          f"{'downbeats on the true grid':<34} {'down p by beat of bar':<26} beat act on / off")
+    for name, (beats, downs, tempo), (b, d, _), (tb, tdb) in zip(names, events(tracker, fps, acts), acts, truths):
+        grid = np.arange(len(tb), dtype=np.float64)
+        first = np.searchsorted(tb, tdb - 1e-3)  # the true downbeats' indices on the beat grid
+        meter = int(np.median(np.diff(first))) if len(first) > 1 else 4
+        on = lambda times: np.interp(times[times >= MIN_TIME_S], tb, grid, left=np.nan, right=np.nan)  # noqa: E731
+        at_beats = np.ceil(tb * fps - 1e-9).astype(int) - 1
+        ok = (at_beats >= MIN_TIME_S * fps) & (at_beats < len(b) - 1)
+        peak = lambda x, f: np.max(x[f - 1: f + 2])  # noqa: E731  (the +-1 frame the loss tolerates)
+        which = (np.arange(len(tb)) - (first[0] if len(first) else 0)) % meter
+        by_beat = [np.mean([peak(d, f) for f in at_beats[ok & (which == k)]]) if np.any(ok & (which == k))
+                   else np.nan for k in range(meter)]
+        off = np.ones(len(b), bool)
+        for f in at_beats:
+            off[max(0, f - 3): f + 4] = False
+        off[: int(MIN_TIME_S * fps)] = False
+        pos = on(beats)
+        lands = np.round((on(downs) - (first[0] if len(first) else 0)) % meter, 1)
+        print(f"{name[:20]:>20} {meter:>2} {60 / np.median(np.diff(tb)):6.1f} {np.median(tempo[int(MIN_TIME_S * fps):]):6.1f} "
+              f"{beat_f(tb, beats, MIN_TIME_S):6.3f} {beat_f(tdb, downs, MIN_TIME_S):6.3f} "
+              f"{np.nanmedian(np.round(pos) - pos) if np.any(np.isfinite(pos)) else np.nan:6.2f}  "
+              f"{str(lands[~np.isnan(lands)][:6].tolist()):<34} {str(np.round(by_beat, 2).tolist()):<26} "
+              f"{np.mean([peak(b, f) for f in at_beats[ok]]):.2f} / {np.mean(b[off]):.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
-    ap.add_argument("--set", choices=("val", "dev"), default="val")
-    ap.add_argument("--songs", type=int, default=8, help="validation songs (--set val)")
+    ap.add_argument("--set", choices=("val", "dev", "eval"), default="val")
+    ap.add_argument("--songs", type=int, default=8, help="procedural songs (--set val or eval)")
+    ap.add_argument("--per-song", action="store_true", help="why each song fails (the module docstring)")
     ap.add_argument("--dev-set", type=Path, default=Path("results/dev_set"))
     ap.add_argument("--cache", type=Path, default=Path("runs/tracker_cache"))
     ap.add_argument("grid", nargs="*", help="KEY=V1,V2 ... over TrackerConfig fields")
     args = ap.parse_intermixed_args()
     torch.set_num_threads(1)
-    acts, truths, cfg = activations(args.checkpoint, args.set, args.songs, args.dev_set, args.cache)
+    acts, truths, names, cfg = activations(args.checkpoint, args.set, args.songs, args.dev_set, args.cache)
     grid: list[dict[str, float]] = [{}]
     for arg in args.grid:
         key, values = arg.split("=")
         grid = [dict(g, **{key: float(v)}) for g in grid for v in values.split(",")]
     for g in grid:
         tcfg = dataclasses.replace(cfg.tracker, **g)
-        r = score(build("tracker", tcfg.name, fps=cfg.fps, cfg=tcfg), cfg.fps, acts, truths)
+        tracker = build("tracker", tcfg.name, fps=cfg.fps, cfg=tcfg)
+        if args.per_song:
+            print(g or "checkpoint's tracker")
+            per_song(tracker, cfg.fps, acts, truths, names)
+            continue
+        r = score(tracker, cfg.fps, acts, truths)
         print(g or "checkpoint's tracker", "beat F %.3f downbeat F %.3f" % tuple(r.mean(0)),
               "per song:", np.round(r[:, 0], 2).tolist(), flush=True)
 

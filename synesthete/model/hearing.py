@@ -22,12 +22,13 @@ Raw head outputs (what the losses in train/ see) and how they become fields (`ou
 | env | stems | env | sigmoid, 0..1 |
 | onset | stems | onset | sigmoid: the probability of a hit heard within this frame |
 | beat | 1 | beat_phase, beat_count, tempo (through the tracker) | logit: a beat falls on this frame |
-| downbeat | 1 | bar_phase (through the tracker) | logit: a downbeat falls on this frame |
+| downbeat | 1 | bar_phase (through the tracker) | logit: a downbeat falls on this frame (`downbeat_head = "frame"`), or the beat now due is the bar's first (`"next_beat"`) |
 | tempo | 1 | none: an auxiliary loss (the tempo field is the tracker's) | ln(bpm / 120) |
 | chord_root | 12 | chord_root | logits -> argmax pitch class |
 | chord_quality | len(CHORD_QUALITIES) | chord_quality | logits -> argmax index |
 | energy, melody, bass | 1 each | same | sigmoid, 0..1 |
 | flux | 1 | none: the spectral flux feature passed through for the tracker (no weights, no loss) | as the feature |
+| downbeat_p | 1 | none: what the tracker reads as the downbeat activation (detached, no loss) | probability: sigmoid(downbeat), or with "next_beat" sigmoid(beat) x sigmoid(downbeat) |
 | confidence | HEAD_CONFIDENCE_GROUPS | confidence | sigmoid: trained to predict whether that group's heads are right; the beat and bar groups are the tracker's |
 
 The network hears whether a beat falls on a frame; where the music is (beat and bar phase, tempo)
@@ -82,9 +83,10 @@ class HearingModel(nn.Module):
                                 cfg=cfg.bridge)
         except KeyError as e:  # bad config: a ValueError that lists the known names
             raise ValueError(f"model.{kind}.name: {e.args[0]}") from None
-        self.harmony = (SidePath(cfg.n_chroma, cfg.harmony_hidden, 0, head_name="chord") if cfg.harmony_hidden
-                        else None)
-        width = cfg.latent_dim + cfg.harmony_hidden + (self.encoder.out_dim if cfg.skip else 0)
+        rhythm = cfg.latent_dim + (self.encoder.out_dim if cfg.skip else 0)  # z's width before the harmony state
+        self.harmony = (SidePath(cfg.n_chroma + (rhythm if cfg.harmony_context else 0), cfg.harmony_hidden, 0,
+                                 head_name="chord") if cfg.harmony_hidden else None)
+        width = rhythm + cfg.harmony_hidden
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
         try:
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker)
@@ -113,14 +115,25 @@ class HearingModel(nn.Module):
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
-            h, _ = self.harmony(features[..., -self.cfg.n_chroma:])  # (B, T, harmony_hidden)
+            h, _ = self.harmony(self._harmony_input(features, z))  # (B, T, harmony_hidden)
             z = torch.cat([z, h], dim=-1)
-        return {**self._split(self.heads(z)), "flux": self._flux(features)}
+        return self._tracker_inputs(self._split(self.heads(z)), features)
 
-    def _flux(self, features: torch.Tensor) -> torch.Tensor:
-        """The spectral flux feature (a plain DSP onset strength, (...,)): the tracker may read it
-        beside the beat activation. Passed through in the raw outputs; no loss reads it."""
-        return features[..., self.cfg.n_mels].detach()
+    def _harmony_input(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """What the harmony GRU reads, (..., in_dim): the chroma bins (the last features), then with
+        `harmony_context` the rhythm latent z, detached (the chord loss must not pull the rhythm memory)."""
+        chroma = features[..., -self.cfg.n_chroma:]
+        return torch.cat([chroma, z.detach()], dim=-1) if self.cfg.harmony_context else chroma
+
+    def _tracker_inputs(self, raw: dict[str, torch.Tensor], features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """`raw` plus what the tracker reads beside the heads (detached; no loss reads them):
+        "flux", the spectral flux feature (a plain DSP onset strength), and "downbeat_p", the
+        probability that a downbeat falls on the frame, from the downbeat head as
+        `cfg.downbeat_head` defines it."""
+        raw["flux"] = features[..., self.cfg.n_mels].detach()
+        down = torch.sigmoid(raw["downbeat"].detach())
+        raw["downbeat_p"] = down * torch.sigmoid(raw["beat"].detach()) if self.cfg.downbeat_head == "next_beat" else down
+        return raw
 
     def fields(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """features (B, T, F) -> every field but time, (B, T, ...) in the state's units."""
@@ -143,10 +156,9 @@ class HearingModel(nn.Module):
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
-            h, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
+            h, new_state["harmony"] = self.harmony.step(self._harmony_input(feature_t, z), state["harmony"])
             z = torch.cat([z, h], dim=-1)
-        raw = self._split(self.heads(z[:, None]))  # (B, 1, ...): the clip code path, one frame long
-        raw["flux"] = self._flux(feature_t[:, None])
+        raw = self._tracker_inputs(self._split(self.heads(z[:, None])), feature_t[:, None])  # (B, 1, ...): the clip code path
         fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
                                                                   state["tracker"])
         return {k: v[:, 0] for k, v in fields.items()}, new_state
@@ -175,12 +187,13 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
-def track(tracker, beat: torch.Tensor, downbeat: torch.Tensor, flux: torch.Tensor,
+def track(tracker, beat: torch.Tensor, downbeat_p: torch.Tensor, flux: torch.Tensor,
           tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
-    """The beat and downbeat activation logits and the flux feature (B, T) through the tracker, frame
-    by frame -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
+    """The beat activation logit, the downbeat probability and the flux feature (B, T) through the
+    tracker, frame by frame -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}:
+    (B, T) each, state after)."""
     b = torch.sigmoid(beat.detach()).double().cpu().numpy()
-    d = torch.sigmoid(downbeat.detach()).double().cpu().numpy()
+    d = downbeat_p.detach().double().cpu().numpy()
     o = flux.detach().double().cpu().numpy()
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
@@ -194,7 +207,7 @@ def track(tracker, beat: torch.Tensor, downbeat: torch.Tensor, flux: torch.Tenso
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
             tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
-    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat"], raw["flux"], tracker_state)
+    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat_p"], raw["flux"], tracker_state)
     beat_phase = tracked["beat_phase"]
     beat_count, counter = count_beats(beat_phase, counter)
     hi_tempo = SPEC["tempo"].hi

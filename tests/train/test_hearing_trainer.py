@@ -28,6 +28,7 @@ from synesthete_train.hearing import (
     calibrate_onset_thresholds,
     correctness,
     hearing_losses,
+    next_beat_is_first,
     tolerant_onset_loss,
 )
 
@@ -95,6 +96,36 @@ def test_beat_frames_are_the_frames_that_hold_the_scores_beats_and_downbeats():
             == frames(score.beat_times)
         got = np.flatnonzero(downbeats[0].numpy())
         assert sorted(got[got >= 1]) == frames(score.downbeat_times)
+
+
+@pytest.mark.parametrize("beats_per_bar", [4, 3])
+def test_the_dense_downbeat_target_is_on_from_the_bars_last_beat_to_its_downbeat(beats_per_bar):
+    """model.downbeat_head = "next_beat": the frames after the last beat of a bar starts, up to and
+    including the next downbeat's frame, and no others, in 3/4 and 4/4, tempo drift included."""
+    from synesthete.audio.engine import render_clip
+
+    score = render_clip(5, 12.0, beats_per_bar=beats_per_bar, drift=0.04).score
+    n = 12 * FPS
+    state = score.music_state(FPS, n)
+    target = {k: torch.from_numpy(getattr(state, k))[None] for k in ("beat_phase", "bar_phase", "tempo")}
+    got = next_beat_is_first(target, FPS)[0].numpy()
+    frame = lambda t: int(np.ceil(t * FPS - 1e-9)) - 1  # noqa: E731
+    want = np.zeros(n)
+    beats = np.asarray(score.beat_times)
+    for db in score.downbeat_times:
+        before = beats[beats < db - 1e-6]
+        if len(before) and frame(before[-1]) >= 0 and frame(db) < n:
+            want[frame(before[-1]) + 1: frame(db) + 1] = 1.0
+    first = frame(beats[beats > 0][0]) + 1  # before the clip's first beat the last beat's start is unseen
+    assert want[first:].sum() > 2 * FPS * 60 / score.tempo  # several bars
+    np.testing.assert_array_equal(got[first:], want[first:])
+
+
+def test_a_perfect_dense_downbeat_head_scores_nearly_zero():
+    target = _truth()
+    raw = dict(_perfect_raw(target), downbeat=(next_beat_is_first(target, FPS) * 2 - 1) * 12)
+    assert float(hearing_losses(raw, target, HearingLossConfig(), downbeat_head="next_beat")["downbeat"]) < 1e-3
+    assert float(hearing_losses(raw, target, HearingLossConfig(), downbeat_head="frame")["downbeat"]) > 1.0
 
 
 def test_the_focal_onset_loss_turns_to_the_hard_frames():

@@ -8,7 +8,7 @@ against the score's exact `MusicState` (`hearing_losses`), weighted by the prese
 |---|---|
 | onset | BCE on the exact frame, negatives within +-1 frame of a hit not penalised (the tolerance), positives weighted by loss.onset_pos_weight |
 | env | MSE of sigmoid(head) against the envelope |
-| beat, downbeat | BCE of the activation (a beat / a downbeat falls on this frame) against the score's beat / downbeat frames, with the onsets' +-1 frame tolerance, positives weighted by loss.beat_pos_weight |
+| beat, downbeat | BCE of the activation (a beat / a downbeat falls on this frame) against the score's beat / downbeat frames, with the onsets' +-1 frame tolerance, positives weighted by loss.beat_pos_weight. With model.downbeat_head = "next_beat" the downbeat head's is a plain BCE on every frame against whether the beat now due is the bar's first (`next_beat_is_first`) |
 | tempo | MSE of the head against ln(bpm / 120) (an auxiliary: the tempo field is the tracker's) |
 | chord_root, chord_quality | cross-entropy |
 | energy, melody, bass | MSE of sigmoid(head) |
@@ -228,20 +228,37 @@ def correctness(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -
         return torch.stack([by_group[g] for g in HEAD_CONFIDENCE_GROUPS], dim=-1)
 
 
+def next_beat_is_first(target: dict[str, torch.Tensor], fps: float) -> torch.Tensor:
+    """(B, T) in {0, 1}: the beat now due (this frame's, else the next) is the bar's first: the
+    downbeat frames and every frame after the start of a bar's last beat. The last beat of an
+    m-beat bar is where 1 - bar phase < (1 - beat phase) / m; the threshold (10 - 7 x beat phase) / 24
+    lies halfway between that bound for a 3/4 bar and the beat before it in a 4/4 bar, so no meter
+    is needed and a drifting tempo's phases may wobble."""
+    beats, downbeats = beat_frames(target, fps)
+    last = (1.0 - target["bar_phase"]) < (10.0 - 7.0 * target["beat_phase"]) / 24.0
+    return torch.where(beats > 0, downbeats, last.float())
+
+
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
-                   w: HearingLossConfig, fps: float = FPS, onset_ignore: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                   w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame",
+                   onset_ignore: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """One loss per head (the table in the module docstring) and their weighted "total".
     raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score at `fps`;
+    downbeat_head: what the downbeat head says (`HearingConfig.downbeat_head`);
     onset_ignore (B, T, stems): masked hits' frames, left out of the onset loss (`tolerant_onset_loss`)."""
     raw = {k: v.float() for k, v in raw.items()}
     hits = (target["onset"] > 0).float()
     beats, downbeats = beat_frames(target, fps)
+    if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE
+        downbeat_loss = F.binary_cross_entropy_with_logits(raw["downbeat"], next_beat_is_first(target, fps))
+    else:
+        downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight)
     losses = {
         "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight, w.onset_focal, w.onset_late_frames,
                                      onset_ignore),
         "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
         "beat": tolerant_onset_loss(raw["beat"][..., None], beats[..., None], w.beat_pos_weight),
-        "downbeat": tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight),
+        "downbeat": downbeat_loss,
         "tempo": F.mse_loss(raw["tempo"], torch.log(target["tempo"].clamp_min(1.0) / TEMPO_REF)),
         "chord_root": F.cross_entropy(raw["chord_root"].reshape(-1, 12), target["chord_root"].long().reshape(-1)),
         "chord_quality": F.cross_entropy(raw["chord_quality"].flatten(0, 1), target["chord_quality"].long().reshape(-1)),
@@ -442,7 +459,8 @@ class HearingTrainer(TrainerBase):
         # fp32 throughout: the target machine may lack bf16 (and AVX-512), and the figures must hold there.
         raw = self.model(feats)
         ignore = batch["onset_ignore"].to(self.device, non_blocking=True) if "onset_ignore" in batch else None
-        return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps, ignore))
+        return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps,
+                                            self.cfg.model.downbeat_head, ignore))
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg

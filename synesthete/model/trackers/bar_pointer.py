@@ -52,17 +52,22 @@ class BarPointerTracker:
         self.taus = taus
         n_t = taus.size
         # Layout: one segment of tau_i states per (meter, beat in bar k, tempo i), p = 0..tau_i-1.
-        starts, prev_ends, beat_phase, bar_phase, bpm, region, prior = [], [], [], [], [], [], []
+        starts, prev_ends, beat_phase, bpm, region, prior, nearest = [], [], [], [], [], [], []
         offset = 0
         seg_start: dict[tuple[int, int, int], int] = {}
+        self.beats: list[tuple[int, int]] = []  # (meter, beat in bar k), one row per beat of every meter
         for m in cfg.meters:
             for k in range(m):
+                self.beats.append((m, k))
+                row, next_row = len(self.beats) - 1, len(self.beats) - 1 - k + (k + 1) % m
                 for i, tau in enumerate(taus):
                     seg_start[(m, k, i)] = offset
                     p = np.arange(tau)
                     beat_phase.append((p + 0.5) / tau)  # frame t stands for its end: half a frame in
-                    bar_phase.append((k + (p + 0.5) / tau) / m)
                     bpm.append(np.full(tau, 60.0 * fps / tau))
+                    # the beat of the bar each position is nearest to (row of (m, k) in
+                    # self.beats): its own in the first half of the beat, the next one after
+                    nearest.append(np.where(p + 0.5 < tau / 2, row, next_row))
                     beat_zone = p < tau / cfg.observation_lambda
                     region.append(np.where(beat_zone, 2 if k == 0 else 1, 0))
                     # uniform over meters and tempi, then over the positions of one bar
@@ -87,10 +92,21 @@ class BarPointerTracker:
         # Added before each observation: `reset` of the belief spread over the prior (unnormalised
         # here; the division that follows the observation normalises).
         self._reset_mass = (self._prior * (cfg.reset / (1.0 - cfg.reset))).astype(_DTYPE)
-        bp, br = 2 * np.pi * np.concatenate(beat_phase), 2 * np.pi * np.concatenate(bar_phase)
-        # one matrix product reads every output from the belief: (5, N)
-        self._readout = np.stack([np.cos(bp), np.sin(bp), np.cos(br), np.sin(br),
-                                  np.concatenate(bpm)]).astype(_DTYPE)
+        bp = 2 * np.pi * np.concatenate(beat_phase)
+        # One matrix product reads every output from the belief: (3 + 3 R, N). The bar is read as
+        # its mode, not a mean: the likeliest (meter, beat in bar) with the beat phase of that
+        # beat's states. A belief split between bar positions (beat 1 or 3 of a 4/4 bar, 3/4 or
+        # 4/4) has a circular mean that lies between them, moves at the wrong speed and wraps off
+        # the beats, so its downbeats were mostly not on any beat. Each state counts toward the
+        # beat it is nearest to, so the choice can change only half a beat away from a beat.
+        nearest = np.concatenate(nearest)
+        rows = [np.cos(bp), np.sin(bp), np.concatenate(bpm)]
+        for r in range(len(self.beats)):
+            mask = (nearest == r).astype(np.float64)
+            rows += [np.cos(bp) * mask, np.sin(bp) * mask, mask]
+        self._readout = np.stack(rows).astype(_DTYPE)
+        self._beat_meter = np.array([m for m, _ in self.beats], np.float64)
+        self._beat_k = np.array([k for _, k in self.beats], np.float64)
 
     # -- the streaming contract ----------------------------------------------------------------
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
@@ -128,13 +144,20 @@ class BarPointerTracker:
         new[:, self._beat_idx] *= (np.maximum(b - d, _FLOOR) / none).astype(_DTYPE)[:, None]
         new[:, self._downbeat_idx] *= (d / none).astype(_DTYPE)[:, None]
         new *= (1.0 / new.sum(axis=1, dtype=np.float64)).astype(_DTYPE)[:, None]
-        r = (self._readout @ new.T).astype(np.float64)  # (5, B)
+        r = (self._readout @ new.T).astype(np.float64)  # (3 + 3 R, B)
+        per_beat = r[3:].reshape(len(self.beats), 3, -1)  # (R, cos / sin / mass, B)
+        best = np.argmax(per_beat[:, 2], axis=0)  # (B,) the likeliest beat of the bar
+        cos, sin, _ = per_beat[best, :, np.arange(r.shape[1])].T  # (B,) each
+        meter, k = self._beat_meter[best], self._beat_k[best]
+        # the phase of that beat's states, -0.5..0.5 around it: the bar phase is (k + it) / m
+        near = np.arctan2(sin, cos) / (2.0 * np.pi)
         out = {
             "beat_phase": _cycles(r[1], r[0]),
-            "bar_phase": _cycles(r[3], r[2]),
-            "tempo": r[4],
+            "bar_phase": np.mod((k + near) / meter, 1.0),
+            "tempo": r[2],
             "beat_confidence": np.clip(np.hypot(r[0], r[1]), 0.0, 1.0),
-            "bar_confidence": np.clip(np.hypot(r[2], r[3]), 0.0, 1.0),
+            # how much of the belief is that beat of the bar, at one phase
+            "bar_confidence": np.clip(np.hypot(cos, sin), 0.0, 1.0),
         }
         return out, (torch.from_numpy(new), torch.from_numpy(stats))
 

@@ -92,6 +92,29 @@ def test_step_equals_forward(encoder, bridge):
             torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
 
 
+@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), COMBOS[-1]], ids=["conv-gru", "-".join(COMBOS[-1])])
+def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_trains_the_memory(encoder, bridge):
+    model = tiny_hearing(encoder, bridge, harmony_context=True)
+    assert model.harmony.in_dim == model.cfg.n_chroma + model.cfg.latent_dim + model.encoder.out_dim
+    feats = features(model, batch=2, frames=9)
+    with torch.no_grad():
+        whole, streamed, raw = model.fields(feats), run_steps(model, feats), model(feats)
+    clear = (lambda top2: (top2[..., 0] - top2[..., 1]) > 1e-4)(raw["chord_root"].topk(2, dim=-1).values)
+    assert torch.equal(streamed["chord_root"][clear], whole["chord_root"][clear])
+    torch.testing.assert_close(streamed["env"], whole["env"], atol=1e-4, rtol=1e-4)
+    # The harmony state depends on the latent, but its gradient never reaches the rhythm memory.
+    model.train()
+    e = model.encoder(feats)
+    z = torch.cat([model.bridge(e), e], dim=-1)
+    h, _ = model.harmony(model._harmony_input(feats, z))
+    h.square().mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.harmony.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in [*model.encoder.parameters(), *model.bridge.parameters()])
+    with torch.no_grad():  # and it does read the latent: another latent, another harmony state
+        h2, _ = model.harmony(model._harmony_input(feats, z + 1.0))
+    assert not torch.allclose(h, h2)
+
+
 @pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
 def test_every_combination_trains(encoder, bridge):
     """Gradients reach every part through the raw heads."""
@@ -143,6 +166,23 @@ def test_outputs_are_causal_in_audio(band_flux):
     for key in a:
         torch.testing.assert_close(a[key][:, : t_cut + 1], b[key][:, : t_cut + 1], msg=key)
     assert (a["onset"][:, t_cut + 1:] - b["onset"][:, t_cut + 1:]).abs().max() > 1e-5
+
+
+def test_the_next_beat_downbeat_head_gives_the_tracker_beat_times_it_and_steps_like_forward():
+    """downbeat_head = "next_beat": the head says whether the beat now due is the bar's first, so the
+    tracker's downbeat probability is the beat's times it; "frame" (the default) passes the head on."""
+    feats = features(tiny_hearing(), batch=2, frames=9)
+    for head in ("frame", "next_beat"):
+        model = tiny_hearing(downbeat_head=head)
+        with torch.no_grad():
+            raw = model(feats)
+            whole, streamed = model.fields(feats), run_steps(model, feats)
+        want = torch.sigmoid(raw["downbeat"]) * (torch.sigmoid(raw["beat"]) if head == "next_beat" else 1.0)
+        torch.testing.assert_close(raw["downbeat_p"], want)
+        d = torch.remainder(streamed["bar_phase"] - whole["bar_phase"] + 0.5, 1.0) - 0.5
+        assert d.abs().max() < 1e-4, head
+    with pytest.raises(ValueError, match="downbeat_head"):
+        tiny_hearing(downbeat_head="bar")
 
 
 def test_unknown_component_and_bad_config_are_one_line():

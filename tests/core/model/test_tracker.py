@@ -71,6 +71,27 @@ def test_clean_activations_give_every_beat_and_downbeat(beats_per_bar):
     assert np.median(out["beat_confidence"][-4 * FPS:]) > 0.8  # locked: sure of itself
 
 
+def test_without_a_downbeat_cue_the_bar_still_starts_on_a_beat_every_bar():
+    """A downbeat head that says only "a beat" (the same share of the beat on every beat, as an
+    undertrained one does): which beat starts the bar is a guess, but the guess must be a beat, and
+    the bar must go on at one bar per m beats. A circular mean over a belief split between bar
+    positions wrapped between beats and skipped bars."""
+    score = _score_of(4)
+    n = 16 * FPS
+    b, _ = _activations(score, n)
+    d = np.where(b > 0.5, 0.25 * b, 0.02)
+    out = _run(BarPointerTracker(FPS, TrackerConfig()), b, d)
+    truth = score.music_state(FPS, n)
+    events = detect_events(dataclasses.replace(truth, beat_phase=out["beat_phase"].astype(np.float32),
+                                               bar_phase=out["bar_phase"].astype(np.float32)), FPS)
+    beats, downbeats = events.beats[events.beats >= 4.0], events.downbeats[events.downbeats >= 4.0]
+    assert beat_f(score.beat_times, events.beats, min_time=4.0) >= 0.95
+    assert len(downbeats) >= 0.8 * np.count_nonzero(score.downbeat_times >= 4.0)
+    assert all(np.min(np.abs(beats - t)) <= 1.5 / FPS for t in downbeats)  # each on a beat
+    per_bar = np.diff(np.searchsorted(beats, downbeats - 1.5 / FPS))[-3:]  # beats per bar, once settled
+    assert np.all(per_bar == per_bar[-1]) and per_bar[-1] in (3, 4), per_bar
+
+
 def test_a_beat_the_network_misses_is_still_predicted_on_its_frame():
     score = _score_of(4)
     n = 16 * FPS
