@@ -1,8 +1,13 @@
 """Streaming mp4 writer: h264 video + aac audio, written frame by frame, safe against a crash.
 
 Both the live recorder and offline rendering write their files through `Mp4Writer`, a thin layer
-over TorchCodec's multi-stream `torchcodec.encoders.Encoder`. Audio and video are kept in sync by
-their counts alone: frame `n` covers samples `[n * sample_rate / fps, (n + 1) * sample_rate / fps)`.
+over PyAV (FFmpeg's libavcodec + libavformat, its own build): x264 for the picture, FFmpeg's aac for
+the sound, the mov muxer. Frames go in as RGB (converted here, `synesthete.yuv420`) or as yuv420p
+planes already (`write_yuv420`: a render converts at its drawn size and scales only the planes,
+~0.7 ms of CPU a 720p frame against ~4.9 ms for an RGB enlargement plus FFmpeg's conversion, the
+path TorchCodec's encoder, which takes RGB only, left no way around). Audio and video are kept in
+sync by their counts alone: frame `n` covers samples `[n * sample_rate / fps, (n + 1) * sample_rate
+/ fps)`.
 
 Timing (what a player or decoder reads): frame `n` is stamped at `(n + 1) / fps`, the instant it
 stands for, with a constant frame duration from the first frame (ffprobe reads exactly `fps`),
@@ -11,7 +16,7 @@ edit list. FFmpeg writes the audio's edit when the header follows the first pack
 (`delay_moov`); `synesthete.mp4_timing` adds the video's as soon as the header is on the disk.
 
 Crash safety: the file is a *fragmented* mp4 (muxer flags `frag_keyframe+empty_moov+
-default_base_moof`, passed to FFmpeg's mov muxer through the encoder's `extra_options`). The header
+default_base_moof`, options of FFmpeg's mov muxer). The header
 (`moov`) is written first and holds no sample table; the media follows as self-describing
 fragments (`moof` + `mdat`), one per keyframe, and a keyframe is forced every `keyframe_seconds`
 (1 s by default). `flush_packets=1` hands each finished fragment to the OS at once, so a process
@@ -28,13 +33,14 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from synesthete.mp4_timing import stamp_frame_instants
+from synesthete.yuv420 import rgb_to_yuv420, yuv420_shape
 
 # Sample rates FFmpeg's native aac encoder accepts (libavcodec/aacenctab.h, mpeg4audio rates).
 AAC_SAMPLE_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
@@ -108,29 +114,44 @@ class Mp4Writer:
         self._failed: RecordingError | None = None
         self._stamped = False  # the header on the disk has its video edit list (or never can)
 
-        from torchcodec.encoders import Encoder  # import here: torchcodec loads FFmpeg on import
+        import av  # import here: PyAV loads its FFmpeg on import
 
-        options: dict[str, Any] = {
-            "movflags": MOVFLAGS,
-            "flush_packets": 1,  # hand each finished fragment to the OS at once
-            "g": max(1, round(self.fps * keyframe_seconds)),  # one keyframe (= one fragment) per ~1 s
-        }
-        if threads is not None:
-            options["threads"] = int(threads)
-        self._encoder = Encoder()
-        self._video = self._encoder.add_video(
-            height=self.height, width=self.width, frame_rate=self.fps, codec="libx264",
-            pixel_format="yuv420p", crf=crf, preset=preset, extra_options=options, device="cpu",
-        )
-        self._audio = None
-        if self.sample_rate is not None:
-            self._audio = self._encoder.add_audio(
-                sample_rate=self.sample_rate, num_channels=self.audio_channels, bit_rate=audio_bit_rate
-            )
+        self._av_errors = (av.FFmpegError, RuntimeError, OSError)
+        rate = Fraction(self.fps).limit_denominator(1001)  # 60, 30000/1001, 25, ...
         try:
-            self._encoder.open_file(self.path)
-        except RuntimeError as e:
+            self._container = av.open(str(self.path), mode="w", container_options={
+                "movflags": MOVFLAGS,
+                "flush_packets": "1",  # hand each finished fragment to the OS at once
+            })
+        except self._av_errors as e:
             self._closed = True
+            raise RecordingError(f"cannot start recording {self.path}: {_ffmpeg_reason(e)}",
+                                 path=self.path, disk_full=_is_disk_full(e)) from None
+        try:
+            self._video = self._container.add_stream("libx264", rate=rate)
+            self._video.width, self._video.height, self._video.pix_fmt = self.width, self.height, "yuv420p"
+            self._video.options = {
+                "crf": f"{crf:g}", "preset": preset,
+                "g": str(max(1, round(self.fps * keyframe_seconds))),  # one keyframe (= one fragment) per ~1 s
+            }
+            ctx = self._video.codec_context
+            ctx.thread_count = 0 if threads is None else int(threads)  # 0: x264 picks, one per core
+            ctx.thread_type = "FRAME"  # x264's own frame threads (the FFmpeg CLI's default), not slices
+            self._video_rate = rate
+            self._audio = None
+            if self.sample_rate is not None:
+                self._audio = self._container.add_stream("aac", rate=self.sample_rate)
+                self._audio.codec_context.layout = self._layout = "mono" if self.audio_channels == 1 else "stereo"
+                self._audio.codec_context.format = "fltp"
+                if audio_bit_rate is not None:
+                    self._audio.codec_context.bit_rate = int(audio_bit_rate)
+            self._container.start_encoding()  # opens the codecs now: a bad setting fails here, not mid-show
+        except self._av_errors as e:
+            self._closed = True
+            try:
+                self._container.close()
+            except self._av_errors:
+                pass
             raise RecordingError(f"cannot start recording {self.path}: {_ffmpeg_reason(e)}",
                                  path=self.path, disk_full=_is_disk_full(e)) from None
 
@@ -186,9 +207,19 @@ class Mp4Writer:
     def write_frames(self, frames: np.ndarray | torch.Tensor) -> None:
         """Append uint8 RGB frames: (N, H, W, 3) or (N, 3, H, W), numpy or torch; one frame without N."""
         self._check_open()
-        video = self._as_nchw(frames)  # (N, 3, H, W) uint8
-        self._guarded(self._video.add_frames, video)
-        self._frames += video.shape[0]
+        rgb = self._as_nhwc(frames)  # (N, H, W, 3) uint8
+        self.write_yuv420(rgb_to_yuv420(rgb, self.width, self.height))
+
+    def write_yuv420(self, frames: np.ndarray) -> None:
+        """Append yuv420p frames, (N, H*3/2, W) uint8 (Y, then Cb, then Cr, BT.601 limited range:
+        `synesthete.yuv420.rgb_to_yuv420` makes them, at any source size)."""
+        self._check_open()
+        shape = yuv420_shape(self.width, self.height)
+        if not (isinstance(frames, np.ndarray) and frames.dtype == np.uint8 and frames.ndim == 3
+                and frames.shape[1:] == shape):
+            raise ValueError(f"yuv420p frames must be uint8 (N, {shape[0]}, {shape[1]}) for this "
+                             f"{self.width}x{self.height} recording, got {getattr(frames, 'shape', type(frames))}")
+        self._guarded(self._encode_video, np.ascontiguousarray(frames))
         self._stamp()
 
     def write_audio(self, samples: np.ndarray | torch.Tensor) -> None:
@@ -199,12 +230,11 @@ class Mp4Writer:
         audio = self._as_channels_first(samples)  # (C, n) float32
         if audio.shape[1] == 0:
             return
-        self._guarded(self._audio.add_samples, audio)
-        self._samples += audio.shape[1]
+        self._guarded(self._encode_audio, audio)
         self._stamp()
 
     def close(self) -> None:
-        """Finish the file (pad audio, flush the encoder, write the index). Safe to call twice.
+        """Finish the file (pad audio, flush the encoders, write the index). Safe to call twice.
 
         After a failed write it only trims the torn tail, so the file plays up to the failure.
         """
@@ -218,10 +248,12 @@ class Mp4Writer:
             if self._audio is not None and self.pad_audio_on_close:
                 missing = round(self._frames * self.sample_rate / self.fps) - self._samples
                 if missing > 0:
-                    self._audio.add_samples(torch.zeros(self.audio_channels, missing))
-                    self._samples += missing
-            self._encoder.close()
-        except RuntimeError as e:
+                    self._encode_audio(np.zeros((self.audio_channels, missing), np.float32))
+            for stream in (self._video, self._audio):
+                if stream is not None:
+                    self._container.mux(stream.encode(None))  # what the encoder still holds
+            self._container.close()
+        except self._av_errors as e:
             self._failed = self._error(e)
             self._finish_failed()
             raise self._failed from None
@@ -260,12 +292,29 @@ class Mp4Writer:
         if self._closed:
             raise RecordingError(f"{self.path}: writer is closed", path=self.path)
 
-    def _guarded(self, fn, tensor: torch.Tensor) -> None:
+    def _guarded(self, fn, data: np.ndarray) -> None:
         try:
-            fn(tensor)
-        except (RuntimeError, OSError) as e:
+            fn(data)
+        except self._av_errors as e:
             self._failed = self._error(e)
             raise self._failed from None
+
+    def _encode_video(self, frames: np.ndarray) -> None:
+        import av
+
+        for frame in frames:  # x264 copies the picture in: the buffer is free when encode returns
+            picture = av.VideoFrame.from_numpy_buffer(frame, format="yuv420p")
+            picture.pts, picture.time_base = self._frames, 1 / self._video_rate
+            self._container.mux(self._video.encode(picture))
+            self._frames += 1
+
+    def _encode_audio(self, audio: np.ndarray) -> None:
+        import av
+
+        chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio), format="fltp", layout=self._layout)
+        chunk.sample_rate, chunk.pts, chunk.time_base = self.sample_rate, self._samples, Fraction(1, self.sample_rate)
+        self._container.mux(self._audio.encode(chunk))  # re-framed to aac's 1024 samples inside
+        self._samples += audio.shape[1]
 
     def _error(self, e: BaseException) -> RecordingError:
         if _is_disk_full(e):
@@ -276,36 +325,37 @@ class Mp4Writer:
         return RecordingError(f"writing {self.path} failed: {_ffmpeg_reason(e)}", path=self.path)
 
     def _finish_failed(self) -> None:
-        # Close the encoder explicitly even though it will fail again: TorchCodec marks it closed
-        # before flushing, so its C++ destructor will not retry the flush and throw (which would
-        # std::terminate the whole app). After an I/O error FFmpeg's output refuses every further
-        # write (the error flag is sticky), so nothing lands after the trim below.
+        # After an I/O error FFmpeg's output refuses every further write (the error flag is
+        # sticky): closing may fail again, and nothing lands after the trim below.
         try:
-            self._encoder.close()
-        except RuntimeError:
+            self._container.close()
+        except self._av_errors:
             pass
-        self._encoder = self._video = self._audio = None
+        self._container = self._video = self._audio = None
         try:
             trim_partial_fragment(self.path)
         except OSError:
             pass  # file vanished or unreadable: nothing more to save
         self._stamp()
 
-    def _as_nchw(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
-        t = torch.from_numpy(_writable(frames)) if isinstance(frames, np.ndarray) else frames
-        if not isinstance(t, torch.Tensor):
+    def _as_nhwc(self, frames: np.ndarray | torch.Tensor) -> np.ndarray:
+        if isinstance(frames, torch.Tensor):
+            t = frames.detach().to("cpu")
+        elif isinstance(frames, np.ndarray):
+            t = torch.from_numpy(_writable(frames))
+        else:
             raise ValueError(f"frames must be a numpy array or torch tensor, got {type(frames).__name__}")
         if t.dtype != torch.uint8:
             raise ValueError(f"frames must be uint8 RGB in [0, 255], got dtype {t.dtype}")
         if t.ndim == 3:
             t = t.unsqueeze(0)
         h, w = self.height, self.width
-        if t.ndim == 4 and tuple(t.shape[1:]) == (h, w, 3):
-            t = t.permute(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
-        elif not (t.ndim == 4 and tuple(t.shape[1:]) == (3, h, w)):
+        if t.ndim == 4 and tuple(t.shape[1:]) == (3, h, w):
+            t = t.permute(0, 2, 3, 1)  # (N, 3, H, W) -> (N, H, W, 3)
+        elif not (t.ndim == 4 and tuple(t.shape[1:]) == (h, w, 3)):
             raise ValueError(f"frames must be (N, {h}, {w}, 3) or (N, 3, {h}, {w}) for this "
                              f"{w}x{h} recording, got shape {tuple(frames.shape)}")
-        return t.to("cpu").contiguous()
+        return t.contiguous().numpy()
 
     def _as_channels_first(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
         a = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
@@ -326,7 +376,7 @@ def _writable(a: np.ndarray) -> np.ndarray:
 
 
 def _ffmpeg_reason(e: BaseException) -> str:
-    # TorchCodec prefixes errors with "function, file:line, "; keep the human part.
+    # TorchCodec (which wrote these files before PyAV) prefixed errors with "function, file:line, "; keep the human part.
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text.split(".cpp:", 1)[-1].split(", ", 1)[-1] if ".cpp:" in text else text
 

@@ -2,7 +2,7 @@
 
 Renders a held-out procedural song through the exact `synesthete-render` path (the hearing model
 steps every frame, the default look draws the frames the output shows at the default render size,
-bilinear upscale to 1280x720, h264 + aac through Mp4Writer) and reports seconds of audio per
+converted to yuv420p at the drawn size, luma enlarged to 1280x720, h264 + aac through Mp4Writer) and reports seconds of audio per
 wall-clock second, at the model's frame rate (60) and at 30 fps (the evaluation's rate). The
 hearing is the shipped checkpoint when there is one, else an untrained model of the default size
 (same cost: speed does not depend on the weights). A full run also measures `--detail full`, where

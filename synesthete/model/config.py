@@ -15,7 +15,7 @@ from typing import Any
 
 from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
-from synesthete.features import CHROMA_LAYOUTS
+from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,10 @@ class ModelConfig:
         object.__setattr__(self, "styles", tuple(self.styles))
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim")
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
-                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+                CHROMA_CHOICES, self.n_chroma)
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
         require(self.bar_hidden >= 0, "bar_hidden", ">= 0 (0 = no bar path)", self.bar_hidden)
         require(self.harmony_into in ("latent", "palette"), "harmony_into", '"latent" or "palette"',
                 self.harmony_into)
@@ -272,6 +272,12 @@ class HearingConfig:
     # chord changes once a bar, the beat every few frames: in one memory they compete); the chord
     # heads read [latent, its state]. 0: the chord heads read the latent alone.
     harmony_hidden: int = 32
+    # True: the harmony GRU also reads the rhythm memory's latent (and, with `skip`, the encoder's
+    # output), detached so that the chord loss cannot pull the rhythm memory: chords change on bars,
+    # and the latent knows where the bar is and when a note just started, which the chroma alone
+    # says only after its 341 ms window has filled with the new chord. False keeps the meaning of
+    # checkpoints stored without the key.
+    harmony_context: bool = False
     # The heads also read the encoder's output, not only the memory's: an onset is in the last few
     # frames of audio, and through the recurrent memory alone its timing reaches the heads late
     # and blurred (the onset heads learned nothing in 400 steps without it). Off by default so
@@ -298,14 +304,14 @@ class HearingConfig:
         require(not t or (len(t) == len(STEMS) and all(0.0 < v < 1.0 for v in t)), "onset_thresholds",
                 f"empty or {len(STEMS)} values in (0, 1), one per stem ({', '.join(STEMS)})", t)
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
-                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+                CHROMA_CHOICES, self.n_chroma)
         require(self.downbeat_head in DOWNBEAT_HEADS, "downbeat_head", f"one of {', '.join(DOWNBEAT_HEADS)}",
                 self.downbeat_head)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
                 self.harmony_hidden)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
 
     @property
     def n_features(self) -> int:

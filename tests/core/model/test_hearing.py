@@ -92,6 +92,29 @@ def test_step_equals_forward(encoder, bridge):
             torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
 
 
+@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), COMBOS[-1]], ids=["conv-gru", "-".join(COMBOS[-1])])
+def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_trains_the_memory(encoder, bridge):
+    model = tiny_hearing(encoder, bridge, harmony_context=True)
+    assert model.harmony.in_dim == model.cfg.n_chroma + model.cfg.latent_dim + model.encoder.out_dim
+    feats = features(model, batch=2, frames=9)
+    with torch.no_grad():
+        whole, streamed, raw = model.fields(feats), run_steps(model, feats), model(feats)
+    clear = (lambda top2: (top2[..., 0] - top2[..., 1]) > 1e-4)(raw["chord_root"].topk(2, dim=-1).values)
+    assert torch.equal(streamed["chord_root"][clear], whole["chord_root"][clear])
+    torch.testing.assert_close(streamed["env"], whole["env"], atol=1e-4, rtol=1e-4)
+    # The harmony state depends on the latent, but its gradient never reaches the rhythm memory.
+    model.train()
+    e = model.encoder(feats)
+    z = torch.cat([model.bridge(e), e], dim=-1)
+    h, _ = model.harmony(model._harmony_input(feats, z))
+    h.square().mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.harmony.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in [*model.encoder.parameters(), *model.bridge.parameters()])
+    with torch.no_grad():  # and it does read the latent: another latent, another harmony state
+        h2, _ = model.harmony(model._harmony_input(feats, z + 1.0))
+    assert not torch.allclose(h, h2)
+
+
 @pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
 def test_every_combination_trains(encoder, bridge):
     """Gradients reach every part through the raw heads."""
