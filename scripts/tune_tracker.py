@@ -40,11 +40,11 @@ VALIDATION_TUNING_SEEDS = 30000
 
 
 def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path):
-    """[(beat (T,), downbeat probability (T,), flux (T,))], [(true beats, true downbeats)], the songs'
-    names and the model's config, cached per checkpoint and set."""
+    """[(beat, downbeat probability, flux, 12 chord root probabilities) (15, T)], [(true beats, true
+    downbeats)], the songs' names and the model's config, cached per checkpoint and set."""
     model = load_model(ckpt)
     songs = f"{n_songs}_" if which != "dev" else ""
-    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{which}_{songs}v2.npz"
+    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{which}_{songs}v3.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
         return list(z["acts"]), list(z["truths"]), list(z["names"]), model.cfg
@@ -57,8 +57,9 @@ def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path)
     with torch.no_grad():
         for it in items:
             raw = model(fx.extract(torch.from_numpy(it.audio)[None]))
-            acts.append(np.stack([torch.sigmoid(raw["beat"][0]).double().numpy(),
-                                  raw["downbeat_p"][0].double().numpy(), raw["flux"][0].double().numpy()]))
+            acts.append(np.concatenate([np.stack([torch.sigmoid(raw["beat"][0]).double().numpy(),
+                                                  raw["downbeat_p"][0].double().numpy(), raw["flux"][0].double().numpy()]),
+                                        torch.softmax(raw["chord_root"][0].double(), -1).numpy().T]))
             truths.append((np.asarray(it.truth.beats), np.asarray(it.truth.downbeats)))
     cache.mkdir(parents=True, exist_ok=True)
     names = [it.source for it in items]
@@ -69,10 +70,11 @@ def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path)
 def events(tracker, fps: float, acts) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per song the tracker's (beats, downbeats, tempo per frame), read by the live EventDetector."""
     res = []
-    for b, d, flux in acts:
+    for a in acts:
+        b, d, flux, chord = a[0], a[1], a[2], a[3:].T
         state, det, beats, downs, tempo = tracker.init_state(1), EventDetector(fps), [], [], np.empty(len(b))
         for t in range(len(b)):
-            o, state = tracker.step(b[t:t + 1], d[t:t + 1], flux[t:t + 1], state)
+            o, state = tracker.step(b[t:t + 1], d[t:t + 1], flux[t:t + 1], state, chord=chord[t:t + 1])
             tempo[t] = o["tempo"][0]
             for e in det.update({"beat_phase": o["beat_phase"][0], "bar_phase": o["bar_phase"][0],
                                  "onset": np.zeros(len(STEMS)), "tempo": o["tempo"][0],
@@ -92,7 +94,7 @@ def per_song(tracker, fps: float, acts, truths, names: list[str]) -> None:
     """The table of --per-song (the module docstring)."""
     print(f"{'song':>20} {'m':>2} {'bpm':>6} {'heard':>6} {'beat F':>6} {'down F':>6} {'offset':>6}  "
           f"{'downbeats on the true grid':<34} {'down p by beat of bar':<26} beat act on / off")
-    for name, (beats, downs, tempo), (b, d, _), (tb, tdb) in zip(names, events(tracker, fps, acts), acts, truths):
+    for name, (beats, downs, tempo), (b, d, *_), (tb, tdb) in zip(names, events(tracker, fps, acts), acts, truths):
         grid = np.arange(len(tb), dtype=np.float64)
         first = np.searchsorted(tb, tdb - 1e-3)  # the true downbeats' indices on the beat grid
         meter = int(np.median(np.diff(first))) if len(first) > 1 else 4

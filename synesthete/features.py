@@ -16,6 +16,13 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
 * spectral flux: the mean positive log-mel rise against the previous frame (onset strength),
 * RMS loudness of the newest hop, log scaled,
+* optionally (`band_flux` = B > 0) the spectral flux per band: the positive log-mel rise against
+  the previous frame, averaged over B groups of adjacent mel bands. The one broadband flux says
+  *that* something started; where in the spectrum it started tells a kick (a rise below ~150 Hz)
+  from a hat (above ~6 kHz) or a bass note. The network can in principle form these differences
+  from consecutive log-mel frames itself, but the shipped conv encoder rectifies each frame before
+  its temporal convolution, and without them its onset heads fired on every stem's onsets
+  (docs/model.md, "Per-band flux"),
 * optionally chroma: the spectrum folded onto the 12 pitch classes, from a longer window
   (`chroma_fft` samples ending at the same instant). The teacher colours the picture by the current
   chord; log-mel bands are too coarse to hear a chord root, so without chroma a model can only
@@ -27,6 +34,9 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
     bass vector's loudest class names it on ~75 % of the frames of held-out songs, where the
     single power vector's names it on ~36 % (drums and the lead's partials outshout the chord
     there); with an 8192-point window (341 ms) a semitone is resolvable down to ~50 Hz.
+  - `n_chroma=36`: those two, then a *fast harmony* vector (250 Hz - 2 kHz) from its own
+    2048-sample window, which a new chord fills within a few frames where the 341 ms window,
+    centred 170 ms back, needs ~9 (docs/model.md).
 """
 
 from __future__ import annotations
@@ -59,12 +69,24 @@ class ChromaLayout:
         or lead partial) instead of the power spectrum;
     floor: added to each vector's loudest class before dividing by it, in the units of the folded
         spectrum, so that silence and faint noise read ~0 instead of a random normalised vector;
-    bands: one 12-class vector per (f_min Hz, f_max Hz, pitch-class width in semitones).
+    bands: one 12-class vector per (f_min Hz, f_max Hz, pitch-class width in semitones[, window]):
+        `window` samples ending at the frame's instant (default: the extractor's `chroma_fft`). A
+        band with its own shorter window hears a change sooner; its floor scales with its length.
     """
 
     magnitude: bool
     floor: float
-    bands: tuple[tuple[float, float, float], ...]
+    bands: tuple[tuple[float, ...], ...]
+
+    def windows(self, chroma_fft: int) -> list[tuple[int, list[tuple[float, float, float]]]]:
+        """Consecutive bands that share a window, in order: [(window length, [(f_min, f_max, width)])]."""
+        groups: list[tuple[int, list[tuple[float, float, float]]]] = []
+        for band in self.bands:
+            n = int(band[3]) if len(band) > 3 else chroma_fft
+            if not groups or groups[-1][0] != n:
+                groups.append((n, []))
+            groups[-1][1].append(tuple(band[:3]))
+        return groups
 
 
 # The floors: a folded magnitude of 4 is about a -60 dBFS noise in the harmony band or a -50 dBFS
@@ -72,7 +94,14 @@ class ChromaLayout:
 CHROMA_LAYOUTS = {
     12: ChromaLayout(magnitude=False, floor=1.0, bands=((60.0, 5000.0, 0.5),)),
     24: ChromaLayout(magnitude=True, floor=4.0, bands=((30.0, 160.0, 0.3), (160.0, 2000.0, 0.3))),
+    # 24 + a *fast harmony* vector from a 2048-sample window (85 ms, centred 43 ms back where the
+    # long window's centre lies 170 ms back): a new chord fills it within a few frames. A semitone is
+    # about 2 bins above ~250 Hz at this length, so it starts there and its classes are wider.
+    36: ChromaLayout(magnitude=True, floor=4.0, bands=((30.0, 160.0, 0.3), (160.0, 2000.0, 0.3),
+                                                       (250.0, 2000.0, 0.5, 2048))),
 }
+CHROMA_CHOICES = "0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes) or 36 (24 + fast harmony)"
+
 
 
 def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: float = 5000.0,
@@ -93,18 +122,22 @@ def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: 
 
 
 class FeatureExtractor:
-    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`, F = n_mels + 2 + n_chroma."""
+    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`,
+    F = n_mels + 2 + band_flux + n_chroma, in that order (chroma last)."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
-                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
+                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
+                 band_flux: int = 0) -> None:
         if n_chroma and n_chroma not in CHROMA_LAYOUTS:
-            raise ValueError(f"n_chroma must be 0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes), got {n_chroma}")
+            raise ValueError(f"n_chroma must be {CHROMA_CHOICES}, got {n_chroma}")
         if n_chroma and chroma_fft < 16:
             raise ValueError(f"need chroma_fft >= 16, got {chroma_fft}")
         if sample_rate <= 0 or fps <= 0 or sample_rate // fps < 1:
             raise ValueError(f"need sample_rate >= fps > 0, got sample_rate={sample_rate}, fps={fps}")
         if n_mels < 1 or n_fft < 16:
             raise ValueError(f"need n_mels >= 1 and n_fft >= 16, got n_mels={n_mels}, n_fft={n_fft}")
+        if band_flux < 0 or (band_flux and n_mels % band_flux):
+            raise ValueError(f"band_flux must be 0 (off) or divide n_mels = {n_mels}, got {band_flux}")
         self.sample_rate = int(sample_rate)
         self.fps = int(fps)
         self.n_mels = int(n_mels)
@@ -112,19 +145,23 @@ class FeatureExtractor:
         self.hop = self.sample_rate // self.fps
         self.n_chroma = int(n_chroma)
         self.chroma_fft = int(chroma_fft) if n_chroma else 0
-        self.span = max(self.n_fft, self.chroma_fft)  # samples of audio each frame looks at
-        self.n_features = self.n_mels + 2 + self.n_chroma
+        groups = CHROMA_LAYOUTS[self.n_chroma].windows(self.chroma_fft) if n_chroma else []
+        self.span = max([self.n_fft, self.chroma_fft] + [n for n, _ in groups])  # samples of audio each frame looks at
+        self.band_flux = int(band_flux)
+        self.n_features = self.n_mels + 2 + self.band_flux + self.n_chroma
         self.device = torch.device(device)
         self.window = torch.hann_window(self.n_fft, periodic=True, device=self.device)  # (n_fft,)
-        if self.n_chroma:
-            self.chroma_window = torch.hann_window(self.chroma_fft, periodic=True, device=self.device)
-            self.chroma_layout = CHROMA_LAYOUTS[self.n_chroma]
-            fb = torch.cat([chroma_filterbank(self.sample_rate, self.chroma_fft, *band)  # (n_fft // 2 + 1, n_chroma)
-                            for band in self.chroma_layout.bands], dim=1)
+        self.chroma_layout = CHROMA_LAYOUTS[self.n_chroma] if n_chroma else None
+        # One STFT per window length: [(length, Hann window, filterbank (bins, 12 x bands), floor)].
+        self.chroma_parts: list[tuple[int, torch.Tensor, torch.Tensor, float]] = []
+        for n, bands in groups:
+            fb = torch.cat([chroma_filterbank(self.sample_rate, n, *band) for band in bands], dim=1)  # (n // 2 + 1, 12 x bands)
             # Only bins up to the top band's f_max feed chroma (2 kHz of 12 kHz: 683 of 4097 bins
             # at 8192): folding just those skips most of the power, root and matmul work.
-            self.chroma_bins = int(fb.any(dim=1).nonzero().max()) + 1
-            self.chroma_fb = fb[: self.chroma_bins].to(self.device)  # (chroma_bins, n_chroma)
+            bins = int(fb.any(dim=1).nonzero().max()) + 1
+            floor = self.chroma_layout.floor * n / self.chroma_fft  # a tone folds to a magnitude ~ window length
+            self.chroma_parts.append((n, torch.hann_window(n, periodic=True, device=self.device),
+                                      fb[:bins].to(self.device), floor))
         self.mel_fb = melscale_fbanks(  # (n_fft // 2 + 1, n_mels)
             self.n_fft // 2 + 1, f_min=20.0, f_max=self.sample_rate / 2, n_mels=self.n_mels,
             sample_rate=self.sample_rate, norm=None, mel_scale="htk",
@@ -134,15 +171,14 @@ class FeatureExtractor:
         self.device = torch.device(device)
         self.window = self.window.to(self.device)
         self.mel_fb = self.mel_fb.to(self.device)
-        if self.n_chroma:
-            self.chroma_window = self.chroma_window.to(self.device)
-            self.chroma_fb = self.chroma_fb.to(self.device)
+        self.chroma_parts = [(n, w.to(self.device), fb.to(self.device), floor) for n, w, fb, floor in self.chroma_parts]
         return self
 
     @classmethod
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "FeatureExtractor":
         """The extractor a `ModelConfig` was trained with."""
-        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft)
+        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
+                   getattr(cfg, "band_flux", 0))
 
     def silence_logmel(self, batch: int) -> torch.Tensor:
         """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
@@ -162,20 +198,22 @@ class FeatureExtractor:
         power = spec.real.square() + spec.imag.square()
         logmel = torch.log(power @ self.mel_fb + MEL_FLOOR)  # (B, T, n_mels)
         previous = torch.cat([prev_logmel.unsqueeze(1), logmel[:, :-1]], dim=1)
-        flux = (logmel - previous).clamp_min(0.0).mean(dim=-1, keepdim=True)  # (B, T, 1)
+        rise = (logmel - previous).clamp_min(0.0)  # (B, T, n_mels)
+        flux = rise.mean(dim=-1, keepdim=True)  # (B, T, 1)
         rms = hops.square().mean(dim=-1, keepdim=True).sqrt()  # (B, T, 1)
         parts = [
             (logmel - MEL_CENTER) / MEL_SCALE,
             flux / FLUX_SCALE,
             (torch.log(rms + RMS_FLOOR) - RMS_CENTER) / RMS_SCALE,
         ]
-        if self.n_chroma:
-            cspec = torch.fft.rfft(windows[..., windows.shape[-1] - self.chroma_fft:] * self.chroma_window,
-                                   dim=-1)[..., : self.chroma_bins]  # (B, T, chroma_bins)
+        if self.band_flux:  # (B, T, band_flux): each group of n_mels / band_flux adjacent bands
+            parts.append(rise.unflatten(-1, (self.band_flux, -1)).mean(dim=-1) / FLUX_SCALE)
+        for n, window, fb, floor in self.chroma_parts:
+            cspec = torch.fft.rfft(windows[..., windows.shape[-1] - n:] * window, dim=-1)[..., : fb.shape[0]]  # (B, T, bins)
             cpower = cspec.real.square() + cspec.imag.square()
-            folded = (cpower.sqrt() if self.chroma_layout.magnitude else cpower) @ self.chroma_fb  # (B, T, n_chroma)
+            folded = (cpower.sqrt() if self.chroma_layout.magnitude else cpower) @ fb  # (B, T, 12 x bands)
             folded = folded.unflatten(-1, (-1, 12))  # (B, T, bands, 12): each vector divided by its own loudest class
-            parts.append((folded / (folded.amax(dim=-1, keepdim=True) + self.chroma_layout.floor)).flatten(-2))
+            parts.append((folded / (folded.amax(dim=-1, keepdim=True) + floor)).flatten(-2))
         return torch.cat(parts, dim=-1), logmel[:, -1]
 
     def extract(self, audio: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -208,8 +246,9 @@ class StreamingFeatures:
     """
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
-                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
-        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft)
+                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
+                 band_flux: int = 0) -> None:
+        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft, band_flux)
         self.hop = self.extractor.hop
         self.n_features = self.extractor.n_features
         self.device = self.extractor.device
@@ -219,7 +258,8 @@ class StreamingFeatures:
     @classmethod
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "StreamingFeatures":
         """The streaming extractor a `ModelConfig` was trained with."""
-        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft)
+        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
+                   getattr(cfg, "band_flux", 0))
 
     def reset(self) -> None:
         """Forget all history: the next push starts a new clip (zeros before it)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
-from synesthete.features import CHROMA_LAYOUTS
+from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,17 @@ class TrackerConfig:
     # The downbeat zones see at least this share of the beat activation: a downbeat is a beat, so
     # where the network is unsure which beat is the first, the beat evidence still places the beat.
     min_downbeat_share: float = 0.25
+    # > 0: a chord change is downbeat evidence. The change is 1 - the cosine of the chord head's
+    # root probabilities and their running mean over harmony_memory_s; the chord head hears a
+    # change late, so each frame's rise of the change raises the states harmony_lag_s (+-
+    # harmony_window_s) into a bar by a factor 1 + harmony_weight x rise. 0: the downbeat head
+    # alone. On by default (the tracker has no weights: every checkpoint hears with it); weight and
+    # lag were chosen on the validation songs 30000-30015 with the shipped checkpoint's chord head
+    # (docs/training.md): a chord head that hears changes sooner wants a shorter lag.
+    harmony_weight: float = 5.0
+    harmony_lag_s: float = 0.2
+    harmony_window_s: float = 0.1
+    harmony_memory_s: float = 0.17
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
@@ -106,6 +117,10 @@ class TrackerConfig:
                 self.onset_weight)
         require(self.onset_window_s > 0, "onset_window_s", "> 0", self.onset_window_s)
         require(0 <= self.min_downbeat_share <= 1, "min_downbeat_share", "in [0, 1]", self.min_downbeat_share)
+        require(self.harmony_weight >= 0, "harmony_weight", ">= 0 (0 = off)", self.harmony_weight)
+        require(self.harmony_lag_s >= 0 and self.harmony_window_s >= 0, "harmony_lag_s",
+                "and harmony_window_s >= 0", (self.harmony_lag_s, self.harmony_window_s))
+        require(self.harmony_memory_s > 0, "harmony_memory_s", "> 0", self.harmony_memory_s)
         require(0 < self.min_bpm < self.max_bpm, "min_bpm", f"> 0 and < max_bpm = {self.max_bpm}", self.min_bpm)
         require(len(self.meters) > 0 and min(self.meters) >= 1, "meters", "a non-empty list of beats per bar >= 1",
                 list(self.meters))
@@ -166,10 +181,10 @@ class ModelConfig:
         object.__setattr__(self, "styles", tuple(self.styles))
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "height", "width", "latent_dim")
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
-                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+                CHROMA_CHOICES, self.n_chroma)
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
         require(self.bar_hidden >= 0, "bar_hidden", ">= 0 (0 = no bar path)", self.bar_hidden)
         require(self.harmony_into in ("latent", "palette"), "harmony_into", '"latent" or "palette"',
                 self.harmony_into)
@@ -250,6 +265,11 @@ class HearingConfig:
     n_fft: int = 1024
     n_chroma: int = 24  # bass and harmony pitch classes: the chord and the bass pitch are heard here
     chroma_fft: int = 8192
+    # > 0: the features also carry the positive log-mel rise per band, in this many groups of
+    # adjacent mel bands (synesthete.features; must divide n_mels): where in the spectrum an onset
+    # rose is what tells a kick from a hat or a bass note. 0 keeps the features of checkpoints
+    # stored without the key.
+    band_flux: int = 0
     latent_dim: int = 64
     encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(hidden=64, kernel=4))
     bridge: BridgeConfig = field(default_factory=lambda: BridgeConfig(hidden=96))
@@ -257,6 +277,12 @@ class HearingConfig:
     # chord changes once a bar, the beat every few frames: in one memory they compete); the chord
     # heads read [latent, its state]. 0: the chord heads read the latent alone.
     harmony_hidden: int = 32
+    # True: the harmony GRU also reads the rhythm memory's latent (and, with `skip`, the encoder's
+    # output), detached so that the chord loss cannot pull the rhythm memory: chords change on bars,
+    # and the latent knows where the bar is and when a note just started, which the chroma alone
+    # says only after its 341 ms window has filled with the new chord. False keeps the meaning of
+    # checkpoints stored without the key.
+    harmony_context: bool = False
     # The heads also read the encoder's output, not only the memory's: an onset is in the last few
     # frames of audio, and through the recurrent memory alone its timing reaches the heads late
     # and blurred (the onset heads learned nothing in 400 steps without it). Off by default so
@@ -283,19 +309,21 @@ class HearingConfig:
         require(not t or (len(t) == len(STEMS) and all(0.0 < v < 1.0 for v in t)), "onset_thresholds",
                 f"empty or {len(STEMS)} values in (0, 1), one per stem ({', '.join(STEMS)})", t)
         require(not self.n_chroma or self.n_chroma in CHROMA_LAYOUTS, "n_chroma",
-                "0 (off), 12 (pitch classes) or 24 (bass and harmony pitch classes)", self.n_chroma)
+                CHROMA_CHOICES, self.n_chroma)
         require(self.downbeat_head in DOWNBEAT_HEADS, "downbeat_head", f"one of {', '.join(DOWNBEAT_HEADS)}",
                 self.downbeat_head)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
                 self.harmony_hidden)
+        require(self.band_flux >= 0 and (not self.band_flux or self.n_mels % self.band_flux == 0), "band_flux",
+                f"0 (off) or a divisor of n_mels = {self.n_mels}", self.band_flux)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12 or 24 (or harmony_hidden = 0)")
+                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
 
     @property
     def n_features(self) -> int:
-        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ chroma)."""
-        return self.n_mels + 2 + self.n_chroma
+        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ band flux) (+ chroma)."""
+        return self.n_mels + 2 + self.band_flux + self.n_chroma
 
     @property
     def n_stems(self) -> int:

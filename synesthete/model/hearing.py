@@ -83,9 +83,10 @@ class HearingModel(nn.Module):
                                 cfg=cfg.bridge)
         except KeyError as e:  # bad config: a ValueError that lists the known names
             raise ValueError(f"model.{kind}.name: {e.args[0]}") from None
-        self.harmony = (SidePath(cfg.n_chroma, cfg.harmony_hidden, 0, head_name="chord") if cfg.harmony_hidden
-                        else None)
-        width = cfg.latent_dim + cfg.harmony_hidden + (self.encoder.out_dim if cfg.skip else 0)
+        rhythm = cfg.latent_dim + (self.encoder.out_dim if cfg.skip else 0)  # z's width before the harmony state
+        self.harmony = (SidePath(cfg.n_chroma + (rhythm if cfg.harmony_context else 0), cfg.harmony_hidden, 0,
+                                 head_name="chord") if cfg.harmony_hidden else None)
+        width = rhythm + cfg.harmony_hidden
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
         try:
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker)
@@ -114,9 +115,15 @@ class HearingModel(nn.Module):
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
-            h, _ = self.harmony(features[..., -self.cfg.n_chroma:])  # (B, T, harmony_hidden)
+            h, _ = self.harmony(self._harmony_input(features, z))  # (B, T, harmony_hidden)
             z = torch.cat([z, h], dim=-1)
         return self._tracker_inputs(self._split(self.heads(z)), features)
+
+    def _harmony_input(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """What the harmony GRU reads, (..., in_dim): the chroma bins (the last features), then with
+        `harmony_context` the rhythm latent z, detached (the chord loss must not pull the rhythm memory)."""
+        chroma = features[..., -self.cfg.n_chroma:]
+        return torch.cat([chroma, z.detach()], dim=-1) if self.cfg.harmony_context else chroma
 
     def _tracker_inputs(self, raw: dict[str, torch.Tensor], features: torch.Tensor) -> dict[str, torch.Tensor]:
         """`raw` plus what the tracker reads beside the heads (detached; no loss reads them):
@@ -149,7 +156,7 @@ class HearingModel(nn.Module):
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
-            h, new_state["harmony"] = self.harmony.step(feature_t[:, -self.cfg.n_chroma:], state["harmony"])
+            h, new_state["harmony"] = self.harmony.step(self._harmony_input(feature_t, z), state["harmony"])
             z = torch.cat([z, h], dim=-1)
         raw = self._tracker_inputs(self._split(self.heads(z[:, None])), feature_t[:, None])  # (B, 1, ...): the clip code path
         fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
@@ -181,16 +188,19 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
 
 
 def track(tracker, beat: torch.Tensor, downbeat_p: torch.Tensor, flux: torch.Tensor,
-          tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
-    """The beat activation logit, the downbeat probability and the flux feature (B, T) through the
-    tracker, frame by frame -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}:
-    (B, T) each, state after)."""
+          tracker_state: tuple[torch.Tensor, ...], chord_root: torch.Tensor | None = None,
+          ) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
+    """The beat activation logit, the downbeat probability and the flux feature (B, T) (and the
+    chord root logits (B, T, 12): chord changes mark bar lines) through the tracker, frame by frame
+    -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
     b = torch.sigmoid(beat.detach()).double().cpu().numpy()
     d = downbeat_p.detach().double().cpu().numpy()
     o = flux.detach().double().cpu().numpy()
+    c = None if chord_root is None else torch.softmax(chord_root.detach().double(), dim=-1).cpu().numpy()
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
-        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state)
+        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state,
+                                          chord=None if c is None else c[:, t])
         for k, v in out.items():
             if k not in cols:
                 cols[k] = np.empty(b.shape)
@@ -200,7 +210,8 @@ def track(tracker, beat: torch.Tensor, downbeat_p: torch.Tensor, flux: torch.Ten
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
             tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
-    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat_p"], raw["flux"], tracker_state)
+    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat_p"], raw["flux"], tracker_state,
+                                   raw["chord_root"])
     beat_phase = tracked["beat_phase"]
     beat_count, counter = count_beats(beat_phase, counter)
     hi_tempo = SPEC["tempo"].hi

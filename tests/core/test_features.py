@@ -57,7 +57,7 @@ def test_streaming_equals_batch_for_random_chunkings(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192)])
+@pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192), (36, 8192)])
 def test_streaming_equals_batch_with_chroma(seed, n_chroma, chroma_fft):
     audio = music_like(1.0, seed)
     batch = FeatureExtractor(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft).extract(torch.from_numpy(audio))[0]
@@ -70,6 +70,31 @@ def test_streaming_equals_batch_with_chroma(seed, n_chroma, chroma_fft):
         rows.append(stream.push(audio[i : i + n]))
         i += n
     torch.testing.assert_close(torch.cat(rows), batch, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("band_flux", [16, 64])
+def test_band_flux_streams_like_batch_and_rises_where_the_onset_is(band_flux):
+    """Per-band flux: streaming equals batch, its mean is the broadband flux, and a low tone's
+    onset rises in the low groups while a high one's rises in the high groups."""
+    t = np.arange(SR) / SR
+    ramp = lambda t0: np.clip((t - t0) / 0.005, 0.0, 1.0)  # noqa: E731  (5 ms fade-in: no broadband click)
+    low = 0.4 * np.sin(2 * np.pi * 60 * t) * ramp(0.2) * (t < 0.4)  # starts inside frame 11
+    high = 0.2 * np.sin(2 * np.pi * 7000 * t) * ramp(0.6)  # starts inside frame 35
+    audio = (low + high).astype(np.float32)
+    fx = FeatureExtractor(SR, FPS, band_flux=band_flux, n_chroma=24, chroma_fft=8192)
+    assert fx.n_features == 64 + 2 + band_flux + 24
+    feats = fx.extract(torch.from_numpy(audio))[0]
+    stream = StreamingFeatures(SR, FPS, band_flux=band_flux, n_chroma=24, chroma_fft=8192)
+    streamed = torch.cat([stream.push(audio[i: i + 1500]) for i in range(0, audio.size, 1500)])
+    torch.testing.assert_close(streamed, feats, atol=1e-5, rtol=0)
+    bands = feats[:, 66: 66 + band_flux]  # (T, band_flux)
+    torch.testing.assert_close(bands.mean(dim=-1), feats[:, 64], atol=1e-5, rtol=0)
+    quarter = band_flux // 4
+    at_low, at_high = bands[11: 14].amax(dim=0), bands[35: 38].amax(dim=0)  # the onset's frames
+    assert at_low[:quarter].max() > 5 * at_low[-quarter:].max()
+    assert at_high[-quarter:].max() > 5 * at_high[:quarter].max()
+    with pytest.raises(ValueError, match="band_flux must be 0"):
+        FeatureExtractor(SR, FPS, band_flux=5)
 
 
 def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:
@@ -105,6 +130,22 @@ def test_bass_and_harmony_chroma_name_the_root_apart_from_the_chord():
     assert fx.extract(1e-3 * torch.randn(SR // 2))[0, -1, 66:].max() < 0.5
 
 
+def test_the_fast_harmony_vector_hears_a_chord_change_first():
+    # C major for 0.6 s, then F# major (no common tone): the 2048-sample vector (the last 12 of
+    # n_chroma = 36) says F# major louder than C major within a few frames, the 8192-sample harmony
+    # vector (the middle 12) only once its longer window holds more of the new chord. The first 24
+    # are layout 24's, unchanged.
+    fx = FeatureExtractor(SR, FPS, n_chroma=36, chroma_fft=8192)
+    assert fx.n_features == 64 + 2 + 36 and fx.span == 8192
+    audio = torch.cat([tones([261.63, 329.63, 392.0], 0.6), tones([369.99, 466.16, 554.37], 0.6)])
+    feats = fx.extract(audio)[0]
+    torch.testing.assert_close(feats[:, :90], FeatureExtractor(SR, FPS, n_chroma=24, chroma_fft=8192).extract(audio)[0])
+    after = feats[int(0.6 * FPS):]
+    first = [int(torch.nonzero(after[:, [o + 6, o + 10, o + 1]].mean(-1) > after[:, [o + 0, o + 4, o + 7]].mean(-1))[0])
+             for o in (78, 90)]  # frames after the change until the new chord reads louder: long, fast
+    assert first[1] <= 3 and first[0] >= first[1] + 4, first
+
+
 @pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192)])
 def test_chroma_folds_only_the_bins_its_bands_cover(n_chroma, chroma_fft):
     # The extractor folds the spectrum up to the top band's f_max only (a speed-up): above it is
@@ -113,8 +154,9 @@ def test_chroma_folds_only_the_bins_its_bands_cover(n_chroma, chroma_fft):
 
     fx = FeatureExtractor(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft)
     layout = CHROMA_LAYOUTS[n_chroma]
+    chroma_bins = fx.chroma_parts[0][2].shape[0]
     full = torch.cat([chroma_filterbank(SR, chroma_fft, *band) for band in layout.bands], dim=1)
-    assert fx.chroma_bins < chroma_fft // 4 and full[fx.chroma_bins:].abs().max() == 0
+    assert chroma_bins < chroma_fft // 4 and full[chroma_bins:].abs().max() == 0
     torch.manual_seed(0)
     audio = 0.1 * torch.randn(SR // 2) + tones([55.0, 261.63, 392.0], seconds=0.5)
     window = audio[-chroma_fft:] * torch.hann_window(chroma_fft, periodic=True)
@@ -132,7 +174,7 @@ def test_chroma_is_causal_and_off_by_default():
     changed = audio.clone()
     changed[(t + 1) * HOP :] = torch.randn(changed.numel() - (t + 1) * HOP)
     torch.testing.assert_close(fx.extract(changed)[0, : t + 1], fx.extract(audio)[0, : t + 1])
-    for bad in (7, 36):
+    for bad in (7, 30):
         with pytest.raises(ValueError, match="n_chroma"):
             FeatureExtractor(SR, FPS, n_chroma=bad)
 

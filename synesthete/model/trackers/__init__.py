@@ -6,9 +6,10 @@ The contract every tracker keeps (synesthete.model.hearing calls nothing else):
 * built as `build("tracker", cfg.name, fps=..., cfg=TrackerConfig)`;
 * `init_state(batch) -> tuple[torch.Tensor, ...]`: nothing heard yet (CPU tensors: the tracker is
   numpy, whatever device the network runs on);
-* `step(beat, downbeat, onset, state) -> (out, new_state)`: beat, downbeat: (B,) float64 numpy
-  probabilities of a beat / a downbeat on this frame, onset: (B,) the frame's spectral flux
-  feature (a plain DSP onset strength); out: {"beat_phase", "bar_phase", "tempo",
+* `step(beat, downbeat, onset, state, chord=None) -> (out, new_state)`: beat, downbeat: (B,)
+  float64 numpy probabilities of a beat / a downbeat on this frame, onset: (B,) the frame's
+  spectral flux feature (a plain DSP onset strength), chord: (B, 12) the chord head's root
+  probabilities (chords change on bar lines; a tracker may ignore it); out: {"beat_phase", "bar_phase", "tempo",
   "beat_confidence", "bar_confidence"} -> (B,) float64 numpy. Deterministic, and the state it is
   given is not changed, so stepping a clip equals running it whole.
 

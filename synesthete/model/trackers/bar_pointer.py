@@ -10,7 +10,11 @@ first 1/observation_lambda of the first beat of a bar expect a downbeat, those o
 beat, all others neither (madmom's RNNDownBeatTrackingObservationModel). With onset_weight > 0
 the beat activation is first raised to a plain DSP onset strength where that is higher (the
 spectral flux feature against its running statistics): on music unlike the training songs the
-flux still marks the hits the network is unsure of.
+flux still marks the hits the network is unsure of. With harmony_weight > 0 a chord change is
+downbeat evidence too: the chord head's root probabilities are compared with their running mean,
+and since the head hears a change about harmony_lag_s late, the states that far into a bar are
+raised by 1 + harmony_weight x the change (the downbeat head alone hardly tells the first beat of
+a bar from the others: docs/evaluation.md#why-the-downbeats-failed).
 
 madmom decodes the whole piece with Viterbi (non-causal). Here the belief over states is filtered
 forward (the HMM forward algorithm, normalised each frame), so every frame has its own estimate
@@ -52,7 +56,7 @@ class BarPointerTracker:
         self.taus = taus
         n_t = taus.size
         # Layout: one segment of tau_i states per (meter, beat in bar k, tempo i), p = 0..tau_i-1.
-        starts, prev_ends, beat_phase, bpm, region, prior, nearest = [], [], [], [], [], [], []
+        starts, prev_ends, beat_phase, bpm, region, prior, nearest, since_bar = [], [], [], [], [], [], [], []
         offset = 0
         seg_start: dict[tuple[int, int, int], int] = {}
         self.beats: list[tuple[int, int]] = []  # (meter, beat in bar k), one row per beat of every meter
@@ -68,6 +72,7 @@ class BarPointerTracker:
                     # the beat of the bar each position is nearest to (row of (m, k) in
                     # self.beats): its own in the first half of the beat, the next one after
                     nearest.append(np.where(p + 0.5 < tau / 2, row, next_row))
+                    since_bar.append(k * tau + p + 0.5)  # frames since the bar's first beat began
                     beat_zone = p < tau / cfg.observation_lambda
                     region.append(np.where(beat_zone, 2 if k == 0 else 1, 0))
                     # uniform over meters and tempi, then over the positions of one bar
@@ -105,13 +110,34 @@ class BarPointerTracker:
             mask = (nearest == r).astype(np.float64)
             rows += [np.cos(bp) * mask, np.sin(bp) * mask, mask]
         self._readout = np.stack(rows).astype(_DTYPE)
+        # The states a chord change heard now points at: the bar began harmony_lag_s ago, give or
+        # take harmony_window_s (the chord head's lag varies by a few frames). The evidence also
+        # pulls the beat phase toward that bar start: a window of half a beat either way, which
+        # would leave the phase alone, lost beats on the validation songs (docs/training.md).
+        since_bar = np.concatenate(since_bar) / fps
+        self._after_bar_idx = np.flatnonzero(np.abs(since_bar - cfg.harmony_lag_s) <= cfg.harmony_window_s)
         self._beat_meter = np.array([m for m, _ in self.beats], np.float64)
         self._beat_k = np.array([k for _, k in self.beats], np.float64)
 
     # -- the streaming contract ----------------------------------------------------------------
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
-        # (belief (B, N), the onset strength's running mean and variance (B, 2))
-        return torch.from_numpy(np.tile(self._prior, (batch, 1))), torch.zeros(batch, 2, dtype=torch.float64)
+        # (belief (B, N), the onset strength's running mean and variance (B, 2), the chord
+        # probabilities' running mean (B, 12), uniform: no chord heard yet, and the last change (B, 1))
+        return (torch.from_numpy(np.tile(self._prior, (batch, 1))), torch.zeros(batch, 2, dtype=torch.float64),
+                torch.cat([torch.full((batch, 12), 1.0 / 12.0, dtype=torch.float64),
+                           torch.zeros(batch, 1, dtype=torch.float64)], dim=1))
+
+    def _chord_rise(self, chord: np.ndarray, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How much more the chord heard now differs from the recent ones than last frame's did.
+        The difference is 1 - the cosine of this frame's chord root probabilities (B, 12) and their
+        running mean before it; only its rise counts, so one chord change, however long the head
+        takes to turn, adds up to at most its height (bounded evidence, not one vote a frame).
+        memory (B, 13): the running mean and the last difference; returned updated."""
+        mean, last = memory[:, :12], memory[:, 12]
+        dot = (chord * mean).sum(axis=1)
+        change = np.clip(1.0 - dot / (np.linalg.norm(chord, axis=1) * np.linalg.norm(mean, axis=1) + 1e-9), 0.0, 1.0)
+        mean = mean + (chord - mean) / (self.cfg.harmony_memory_s * self.fps)
+        return np.maximum(change - last, 0.0), np.concatenate([mean, change[:, None]], axis=1)
 
     def _onset_strength(self, onset: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The flux z-scored against its running mean / variance (before this frame), squashed to
@@ -124,10 +150,11 @@ class BarPointerTracker:
         new_var = var + a * ((onset - new_mean) ** 2 - var)
         return strength, np.stack([new_mean, new_var], axis=1)
 
-    def step(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray,
-             state: tuple[torch.Tensor, ...]) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
+    def step(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, state: tuple[torch.Tensor, ...],
+             chord: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
         alpha = state[0].numpy()  # (B, N), not written: the caller's state stays as it was
         stats = state[1].numpy()
+        chord_mean = state[2].numpy()
         if self.cfg.onset_weight > 0:
             strength, stats = self._onset_strength(np.asarray(onset, np.float64), stats)
             beat = np.maximum(beat, self.cfg.onset_weight * strength)
@@ -143,6 +170,11 @@ class BarPointerTracker:
         new *= none.astype(_DTYPE)[:, None]
         new[:, self._beat_idx] *= (np.maximum(b - d, _FLOOR) / none).astype(_DTYPE)[:, None]
         new[:, self._downbeat_idx] *= (d / none).astype(_DTYPE)[:, None]
+        if chord is not None and self.cfg.harmony_weight > 0:
+            # chords change on bar lines far more often than inside a bar, and the chord head
+            # hears a change about harmony_lag_s late: the states that far into a bar gain
+            rise, chord_mean = self._chord_rise(np.asarray(chord, np.float64), chord_mean)
+            new[:, self._after_bar_idx] *= (1.0 + self.cfg.harmony_weight * rise).astype(_DTYPE)[:, None]
         new *= (1.0 / new.sum(axis=1, dtype=np.float64)).astype(_DTYPE)[:, None]
         r = (self._readout @ new.T).astype(np.float64)  # (3 + 3 R, B)
         per_beat = r[3:].reshape(len(self.beats), 3, -1)  # (R, cos / sin / mass, B)
@@ -159,7 +191,7 @@ class BarPointerTracker:
             # how much of the belief is that beat of the bar, at one phase
             "bar_confidence": np.clip(np.hypot(cos, sin), 0.0, 1.0),
         }
-        return out, (torch.from_numpy(new), torch.from_numpy(stats))
+        return out, (torch.from_numpy(new), torch.from_numpy(stats), torch.from_numpy(chord_mean))
 
 
 def _cycles(sin: np.ndarray, cos: np.ndarray) -> np.ndarray:

@@ -92,6 +92,29 @@ def test_step_equals_forward(encoder, bridge):
             torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
 
 
+@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), COMBOS[-1]], ids=["conv-gru", "-".join(COMBOS[-1])])
+def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_trains_the_memory(encoder, bridge):
+    model = tiny_hearing(encoder, bridge, harmony_context=True)
+    assert model.harmony.in_dim == model.cfg.n_chroma + model.cfg.latent_dim + model.encoder.out_dim
+    feats = features(model, batch=2, frames=9)
+    with torch.no_grad():
+        whole, streamed, raw = model.fields(feats), run_steps(model, feats), model(feats)
+    clear = (lambda top2: (top2[..., 0] - top2[..., 1]) > 1e-4)(raw["chord_root"].topk(2, dim=-1).values)
+    assert torch.equal(streamed["chord_root"][clear], whole["chord_root"][clear])
+    torch.testing.assert_close(streamed["env"], whole["env"], atol=1e-4, rtol=1e-4)
+    # The harmony state depends on the latent, but its gradient never reaches the rhythm memory.
+    model.train()
+    e = model.encoder(feats)
+    z = torch.cat([model.bridge(e), e], dim=-1)
+    h, _ = model.harmony(model._harmony_input(feats, z))
+    h.square().mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.harmony.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in [*model.encoder.parameters(), *model.bridge.parameters()])
+    with torch.no_grad():  # and it does read the latent: another latent, another harmony state
+        h2, _ = model.harmony(model._harmony_input(feats, z + 1.0))
+    assert not torch.allclose(h, h2)
+
+
 @pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
 def test_every_combination_trains(encoder, bridge):
     """Gradients reach every part through the raw heads."""
@@ -126,9 +149,12 @@ def test_no_style_or_control_input():
         model.step(torch.zeros(1, 3, model.cfg.n_features), model.init_state(1))
 
 
-def test_outputs_are_causal_in_audio():
-    """Changing audio after sample (t + 1) * hop changes no field up to frame t."""
-    model = tiny_hearing()
+@pytest.mark.parametrize("band_flux", [0, 4])
+def test_outputs_are_causal_in_audio(band_flux):
+    """Changing audio after sample (t + 1) * hop changes no field up to frame t (with or without
+    the per-band flux features, whose previous frame is the one thing they add)."""
+    model = tiny_hearing(band_flux=band_flux)
+    assert model.cfg.n_features == 16 + 2 + band_flux + model.cfg.n_chroma
     fx = FeatureExtractor.for_model(model.cfg)
     g = torch.Generator().manual_seed(3)
     audio = torch.randn(1, fx.hop * 12, generator=g) * 0.1
@@ -162,6 +188,8 @@ def test_the_next_beat_downbeat_head_gives_the_tracker_beat_times_it_and_steps_l
 def test_unknown_component_and_bad_config_are_one_line():
     with pytest.raises(ValueError, match="model.bridge.name: unknown bridge 'mamba'.*gru"):
         tiny_hearing(bridge="mamba")
+    with pytest.raises(ValueError, match="band_flux.*divisor of n_mels = 16"):
+        hearing_config("tiny", n_mels=16, band_flux=5)
     with pytest.raises(ValueError, match="harmony_hidden = 8 needs chroma"):
         hearing_config("tiny", n_chroma=0)
     with pytest.raises(ValueError, match="unknown HearingConfig field"):
