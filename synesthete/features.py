@@ -16,6 +16,13 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
 * spectral flux: the mean positive log-mel rise against the previous frame (onset strength),
 * RMS loudness of the newest hop, log scaled,
+* optionally (`band_flux` = B > 0) the spectral flux per band: the positive log-mel rise against
+  the previous frame, averaged over B groups of adjacent mel bands. The one broadband flux says
+  *that* something started; where in the spectrum it started tells a kick (a rise below ~150 Hz)
+  from a hat (above ~6 kHz) or a bass note. The network can in principle form these differences
+  from consecutive log-mel frames itself, but the shipped conv encoder rectifies each frame before
+  its temporal convolution, and without them its onset heads fired on every stem's onsets
+  (docs/model.md, "Per-band flux"),
 * optionally chroma: the spectrum folded onto the 12 pitch classes, from a longer window
   (`chroma_fft` samples ending at the same instant). The teacher colours the picture by the current
   chord; log-mel bands are too coarse to hear a chord root, so without chroma a model can only
@@ -115,10 +122,12 @@ def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: 
 
 
 class FeatureExtractor:
-    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`, F = n_mels + 2 + n_chroma."""
+    """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`,
+    F = n_mels + 2 + band_flux + n_chroma, in that order (chroma last)."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
-                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
+                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
+                 band_flux: int = 0) -> None:
         if n_chroma and n_chroma not in CHROMA_LAYOUTS:
             raise ValueError(f"n_chroma must be {CHROMA_CHOICES}, got {n_chroma}")
         if n_chroma and chroma_fft < 16:
@@ -127,6 +136,8 @@ class FeatureExtractor:
             raise ValueError(f"need sample_rate >= fps > 0, got sample_rate={sample_rate}, fps={fps}")
         if n_mels < 1 or n_fft < 16:
             raise ValueError(f"need n_mels >= 1 and n_fft >= 16, got n_mels={n_mels}, n_fft={n_fft}")
+        if band_flux < 0 or (band_flux and n_mels % band_flux):
+            raise ValueError(f"band_flux must be 0 (off) or divide n_mels = {n_mels}, got {band_flux}")
         self.sample_rate = int(sample_rate)
         self.fps = int(fps)
         self.n_mels = int(n_mels)
@@ -136,7 +147,8 @@ class FeatureExtractor:
         self.chroma_fft = int(chroma_fft) if n_chroma else 0
         groups = CHROMA_LAYOUTS[self.n_chroma].windows(self.chroma_fft) if n_chroma else []
         self.span = max([self.n_fft, self.chroma_fft] + [n for n, _ in groups])  # samples of audio each frame looks at
-        self.n_features = self.n_mels + 2 + self.n_chroma
+        self.band_flux = int(band_flux)
+        self.n_features = self.n_mels + 2 + self.band_flux + self.n_chroma
         self.device = torch.device(device)
         self.window = torch.hann_window(self.n_fft, periodic=True, device=self.device)  # (n_fft,)
         self.chroma_layout = CHROMA_LAYOUTS[self.n_chroma] if n_chroma else None
@@ -165,7 +177,8 @@ class FeatureExtractor:
     @classmethod
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "FeatureExtractor":
         """The extractor a `ModelConfig` was trained with."""
-        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft)
+        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
+                   getattr(cfg, "band_flux", 0))
 
     def silence_logmel(self, batch: int) -> torch.Tensor:
         """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
@@ -185,13 +198,16 @@ class FeatureExtractor:
         power = spec.real.square() + spec.imag.square()
         logmel = torch.log(power @ self.mel_fb + MEL_FLOOR)  # (B, T, n_mels)
         previous = torch.cat([prev_logmel.unsqueeze(1), logmel[:, :-1]], dim=1)
-        flux = (logmel - previous).clamp_min(0.0).mean(dim=-1, keepdim=True)  # (B, T, 1)
+        rise = (logmel - previous).clamp_min(0.0)  # (B, T, n_mels)
+        flux = rise.mean(dim=-1, keepdim=True)  # (B, T, 1)
         rms = hops.square().mean(dim=-1, keepdim=True).sqrt()  # (B, T, 1)
         parts = [
             (logmel - MEL_CENTER) / MEL_SCALE,
             flux / FLUX_SCALE,
             (torch.log(rms + RMS_FLOOR) - RMS_CENTER) / RMS_SCALE,
         ]
+        if self.band_flux:  # (B, T, band_flux): each group of n_mels / band_flux adjacent bands
+            parts.append(rise.unflatten(-1, (self.band_flux, -1)).mean(dim=-1) / FLUX_SCALE)
         for n, window, fb, floor in self.chroma_parts:
             cspec = torch.fft.rfft(windows[..., windows.shape[-1] - n:] * window, dim=-1)[..., : fb.shape[0]]  # (B, T, bins)
             cpower = cspec.real.square() + cspec.imag.square()
@@ -230,8 +246,9 @@ class StreamingFeatures:
     """
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
-                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096) -> None:
-        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft)
+                 device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
+                 band_flux: int = 0) -> None:
+        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft, band_flux)
         self.hop = self.extractor.hop
         self.n_features = self.extractor.n_features
         self.device = self.extractor.device
@@ -241,7 +258,8 @@ class StreamingFeatures:
     @classmethod
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "StreamingFeatures":
         """The streaming extractor a `ModelConfig` was trained with."""
-        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft)
+        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
+                   getattr(cfg, "band_flux", 0))
 
     def reset(self) -> None:
         """Forget all history: the next push starts a new clip (zeros before it)."""

@@ -61,10 +61,11 @@ class FeatureConfig:
     n_fft: int = 1024
     n_chroma: int = 12
     chroma_fft: int = 4096
+    band_flux: int = 0
 
     @property
     def n_features(self) -> int:
-        return self.n_mels + 2 + self.n_chroma
+        return self.n_mels + 2 + self.band_flux + self.n_chroma
 
 
 class ScoreHearing:

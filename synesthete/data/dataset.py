@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from synesthete.constants import FPS, SAMPLE_RATE, TRAIN_SIZE
+from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
 
 
 class ClipTiming:
@@ -235,6 +235,11 @@ class HearingDataConfig(ClipTiming):
     # Probability that MicAugment's room (reverb) is on, when an item is augmented: a room is
     # what most separates a mic in a club from the engine's clean mix.
     room_prob: float = 0.7
+    # With onset_mask, an item also carries "onset_ignore" (T, stems): 1 on the frames of drum hits
+    # that the rest of the mix masks (best band more than -onset_masked_db dB under it,
+    # synesthete.audio.masking), which the onset loss leaves out. Off: every score hit is a target.
+    onset_mask: bool = False
+    onset_masked_db: float = -10.0
 
     def __post_init__(self) -> None:
         if not self.clip_seconds > 0:
@@ -250,8 +255,9 @@ class HearingDataConfig(ClipTiming):
 class HearingClips(IndexedStream):
     """Endless stream of (audio, features, music state) clips; seeded like `ProceduralClips`.
 
-    Item keys: "audio" (S,), "features" (T, F) when a feature extractor is given, "index", and
-    one "state.<field>" tensor per MusicState field but time ((T,) or (T, columns), float32).
+    Item keys: "audio" (S,), "features" (T, F) when a feature extractor is given, "index", one
+    "state.<field>" tensor per MusicState field but time ((T,) or (T, columns), float32), and with
+    `onset_mask` "onset_ignore" (T, stems): the frames of masked hits (HearingDataConfig).
     """
 
     def __init__(self, cfg: HearingDataConfig = HearingDataConfig(), start_index: int = 0, features=None) -> None:
@@ -281,6 +287,20 @@ class HearingClips(IndexedStream):
         item = {"audio": audio_t, "index": torch.tensor(index, dtype=torch.int64)}
         for f in FIELDS[1:]:
             item[f"state.{f.name}"] = torch.from_numpy(np.ascontiguousarray(getattr(state, f.name), np.float32))
+        if cfg.onset_mask:
+            item["onset_ignore"] = torch.from_numpy(self._masked_frames(clip, n_frames))
         if self.features is not None:
             item["features"] = self.features.extract(audio_t)[0, :n_frames]  # (T, F)
         return item
+
+    def _masked_frames(self, clip, n_frames: int) -> np.ndarray:
+        """(T, stems) float32: 1 on each frame that holds a masked hit of that stem (the frame of
+        the score's onset field: frame t covers (t / fps, (t + 1) / fps])."""
+        from synesthete.audio.masking import masked_hits
+
+        out = np.zeros((n_frames, len(STEMS)), np.float32)
+        for stem, times in masked_hits(clip.stems, clip.score.onsets, self.cfg.sample_rate,
+                                       self.cfg.onset_masked_db).items():
+            f = np.ceil(times * self.cfg.fps - 1e-9).astype(np.int64) - 1
+            out[f[(f >= 0) & (f < n_frames)], STEMS.index(stem)] = 1.0
+        return out

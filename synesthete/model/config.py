@@ -265,6 +265,11 @@ class HearingConfig:
     n_fft: int = 1024
     n_chroma: int = 24  # bass and harmony pitch classes: the chord and the bass pitch are heard here
     chroma_fft: int = 8192
+    # > 0: the features also carry the positive log-mel rise per band, in this many groups of
+    # adjacent mel bands (synesthete.features; must divide n_mels): where in the spectrum an onset
+    # rose is what tells a kick from a hat or a bass note. 0 keeps the features of checkpoints
+    # stored without the key.
+    band_flux: int = 0
     latent_dim: int = 64
     encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(hidden=64, kernel=4))
     bridge: BridgeConfig = field(default_factory=lambda: BridgeConfig(hidden=96))
@@ -309,14 +314,16 @@ class HearingConfig:
                 self.downbeat_head)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
                 self.harmony_hidden)
+        require(self.band_flux >= 0 and (not self.band_flux or self.n_mels % self.band_flux == 0), "band_flux",
+                f"0 (off) or a divisor of n_mels = {self.n_mels}", self.band_flux)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
 
     @property
     def n_features(self) -> int:
-        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ chroma)."""
-        return self.n_mels + 2 + self.n_chroma
+        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ band flux) (+ chroma)."""
+        return self.n_mels + 2 + self.band_flux + self.n_chroma
 
     @property
     def n_stems(self) -> int:

@@ -72,6 +72,31 @@ def test_streaming_equals_batch_with_chroma(seed, n_chroma, chroma_fft):
     torch.testing.assert_close(torch.cat(rows), batch, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("band_flux", [16, 64])
+def test_band_flux_streams_like_batch_and_rises_where_the_onset_is(band_flux):
+    """Per-band flux: streaming equals batch, its mean is the broadband flux, and a low tone's
+    onset rises in the low groups while a high one's rises in the high groups."""
+    t = np.arange(SR) / SR
+    ramp = lambda t0: np.clip((t - t0) / 0.005, 0.0, 1.0)  # noqa: E731  (5 ms fade-in: no broadband click)
+    low = 0.4 * np.sin(2 * np.pi * 60 * t) * ramp(0.2) * (t < 0.4)  # starts inside frame 11
+    high = 0.2 * np.sin(2 * np.pi * 7000 * t) * ramp(0.6)  # starts inside frame 35
+    audio = (low + high).astype(np.float32)
+    fx = FeatureExtractor(SR, FPS, band_flux=band_flux, n_chroma=24, chroma_fft=8192)
+    assert fx.n_features == 64 + 2 + band_flux + 24
+    feats = fx.extract(torch.from_numpy(audio))[0]
+    stream = StreamingFeatures(SR, FPS, band_flux=band_flux, n_chroma=24, chroma_fft=8192)
+    streamed = torch.cat([stream.push(audio[i: i + 1500]) for i in range(0, audio.size, 1500)])
+    torch.testing.assert_close(streamed, feats, atol=1e-5, rtol=0)
+    bands = feats[:, 66: 66 + band_flux]  # (T, band_flux)
+    torch.testing.assert_close(bands.mean(dim=-1), feats[:, 64], atol=1e-5, rtol=0)
+    quarter = band_flux // 4
+    at_low, at_high = bands[11: 14].amax(dim=0), bands[35: 38].amax(dim=0)  # the onset's frames
+    assert at_low[:quarter].max() > 5 * at_low[-quarter:].max()
+    assert at_high[-quarter:].max() > 5 * at_high[:quarter].max()
+    with pytest.raises(ValueError, match="band_flux must be 0"):
+        FeatureExtractor(SR, FPS, band_flux=5)
+
+
 def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:
     t = torch.arange(int(SR * seconds)) / SR
     return sum(0.2 * torch.sin(2 * torch.pi * f * t) for f in freqs)

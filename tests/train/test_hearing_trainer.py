@@ -43,22 +43,39 @@ def hearing_cfg(tmp_path):
         max_steps=3, checkpoint_every=0, out=str(tmp_path / "run"), device="cpu", seed=0)
 
 
-def test_the_onset_loss_puts_the_hit_on_its_frame_and_tolerates_one_frame_late():
+def _onset_loss_firing_on(*frames: int, **kw) -> float:
+    """The onset loss of one stem with a hit on frame 4 of 10, the head sure (+-6 logits) that
+    there is a hit on `frames` and none elsewhere."""
     hits = torch.zeros(1, 10, 1)
     hits[0, 4, 0] = 1.0
-    quiet = torch.full((1, 10, 1), -6.0)
+    logits = torch.full((1, 10, 1), -6.0)
+    for f in frames:
+        logits[0, f, 0] = 6.0
+    return float(tolerant_onset_loss(logits, hits, pos_weight=4.0, **kw))
 
-    def loss_with(*frames: int) -> float:
-        logits = quiet.clone()
-        for f in frames:
-            logits[0, f, 0] = 6.0
-        return float(tolerant_onset_loss(logits, hits, pos_weight=4.0))
 
+def test_the_onset_loss_puts_the_hit_on_its_frame_and_tolerates_one_frame_late():
+    loss_with = _onset_loss_firing_on
     exact = loss_with(4)
     assert exact < 0.01
     assert loss_with(4, 5) == pytest.approx(exact)  # also firing a frame late: tolerated
     assert loss_with(5) > 10 * exact  # only late: the hit itself is missed
     assert loss_with(4, 7) > 10 * exact  # three frames off: a false alarm
+
+
+def test_the_late_onset_loss_takes_a_hit_on_its_frame_or_the_next():
+    def loss_with(*frames: int) -> float:
+        return _onset_loss_firing_on(*frames, late=1)
+
+    exact = loss_with(4)
+    assert exact < 0.01
+    assert loss_with(5) == pytest.approx(exact)  # the next frame meets the hit too ...
+    assert loss_with(4, 5) == pytest.approx(exact)
+    assert loss_with(6) > 10 * exact  # ... two frames late does not
+    assert loss_with(3) > 10 * exact  # nor early: that frame's audio cannot hold the hit
+    assert loss_with(4, 7) > 10 * exact  # a false alarm still costs
+    with pytest.raises(ValueError, match="onset_late_frames"):
+        HearingLossConfig(onset_late_frames=2)
 
 
 def test_beat_frames_are_the_frames_that_hold_the_scores_beats_and_downbeats():
@@ -261,3 +278,20 @@ def test_each_rendered_batch_trains_reuse_steps_on_random_crops(hearing_cfg):
     assert int(next(trainer.loader())["index"][0]) == 0
     trainer.step = 3
     assert int(next(trainer.loader())["index"][0]) == 2
+
+
+def test_masked_hits_are_neither_targets_nor_negatives():
+    ignore = torch.zeros(1, 10, 1)
+    ignore[0, 4, 0] = 1.0  # the hit on frame 4 is masked
+    assert _onset_loss_firing_on() > 1.0  # unmasked, missing the hit costs
+    assert _onset_loss_firing_on(ignore=ignore) < 0.01  # masked: nothing to find ...
+    assert _onset_loss_firing_on(5, ignore=ignore) < 0.01  # ... and firing a frame after it is no false alarm
+    assert _onset_loss_firing_on(8, ignore=ignore) > 0.5  # far from it, a false alarm still costs
+
+
+def test_training_with_the_onset_mask_crops_it_with_the_state(hearing_cfg):
+    cfg = replace(hearing_cfg, data=replace(hearing_cfg.data, reuse=2, crop_seconds=0.5, onset_mask=True))
+    trainer = HearingTrainer(cfg, progress=False)
+    batch = next(trainer.loader())
+    assert batch["onset_ignore"].shape == batch["state.onset"].shape == (2, 30, len(STEMS))
+    assert math.isfinite(trainer.train_step(batch)["total"])

@@ -59,6 +59,11 @@ class HearingDataSettings:
     augment_prob: float = 0.8
     room_prob: float = 0.7
     num_workers: int = 1
+    # Leave the drum hits that the rest of the mix masks (best band onset_masked_db dB or more under
+    # it in the 30 ms after the hit: ghost notes under the hats, a clap over a snare) out of the
+    # onset loss: neither a hit to find nor a silence to keep (synesthete.audio.masking).
+    onset_mask: bool = False
+    onset_masked_db: float = -10.0
 
     def __post_init__(self) -> None:
         require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
@@ -78,6 +83,11 @@ class HearingLossConfig:
     # other stems' onsets (a kick head firing on hats and lead notes, docs/evaluation.md): the
     # silent frames are easy and outnumber them; (1 - p_t)^gamma turns the loss to the hard ones.
     onset_focal: float = 0.0
+    # 1: a hit's positive is met when the head fires on its frame *or the next* (the larger logit
+    # of the two takes the loss). Frame t's Hann-windowed STFT ends at t's instant and weighs its
+    # newest samples least, so a hit late in the hop leaves little in its own frame and all in the
+    # next; an exact-frame target then asks for a guess from faint evidence. 0 = the exact frame.
+    onset_late_frames: int = 0
     env: float = 1.0
     beat: float = 1.0
     downbeat: float = 1.0
@@ -93,6 +103,8 @@ class HearingLossConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             require(getattr(self, f.name) >= 0, f.name, ">= 0 (0 = off)", getattr(self, f.name))
+        require(self.onset_late_frames in (0, 1), "onset_late_frames", "0 (the exact frame) or 1 (or the next)",
+                self.onset_late_frames)
 
 
 @dataclass(frozen=True)
@@ -142,7 +154,8 @@ class HearingTrainConfig:
 def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
     m, d = cfg.model, cfg.data
     return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
-                             augment_prob=d.augment_prob, room_prob=d.room_prob)
+                             augment_prob=d.augment_prob, room_prob=d.room_prob, onset_mask=d.onset_mask,
+                             onset_masked_db=d.onset_masked_db)
 
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
@@ -161,7 +174,7 @@ def load_any_train_config(path: str | Path | None, overrides: list[str] | tuple[
 
 # ==== losses =====================================================================================
 def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: float,
-                        focal: float = 0.0) -> torch.Tensor:
+                        focal: float = 0.0, late: int = 0, ignore: torch.Tensor | None = None) -> torch.Tensor:
     """BCE of onset logits (B, T, S) against hits (B, T, S) in {0, 1}, with a +-1 frame tolerance:
     a frame next to a hit (and not one) is no negative, so firing a frame late is not punished;
     the target stays on the exact frame, so the head learns to fire on the frame it hears the hit.
@@ -169,10 +182,21 @@ def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: fl
     the head gives the right answer (detached: it weighs frames, it is no target), and divides by
     the scaled weights' sum, so the loss keeps its scale and the hard frames take the gradient.
     (Divided by the unscaled sum instead, the onset loss fell ~20x against the other heads and
-    the onset heads learned nothing in 800 steps: docs/training.md.)"""
+    the onset heads learned nothing in 800 steps: docs/training.md.)
+    `late` = 1: a positive's logit is the larger of its frame's and the next frame's (the next is
+    already no negative), so the head may fire where the hit's audio is, a frame late at most.
+    `ignore` (B, T, S) in {0, 1}: frames of hits that cannot be heard (masked); they and their
+    +-1 frames count neither as hits nor as negatives."""
     logits = logits.float()
+    if ignore is not None:
+        hits = hits * (1.0 - ignore)
+    if late:  # (B, T, S): frame t's logit as the positive's, max(t, t + 1) (the clip's last frame: itself)
+        later = torch.cat([logits[:, 1:], logits[:, -1:]], dim=1)
+        logits = torch.where(hits > 0, torch.maximum(logits, later), logits)
     near = F.max_pool1d(hits.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)  # (B, T, S)
     weight = torch.where(hits > 0, torch.full_like(hits, pos_weight), 1.0 - near)
+    if ignore is not None:
+        weight = weight * (1.0 - F.max_pool1d(ignore.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2))
     if focal > 0:
         p = torch.sigmoid(logits.detach())
         weight = weight * (hits * (1.0 - p) + (1.0 - hits) * p).pow(focal)
@@ -216,10 +240,12 @@ def next_beat_is_first(target: dict[str, torch.Tensor], fps: float) -> torch.Ten
 
 
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
-                   w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame") -> dict[str, torch.Tensor]:
+                   w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame",
+                   onset_ignore: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """One loss per head (the table in the module docstring) and their weighted "total".
     raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score at `fps`;
-    downbeat_head: what the downbeat head says (`HearingConfig.downbeat_head`)."""
+    downbeat_head: what the downbeat head says (`HearingConfig.downbeat_head`);
+    onset_ignore (B, T, stems): masked hits' frames, left out of the onset loss (`tolerant_onset_loss`)."""
     raw = {k: v.float() for k, v in raw.items()}
     hits = (target["onset"] > 0).float()
     beats, downbeats = beat_frames(target, fps)
@@ -228,7 +254,8 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     else:
         downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight)
     losses = {
-        "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight, w.onset_focal),
+        "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight, w.onset_focal, w.onset_late_frames,
+                                     onset_ignore),
         "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
         "beat": tolerant_onset_loss(raw["beat"][..., None], beats[..., None], w.beat_pos_weight),
         "downbeat": downbeat_loss,
@@ -422,7 +449,8 @@ class HearingTrainer(TrainerBase):
         if not 0 < n_crop < n:
             return batch
         t0 = int(torch.randint(0, n - n_crop + 1, ()))  # torch's RNG: saved with the checkpoint, so resumable
-        return {k: v[:, t0: t0 + n_crop] if k == "features" or k.startswith("state.") else v for k, v in batch.items()}
+        return {k: v[:, t0: t0 + n_crop] if k in ("features", "onset_ignore") or k.startswith("state.") else v
+                for k, v in batch.items()}
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         feats = batch["features"].to(self.device, non_blocking=True)  # (B, T, F), float32 always
@@ -430,8 +458,9 @@ class HearingTrainer(TrainerBase):
                   if k.startswith("state.")}
         # fp32 throughout: the target machine may lack bf16 (and AVX-512), and the figures must hold there.
         raw = self.model(feats)
+        ignore = batch["onset_ignore"].to(self.device, non_blocking=True) if "onset_ignore" in batch else None
         return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps,
-                                            self.cfg.model.downbeat_head))
+                                            self.cfg.model.downbeat_head, ignore))
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg

@@ -149,9 +149,12 @@ def test_no_style_or_control_input():
         model.step(torch.zeros(1, 3, model.cfg.n_features), model.init_state(1))
 
 
-def test_outputs_are_causal_in_audio():
-    """Changing audio after sample (t + 1) * hop changes no field up to frame t."""
-    model = tiny_hearing()
+@pytest.mark.parametrize("band_flux", [0, 4])
+def test_outputs_are_causal_in_audio(band_flux):
+    """Changing audio after sample (t + 1) * hop changes no field up to frame t (with or without
+    the per-band flux features, whose previous frame is the one thing they add)."""
+    model = tiny_hearing(band_flux=band_flux)
+    assert model.cfg.n_features == 16 + 2 + band_flux + model.cfg.n_chroma
     fx = FeatureExtractor.for_model(model.cfg)
     g = torch.Generator().manual_seed(3)
     audio = torch.randn(1, fx.hop * 12, generator=g) * 0.1
@@ -185,6 +188,8 @@ def test_the_next_beat_downbeat_head_gives_the_tracker_beat_times_it_and_steps_l
 def test_unknown_component_and_bad_config_are_one_line():
     with pytest.raises(ValueError, match="model.bridge.name: unknown bridge 'mamba'.*gru"):
         tiny_hearing(bridge="mamba")
+    with pytest.raises(ValueError, match="band_flux.*divisor of n_mels = 16"):
+        hearing_config("tiny", n_mels=16, band_flux=5)
     with pytest.raises(ValueError, match="harmony_hidden = 8 needs chroma"):
         hearing_config("tiny", n_chroma=0)
     with pytest.raises(ValueError, match="unknown HearingConfig field"):
