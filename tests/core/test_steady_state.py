@@ -7,7 +7,7 @@ import numpy as np
 from synesthete.constants import STEMS
 from synesthete.music_events import DetectorConfig
 from synesthete.music_state import CONFIDENCE_GROUPS, MusicState
-from synesthete.steady_state import SteadyState
+from synesthete.steady_state import OFF_BEAT_ACCENT, SteadyState, beat_accent
 from synesthete.visual.synthetic import groove_controls
 
 FPS = 60
@@ -48,9 +48,12 @@ def test_an_exact_state_passes_through_unchanged() -> None:
 
 def test_an_envelope_jumps_on_the_onset_frame_and_only_falls_between() -> None:
     est = estimate()
-    env = run(est).env[:, KICK]
+    out = run(est)
+    env = out.env[:, KICK]
     hits = np.flatnonzero(est.onset[:, KICK] >= 0.5)
-    assert np.allclose(env[hits], 0.8)  # the hit's strength, on its own frame
+    accent = np.array([beat_accent(out.beat_phase[t], 0.6) for t in hits])
+    assert np.allclose(env[hits], 0.8 * accent)  # the hit's strength (accented: see below), on its own frame
+    assert accent[2:].min() > 0.95  # these hits are on the beat (a frame after it): nearly all of it
     rises = np.flatnonzero(np.diff(env) > 0) + 1
     assert set(rises) <= set(hits)  # the wavering estimate and the weak onsets lift nothing
     assert run(est).env[:, STEMS.index("snare")].max() == 0.0  # no snare onset: its wavering envelope is gone
@@ -80,9 +83,9 @@ def test_the_melody_changes_only_on_a_lead_note() -> None:
 def test_a_checkpoints_calibrated_thresholds_decide_what_is_a_hit() -> None:
     est = estimate()  # kick onsets of 0.8 on the beat and 0.2 between
     steady = SteadyState(FPS, DetectorConfig(stem_thresholds=(0.15,) * len(STEMS)))
-    env = MusicState.concat([steady.apply(est.frame(t)) for t in range(len(est))]).env[:, KICK]
-    rises = np.flatnonzero(np.diff(env) > 0) + 1
-    assert set(rises) | {0} == set(np.flatnonzero(est.onset[:, KICK] >= 0.15))  # the 0.2 onsets count now
+    counted = MusicState.concat([steady.apply(est.frame(t)) for t in range(len(est))]).onset[:, KICK]
+    assert set(np.flatnonzero(counted > 0)) == set(np.flatnonzero(est.onset[:, KICK] >= 0.15))  # the 0.2 onsets count now
+    assert set(np.flatnonzero(run(est).onset[:, KICK] > 0)) == set(np.flatnonzero(est.onset[:, KICK] >= 0.5))  # not by default
 
 
 def test_an_onset_that_stays_above_the_threshold_is_one_hit() -> None:
@@ -90,3 +93,18 @@ def test_an_onset_that_stays_above_the_threshold_is_one_hit() -> None:
     est.onset[100:106, LEAD] = [0.5, 0.6, 0.55, 0.62, 0.58, 0.6]  # one note, wavering above 0.3
     env = run(est).env[:, LEAD]
     assert np.flatnonzero(np.diff(env) > 0).tolist() == [99]  # it rises once, on frame 100
+
+
+def test_a_hit_on_the_heard_beat_moves_more_than_the_same_hit_between_beats() -> None:
+    est = estimate(480)
+    est.onset[(np.arange(480) % 30) == 15, KICK] = 0.8  # the same hits half a beat later too
+    out = run(est)
+    t = np.arange(480)
+    on, off = out.env[(t % 30 == 0) & (t >= 120), KICK], out.env[(t % 30 == 15) & (t >= 120), KICK]
+    assert on.min() > 0.75  # on the beat: the hit's strength
+    # Half a beat off: OFF_BEAT_ACCENT of it as far as the beat is sure (confidence 0.6), still a jump.
+    assert np.allclose(off, 0.8 * (1.0 - 0.6 * (1.0 - OFF_BEAT_ACCENT)), atol=0.01)
+    assert np.all(off > out.env[(t % 30 == 14) & (t >= 120), KICK])
+    est.confidence[:, CONFIDENCE_GROUPS.index("beat")] = 0.0  # no beat heard: no accents
+    flat = run(est).env[:, KICK]
+    assert np.allclose(flat[(t % 30 == 15) & (t >= 120)], 0.8)

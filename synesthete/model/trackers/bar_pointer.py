@@ -13,7 +13,7 @@ spectral flux feature against its running statistics): on music unlike the train
 flux still marks the hits the network is unsure of. With harmony_weight > 0 a chord change is
 downbeat evidence too: the chord head's root probabilities are compared with their running mean,
 and since the head hears a change about harmony_lag_s late, the states that far into a bar are
-raised by 1 + harmony_weight x the change (the downbeat head alone hardly tells the first beat of
+raised each frame by 1 + harmony_weight x the change (the downbeat head alone hardly tells the first beat of
 a bar from the others: docs/evaluation.md#why-the-downbeats-failed).
 
 madmom decodes the whole piece with Viterbi (non-causal). Here the belief over states is filtered
@@ -122,22 +122,16 @@ class BarPointerTracker:
     # -- the streaming contract ----------------------------------------------------------------
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         # (belief (B, N), the onset strength's running mean and variance (B, 2), the chord
-        # probabilities' running mean (B, 12), uniform: no chord heard yet, and the last change (B, 1))
+        # probabilities' running mean (B, 12), uniform: no chord heard yet)
         return (torch.from_numpy(np.tile(self._prior, (batch, 1))), torch.zeros(batch, 2, dtype=torch.float64),
-                torch.cat([torch.full((batch, 12), 1.0 / 12.0, dtype=torch.float64),
-                           torch.zeros(batch, 1, dtype=torch.float64)], dim=1))
+                torch.full((batch, 12), 1.0 / 12.0, dtype=torch.float64))
 
-    def _chord_rise(self, chord: np.ndarray, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """How much more the chord heard now differs from the recent ones than last frame's did.
-        The difference is 1 - the cosine of this frame's chord root probabilities (B, 12) and their
-        running mean before it; only its rise counts, so one chord change, however long the head
-        takes to turn, adds up to at most its height (bounded evidence, not one vote a frame).
-        memory (B, 13): the running mean and the last difference; returned updated."""
-        mean, last = memory[:, :12], memory[:, 12]
+    def _chord_change(self, chord: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far the chord heard now is from the recent ones: 1 - the cosine of this frame's chord
+        root probabilities (B, 12) and their running mean before it (B, 12); and the mean updated."""
         dot = (chord * mean).sum(axis=1)
         change = np.clip(1.0 - dot / (np.linalg.norm(chord, axis=1) * np.linalg.norm(mean, axis=1) + 1e-9), 0.0, 1.0)
-        mean = mean + (chord - mean) / (self.cfg.harmony_memory_s * self.fps)
-        return np.maximum(change - last, 0.0), np.concatenate([mean, change[:, None]], axis=1)
+        return change, mean + (chord - mean) / (self.cfg.harmony_memory_s * self.fps)
 
     def _onset_strength(self, onset: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The flux z-scored against its running mean / variance (before this frame), squashed to
@@ -173,8 +167,8 @@ class BarPointerTracker:
         if chord is not None and self.cfg.harmony_weight > 0:
             # chords change on bar lines far more often than inside a bar, and the chord head
             # hears a change about harmony_lag_s late: the states that far into a bar gain
-            rise, chord_mean = self._chord_rise(np.asarray(chord, np.float64), chord_mean)
-            new[:, self._after_bar_idx] *= (1.0 + self.cfg.harmony_weight * rise).astype(_DTYPE)[:, None]
+            change, chord_mean = self._chord_change(np.asarray(chord, np.float64), chord_mean)
+            new[:, self._after_bar_idx] *= (1.0 + self.cfg.harmony_weight * change).astype(_DTYPE)[:, None]
         new *= (1.0 / new.sum(axis=1, dtype=np.float64)).astype(_DTYPE)[:, None]
         r = (self._readout @ new.T).astype(np.float64)  # (3 + 3 R, B)
         per_beat = r[3:].reshape(len(self.beats), 3, -1)  # (R, cos / sin / mass, B)
