@@ -121,13 +121,27 @@ def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: 
     return fb.to(torch.float32)
 
 
+def mel_window(n_fft: int, fall: int = 0) -> torch.Tensor:
+    """The log-mel STFT's window, (n_fft,). fall = 0: the periodic Hann. fall > 0: asymmetric, a
+    Hann half rising over the first n_fft - fall samples and one falling over the last `fall`.
+
+    The window ends at the frame's instant, so its last samples are the newest audio. A Hann
+    window weighs the newest hop (400 of 1024 samples at 24 kHz / 60 fps) by 0.33 on average
+    and its last quarter by < 0.1: a hit late in the hop barely shows on the frame that holds it.
+    With fall = 64 (2.7 ms) the newest hop keeps a weight near 1 up to its last 64 samples."""
+    if fall == 0:
+        return torch.hann_window(n_fft, periodic=True)
+    rise = torch.hann_window(2 * (n_fft - fall), periodic=False)[: n_fft - fall]
+    return torch.cat([rise, torch.hann_window(2 * fall + 2, periodic=False)[fall + 2:]])
+
+
 class FeatureExtractor:
     """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`,
     F = n_mels + 2 + band_flux + n_chroma, in that order (chroma last)."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
-                 band_flux: int = 0) -> None:
+                 band_flux: int = 0, window_fall: int = 0) -> None:
         if n_chroma and n_chroma not in CHROMA_LAYOUTS:
             raise ValueError(f"n_chroma must be {CHROMA_CHOICES}, got {n_chroma}")
         if n_chroma and chroma_fft < 16:
@@ -138,6 +152,8 @@ class FeatureExtractor:
             raise ValueError(f"need n_mels >= 1 and n_fft >= 16, got n_mels={n_mels}, n_fft={n_fft}")
         if band_flux < 0 or (band_flux and n_mels % band_flux):
             raise ValueError(f"band_flux must be 0 (off) or divide n_mels = {n_mels}, got {band_flux}")
+        if not 0 <= window_fall < n_fft // 2:
+            raise ValueError(f"window_fall must be 0 (Hann) or in [1, n_fft / 2 = {n_fft // 2}), got {window_fall}")
         self.sample_rate = int(sample_rate)
         self.fps = int(fps)
         self.n_mels = int(n_mels)
@@ -150,7 +166,8 @@ class FeatureExtractor:
         self.band_flux = int(band_flux)
         self.n_features = self.n_mels + 2 + self.band_flux + self.n_chroma
         self.device = torch.device(device)
-        self.window = torch.hann_window(self.n_fft, periodic=True, device=self.device)  # (n_fft,)
+        self.window_fall = int(window_fall)
+        self.window = mel_window(self.n_fft, self.window_fall).to(self.device)  # (n_fft,)
         self.chroma_layout = CHROMA_LAYOUTS[self.n_chroma] if n_chroma else None
         # One STFT per window length: [(length, Hann window, filterbank (bins, 12 x bands), floor)].
         self.chroma_parts: list[tuple[int, torch.Tensor, torch.Tensor, float]] = []
@@ -178,7 +195,7 @@ class FeatureExtractor:
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "FeatureExtractor":
         """The extractor a `ModelConfig` was trained with."""
         return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
-                   getattr(cfg, "band_flux", 0))
+                   getattr(cfg, "band_flux", 0), getattr(cfg, "window_fall", 0))
 
     def silence_logmel(self, batch: int) -> torch.Tensor:
         """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
@@ -247,8 +264,9 @@ class StreamingFeatures:
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
-                 band_flux: int = 0) -> None:
-        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft, band_flux)
+                 band_flux: int = 0, window_fall: int = 0) -> None:
+        self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft, band_flux,
+                                          window_fall)
         self.hop = self.extractor.hop
         self.n_features = self.extractor.n_features
         self.device = self.extractor.device
@@ -259,7 +277,7 @@ class StreamingFeatures:
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "StreamingFeatures":
         """The streaming extractor a `ModelConfig` was trained with."""
         return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
-                   getattr(cfg, "band_flux", 0))
+                   getattr(cfg, "band_flux", 0), getattr(cfg, "window_fall", 0))
 
     def reset(self) -> None:
         """Forget all history: the next push starts a new clip (zeros before it)."""

@@ -62,6 +62,7 @@ class FeatureConfig:
     n_chroma: int = 12
     chroma_fft: int = 4096
     band_flux: int = 0
+    window_fall: int = 0
 
     @property
     def n_features(self) -> int:

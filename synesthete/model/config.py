@@ -270,6 +270,10 @@ class HearingConfig:
     # rose is what tells a kick from a hat or a bass note. 0 keeps the features of checkpoints
     # stored without the key.
     band_flux: int = 0
+    # > 0: the log-mel STFT's window rises over n_fft - window_fall samples and falls over the
+    # last window_fall (synesthete.features.mel_window), so the newest hop is heard at full weight
+    # on its own frame; 0 = the symmetric Hann (checkpoints stored without the key).
+    window_fall: int = 0
     latent_dim: int = 64
     encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(hidden=64, kernel=4))
     bridge: BridgeConfig = field(default_factory=lambda: BridgeConfig(hidden=96))
@@ -316,6 +320,8 @@ class HearingConfig:
                 self.harmony_hidden)
         require(self.band_flux >= 0 and (not self.band_flux or self.n_mels % self.band_flux == 0), "band_flux",
                 f"0 (off) or a divisor of n_mels = {self.n_mels}", self.band_flux)
+        require(0 <= self.window_fall < self.n_fft // 2, "window_fall", f"0 (Hann) or in [1, n_fft / 2 = {self.n_fft // 2})",
+                self.window_fall)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")

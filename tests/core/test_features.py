@@ -97,6 +97,25 @@ def test_band_flux_streams_like_batch_and_rises_where_the_onset_is(band_flux):
         FeatureExtractor(SR, FPS, band_flux=5)
 
 
+def test_the_asymmetric_window_hears_the_newest_hop_on_its_own_frame():
+    """window_fall: a click late in a frame's hop shows on that frame at a few dB under the next
+    frame's, where the Hann window hides it; streaming still equals batch."""
+    audio = np.zeros(SR // 2, np.float32)
+    at = 11 * HOP - 60  # 60 samples before frame 10's instant (frame t ends at sample (t + 1) * HOP)
+    audio[at: at + 240] = 0.5 * np.sin(2 * np.pi * 80 * np.arange(240) / SR)  # a short low thump
+    rise = {}
+    for fall in (0, 32):
+        fx = FeatureExtractor(SR, FPS, window_fall=fall)
+        feats = fx.extract(torch.from_numpy(audio))[0]
+        stream = StreamingFeatures(SR, FPS, window_fall=fall)
+        torch.testing.assert_close(torch.cat([stream.push(audio[i: i + 700]) for i in range(0, audio.size, 700)]),
+                                   feats, atol=1e-5, rtol=0)
+        rise[fall] = float(feats[10, 64] / feats[11, 64])  # the flux on the hit's frame against the next one's
+    assert rise[32] > 3 * rise[0]
+    with pytest.raises(ValueError, match="window_fall"):
+        FeatureExtractor(SR, FPS, window_fall=512)
+
+
 def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:
     t = torch.arange(int(SR * seconds)) / SR
     return sum(0.2 * torch.sin(2 * torch.pi * f * t) for f in freqs)

@@ -295,3 +295,20 @@ def test_training_with_the_onset_mask_crops_it_with_the_state(hearing_cfg):
     batch = next(trainer.loader())
     assert batch["onset_ignore"].shape == batch["state.onset"].shape == (2, 30, len(STEMS))
     assert math.isfinite(trainer.train_step(batch)["total"])
+
+
+def test_the_shifted_onset_target_is_the_frame_after_the_hit():
+    target = _truth(1, 8)
+    target["onset"] = torch.zeros_like(target["onset"])
+    target["onset"][0, 3, 0] = 0.8  # a kick in frame 3
+    raw = _perfect_raw(target)
+
+    def onset_loss(frame: int, shift: int) -> float:
+        logits = torch.full_like(raw["onset"], -12.0)
+        logits[0, frame, 0] = 12.0
+        return float(hearing_losses({**raw, "onset": logits}, target, HearingLossConfig(onset_shift=shift))["onset"])
+
+    assert onset_loss(3, shift=0) < 1e-3 and onset_loss(4, shift=1) < 1e-3  # the target: the hit's frame / the next
+    assert onset_loss(4, shift=0) > 0.5 and onset_loss(3, shift=1) > 0.5  # the other alone misses it
+    with pytest.raises(ValueError, match="onset_shift"):
+        HearingLossConfig(onset_shift=2)
