@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Synesthete needs on a fresh machine, then syncs the uv workspace.
-# System packages: FFmpeg's shared libraries (TorchCodec decodes audio and video files with them; the
-# mp4 writer, PyAV, brings its own FFmpeg) and its ffprobe (tests, synesthete-bench record),
+# System packages: FFmpeg's shared libraries (TorchCodec decodes audio and video files with them, and
+# the tests write their audio fixtures through it; the mp4 writer, PyAV, brings its own FFmpeg) and
+# its ffprobe (tests, synesthete-bench record),
 # PortAudio (sounddevice), JACK (live tests),
 # Xvfb (window tests, synesthete-bench live), ImageMagick (`import -window root`: screenshots of that
 # window), sox and espeak-ng (scripts/make_eval_audio.sh: audio the engine did not make),
