@@ -147,10 +147,7 @@ class Mp4Writer:
             self._container.start_encoding()  # opens the codecs now: a bad setting fails here, not mid-show
         except self._av_errors as e:
             self._closed = True
-            try:
-                self._container.close()
-            except self._av_errors:
-                pass
+            self._close_container_quietly()
             raise RecordingError(f"cannot start recording {self.path}: {_ffmpeg_reason(e)}",
                                  path=self.path, disk_full=_is_disk_full(e)) from None
 
@@ -323,13 +320,17 @@ class Mp4Writer:
                 path=self.path, disk_full=True)
         return RecordingError(f"writing {self.path} failed: {_ffmpeg_reason(e)}", path=self.path)
 
-    def _finish_failed(self) -> None:
-        # After an I/O error FFmpeg's output refuses every further write (the error flag is
-        # sticky): closing may fail again, and nothing lands after the trim below.
+    def _close_container_quietly(self) -> None:
+        # On a path that already failed: a second error from close() would hide the first.
         try:
             self._container.close()
         except self._av_errors:
             pass
+
+    def _finish_failed(self) -> None:
+        # After an I/O error FFmpeg's output refuses every further write (the error flag is
+        # sticky): closing may fail again, and nothing lands after the trim below.
+        self._close_container_quietly()
         self._container = self._video = self._audio = None
         try:
             trim_partial_fragment(self.path)
