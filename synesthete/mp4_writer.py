@@ -3,11 +3,10 @@
 Both the live recorder and offline rendering write their files through `Mp4Writer`, a thin layer
 over PyAV (FFmpeg's libavcodec + libavformat, its own build): x264 for the picture, FFmpeg's aac for
 the sound, the mov muxer. Frames go in as RGB (converted here, `synesthete.yuv420`) or as yuv420p
-planes already (`write_yuv420`: a render converts at its drawn size and scales only the planes,
-~0.7 ms of CPU a 720p frame against ~4.9 ms for an RGB enlargement plus FFmpeg's conversion, the
-path TorchCodec's encoder, which takes RGB only, left no way around). Audio and video are kept in
-sync by their counts alone: frame `n` covers samples `[n * sample_rate / fps, (n + 1) * sample_rate
-/ fps)`.
+planes already (`write_yuv420`: a render converts at its drawn size and scales only the planes;
+why PyAV and not TorchCodec's RGB-only encoder: docs/performance.md, "The yuv420p path").
+Audio and video are kept in sync by their counts alone: frame `n` covers samples
+`[n * sample_rate / fps, (n + 1) * sample_rate / fps)`.
 
 Timing (what a player or decoder reads): frame `n` is stamped at `(n + 1) / fps`, the instant it
 stands for, with a constant frame duration from the first frame (ffprobe reads exactly `fps`),
@@ -376,9 +375,8 @@ def _writable(a: np.ndarray) -> np.ndarray:
 
 
 def _ffmpeg_reason(e: BaseException) -> str:
-    # TorchCodec (which wrote these files before PyAV) prefixed errors with "function, file:line, "; keep the human part.
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text.split(".cpp:", 1)[-1].split(", ", 1)[-1] if ".cpp:" in text else text
+    # The first line of PyAV's message ("[Errno 2] No such file or directory: '...'"), or the type's name.
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def trim_partial_fragment(path: str | Path) -> int:
