@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Synesthete needs on a fresh machine, then syncs the uv workspace.
-# System packages: FFmpeg's shared libraries (TorchCodec), PortAudio (sounddevice), JACK (live tests),
+# System packages: FFmpeg's shared libraries (TorchCodec decodes audio and video files with them, and
+# the tests write their audio fixtures through it; the mp4 writer, PyAV, brings its own FFmpeg) and
+# its ffprobe (tests, synesthete-bench record),
+# PortAudio (sounddevice), JACK (live tests),
 # Xvfb (window tests, synesthete-bench live), ImageMagick (`import -window root`: screenshots of that
 # window), sox and espeak-ng (scripts/make_eval_audio.sh: audio the engine did not make),
 # fluidsynth and fluid-soundfont-gm (scripts/make_dev_set.py renders the hearing dev set from MIDI).
@@ -25,7 +28,7 @@ elif [ "$(uname)" = "Darwin" ] && command -v brew >/dev/null 2>&1; then
     brew list "$pkg" >/dev/null 2>&1 || brew install "$pkg"
   done
 else
-  echo "setup: no apt-get or brew found; install FFmpeg (shared libs) and PortAudio yourself" >&2
+  echo "setup: no apt-get or brew found; install FFmpeg (shared libs, for TorchCodec's decoding; ffprobe) and PortAudio yourself" >&2
 fi
 
 if ! command -v uv >/dev/null 2>&1; then

@@ -1,9 +1,9 @@
 """Stamping an mp4's streams at the instants they stand for, with edit lists in its header.
 
 Frame t of a Synesthete video stands for the instant (t + 1) / fps (docs/architecture.md), and
-the audio must play at its source time. The encoders cannot say either: TorchCodec numbers video
-frames from 0, so frame t would be stamped t / fps (the picture ~1 frame early), and the aac
-encoder puts 1024 samples of priming before the first real one (every sound 21-23 ms late when
+the audio must play at its source time. The encoders cannot say either: `Mp4Writer` numbers video
+frames from 0 (pts n in a 1 / fps time base), so frame t would be stamped t / fps (the picture
+~1 frame early), and the aac encoder puts 1024 samples of priming before the first real one (every sound 21-23 ms late when
 nothing trims them). FFmpeg's mov muxer writes the audio's trim itself when the header is
 written after the first packets (`movflags=delay_moov`: an `elst` that starts the audio track
 1024 samples in). `stamp_frame_instants` adds the video's part: an empty edit of one frame

@@ -3,11 +3,10 @@
 Both the live recorder and offline rendering write their files through `Mp4Writer`, a thin layer
 over PyAV (FFmpeg's libavcodec + libavformat, its own build): x264 for the picture, FFmpeg's aac for
 the sound, the mov muxer. Frames go in as RGB (converted here, `synesthete.yuv420`) or as yuv420p
-planes already (`write_yuv420`: a render converts at its drawn size and scales only the planes,
-~0.7 ms of CPU a 720p frame against ~4.9 ms for an RGB enlargement plus FFmpeg's conversion, the
-path TorchCodec's encoder, which takes RGB only, left no way around). Audio and video are kept in
-sync by their counts alone: frame `n` covers samples `[n * sample_rate / fps, (n + 1) * sample_rate
-/ fps)`.
+planes already (`write_yuv420`: a render converts at its drawn size and scales only the planes;
+why PyAV and not TorchCodec's RGB-only encoder: docs/performance.md, "The yuv420p path").
+Audio and video are kept in sync by their counts alone: frame `n` covers samples
+`[n * sample_rate / fps, (n + 1) * sample_rate / fps)`.
 
 Timing (what a player or decoder reads): frame `n` is stamped at `(n + 1) / fps`, the instant it
 stands for, with a constant frame duration from the first frame (ffprobe reads exactly `fps`),
@@ -148,10 +147,7 @@ class Mp4Writer:
             self._container.start_encoding()  # opens the codecs now: a bad setting fails here, not mid-show
         except self._av_errors as e:
             self._closed = True
-            try:
-                self._container.close()
-            except self._av_errors:
-                pass
+            self._close_container_quietly()
             raise RecordingError(f"cannot start recording {self.path}: {_ffmpeg_reason(e)}",
                                  path=self.path, disk_full=_is_disk_full(e)) from None
 
@@ -324,13 +320,17 @@ class Mp4Writer:
                 path=self.path, disk_full=True)
         return RecordingError(f"writing {self.path} failed: {_ffmpeg_reason(e)}", path=self.path)
 
-    def _finish_failed(self) -> None:
-        # After an I/O error FFmpeg's output refuses every further write (the error flag is
-        # sticky): closing may fail again, and nothing lands after the trim below.
+    def _close_container_quietly(self) -> None:
+        # On a path that already failed: a second error from close() would hide the first.
         try:
             self._container.close()
         except self._av_errors:
             pass
+
+    def _finish_failed(self) -> None:
+        # After an I/O error FFmpeg's output refuses every further write (the error flag is
+        # sticky): closing may fail again, and nothing lands after the trim below.
+        self._close_container_quietly()
         self._container = self._video = self._audio = None
         try:
             trim_partial_fragment(self.path)
@@ -376,9 +376,8 @@ def _writable(a: np.ndarray) -> np.ndarray:
 
 
 def _ffmpeg_reason(e: BaseException) -> str:
-    # TorchCodec (which wrote these files before PyAV) prefixed errors with "function, file:line, "; keep the human part.
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text.split(".cpp:", 1)[-1].split(", ", 1)[-1] if ".cpp:" in text else text
+    # The first line of PyAV's message ("[Errno 2] No such file or directory: '...'"), or the type's name.
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def trim_partial_fragment(path: str | Path) -> int:

@@ -4,7 +4,7 @@ An encoder wants 4:2:0: full-size luma and chroma at half the width and height. 
 drawn at 640x360 therefore needs no chroma scaling at all (its chroma planes *are* 640x360) and
 only luma enlarged 2x. Converting at the drawn size and scaling the planes costs ~0.7 ms of CPU a
 720p frame, against ~4.9 ms for enlarging the RGB picture and then converting 921,600 pixels
-(FFmpeg's swscale, the path TorchCodec's encoder took). Same pixels within rounding: the
+(FFmpeg's swscale; docs/performance.md, "The yuv420p path"). Same pixels within rounding: the
 conversion is linear, so Y of the enlarged picture is the enlarged Y; the chroma is the drawn
 picture's own instead of a box average of its enlargement.
 

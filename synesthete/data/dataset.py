@@ -249,6 +249,8 @@ class HearingDataConfig(ClipTiming):
         for name in ("augment_prob", "room_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
+        if not self.onset_masked_db < 0:
+            raise ValueError(f"data.onset_masked_db must be < 0 (dB under the rest of the mix), got {self.onset_masked_db}")
 
 
 

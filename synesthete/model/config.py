@@ -118,8 +118,8 @@ class TrackerConfig:
         require(self.onset_window_s > 0, "onset_window_s", "> 0", self.onset_window_s)
         require(0 <= self.min_downbeat_share <= 1, "min_downbeat_share", "in [0, 1]", self.min_downbeat_share)
         require(self.harmony_weight >= 0, "harmony_weight", ">= 0 (0 = off)", self.harmony_weight)
-        require(self.harmony_lag_s >= 0 and self.harmony_window_s >= 0, "harmony_lag_s",
-                "and harmony_window_s >= 0", (self.harmony_lag_s, self.harmony_window_s))
+        require(self.harmony_lag_s >= 0, "harmony_lag_s", ">= 0", self.harmony_lag_s)
+        require(self.harmony_window_s >= 0, "harmony_window_s", ">= 0", self.harmony_window_s)
         require(self.harmony_memory_s > 0, "harmony_memory_s", "> 0", self.harmony_memory_s)
         require(0 < self.min_bpm < self.max_bpm, "min_bpm", f"> 0 and < max_bpm = {self.max_bpm}", self.min_bpm)
         require(len(self.meters) > 0 and min(self.meters) >= 1, "meters", "a non-empty list of beats per bar >= 1",

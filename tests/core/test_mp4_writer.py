@@ -228,7 +228,7 @@ KILLED_WRITER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow  # a fresh interpreter imports torch + TorchCodec: ~3-10 s on a busy machine
+@pytest.mark.slow  # a fresh interpreter imports torch + PyAV: ~3-10 s on a busy machine
 def test_a_recording_killed_with_sigkill_still_plays_up_to_the_last_second(tmp_path: Path):
     path = tmp_path / "killed.mp4"
     script = tmp_path / "writer.py"

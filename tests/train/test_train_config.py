@@ -80,6 +80,19 @@ HEARING_OUT_OF_RANGE = [
     ("model.harmony_hidden=-1", "model.harmony_hidden must be >= 0"),
     ("model.bridge.hidden=0", "model.bridge.hidden must be >= 1"),
     ("task=\"painting\"", "task must be one of hearing, pixel"),
+    # the keys added 2026-11-30 (docs/training.md#keys-added-2026-11-30)
+    ('model.downbeat_head="bar"', "model.downbeat_head must be one of frame, next_beat"),
+    ("model.n_chroma=13", "model.n_chroma must be 0 (off), 12"),
+    ("model.harmony_context=3", "model.harmony_context: expected true or false"),
+    ("model.band_flux=5", "model.band_flux must be 0 (off) or a divisor of n_mels = 64"),
+    ("model.window_fall=512", "model.window_fall must be 0 (Hann) or in [1, n_fft / 2 = 512)"),
+    ("model.tracker.harmony_weight=-1", "model.tracker.harmony_weight must be >= 0"),
+    ("model.tracker.harmony_lag_s=-0.1", "model.tracker.harmony_lag_s must be >= 0"),
+    ("model.tracker.harmony_window_s=-0.1", "model.tracker.harmony_window_s must be >= 0"),
+    ("loss.onset_shift=2", "loss.onset_shift must be 0 (the hit's frame) or 1"),
+    ("loss.onset_late_frames=2", "loss.onset_late_frames must be 0 (the exact frame) or 1"),
+    ("data.onset_mask=2", "data.onset_mask: expected true or false"),
+    ("data.onset_masked_db=5", "data.onset_masked_db must be < 0"),
 ]
 
 

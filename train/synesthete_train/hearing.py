@@ -73,6 +73,7 @@ class HearingDataSettings:
                 f"in [0, clip_seconds = {self.clip_seconds}] (0 = the whole clip)", self.crop_seconds)
         require(0 <= self.augment_prob <= 1, "augment_prob", "in [0, 1]", self.augment_prob)
         require(0 <= self.room_prob <= 1, "room_prob", "in [0, 1]", self.room_prob)
+        require(self.onset_masked_db < 0, "onset_masked_db", "< 0 (dB under the rest of the mix)", self.onset_masked_db)
 
 
 @dataclass(frozen=True)
