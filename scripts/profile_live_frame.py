@@ -80,6 +80,7 @@ def main() -> None:
     p.add_argument("--render-size", default=None, help="WxH (default: the app chooses)")
     p.add_argument("--no-record", action="store_true")
     p.add_argument("--hearing", default="auto")
+    p.add_argument("--checkpoint", default=None, help="hearing checkpoint (default: the shipped one)")
     args = p.parse_args()
     if not os.environ.get("DISPLAY"):
         sys.exit("profile_live_frame: set DISPLAY (e.g. Xvfb :61 -screen 0 1280x720x24 &)")
@@ -87,7 +88,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="profile-live-"))
     rs = parse_size(args.render_size) if args.render_size else None
     opts = LiveOptions(device="demo", play_out=False, vsync=False, duration=args.seconds, quiet=False,
-                       record=None if args.no_record else tmp / "p.mp4", hearing=args.hearing,
+                       record=None if args.no_record else tmp / "p.mp4", hearing=args.hearing, checkpoint=args.checkpoint,
                        record_size=parse_size(args.record_size) if args.record_size else None,
                        render_size=(rs[1], rs[0]) if rs else None)
     loop = LiveLoop(opts)
