@@ -103,6 +103,19 @@ CHROMA_LAYOUTS = {
 CHROMA_CHOICES = "0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes) or 36 (24 + fast harmony)"
 
 
+def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0) -> int:
+    """F, the width of a frame's features: n_mels log-mel + flux + RMS (+ band flux) (+ chroma).
+    Every config that names a feature layout reads its width here."""
+    return n_mels + 2 + band_flux + n_chroma
+
+
+def _model_kwargs(cfg) -> dict:
+    """The extractor arguments a model config was trained with (band_flux and window_fall are 0
+    for configs stored without them); `FeatureExtractor` and `StreamingFeatures` take the same."""
+    return dict(sample_rate=cfg.sample_rate, fps=cfg.fps, n_mels=cfg.n_mels, n_fft=cfg.n_fft, n_chroma=cfg.n_chroma,
+                chroma_fft=cfg.chroma_fft, band_flux=getattr(cfg, "band_flux", 0),
+                window_fall=getattr(cfg, "window_fall", 0))
+
 
 def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: float = 5000.0,
                       width: float = 0.5) -> torch.Tensor:
@@ -164,7 +177,7 @@ class FeatureExtractor:
         groups = CHROMA_LAYOUTS[self.n_chroma].windows(self.chroma_fft) if n_chroma else []
         self.span = max([self.n_fft, self.chroma_fft] + [n for n, _ in groups])  # samples of audio each frame looks at
         self.band_flux = int(band_flux)
-        self.n_features = self.n_mels + 2 + self.band_flux + self.n_chroma
+        self.n_features = feature_width(self.n_mels, self.n_chroma, self.band_flux)
         self.device = torch.device(device)
         self.window_fall = int(window_fall)
         self.window = mel_window(self.n_fft, self.window_fall).to(self.device)  # (n_fft,)
@@ -194,8 +207,7 @@ class FeatureExtractor:
     @classmethod
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "FeatureExtractor":
         """The extractor a `ModelConfig` was trained with."""
-        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
-                   getattr(cfg, "band_flux", 0), getattr(cfg, "window_fall", 0))
+        return cls(**_model_kwargs(cfg), device=device)
 
     def silence_logmel(self, batch: int) -> torch.Tensor:
         """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
@@ -276,8 +288,7 @@ class StreamingFeatures:
     @classmethod
     def for_model(cls, cfg, device: torch.device | str = "cpu") -> "StreamingFeatures":
         """The streaming extractor a `ModelConfig` was trained with."""
-        return cls(cfg.sample_rate, cfg.fps, cfg.n_mels, cfg.n_fft, device, cfg.n_chroma, cfg.chroma_fft,
-                   getattr(cfg, "band_flux", 0), getattr(cfg, "window_fall", 0))
+        return cls(**_model_kwargs(cfg), device=device)
 
     def reset(self) -> None:
         """Forget all history: the next push starts a new clip (zeros before it)."""

@@ -33,7 +33,7 @@ import torch
 
 from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.controls import ControlState
-from synesthete.features import MEL_SCALE, StreamingFeatures
+from synesthete.features import MEL_SCALE, StreamingFeatures, feature_width
 from synesthete.looks import LookMixer, look_names
 from synesthete.music_events import detector_config
 from synesthete.music_state import FIELD_NAMES, SPEC, MusicState
@@ -66,7 +66,7 @@ class FeatureConfig:
 
     @property
     def n_features(self) -> int:
-        return self.n_mels + 2 + self.band_flux + self.n_chroma
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux)
 
 
 class ScoreHearing:

@@ -15,7 +15,7 @@ from typing import Any
 
 from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
-from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS
+from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, feature_width
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class ModelConfig:
     @property
     def n_features(self) -> int:
         """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ chroma)."""
-        return self.n_mels + 2 + self.n_chroma
+        return feature_width(self.n_mels, self.n_chroma)
 
     @property
     def n_control_inputs(self) -> int:
@@ -329,7 +329,7 @@ class HearingConfig:
     @property
     def n_features(self) -> int:
         """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ band flux) (+ chroma)."""
-        return self.n_mels + 2 + self.band_flux + self.n_chroma
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux)
 
     @property
     def n_stems(self) -> int:
