@@ -181,6 +181,11 @@ def load_any_train_config(path: str | Path | None, overrides: list[str] | tuple[
 
 
 # ==== losses =====================================================================================
+def _within_one_frame(marks: torch.Tensor) -> torch.Tensor:
+    """(B, T, S) in {0, 1} -> 1 on each marked frame and its two neighbours (the +-1 frame tolerance)."""
+    return F.max_pool1d(marks.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)
+
+
 def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: float,
                         focal: float = 0.0, late: int = 0, ignore: torch.Tensor | None = None) -> torch.Tensor:
     """BCE of onset logits (B, T, S) against hits (B, T, S) in {0, 1}, with a +-1 frame tolerance:
@@ -201,10 +206,10 @@ def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: fl
     if late:  # (B, T, S): frame t's logit as the positive's, max(t, t + 1) (the clip's last frame: itself)
         later = torch.cat([logits[:, 1:], logits[:, -1:]], dim=1)
         logits = torch.where(hits > 0, torch.maximum(logits, later), logits)
-    near = F.max_pool1d(hits.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2)  # (B, T, S)
+    near = _within_one_frame(hits)  # (B, T, S)
     weight = torch.where(hits > 0, torch.full_like(hits, pos_weight), 1.0 - near)
     if ignore is not None:
-        weight = weight * (1.0 - F.max_pool1d(ignore.transpose(1, 2), 3, stride=1, padding=1).transpose(1, 2))
+        weight = weight * (1.0 - _within_one_frame(ignore))
     if focal > 0:
         p = torch.sigmoid(logits.detach())
         weight = weight * (hits * (1.0 - p) + (1.0 - hits) * p).pow(focal)
