@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ import torch
 from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.music_state import MusicState
 from synesthete.constants import STEMS
+from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid, get_grid
 from synesthete.visual.palette import chord_palette
 
@@ -150,9 +152,18 @@ def smoothstep(edge0: float, edge1: float, x: torch.Tensor) -> torch.Tensor:
 
 
 def gauss_(x: torch.Tensor) -> torch.Tensor:
-    """In place x -> exp(-x^2). The argument is clamped first: exp of hugely negative numbers takes a
-    slow path on CPU (about 10x slower), and exp(-30) is already 1e-13."""
-    return x.square_().clamp_(max=30.0).neg_().exp_()
+    """In place x -> exp(-x^2)."""
+    return gauss_sq_(x.square_())
+
+
+def gauss_sq_(q: torch.Tensor) -> torch.Tensor:
+    """In place q -> exp(-q) for q = x^2 >= 0. In torch on CPU the argument is clamped first: exp of
+    hugely negative numbers takes a slow path there (about 10x slower), and exp(-30) is already
+    1e-13. numpy's exp (what `fastmath` runs on CPU) has no such path, so there the clamp, a pass
+    over the image, is left out (a difference under 1e-13)."""
+    if not fm.numpy_ok(q):
+        q.clamp_(max=30.0)
+    return fm.exp_(q.neg_())
 
 
 def beat_ease(beat_phase: torch.Tensor, sharpness: float = 6.0) -> torch.Tensor:
@@ -194,6 +205,16 @@ def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, c
     return out
 
 
+@lru_cache(maxsize=16)
+def _band_grids(height: int, width: int, device: str, band: int) -> tuple[Grid, ...]:
+    """The grids of each band of rows (cached: the same views every frame, so the per-size
+    constants styles derive from them (`grid.derived`) are computed once)."""
+    grid = get_grid(height, width, device)
+    if band >= height:
+        return (grid,)
+    return tuple(grid.rows(r, min(r + band, height)) for r in range(0, height, band))
+
+
 class Style:
     """Base class of a teacher visualizer: subclasses implement `draw(sig, grid) -> (T, 3, H, W)`."""
 
@@ -217,7 +238,7 @@ class Style:
         # function of the grid, so the bands join seamlessly).
         band = height if chunk > 1 else max(1, min(height, self.chunk_elements // width))
         bands = [(r, min(r + band, height)) for r in range(0, height, band)]
-        grids = [grid if len(bands) == 1 else grid.rows(r0, r1) for r0, r1 in bands]
+        grids = _band_grids(height, width, str(grid.x.device), band)
         for a in range(0, sig.n, chunk):
             part = sig if sig.n <= chunk else sig.slice(a, a + chunk)
             for (r0, r1), g in zip(bands, grids):

@@ -16,14 +16,15 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, gauss_, shade
+from synesthete.visual.signals import Signals, Style, gauss_sq_, shade
 
 
 def _line(y: torch.Tensor, f: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
     """Soft line (core + glow) at height f(x) (T, 1, W) over rows y (1, H, 1) -> (T, H, W)."""
     d = (y - f).mul_(1.0 / width)  # (T, H, W) distance in line widths
-    glow = d.square().mul_(0.08).add_(1.0).reciprocal_().mul_(0.35)  # long soft tail
-    return gauss_(d).add_(glow)
+    d.square_()
+    glow = torch.mul(d, 0.08).add_(1.0).reciprocal_().mul_(0.35)  # long soft tail
+    return gauss_sq_(d).add_(glow)
 
 
 @register("style", "waveform")
