@@ -10,7 +10,7 @@ with zeros before the clip start, so frame t uses only samples [0, (t + 1) * hop
     live = StreamingFeatures(24_000, 60)
     rows = live.push(block)                   # (k, F): the k frames this block completed
 
-Per frame, F = n_mels + 2 values, all scaled to roughly unit range with fixed constants (no
+Per frame, F = n_mels + 2 (+ band_flux + 2 fast_mels + n_chroma) values, all scaled to roughly
 dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhere):
 
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
@@ -23,6 +23,12 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
   from consecutive log-mel frames itself, but the shipped conv encoder rectifies each frame before
   its temporal convolution, and without them its onset heads fired on every stem's onsets
   (docs/model.md, "Per-band flux"),
+* optionally (`fast_mels` = M > 0) a fast block: M log-mel bands of the newest `fast_fft` samples
+  (800 = two hops by default) through a half-Hann that rises to the newest sample, then their
+  positive rise against the previous frame (2 M values). The main window ends at the frame's
+  instant too, but a Hann weighs its newest hop, where a hit first sounds, by its falling tail:
+  the hit shows a frame late, and on its own frame the kick is hard to tell from other stems'
+  onsets (docs/training.md, "Onset false hits"). The short window hears it on the frame that holds it,
 * optionally chroma: the spectrum folded onto the 12 pitch classes, from a longer window
   (`chroma_fft` samples ending at the same instant). The teacher colours the picture by the current
   chord; log-mel bands are too coarse to hear a chord root, so without chroma a model can only
