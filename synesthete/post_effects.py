@@ -129,10 +129,15 @@ class PostEffects:
 def to_uint8(frame: torch.Tensor) -> np.ndarray:
     """(3, H, W) float [0, 1] on any device -> (H, W, 3) uint8 numpy, contiguous.
 
-    One channels-last float copy, then OpenCV's saturating convert (rounds to nearest): 0.3 ms at
-    640x360 on one core, against 10 ms for torch's uint8 cast followed by a channels-last copy.
+    Planes first, interleave last: the clamped float planes are converted to uint8 by OpenCV's
+    saturating `convertScaleAbs` (rounds to nearest) as one (3 H, W) image, and `cv2.merge`
+    interleaves the three uint8 planes, a quarter of the bytes a channels-last float copy moves:
+    0.14 ms at 640x360 on one core, against 0.36 ms for a channels-last float copy converted
+    whole and 10 ms for torch's uint8 cast followed by a channels-last copy.
     """
     import cv2
 
-    hwc = frame.permute(1, 2, 0).to("cpu", torch.float32).contiguous().clamp_(0.0, 1.0)  # (H, W, 3)
-    return cv2.convertScaleAbs(hwc.numpy(), alpha=255.0)
+    c, h, w = frame.shape
+    planes = frame.to("cpu", torch.float32).clamp(0.0, 1.0).reshape(c * h, w)  # a fresh contiguous copy
+    u8 = cv2.convertScaleAbs(planes.numpy(), alpha=255.0)  # (3 H, W)
+    return cv2.merge([u8[i * h : (i + 1) * h] for i in range(c)])
