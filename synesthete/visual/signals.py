@@ -43,36 +43,78 @@ SNAP_CONF = (0.9, 1.0)
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
 
 
-def _col(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).view(-1, 1, 1)  # (T, 1, 1)
+Scalar = torch.Tensor | float  # a per-frame signal: (T, 1, 1), or a float for one frame
+
+
+def _col(a: np.ndarray) -> Scalar:
+    a = np.asarray(a, dtype=np.float32)
+    if a.shape == (1,):
+        return float(a[0])  # one frame: a float (see `Signals`)
+    return torch.from_numpy(np.ascontiguousarray(a)).view(-1, 1, 1)  # (T, 1, 1)
+
+
+def sin(x: Scalar | torch.Tensor) -> Scalar:
+    """sin of a per-frame signal (float or tensor)."""
+    return math.sin(x) if isinstance(x, float) else torch.sin(x)
+
+
+def cos(x: Scalar | torch.Tensor) -> Scalar:
+    return math.cos(x) if isinstance(x, float) else torch.cos(x)
+
+
+def exp(x: Scalar | torch.Tensor) -> Scalar:
+    return math.exp(x) if isinstance(x, float) else torch.exp(x)
+
+
+def frame_col(x: Scalar) -> Scalar:
+    """A per-frame signal shaped to scale colours (T, 3, 1, 1): (T, 1, 1, 1), or the float."""
+    return x if isinstance(x, float) else x.unsqueeze(1)
+
+
+def peak(x: Scalar) -> float:
+    """The largest value of a per-frame signal over its frames."""
+    return x if isinstance(x, float) else float(x.max())
+
+
+def addmul_(acc: torch.Tensor, field: torch.Tensor, scale: Scalar) -> torch.Tensor:
+    """acc += field * scale in place, for a per-frame scale (float or (T, 1, 1))."""
+    return acc.add_(field, alpha=scale) if isinstance(scale, float) else acc.addcmul_(field, scale)
 
 
 @dataclass
 class Signals:
-    """Per-frame signals, each (T, 1, 1) float32 (colours (T, 3, 1, 1)).
+    """Per-frame signals, each (T, 1, 1) float32 (colours (T, 3, 1, 1)); for one frame (T = 1, a
+    live or rendered frame) each is a Python float instead (colours stay tensors).
 
     Onset-driven envelopes (kick .. fx) are already multiplied by `reactivity`; the slow musical
     context (energy, phases, pitches, colours) is not.
+
+    Why floats for one frame: a style does some fifty to a hundred small sums on its signals per
+    frame; on (1, 1, 1) tensors each is a torch call (a few microseconds: a third of a look's
+    frame at 640x360 went there), on floats it is nothing. So a style writes its per-frame maths
+    for either (plain arithmetic works on both; `sin`, `cos`, `exp`, `frame_col`, `peak` and
+    `addmul_` here cover the rest), and the tests hold the one-frame picture to the same frame of
+    a whole-clip render.
     """
 
     n: int
     reactivity: float
-    kick: torch.Tensor  # kick envelope: jumps on a kick, then decays
-    snare: torch.Tensor  # snare (and clap) envelope
-    hats: torch.Tensor  # closed/open hats and percussion: fine, fast detail
-    bass_env: torch.Tensor  # bass note envelope
-    chord_env: torch.Tensor  # chord stab / pad envelope
-    lead_env: torch.Tensor  # lead note envelope
-    fx: torch.Tensor  # risers, sweeps, impacts
-    energy: torch.Tensor  # section energy in [0, 1] (smooth)
-    beat_phase: torch.Tensor  # 0 -> 1 through each beat
-    bar_phase: torch.Tensor  # 0 -> 1 through each bar
-    melody: torch.Tensor  # lead pitch in [0, 1]
-    bass_pitch: torch.Tensor  # bass pitch in [0, 1]
+    kick: Scalar  # kick envelope: jumps on a kick, then decays
+    snare: Scalar  # snare (and clap) envelope
+    hats: Scalar  # closed/open hats and percussion: fine, fast detail
+    bass_env: Scalar  # bass note envelope
+    chord_env: Scalar  # chord stab / pad envelope
+    lead_env: Scalar  # lead note envelope
+    fx: Scalar  # risers, sweeps, impacts
+    energy: Scalar  # section energy in [0, 1] (smooth)
+    beat_phase: Scalar  # 0 -> 1 through each beat
+    bar_phase: Scalar  # 0 -> 1 through each bar
+    melody: Scalar  # lead pitch in [0, 1]
+    bass_pitch: Scalar  # bass pitch in [0, 1]
     base: torch.Tensor  # (T, 3, 1, 1) chord colour
     accent: torch.Tensor  # (T, 3, 1, 1) second chord colour
-    beat_conf: torch.Tensor | float = 1.0  # (T, 1, 1) how much the beat snaps: 1 on a sure beat (see SNAP_CONF)
-    pulse: torch.Tensor | float = 0.0  # (T, 1, 1) the strongest voice's envelope: jumps on any hit
+    beat_conf: Scalar = 1.0  # (T, 1, 1) how much the beat snaps: 1 on a sure beat (see SNAP_CONF)
+    pulse: Scalar = 0.0  # (T, 1, 1) the strongest voice's envelope: jumps on any hit
 
     def slice(self, start: int, stop: int) -> "Signals":
         """The signals of frames [start, stop)."""
@@ -166,12 +208,12 @@ def gauss_sq_(q: torch.Tensor) -> torch.Tensor:
     return fm.exp_(q.neg_())
 
 
-def beat_ease(beat_phase: torch.Tensor, sharpness: float = 6.0) -> torch.Tensor:
+def beat_ease(beat_phase: Scalar, sharpness: float = 6.0) -> Scalar:
     """0 -> 1 over a beat, fast right after the beat and settling before the next: a 'snap' on the beat."""
-    return 1.0 - torch.exp(-sharpness * beat_phase) * (1.0 - beat_phase)
+    return 1.0 - exp(-sharpness * beat_phase) * (1.0 - beat_phase)
 
 
-def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
+def beat_turn(s: "Signals", snap: Scalar = 1.0) -> Scalar:
     """0 -> 1 through each beat, and 0 again on the next: phase + snap * (ease - phase). (T, 1, 1)
 
     Shift a pattern by one of its own periods times this and it moves once per beat yet loops
@@ -185,16 +227,16 @@ def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
     return s.beat_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf)
 
 
-def bar_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
+def bar_turn(s: "Signals", snap: Scalar = 1.0) -> Scalar:
     """0 -> 1 through each bar, in a snap on every beat: `beat_turn`'s within-beat motion, a beat's
     share of the bar at a time. For motions that should loop once per bar rather than per beat. (T, 1, 1)
     """
     return s.bar_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf / BEATS_PER_BAR)
 
 
-def bar_sway(s: "Signals", offset: float = 0.0) -> torch.Tensor:
+def bar_sway(s: "Signals", offset: float = 0.0) -> Scalar:
     """sin(2 pi bar_phase + offset): a slow oscillation, once per bar, for drifts. (T, 1, 1)"""
-    return torch.sin(TAU * s.bar_phase + offset)
+    return sin(TAU * s.bar_phase + offset)
 
 
 def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, col_b: torch.Tensor | None = None) -> torch.Tensor:

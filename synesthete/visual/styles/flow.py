@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, gauss_, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, frame_col, gauss_, shade
 
 
 @register("style", "flow")
@@ -56,5 +56,5 @@ class Flow(Style):
         spot = gauss_((g.y - 0.8 * (0.5 - s.melody)) * 1.3).mul_(0.6).add_(0.4)  # (T, H, 1)
         a.mul_(spot)
         gain = 0.12 + 0.85 * s.energy + 0.35 * s.kick
-        white = (0.5 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, s.accent * gain.unsqueeze(1))
+        white = frame_col(0.5 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, s.accent * frame_col(gain))

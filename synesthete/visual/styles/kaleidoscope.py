@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid, derived
-from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, shade
+from synesthete.visual.signals import Signals, Style, addmul_, bar_sway, bar_turn, cos, frame_col, peak, shade, sin
 
 N_FOLD = 6
 WEDGE = TAU / N_FOLD
@@ -39,8 +39,8 @@ class Kaleidoscope(Style):
         # sin(9 r - p) = sin(9 r) cos p - cos(9 r) sin p with sin(9 r), cos(9 r) cached per size.
         ph = 2.0 * TAU * s.beat_phase
         hat = 0.06 * s.hats
-        a.addcmul_(derived(g.r, "sin9", lambda r: torch.sin(9.0 * r)), hat * torch.cos(ph))
-        a.addcmul_(derived(g.r, "cos9", lambda r: torch.cos(9.0 * r)), -hat * torch.sin(ph))
+        addmul_(a, derived(g.r, "sin9", lambda r: torch.sin(9.0 * r)), hat * cos(ph))
+        addmul_(a, derived(g.r, "cos9", lambda r: torch.cos(9.0 * r)), -hat * sin(ph))
         zoom = 1.0 / (1.0 + 0.6 * s.pulse)  # each hit: zoom in
         r = g.r * zoom  # (T, H, W)
         u = fm.cos(a).mul_(r)
@@ -56,7 +56,7 @@ class Kaleidoscope(Style):
             py = 0.12 + 0.1 * bar_sway(s, ph0 + 0.5 * math.pi)
             inv2 = 1.0 / (size * swell) ** 2
             e = torch.mul(r2, -inv2).sub_((px * px + py * py) * inv2)
-            e.addcmul_(u, 2.0 * inv2 * px).addcmul_(v, 2.0 * inv2 * py)
+            addmul_(addmul_(e, u, 2.0 * inv2 * px), v, 2.0 * inv2 * py)
             if not fm.numpy_ok(e):
                 e.clamp_(min=-30.0)
             fm.exp_(e)
@@ -71,10 +71,10 @@ class Kaleidoscope(Style):
         stripes.mul_(0.5).add_(0.5).square_().mul_(0.08 + 0.25 * s.energy)
         accent.add_(stripes)
         # Snare: a bright star bursting from the centre (nothing to add while the snare is silent).
-        if float(s.snare.max()) > 1e-6:
+        if peak(s.snare) > 1e-6:
             r2g = derived(g.r, "square", torch.square)
             star = torch.mul(r2g, -1.0 / (0.01 + 0.12 * s.snare)).clamp_(min=-30.0)
-            field.addcmul_(fm.exp_(star), s.snare)
+            addmul_(field, fm.exp_(star), s.snare)
         gain = 0.15 + 0.6 * s.energy + 0.3 * s.kick
-        white = (0.25 * s.snare).unsqueeze(1)
-        return shade(field, (s.base + white) * gain.unsqueeze(1), accent, (s.accent + white) * gain.unsqueeze(1))
+        white = frame_col(0.25 * s.snare)
+        return shade(field, (s.base + white) * frame_col(gain), accent, (s.accent + white) * frame_col(gain))

@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, gauss_, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, cos, frame_col, gauss_, peak, shade, sin
 
 
 def _add_wave_(out: torch.Tensor | None, vx: torch.Tensor, vy: torch.Tensor, f: float, phase: torch.Tensor | float,
@@ -38,9 +38,9 @@ class Lattice(Style):
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         rot = 0.2 * bar_sway(s)  # the lattice rocks once per bar
         cells = (1.6 + 1.2 * s.energy) / (1.0 + 0.3 * s.pulse)  # cells per image unit; each hit zooms in
-        c, sn = torch.cos(rot) * cells, torch.sin(rot) * cells  # (T, 1, 1)
-        jx = (0.06 * s.hats) * torch.sin(5.0 * TAU * s.beat_phase)  # hats: a hair of jitter, in cells
-        jy = (0.06 * s.hats) * torch.cos(4.0 * TAU * s.beat_phase)
+        c, sn = cos(rot) * cells, sin(rot) * cells  # (T, 1, 1)
+        jx = (0.06 * s.hats) * sin(5.0 * TAU * s.beat_phase)  # hats: a hair of jitter, in cells
+        jy = (0.06 * s.hats) * cos(4.0 * TAU * s.beat_phase)
         # Lattice coordinates u = x c - y sn + jx, v = x sn + y c + jy: each a column term plus
         # a row term, so waves along v are separable: sin(f v + p) = sin(f X) cos(f Y + p) +
         # cos(f X) sin(f Y + p) with X = x sn (T, 1, W) and Y = y c + jy (T, H, 1), two products of
@@ -69,11 +69,11 @@ class Lattice(Style):
         a = tile.mul_(0.55 + 0.45 * s.energy)
         # Snare: a checkerboard of tiles lights up (smooth sign of sin(pi u) sin(pi v)); nothing to
         # light while the snare is silent.
-        if float(s.snare.max()) > 1e-6:
+        if peak(s.snare) > 1e-6:
             chk = fm.sin_(torch.mul(u, math.pi))
             a.add_(chk.mul_(_add_wave_(None, vx, vy, math.pi, 0.0, 1.2 * s.snare)).clamp_(min=0.0))
         fill = (1.0 - 2.0 * d).clamp_(min=0.0).mul_(band)  # soft tile fill inside the band
         b = lines.add_(fill)
         gain = 0.14 + 0.8 * s.energy + 0.3 * s.kick
-        white = (0.3 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))
+        white = frame_col(0.3 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain))

@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, frame_col, shade, sin
 
 
 @register("style", "plasma")
@@ -49,11 +49,11 @@ class Plasma(Style):
         v.baddbmm_(torch.sin(4.0 * k * g.y - TAU * s.beat_phase), fine)  # (T, H, 1) x (T, 1, W)
         # Map the field (about -4..4) to two colour weights; the colour bands surge forward right
         # after each beat and ebb back before the next, the same on every beat.
-        surge = (0.3 + 1.2 * s.energy) * torch.sin(math.pi * beat_turn(s, 0.2 + 0.8 * s.energy))
+        surge = (0.3 + 1.2 * s.energy) * sin(math.pi * beat_turn(s, 0.2 + 0.8 * s.energy))
         c = fm.sin_(v.mul_(0.8).add_(surge))
         # Positive lobes in the base colour, negative in the accent, dark seams between them.
         a = c.clamp(min=0.0).square_()
         b = c.clamp_(max=0.0).square_()
         gain = 0.12 + 0.95 * s.energy + 0.35 * s.kick
-        white = (0.55 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * (0.8 * gain).unsqueeze(1))
+        white = frame_col(0.55 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(0.8 * gain))

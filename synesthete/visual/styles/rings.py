@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid, add_mirrored_
-from synesthete.visual.signals import Signals, Style, beat_turn, gauss_, shade
+from synesthete.visual.signals import Signals, Style, addmul_, beat_turn, frame_col, gauss_, shade
 
 
 def _ring(acc: torch.Tensor | None, r: torch.Tensor, radius: torch.Tensor | float, width: torch.Tensor,
@@ -27,9 +27,9 @@ def _ring(acc: torch.Tensor | None, r: torch.Tensor, radius: torch.Tensor | floa
     inv = 1.0 / width
     d = torch.mul(r, inv).sub_(radius * inv)  # (r - radius) / width
     if wobble is not None and wobble_amp is not None:
-        d.addcmul_(wobble, -wobble_amp * inv)
+        addmul_(d, wobble, -wobble_amp * inv)
     gauss_(d)
-    return d.mul_(amp) if acc is None else acc.addcmul_(d, amp)
+    return d.mul_(amp) if acc is None else addmul_(acc, d, amp)
 
 
 @register("style", "rings")
@@ -70,5 +70,5 @@ class Rings(Style):
         add_mirrored_(a, a_half)
         add_mirrored_(b, b_half)
         gain = 0.8 + 0.4 * s.energy
-        white = (0.3 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))
+        white = frame_col(0.3 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain))

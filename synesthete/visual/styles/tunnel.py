@@ -16,7 +16,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, shade
+from synesthete.visual.signals import Signals, Style, addmul_, bar_sway, bar_turn, frame_col, peak, shade
 
 N_SEGMENTS = 8  # integer, so the angular pattern is continuous across theta = +-pi
 
@@ -42,9 +42,9 @@ class Tunnel(Style):
         # Flight: one ring per bar, so the tube looks the same at every downbeat.
         depth.add_(s.bar_phase + 0.45 * s.pulse)
         # Hats: fine ripples that run round the walls (nothing to add while the hats are silent).
-        if float(s.hats.max()) > 1e-6:
+        if peak(s.hats) > 1e-6:
             ripple = fm.sin_(torch.mul(theta, 4 * N_SEGMENTS).sub_(2.0 * TAU * s.beat_phase))
-            depth.addcmul_(ripple, 0.06 * s.hats)
+            addmul_(depth, ripple, 0.06 * s.hats)
         rings = fm.cos_(depth.mul_(TAU))  # (T, H, W)
         rings.mul_(0.5).add_(0.5)
         rot = TAU * bar_turn(s, 0.2 + 0.8 * s.energy)  # one segment per bar, in snaps on the beats
@@ -56,5 +56,5 @@ class Tunnel(Style):
         a = segs.mul_(rings).mul_(fog)  # (T, H, W)
         b = rings.neg_().add_(1.0).mul_(fog).mul_(0.5)
         gain = 0.22 + 0.78 * s.energy + 0.5 * s.kick
-        white = (0.7 * s.snare).unsqueeze(1)  # (T, 1, 1, 1) flash towards white
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * (gain * 0.6).unsqueeze(1))
+        white = frame_col(0.7 * s.snare)  # (T, 1, 1, 1) flash towards white
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain * 0.6))
