@@ -34,7 +34,7 @@ import torch
 
 from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.controls import ControlState
-from synesthete.features import MEL_SCALE, StreamingFeatures, feature_width
+from synesthete.features import FAST_FFT, MEL_SCALE, StreamingFeatures, feature_width
 from synesthete.looks import LookMixer, look_names
 from synesthete.music_events import detector_config
 from synesthete.music_state import FIELD_NAMES, SPEC, MusicState
@@ -64,10 +64,12 @@ class FeatureConfig:
     chroma_fft: int = 4096
     band_flux: int = 0
     window_fall: int = 0
+    fast_mels: int = 0
+    fast_fft: int = FAST_FFT
 
     @property
     def n_features(self) -> int:
-        return feature_width(self.n_mels, self.n_chroma, self.band_flux)
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
 
 
 class ScoreHearing:
