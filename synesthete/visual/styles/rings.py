@@ -17,18 +17,17 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid, add_mirrored_
-from synesthete.visual.signals import Signals, Style, addmul_, beat_turn, frame_col, gauss_, shade
+from synesthete.visual.signals import Signals, Style, addmul_, beat_turn, frame_col, gauss_sq_, shade
 
 
 def _ring(acc: torch.Tensor | None, r: torch.Tensor, radius: torch.Tensor | float, width: torch.Tensor,
           amp: torch.Tensor, wobble: torch.Tensor | None = None, wobble_amp: torch.Tensor | None = None) -> torch.Tensor:
     """acc + amp * exp(-((r - radius - wobble_amp * wobble) / width)^2), into `acc` (a new field
     when None); per-frame radius/width/amp/wobble_amp are (T, 1, 1)."""
-    inv = 1.0 / width
-    d = torch.mul(r, inv).sub_(radius * inv)  # (r - radius) / width
+    d = torch.sub(r, radius)
     if wobble is not None and wobble_amp is not None:
-        addmul_(d, wobble, -wobble_amp * inv)
-    gauss_(d)
+        addmul_(d, wobble, -wobble_amp)
+    gauss_sq_(d.square_(), 1.0 / (width * width))
     return d.mul_(amp) if acc is None else addmul_(acc, d, amp)
 
 
