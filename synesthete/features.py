@@ -10,7 +10,7 @@ with zeros before the clip start, so frame t uses only samples [0, (t + 1) * hop
     live = StreamingFeatures(24_000, 60)
     rows = live.push(block)                   # (k, F): the k frames this block completed
 
-Per frame, F = n_mels + 2 values, all scaled to roughly unit range with fixed constants (no
+Per frame, F = n_mels + 2 (+ band_flux + 2 fast_mels + n_chroma) values, all scaled to roughly
 dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhere):
 
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
@@ -23,6 +23,12 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
   from consecutive log-mel frames itself, but the shipped conv encoder rectifies each frame before
   its temporal convolution, and without them its onset heads fired on every stem's onsets
   (docs/model.md, "Per-band flux"),
+* optionally (`fast_mels` = M > 0) a fast block: M log-mel bands of the newest `fast_fft` samples
+  (800 = two hops by default) through a half-Hann that rises to the newest sample, then their
+  positive rise against the previous frame (2 M values). The main window ends at the frame's
+  instant too, but a Hann weighs its newest hop, where a hit first sounds, by its falling tail:
+  the hit shows a frame late, and on its own frame the kick is hard to tell from other stems'
+  onsets (docs/training.md, "Onset false hits"). The short window hears it on the frame that holds it,
 * optionally chroma: the spectrum folded onto the 12 pitch classes, from a longer window
   (`chroma_fft` samples ending at the same instant). The teacher colours the picture by the current
   chord; log-mel bands are too coarse to hear a chord root, so without chroma a model can only
@@ -103,18 +109,21 @@ CHROMA_LAYOUTS = {
 CHROMA_CHOICES = "0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes) or 36 (24 + fast harmony)"
 
 
-def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0) -> int:
-    """F, the width of a frame's features: n_mels log-mel + flux + RMS (+ band flux) (+ chroma).
-    Every config that names a feature layout reads its width here."""
-    return n_mels + 2 + band_flux + n_chroma
+def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0, fast_mels: int = 0) -> int:
+    """F, the width of a frame's features: n_mels log-mel + flux + RMS (+ band flux) (+ the fast
+    block: fast_mels log-mel + fast_mels rise) (+ chroma). Every config that names a feature layout
+    reads its width here."""
+    return n_mels + 2 + band_flux + 2 * fast_mels + n_chroma
 
 
 def _model_kwargs(cfg) -> dict:
-    """The extractor arguments a model config was trained with (band_flux and window_fall are 0
-    for configs stored without them); `FeatureExtractor` and `StreamingFeatures` take the same."""
+    """The extractor arguments a model config was trained with (band_flux, window_fall and
+    fast_mels are 0 for configs stored without them); `FeatureExtractor` and `StreamingFeatures`
+    take the same."""
     return dict(sample_rate=cfg.sample_rate, fps=cfg.fps, n_mels=cfg.n_mels, n_fft=cfg.n_fft, n_chroma=cfg.n_chroma,
                 chroma_fft=cfg.chroma_fft, band_flux=getattr(cfg, "band_flux", 0),
-                window_fall=getattr(cfg, "window_fall", 0))
+                window_fall=getattr(cfg, "window_fall", 0), fast_mels=getattr(cfg, "fast_mels", 0),
+                fast_fft=getattr(cfg, "fast_fft", FAST_FFT))
 
 
 def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: float = 5000.0,
@@ -148,13 +157,31 @@ def mel_window(n_fft: int, fall: int = 0) -> torch.Tensor:
     return torch.cat([rise, torch.hann_window(2 * fall + 2, periodic=False)[fall + 2:]])
 
 
+FAST_FFT = 800  # the fast block's window (33 ms at 24 kHz): two hops at 60 fps
+FAST_SHAPES = ("flat", "rise", "hann")
+
+
+def fast_window(n: int, shape: str = "rise") -> torch.Tensor:
+    """The fast block's window, (n,), its last sample the newest. "rise": the rising half of a
+    Hann, so the newest samples weigh most and the oldest fade in (no edge at the far end); "flat":
+    rectangular; "hann": the symmetric Hann (the newest samples weigh ~0, as in the main window)."""
+    if shape == "flat":
+        return torch.ones(n)
+    if shape == "rise":
+        return torch.hann_window(2 * n, periodic=False)[1: n + 1]
+    if shape == "hann":
+        return torch.hann_window(n, periodic=True)
+    raise ValueError(f"fast window shape must be one of {', '.join(FAST_SHAPES)}, got {shape!r}")
+
+
 class FeatureExtractor:
     """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`,
-    F = n_mels + 2 + band_flux + n_chroma, in that order (chroma last)."""
+    F = n_mels + 2 + band_flux + 2 fast_mels + n_chroma, in that order (chroma last)."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
-                 band_flux: int = 0, window_fall: int = 0) -> None:
+                 band_flux: int = 0, window_fall: int = 0, fast_mels: int = 0, fast_fft: int = FAST_FFT,
+                 fast_shape: str = "rise") -> None:
         if n_chroma and n_chroma not in CHROMA_LAYOUTS:
             raise ValueError(f"n_chroma must be {CHROMA_CHOICES}, got {n_chroma}")
         if n_chroma and chroma_fft < 16:
@@ -167,6 +194,8 @@ class FeatureExtractor:
             raise ValueError(f"band_flux must be 0 (off) or divide n_mels = {n_mels}, got {band_flux}")
         if not 0 <= window_fall < n_fft // 2:
             raise ValueError(f"window_fall must be 0 (Hann) or in [1, n_fft / 2 = {n_fft // 2}), got {window_fall}")
+        if fast_mels < 0 or (fast_mels and fast_fft < 64):
+            raise ValueError(f"need fast_mels >= 0 (0 = off) and fast_fft >= 64, got {fast_mels}, {fast_fft}")
         self.sample_rate = int(sample_rate)
         self.fps = int(fps)
         self.n_mels = int(n_mels)
@@ -175,9 +204,11 @@ class FeatureExtractor:
         self.n_chroma = int(n_chroma)
         self.chroma_fft = int(chroma_fft) if n_chroma else 0
         groups = CHROMA_LAYOUTS[self.n_chroma].windows(self.chroma_fft) if n_chroma else []
-        self.span = max([self.n_fft, self.chroma_fft] + [n for n, _ in groups])  # samples of audio each frame looks at
+        self.fast_mels = int(fast_mels)
+        self.fast_fft = int(fast_fft) if fast_mels else 0
+        self.span = max([self.n_fft, self.chroma_fft, self.fast_fft] + [n for n, _ in groups])  # samples each frame looks at
         self.band_flux = int(band_flux)
-        self.n_features = feature_width(self.n_mels, self.n_chroma, self.band_flux)
+        self.n_features = feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
         self.device = torch.device(device)
         self.window_fall = int(window_fall)
         self.window = mel_window(self.n_fft, self.window_fall).to(self.device)  # (n_fft,)
@@ -196,12 +227,25 @@ class FeatureExtractor:
             self.n_fft // 2 + 1, f_min=20.0, f_max=self.sample_rate / 2, n_mels=self.n_mels,
             sample_rate=self.sample_rate, norm=None, mel_scale="htk",
         ).to(self.device, torch.float32)
+        # The fast block: fast_mels log-mel bands of the newest fast_fft samples and their rise
+        # against the previous frame. The main window ends at the frame's instant too, but the
+        # newest hop, where a hit first sounds, is its falling tail (docs/training.md, "Onset false
+        # hits"); a window about a hop long, weighing the newest samples most, hears the hit on the
+        # frame that holds it, where the long one hears it a frame later.
+        if self.fast_mels:
+            self.fast_win = fast_window(self.fast_fft, fast_shape).to(self.device)
+            self.fast_fb = melscale_fbanks(  # (fast_fft // 2 + 1, fast_mels)
+                self.fast_fft // 2 + 1, f_min=0.0, f_max=self.sample_rate / 2, n_mels=self.fast_mels,
+                sample_rate=self.sample_rate, norm=None, mel_scale="htk",
+            ).to(self.device, torch.float32)
 
     def to(self, device: torch.device | str) -> "FeatureExtractor":
         self.device = torch.device(device)
         self.window = self.window.to(self.device)
         self.mel_fb = self.mel_fb.to(self.device)
         self.chroma_parts = [(n, w.to(self.device), fb.to(self.device), floor) for n, w, fb, floor in self.chroma_parts]
+        if self.fast_mels:
+            self.fast_win, self.fast_fb = self.fast_win.to(self.device), self.fast_fb.to(self.device)
         return self
 
     @classmethod
@@ -210,8 +254,8 @@ class FeatureExtractor:
         return cls(**_model_kwargs(cfg), device=device)
 
     def silence_logmel(self, batch: int) -> torch.Tensor:
-        """Log-mel of an all-zero window: the 'previous frame' of frame 0."""
-        return torch.full((batch, self.n_mels), float(np.log(MEL_FLOOR)), device=self.device)
+        """Log-mel (then the fast block's log-mel) of an all-zero window: the 'previous frame' of frame 0."""
+        return torch.full((batch, self.n_mels + self.fast_mels), float(np.log(MEL_FLOOR)), device=self.device)
 
     def features_from_windows(self, windows: torch.Tensor, hops: torch.Tensor,
                               prev_logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,13 +264,14 @@ class FeatureExtractor:
         windows (B, T, span): the windows (each ending at its frame's instant; the mel STFT uses
             its last n_fft samples, chroma all `span` = max(n_fft, chroma_fft)),
         hops (B, T, hop): the newest hop of samples of each frame,
-        prev_logmel (B, n_mels): raw log-mel of the frame before the first one.
-        Returns the features (B, T, F) and the raw log-mel of the last frame (B, n_mels).
+        prev_logmel (B, n_mels + fast_mels): raw log-mel (then the fast block's) of the frame
+            before the first one.
+        Returns the features (B, T, F) and the raw log-mels of the last frame (B, n_mels + fast_mels).
         """
         spec = torch.fft.rfft(windows[..., windows.shape[-1] - self.n_fft:] * self.window, dim=-1)  # (B, T, n_fft // 2 + 1)
         power = spec.real.square() + spec.imag.square()
         logmel = torch.log(power @ self.mel_fb + MEL_FLOOR)  # (B, T, n_mels)
-        previous = torch.cat([prev_logmel.unsqueeze(1), logmel[:, :-1]], dim=1)
+        previous = torch.cat([prev_logmel[:, None, : self.n_mels], logmel[:, :-1]], dim=1)
         rise = (logmel - previous).clamp_min(0.0)  # (B, T, n_mels)
         flux = rise.mean(dim=-1, keepdim=True)  # (B, T, 1)
         rms = hops.square().mean(dim=-1, keepdim=True).sqrt()  # (B, T, 1)
@@ -237,13 +282,20 @@ class FeatureExtractor:
         ]
         if self.band_flux:  # (B, T, band_flux): each group of n_mels / band_flux adjacent bands
             parts.append(rise.unflatten(-1, (self.band_flux, -1)).mean(dim=-1) / FLUX_SCALE)
+        last = logmel[:, -1]
+        if self.fast_mels:  # (B, T, 2 fast_mels): the fast log-mel, then its positive rise
+            fspec = torch.fft.rfft(windows[..., windows.shape[-1] - self.fast_fft:] * self.fast_win, dim=-1)
+            fast = torch.log((fspec.real.square() + fspec.imag.square()) @ self.fast_fb + MEL_FLOOR)
+            fprev = torch.cat([prev_logmel[:, None, self.n_mels:], fast[:, :-1]], dim=1)
+            parts += [(fast - MEL_CENTER) / MEL_SCALE, (fast - fprev).clamp_min(0.0) / FLUX_SCALE]
+            last = torch.cat([last, fast[:, -1]], dim=-1)
         for n, window, fb, floor in self.chroma_parts:
             cspec = torch.fft.rfft(windows[..., windows.shape[-1] - n:] * window, dim=-1)[..., : fb.shape[0]]  # (B, T, bins)
             cpower = cspec.real.square() + cspec.imag.square()
             folded = (cpower.sqrt() if self.chroma_layout.magnitude else cpower) @ fb  # (B, T, 12 x bands)
             folded = folded.unflatten(-1, (-1, 12))  # (B, T, bands, 12): each vector divided by its own loudest class
             parts.append((folded / (folded.amax(dim=-1, keepdim=True) + floor)).flatten(-2))
-        return torch.cat(parts, dim=-1), logmel[:, -1]
+        return torch.cat(parts, dim=-1), last
 
     def extract(self, audio: torch.Tensor | np.ndarray) -> torch.Tensor:
         audio = torch.as_tensor(audio)
@@ -276,9 +328,10 @@ class StreamingFeatures:
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
-                 band_flux: int = 0, window_fall: int = 0) -> None:
+                 band_flux: int = 0, window_fall: int = 0, fast_mels: int = 0, fast_fft: int = FAST_FFT,
+                 fast_shape: str = "rise") -> None:
         self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft, band_flux,
-                                          window_fall)
+                                          window_fall, fast_mels, fast_fft, fast_shape)
         self.hop = self.extractor.hop
         self.n_features = self.extractor.n_features
         self.device = self.extractor.device
@@ -294,7 +347,7 @@ class StreamingFeatures:
         """Forget all history: the next push starts a new clip (zeros before it)."""
         self._buffer = torch.zeros(self._keep, device=self.device)  # history + partial hop
         self._pending = 0  # samples of the buffer after the last complete frame
-        self._prev_logmel = self.extractor.silence_logmel(1)  # (1, n_mels)
+        self._prev_logmel = self.extractor.silence_logmel(1)  # (1, n_mels + fast_mels)
 
     def push(self, chunk: torch.Tensor | np.ndarray) -> torch.Tensor:
         chunk = torch.as_tensor(chunk)

@@ -7,12 +7,13 @@
             show(frame.image)                             # (H, W, 3) uint8 after post effects
             frame.state                                   # the MusicState heard (the look draws it steadied)
 
-Inside, once per hop: causal `StreamingFeatures` -> `hearing.step` -> the frame's `MusicState` ->
+Inside, once per hop: causal `StreamingFeatures` -> the hearing -> the frame's `MusicState` ->
 the steadied state the looks draw (`SteadyState`: envelopes that jump on onsets and only decay between,
 a steady beat and bar oscillator) -> the looks (`LookMixer`: the style morph crossfades looks, one is drawn at rest) at the render size
 -> `PostEffects`. The hearing is the model (`synesthete.model.hearing`: `init_state(batch, device)`,
-`step(feature_t (B, F), state) -> (fields, state)`), or `ScoreHearing`, which replays a state
-known in advance (procedural music knows its score). The control state's smoothing advances by
+`step(feature_t (B, F), state) -> (fields, state)`, and `step_chunk` over the (1, k, F) rows of a
+chunk that completed k > 1 hops: one network call for a render's 30 frames, the same fields), or
+`ScoreHearing`, which replays a state known in advance (procedural music knows its score). The control state's smoothing advances by
 one frame per step (never by the wall clock), so the frames depend only on the audio samples and
 on the frame index at which each control event was applied: `render_clip` replays a clip with
 such events and gives what the live window showed.
@@ -33,7 +34,7 @@ import torch
 
 from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.controls import ControlState
-from synesthete.features import MEL_SCALE, StreamingFeatures, feature_width
+from synesthete.features import FAST_FFT, MEL_SCALE, StreamingFeatures, feature_width
 from synesthete.looks import LookMixer, look_names
 from synesthete.music_events import detector_config
 from synesthete.music_state import FIELD_NAMES, SPEC, MusicState
@@ -63,10 +64,12 @@ class FeatureConfig:
     chroma_fft: int = 4096
     band_flux: int = 0
     window_fall: int = 0
+    fast_mels: int = 0
+    fast_fft: int = FAST_FFT
 
     @property
     def n_features(self) -> int:
-        return feature_width(self.n_mels, self.n_chroma, self.band_flux)
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
 
 
 class ScoreHearing:
@@ -176,15 +179,21 @@ class Frame:
         return self.state
 
 
-def _fields_to_state(fields: dict, time: float) -> MusicState:
-    """A one-frame MusicState from a hearing's fields (tensors or arrays, batch of 1)."""
+def _as_numpy(v) -> np.ndarray:
+    if hasattr(v, "detach"):
+        v = v.detach().float().cpu().numpy()
+    return np.asarray(v, dtype=np.float32)
+
+
+def _fields_to_state(fields: dict, first: int, k: int, fps: float) -> MusicState:
+    """The k-frame MusicState of frames first .. first + k - 1 from a hearing's fields for them
+    (tensors or arrays, (k, ...) each); frame t stands for (t + 1) / fps."""
     arrays = {}
     for name, v in fields.items():
-        if hasattr(v, "detach"):
-            v = v.detach().float().cpu().numpy()
         cols = SPEC[name].columns if name in SPEC else None
-        arrays[name] = np.asarray(v, dtype=np.float32).reshape((1,) if cols is None else (1, len(cols)))
-    return MusicState.from_arrays(arrays, time=np.full(1, time, np.float32))
+        arrays[name] = _as_numpy(v).reshape((k,) if cols is None else (k, len(cols)))
+    time = (np.arange(first + 1, first + k + 1, dtype=np.float64) / fps).astype(np.float32)
+    return MusicState.from_arrays(arrays, time=time)
 
 
 class Performer:
@@ -253,6 +262,7 @@ class Performer:
         if k == 0:
             return []
         rows = feats[:, : self.n_mels + 2].float().cpu().numpy()  # (k, n_mels + 2): low bands, flux, RMS
+        heard = _fields_to_state(self._hear(feats), self.frames_done, k, self.fps)  # the chunk's k frames
         dt = 1.0 / self.fps
         h, w = self.render_size
         frames: list[Frame] = []
@@ -260,8 +270,7 @@ class Performer:
             controls.step(dt)
             index = self.frames_done
             self.frames_done += 1
-            fields, self.state = self.hearing.step(feats[i : i + 1], self.state)
-            state = _fields_to_state(fields, (index + 1) / self.fps)
+            state = heard.slice(i, i + 1)
             beat, _ = self.beats.update(rows[i, :KICK_BANDS])
             # Every frame, drawn or not: the chord hold and the steadied state keep time.
             drawn_state = self.steady.apply(self.chord.apply(state))
@@ -282,6 +291,21 @@ class Performer:
                 capture = newest_capture_time - after / self.sample_rate
             frames.append(Frame(image, index, capture, state, bool(beat), float(rows[i, self.n_mels + 1])))
         return frames
+
+    def _hear(self, feats: torch.Tensor) -> dict:
+        """The hearing's fields for the chunk's k feature rows (k, F): {field: (k, ...)}. A model
+        with `step_chunk` hears them in one forward with its state carried (a render's chunk of 30
+        frames: one network call instead of 30, the same fields to float rounding); else `step`
+        frame by frame."""
+        k = feats.shape[0]
+        if k > 1 and hasattr(self.hearing, "step_chunk"):
+            fields, self.state = self.hearing.step_chunk(feats[None], self.state)
+            return {name: v[0] for name, v in fields.items()}
+        per_frame = []
+        for i in range(k):
+            fields, self.state = self.hearing.step(feats[i : i + 1], self.state)
+            per_frame.append(fields)
+        return {name: np.concatenate([_as_numpy(f[name]) for f in per_frame]) for name in per_frame[0]}
 
 
 def usable_looks(cfg) -> tuple[str, ...]:

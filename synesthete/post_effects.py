@@ -129,10 +129,20 @@ class PostEffects:
 def to_uint8(frame: torch.Tensor) -> np.ndarray:
     """(3, H, W) float [0, 1] on any device -> (H, W, 3) uint8 numpy, contiguous.
 
-    One channels-last float copy, then OpenCV's saturating convert (rounds to nearest): 0.3 ms at
-    640x360 on one core, against 10 ms for torch's uint8 cast followed by a channels-last copy.
+    Planes first, interleave last: OpenCV's saturating `convertScaleAbs` (rounds to nearest;
+    above 1 gives 255) converts the three float planes as one (3 H, W) image, and `cv2.merge`
+    interleaves the uint8 planes, a quarter of the bytes a channels-last float copy moves. The
+    convert takes |x|, so a frame with anything below 0 (outside the looks' contract) is clamped
+    first; a frame in range is read as it is, without a copy. 0.2 ms at 640x360 on one core with
+    the caches as a frame's drawing leaves them, against 0.4 ms clamping a copy first, 0.36 ms
+    (in cache) converting a channels-last float copy and 10 ms for torch's uint8 cast followed by
+    a channels-last copy.
     """
     import cv2
 
-    hwc = frame.permute(1, 2, 0).to("cpu", torch.float32).contiguous().clamp_(0.0, 1.0)  # (H, W, 3)
-    return cv2.convertScaleAbs(hwc.numpy(), alpha=255.0)
+    c, h, w = frame.shape
+    planes = frame.to("cpu", torch.float32).reshape(c * h, w)  # a view of a contiguous CPU frame
+    if not float(planes.min()) >= 0.0:  # negatives (NaN too: clamp keeps it, the convert gives 0)
+        planes = planes.clamp(min=0.0)
+    u8 = cv2.convertScaleAbs(planes.numpy(), alpha=255.0)  # (3 H, W)
+    return cv2.merge([u8[i * h : (i + 1) * h] for i in range(c)])

@@ -14,6 +14,8 @@ RGB, so files look as they did.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 # Rows: Y, Cb, Cr from R, G, B (0-255), then the offset. ITU-R BT.601, limited ("MPEG") range.
@@ -38,8 +40,8 @@ def planes(frame: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.n
             flat[y_size + c_size : y_size + 2 * c_size].reshape(height // 2, width // 2))
 
 
-def rgb_to_yuv420(frames: np.ndarray, width: int, height: int, out: np.ndarray | None = None) -> np.ndarray:
-    """(N, h, w, 3) uint8 RGB (any size, views allowed) -> (N, height*3/2, width) uint8 yuv420p.
+def rgb_to_yuv420(frames: Sequence[np.ndarray], width: int, height: int, out: np.ndarray | None = None) -> np.ndarray:
+    """(N, h, w, 3) uint8 RGB, or N such pictures (any size, views allowed) -> (N, height*3/2, width) uint8 yuv420p.
 
     Converted at the frames' own size, then luma scaled to (width, height) and chroma to half that:
     bilinear when enlarging, pixel-area when shrinking (the live window's choice), a copy when the
@@ -50,7 +52,7 @@ def rgb_to_yuv420(frames: np.ndarray, width: int, height: int, out: np.ndarray |
     if width % 2 or height % 2:
         raise ValueError(f"yuv420p needs an even width and height, got {width}x{height}")
     if out is None:
-        out = np.empty((frames.shape[0], *yuv420_shape(width, height)), np.uint8)
+        out = np.empty((len(frames), *yuv420_shape(width, height)), np.uint8)
     for frame, dst in zip(frames, out):
         y, cb, cr = cv2.split(cv2.transform(frame, BT601_LIMITED))
         for src, plane in zip((y, cb, cr), planes(dst, width, height)):

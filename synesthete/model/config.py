@@ -15,7 +15,7 @@ from typing import Any
 
 from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
-from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, feature_width
+from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, FAST_FFT, feature_width
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,12 @@ class HearingConfig:
     # last window_fall (synesthete.features.mel_window), so the newest hop is heard at full weight
     # on its own frame; 0 = the symmetric Hann (checkpoints stored without the key).
     window_fall: int = 0
+    # > 0: the features also carry a fast block, this many log-mel bands of the newest fast_fft
+    # samples (a window weighing the newest most) and their rise against the previous frame
+    # (synesthete.features): a hit is heard on the frame that holds it, where the main window's
+    # falling tail hears it a frame late. 0 keeps the features of checkpoints stored without it.
+    fast_mels: int = 0
+    fast_fft: int = FAST_FFT
     latent_dim: int = 64
     encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(hidden=64, kernel=4))
     bridge: BridgeConfig = field(default_factory=lambda: BridgeConfig(hidden=96))
@@ -326,14 +332,17 @@ class HearingConfig:
                 f"0 (off) or a divisor of n_mels = {self.n_mels}", self.band_flux)
         require(0 <= self.window_fall < self.n_fft // 2, "window_fall", f"0 (Hann) or in [1, n_fft / 2 = {self.n_fft // 2})",
                 self.window_fall)
+        require(self.fast_mels >= 0, "fast_mels", ">= 0 (0 = off)", self.fast_mels)
+        require(self.fast_fft >= 64, "fast_fft", ">= 64 samples", self.fast_fft)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
 
     @property
     def n_features(self) -> int:
-        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ band flux) (+ chroma)."""
-        return feature_width(self.n_mels, self.n_chroma, self.band_flux)
+        """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ band flux)
+        (+ the fast block) (+ chroma)."""
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
 
     @property
     def n_stems(self) -> int:

@@ -7,6 +7,7 @@
 
     s = model.init_state(1, "cpu")                         # live: one frame at a time
     fields_t, s = model.step(feature_t, s)                 # feature_t (B, F) -> field name -> (B, ...)
+    fields_k, s = model.step_chunk(features_k, s)          # (B, k, F): k steps in one forward (a render)
 
 The network is the registered encoder (per-frame audio embedding) and bridge (the memory that
 follows beat and bar), plus, with `harmony_hidden` > 0, a small GRU of its own over the chroma bins
@@ -150,18 +151,28 @@ class HearingModel(nn.Module):
     def step(self, feature_t: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """feature_t (B, F), state -> ({field: (B, ...)} for every field but time, new state)."""
         self._check(feature_t, ("B",), "step")
-        e, enc_state = self.encoder.step(feature_t, state["encoder"])  # (B, E)
-        z, bridge_state = self.bridge.step(e, state["bridge"])  # (B, latent)
+        fields, new_state = self.step_chunk(feature_t[:, None], state)  # a chunk of one frame
+        return {k: v[:, 0] for k, v in fields.items()}, new_state
+
+    def step_chunk(self, features: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
+        """features (B, T, F), state -> ({field: (B, T, ...)}, new state): `step` T times in one call.
+
+        The network runs once over the T frames with its state carried in (the conv encoder's
+        buffered frames, the GRU hidden states, the chord GRU's), so an offline render pays one
+        forward per chunk instead of T small ones; only the tracker still goes frame by frame."""
+        self._check(features, ("B", "T"), "step_chunk")
+        e, enc_state = self.encoder.step_chunk(features, state["encoder"])  # (B, T, E)
+        z, bridge_state = self.bridge.step_chunk(e, state["bridge"])  # (B, T, latent)
         new_state = {"encoder": enc_state, "bridge": bridge_state}
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
-            h, new_state["harmony"] = self.harmony.step(self._harmony_input(feature_t, z), state["harmony"])
+            h, new_state["harmony"] = self.harmony.step_chunk(self._harmony_input(features, z), state["harmony"])
             z = torch.cat([z, h], dim=-1)
-        raw = self._tracker_inputs(self._split(self.heads(z[:, None])), feature_t[:, None])  # (B, 1, ...): the clip code path
+        raw = self._tracker_inputs(self._split(self.heads(z)), features)
         fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
                                                                   state["tracker"])
-        return {k: v[:, 0] for k, v in fields.items()}, new_state
+        return fields, new_state
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -51,3 +51,8 @@ class SidePath(nn.Module):
         evaluation only, so the live step does not compute it."""
         h, s = self.rnn(x_t.unsqueeze(1), state[0])
         return self._out(h[:, 0]), (s,)
+
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """x (B, T, in_dim) -> (out (B, T, out_dim), new state): `step` T times in one call."""
+        h, s = self.rnn(x, state[0])
+        return self._out(h), (s,)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from collections import OrderedDict
 from functools import lru_cache
+from typing import Callable
 
 import torch
 
@@ -42,6 +44,14 @@ class Grid:
         return Grid(stop - start, self.width, self.x, self.y[:, sl], self.xx[:, sl], self.yy[:, sl],
                     self.r[:, sl], self.theta[:, sl], self.pixel, self.half_w, self.half_h)
 
+    def x_waves(self, *freqs: float) -> torch.Tensor:
+        """(2 F, W): sin(f x) and cos(f x) for each f, in that order (cached per size; do not modify).
+
+        For separable waves: sin(f x + p(y)) = sin(f x) cos p(y) + cos(f x) sin p(y), so a wave
+        whose phase shifts per row is one small matrix product with these columns instead of a
+        sin over the whole image."""
+        return _x_waves(self.width, self.half_w, str(self.x.device), tuple(float(f) for f in freqs))
+
 
 def _axis(n: int, half: float, device: str) -> torch.Tensor:
     # Pixel centres, so the grid is symmetric about 0 for both odd and even sizes.
@@ -66,6 +76,50 @@ def _build_grid(height: int, width: int, device: str = "cpu") -> Grid:
     r = torch.sqrt(xx * xx + yy * yy)
     theta = torch.atan2(yy, xx)
     return Grid(height, width, x, y, xx, yy, r, theta, 2.0 / short, half_w, half_h)
+
+
+@lru_cache(maxsize=64)
+def _x_waves(width: int, half_w: float, device: str, freqs: tuple[float, ...]) -> torch.Tensor:
+    x = _axis(width, half_w, device).double()  # float64, so the cached columns are exact to float32
+    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float()
+
+
+_DERIVED: OrderedDict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+
+
+def derived(base: torch.Tensor, key: str, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """fn(base), computed once per grid tensor `base` (one of a cached grid's fields, or a band's
+    view of it) and `key`: per-size constants such as sin(9 r), for styles that need them every
+    frame. The cache holds `base` itself, so its identity cannot be reused while it is cached
+    (do not modify the result)."""
+    k = (id(base), key)
+    hit = _DERIVED.get(k)
+    if hit is not None and hit[0] is base:
+        _DERIVED.move_to_end(k)
+        return hit[1]
+    value = fn(base)
+    _DERIVED[k] = (base, value)
+    if len(_DERIVED) > 64:
+        _DERIVED.popitem(last=False)
+    return value
+
+
+def mirrored(right: torch.Tensor, width: int) -> torch.Tensor:
+    """The full field (..., width) of a field drawn on the right half of the columns (..., width -
+    width // 2), mirrored onto the left half (see `add_mirrored_`)."""
+    return torch.cat([right[..., width % 2 :].flip(-1), right], dim=-1)
+
+
+def add_mirrored_(full: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """full (..., W) += `right` (..., W - W // 2), a field drawn on the right half of the columns,
+    on that half and mirrored onto the left one. For fields symmetric about the vertical centre
+    line (a function of |x|: the grid's x is symmetric for odd and even widths), drawn at half
+    the cost."""
+    w = full.shape[-1]
+    h2 = w // 2
+    full[..., h2:].add_(right)
+    full[..., :h2].add_(right[..., w % 2 :].flip(-1))  # a flipped copy: half numpy's reversed-view add
+    return full
 
 
 TAU = 2.0 * math.pi

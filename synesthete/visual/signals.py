@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ import torch
 from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.music_state import MusicState
 from synesthete.constants import STEMS
+from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid, get_grid
 from synesthete.visual.palette import chord_palette
 
@@ -41,36 +43,78 @@ SNAP_CONF = (0.9, 1.0)
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
 
 
-def _col(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).view(-1, 1, 1)  # (T, 1, 1)
+Scalar = torch.Tensor | float  # a per-frame signal: (T, 1, 1), or a float for one frame
+
+
+def _col(a: np.ndarray) -> Scalar:
+    a = np.asarray(a, dtype=np.float32)
+    if a.shape == (1,):
+        return float(a[0])  # one frame: a float (see `Signals`)
+    return torch.from_numpy(np.ascontiguousarray(a)).view(-1, 1, 1)  # (T, 1, 1)
+
+
+def sin(x: Scalar | torch.Tensor) -> Scalar:
+    """sin of a per-frame signal (float or tensor)."""
+    return math.sin(x) if isinstance(x, float) else torch.sin(x)
+
+
+def cos(x: Scalar | torch.Tensor) -> Scalar:
+    return math.cos(x) if isinstance(x, float) else torch.cos(x)
+
+
+def exp(x: Scalar | torch.Tensor) -> Scalar:
+    return math.exp(x) if isinstance(x, float) else torch.exp(x)
+
+
+def frame_col(x: Scalar) -> Scalar:
+    """A per-frame signal shaped to scale colours (T, 3, 1, 1): (T, 1, 1, 1), or the float."""
+    return x if isinstance(x, float) else x.unsqueeze(1)
+
+
+def peak(x: Scalar) -> float:
+    """The largest value of a per-frame signal over its frames."""
+    return x if isinstance(x, float) else float(x.max())
+
+
+def addmul_(acc: torch.Tensor, field: torch.Tensor, scale: Scalar) -> torch.Tensor:
+    """acc += field * scale in place, for a per-frame scale (float or (T, 1, 1))."""
+    return acc.add_(field, alpha=scale) if isinstance(scale, float) else acc.addcmul_(field, scale)
 
 
 @dataclass
 class Signals:
-    """Per-frame signals, each (T, 1, 1) float32 (colours (T, 3, 1, 1)).
+    """Per-frame signals, each (T, 1, 1) float32 (colours (T, 3, 1, 1)); for one frame (T = 1, a
+    live or rendered frame) each is a Python float instead (colours stay tensors).
 
     Onset-driven envelopes (kick .. fx) are already multiplied by `reactivity`; the slow musical
     context (energy, phases, pitches, colours) is not.
+
+    Why floats for one frame: a style does some fifty to a hundred small sums on its signals per
+    frame; on (1, 1, 1) tensors each is a torch call (a few microseconds: a third of a look's
+    frame at 640x360 went there), on floats it is nothing. So a style writes its per-frame maths
+    for either (plain arithmetic works on both; `sin`, `cos`, `exp`, `frame_col`, `peak` and
+    `addmul_` here cover the rest), and the tests hold the one-frame picture to the same frame of
+    a whole-clip render.
     """
 
     n: int
     reactivity: float
-    kick: torch.Tensor  # kick envelope: jumps on a kick, then decays
-    snare: torch.Tensor  # snare (and clap) envelope
-    hats: torch.Tensor  # closed/open hats and percussion: fine, fast detail
-    bass_env: torch.Tensor  # bass note envelope
-    chord_env: torch.Tensor  # chord stab / pad envelope
-    lead_env: torch.Tensor  # lead note envelope
-    fx: torch.Tensor  # risers, sweeps, impacts
-    energy: torch.Tensor  # section energy in [0, 1] (smooth)
-    beat_phase: torch.Tensor  # 0 -> 1 through each beat
-    bar_phase: torch.Tensor  # 0 -> 1 through each bar
-    melody: torch.Tensor  # lead pitch in [0, 1]
-    bass_pitch: torch.Tensor  # bass pitch in [0, 1]
+    kick: Scalar  # kick envelope: jumps on a kick, then decays
+    snare: Scalar  # snare (and clap) envelope
+    hats: Scalar  # closed/open hats and percussion: fine, fast detail
+    bass_env: Scalar  # bass note envelope
+    chord_env: Scalar  # chord stab / pad envelope
+    lead_env: Scalar  # lead note envelope
+    fx: Scalar  # risers, sweeps, impacts
+    energy: Scalar  # section energy in [0, 1] (smooth)
+    beat_phase: Scalar  # 0 -> 1 through each beat
+    bar_phase: Scalar  # 0 -> 1 through each bar
+    melody: Scalar  # lead pitch in [0, 1]
+    bass_pitch: Scalar  # bass pitch in [0, 1]
     base: torch.Tensor  # (T, 3, 1, 1) chord colour
     accent: torch.Tensor  # (T, 3, 1, 1) second chord colour
-    beat_conf: torch.Tensor | float = 1.0  # (T, 1, 1) how much the beat snaps: 1 on a sure beat (see SNAP_CONF)
-    pulse: torch.Tensor | float = 0.0  # (T, 1, 1) the strongest voice's envelope: jumps on any hit
+    beat_conf: Scalar = 1.0  # (T, 1, 1) how much the beat snaps: 1 on a sure beat (see SNAP_CONF)
+    pulse: Scalar = 0.0  # (T, 1, 1) the strongest voice's envelope: jumps on any hit
 
     def slice(self, start: int, stop: int) -> "Signals":
         """The signals of frames [start, stop)."""
@@ -90,15 +134,18 @@ class Signals:
         r = float(reactivity)
         if not math.isfinite(r) or r < 0.0:
             raise ValueError(f"reactivity must be a finite number >= 0 (1.0 = normal), got {reactivity!r}")
-        env = np.clip(np.asarray(ctrl.env, dtype=np.float32), 0.0, 1.0)
+        env = _clip01(np.asarray(ctrl.env, dtype=np.float32))
         # A hit lands on the frame it is heard: an onset (a score's velocity, or an estimate's
         # probability once it is more likely than not) lifts its stem's envelope at once, so a
         # smoothed estimate never ramps in; below one half an onset is noise and moves nothing.
         onset = np.asarray(ctrl.onset, dtype=np.float32)
-        env = np.maximum(env, np.where(onset >= ONSET_HIT, np.clip(onset, 0.0, 1.0), 0.0))
+        env = np.maximum(env, np.where(onset >= ONSET_HIT, _clip01(onset), 0.0))
         idx = {s: i for i, s in enumerate(STEMS)}
         hats = np.maximum(np.maximum(env[:, idx["hat_closed"]], env[:, idx["hat_open"]]), 0.6 * env[:, idx["perc"]])
-        base, accent = chord_palette(ctrl.chord_root, ctrl.chord_quality)  # (T, 3) each
+        if n == 1:  # one frame: the chord's colours from a cache (few chords, many frames)
+            base, accent = (c.copy() for c in _palette_one(float(ctrl.chord_root[0]), float(ctrl.chord_quality[0])))
+        else:
+            base, accent = chord_palette(ctrl.chord_root, ctrl.chord_quality)  # (T, 3) each
         return Signals(
             n=n,
             reactivity=r,
@@ -109,14 +156,14 @@ class Signals:
             chord_env=_col(r * env[:, idx["chords"]]),
             lead_env=_col(r * env[:, idx["lead"]]),
             fx=_col(r * env[:, idx["fx"]]),
-            energy=_col(np.clip(ctrl.energy, 0.0, 1.0)),
+            energy=_col(_clip01(ctrl.energy)),
             beat_phase=_col(np.mod(ctrl.beat_phase, 1.0)),
             bar_phase=_col(np.mod(ctrl.bar_phase, 1.0)),
-            melody=_col(np.clip(ctrl.melody, 0.0, 1.0)),
-            bass_pitch=_col(np.clip(ctrl.bass, 0.0, 1.0)),
+            melody=_col(_clip01(ctrl.melody)),
+            bass_pitch=_col(_clip01(ctrl.bass)),
             base=torch.from_numpy(base).view(n, 3, 1, 1),
             accent=torch.from_numpy(accent).view(n, 3, 1, 1),
-            beat_conf=_col(np.clip((ctrl.conf("beat") - SNAP_CONF[0]) / (SNAP_CONF[1] - SNAP_CONF[0]), 0.0, 1.0)),
+            beat_conf=_col(_clip01((ctrl.conf("beat") - SNAP_CONF[0]) / (SNAP_CONF[1] - SNAP_CONF[0]))),
             pulse=_col(r * pulse_of(env, idx)),
         )
 
@@ -126,14 +173,26 @@ PULSE_WEIGHT = {"kick": 1.0, "snare": 1.0, "hat_closed": 0.6, "hat_open": 0.6, "
                 "chords": 0.5, "lead": 0.6, "fx": 0.5}
 
 
+_PULSE_W = np.array(list(PULSE_WEIGHT.values()), np.float32)
+
+
+def _clip01(a: np.ndarray) -> np.ndarray:
+    """np.clip(a, 0, 1) for finite a, without np.clip's Python layers (a few us each, a dozen a frame)."""
+    return np.minimum(np.maximum(a, 0.0), 1.0)
+
+
+@lru_cache(maxsize=256)
+def _palette_one(root: float, quality: float) -> tuple[np.ndarray, np.ndarray]:
+    base, accent = chord_palette(np.array([root]), np.array([quality]))
+    return base, accent
+
+
 def pulse_of(env: np.ndarray, idx: dict[str, int]) -> np.ndarray:
     """(T,) how hard the voices are hitting, in [0, 1]: an impulse on every hit of any voice,
     scaled by its strength, that a look can move the whole picture by (one jump, then the fall)."""
     # A soft "or" of the voices (1 - prod(1 - w env)): every hit adds its own jump, even while
     # another voice's envelope is still falling (a max would hide a lighter hit under it).
-    quiet = np.ones(env.shape[0], np.float32)
-    for s, w in PULSE_WEIGHT.items():
-        quiet *= 1.0 - np.clip(w * env[:, idx[s]], 0.0, 1.0)
+    quiet = np.prod(1.0 - _clip01(env[:, [idx[s] for s in PULSE_WEIGHT]] * _PULSE_W), axis=1)
     return 1.0 - quiet
 
 
@@ -150,17 +209,28 @@ def smoothstep(edge0: float, edge1: float, x: torch.Tensor) -> torch.Tensor:
 
 
 def gauss_(x: torch.Tensor) -> torch.Tensor:
-    """In place x -> exp(-x^2). The argument is clamped first: exp of hugely negative numbers takes a
-    slow path on CPU (about 10x slower), and exp(-30) is already 1e-13."""
-    return x.square_().clamp_(max=30.0).neg_().exp_()
+    """In place x -> exp(-x^2)."""
+    return gauss_sq_(x.square_())
 
 
-def beat_ease(beat_phase: torch.Tensor, sharpness: float = 6.0) -> torch.Tensor:
+def gauss_sq_(q: torch.Tensor, scale: Scalar = 1.0) -> torch.Tensor:
+    """In place q -> exp(-scale q) for q = x^2 >= 0 (a per-frame `scale` folds a width in: one pass
+    instead of two). In torch on CPU the argument is clamped first: exp of hugely negative numbers
+    takes a slow path there (about 10x slower), and exp(-30) is already 1e-13. numpy's exp (what
+    `fastmath` runs on CPU) has no such path, so there the clamp, a pass over the image, is left
+    out (a difference under 1e-13)."""
+    q.neg_() if isinstance(scale, float) and scale == 1.0 else q.mul_(-scale)
+    if not fm.numpy_ok(q):
+        q.clamp_(min=-30.0)
+    return fm.exp_(q)
+
+
+def beat_ease(beat_phase: Scalar, sharpness: float = 6.0) -> Scalar:
     """0 -> 1 over a beat, fast right after the beat and settling before the next: a 'snap' on the beat."""
-    return 1.0 - torch.exp(-sharpness * beat_phase) * (1.0 - beat_phase)
+    return 1.0 - exp(-sharpness * beat_phase) * (1.0 - beat_phase)
 
 
-def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
+def beat_turn(s: "Signals", snap: Scalar = 1.0) -> Scalar:
     """0 -> 1 through each beat, and 0 again on the next: phase + snap * (ease - phase). (T, 1, 1)
 
     Shift a pattern by one of its own periods times this and it moves once per beat yet loops
@@ -174,16 +244,16 @@ def beat_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
     return s.beat_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf)
 
 
-def bar_turn(s: "Signals", snap: float | torch.Tensor = 1.0) -> torch.Tensor:
+def bar_turn(s: "Signals", snap: Scalar = 1.0) -> Scalar:
     """0 -> 1 through each bar, in a snap on every beat: `beat_turn`'s within-beat motion, a beat's
     share of the bar at a time. For motions that should loop once per bar rather than per beat. (T, 1, 1)
     """
     return s.bar_phase + (beat_ease(s.beat_phase) - s.beat_phase) * (snap * s.beat_conf / BEATS_PER_BAR)
 
 
-def bar_sway(s: "Signals", offset: float = 0.0) -> torch.Tensor:
+def bar_sway(s: "Signals", offset: float = 0.0) -> Scalar:
     """sin(2 pi bar_phase + offset): a slow oscillation, once per bar, for drifts. (T, 1, 1)"""
-    return torch.sin(TAU * s.bar_phase + offset)
+    return sin(TAU * s.bar_phase + offset)
 
 
 def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, col_b: torch.Tensor | None = None) -> torch.Tensor:
@@ -192,6 +262,16 @@ def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, c
     if b is not None and col_b is not None:
         out.addcmul_(b.unsqueeze(1), col_b)
     return out
+
+
+@lru_cache(maxsize=16)
+def _band_grids(height: int, width: int, device: str, band: int) -> tuple[Grid, ...]:
+    """The grids of each band of rows (cached: the same views every frame, so the per-size
+    constants styles derive from them (`grid.derived`) are computed once)."""
+    grid = get_grid(height, width, device)
+    if band >= height:
+        return (grid,)
+    return tuple(grid.rows(r, min(r + band, height)) for r in range(0, height, band))
 
 
 class Style:
@@ -217,7 +297,7 @@ class Style:
         # function of the grid, so the bands join seamlessly).
         band = height if chunk > 1 else max(1, min(height, self.chunk_elements // width))
         bands = [(r, min(r + band, height)) for r in range(0, height, band)]
-        grids = [grid if len(bands) == 1 else grid.rows(r0, r1) for r0, r1 in bands]
+        grids = _band_grids(height, width, str(grid.x.device), band)
         for a in range(0, sig.n, chunk):
             part = sig if sig.n <= chunk else sig.slice(a, a + chunk)
             for (r0, r1), g in zip(bands, grids):

@@ -116,6 +116,33 @@ def test_the_asymmetric_window_hears_the_newest_hop_on_its_own_frame():
         FeatureExtractor(SR, FPS, window_fall=512)
 
 
+def test_the_fast_block_hears_a_late_hit_on_its_own_frame_and_streams_like_batch():
+    """fast_mels: a low tone starting 100 samples before frame 10's instant (over quiet noise)
+    reaches the fast block's low bands on frame 10 at nearly its full rise, where the main log-mel
+    rises by less than half of its rise until frame 11; the block sits before chroma (chroma stays
+    last), its rise is the positive difference of its log-mel frames, and streaming equals batch."""
+    audio = 0.05 * np.random.default_rng(0).standard_normal(SR // 2).astype(np.float32)
+    at = 11 * HOP - 100  # 100 samples before frame 10's instant (frame t ends at sample (t + 1) * HOP)
+    audio[at:] += 0.5 * np.sin(2 * np.pi * 80 * np.arange(audio.size - at) / SR)
+    fx = FeatureExtractor(SR, FPS, fast_mels=16, n_chroma=24, chroma_fft=8192)
+    assert fx.n_features == 64 + 2 + 2 * 16 + 24
+    feats = fx.extract(torch.from_numpy(audio))[0]
+    stream = StreamingFeatures(SR, FPS, fast_mels=16, n_chroma=24, chroma_fft=8192)
+    torch.testing.assert_close(torch.cat([stream.push(audio[i: i + 700]) for i in range(0, audio.size, 700)]),
+                               feats, atol=1e-5, rtol=0)
+    fast, rise = feats[:, 66: 82], feats[:, 82: 98]  # (T, 16) each, in their scaled units
+    torch.testing.assert_close(rise[1:], (fast[1:] - fast[:-1]).clamp_min(0.0) * 5.0 / 3.0, atol=1e-5, rtol=0)
+    main_low, fast_low = feats[:, :8].mean(dim=-1), fast[:, :4].mean(dim=-1)  # the low bands of each
+    assert fast_low[10] - fast_low[9] > 0.8 * (fast_low[11] - fast_low[9])  # the fast block: on its own frame
+    assert main_low[10] - main_low[9] < 0.4 * (main_low[11] - main_low[9])  # the main window: mostly a frame late
+    torch.testing.assert_close(feats[:, -24:], FeatureExtractor(SR, FPS, n_chroma=24, chroma_fft=8192)
+                               .extract(torch.from_numpy(audio))[0, :, -24:])
+    with pytest.raises(ValueError, match="fast_mels"):
+        FeatureExtractor(SR, FPS, fast_mels=16, fast_fft=32)
+    with pytest.raises(ValueError, match="fast window shape"):
+        FeatureExtractor(SR, FPS, fast_mels=16, fast_shape="square")
+
+
 def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:
     t = torch.arange(int(SR * seconds)) / SR
     return sum(0.2 * torch.sin(2 * torch.pi * f * t) for f in freqs)

@@ -278,6 +278,8 @@ def test_bench_part_reports_the_720p_realtime_factor():
     assert part.name == "render"
     figures = part.run(argparse.Namespace(quick=True, threads=1))
     assert figures["realtime_factor_720p"] > 0 and figures["size"] == "1280x720"
+    # Both halves of the render did work: the drawing thread and the encoder side.
+    assert figures["cpu_ms_per_frame_720p_drawing"] > 0 and figures["cpu_ms_per_frame_720p_encoding"] > 0
 
 
 def test_preset_sets_the_starting_controls(tmp_path, checkpoint):

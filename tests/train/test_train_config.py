@@ -86,6 +86,8 @@ HEARING_OUT_OF_RANGE = [
     ("model.harmony_context=3", "model.harmony_context: expected true or false"),
     ("model.band_flux=5", "model.band_flux must be 0 (off) or a divisor of n_mels = 64"),
     ("model.window_fall=512", "model.window_fall must be 0 (Hann) or in [1, n_fft / 2 = 512)"),
+    ("model.fast_mels=-1", "model.fast_mels must be >= 0 (0 = off)"),
+    ("model.fast_fft=32", "model.fast_fft must be >= 64 samples"),
     ("model.tracker.harmony_weight=-1", "model.tracker.harmony_weight must be >= 0"),
     ("model.tracker.harmony_lag_s=-0.1", "model.tracker.harmony_lag_s must be >= 0"),
     ("model.tracker.harmony_window_s=-0.1", "model.tracker.harmony_window_s must be >= 0"),

@@ -7,7 +7,9 @@ style crossfade changes the latent itself, not only the picture drawn from it. C
   `@register("bridge", "<name>")`;
 * `forward(x (B, T, in_dim)) -> (B, T, out_dim)`, causal in time;
 * `init_state(batch, device) -> tuple[Tensor, ...]` and
-  `step(x_t (B, in_dim), state) -> ((B, out_dim), state)`, equal to `forward` frame by frame.
+  `step(x_t (B, in_dim), state) -> ((B, out_dim), state)`, equal to `forward` frame by frame;
+* `step_chunk(x (B, T, in_dim), state) -> ((B, T, out_dim), state)`: T steps in one call, equal to
+  `step` T times (an offline render hears a chunk of frames in one forward).
 
 Adding one: a new file here with the registered builder, plus one import line below.
 """

@@ -27,6 +27,10 @@ class GRUBridge(nn.Module):
         y, h = self.rnn(x.unsqueeze(1), state[0])  # (B, 1, hidden)
         return self.out(y[:, 0]), (h,)
 
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        y, h = self.rnn(x, state[0])  # (B, T, hidden)
+        return self.out(y), (h,)
+
 
 @register("bridge", "gru")
 def gru_bridge(in_dim: int, out_dim: int, cfg: BridgeConfig) -> GRUBridge:

@@ -28,6 +28,10 @@ class LSTMBridge(nn.Module):
         y, (h, c) = self.rnn(x.unsqueeze(1), (state[0], state[1]))  # (B, 1, hidden)
         return self.out(y[:, 0]), (h, c)
 
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        y, (h, c) = self.rnn(x, (state[0], state[1]))  # (B, T, hidden)
+        return self.out(y), (h, c)
+
 
 @register("bridge", "lstm")
 def lstm_bridge(in_dim: int, out_dim: int, cfg: BridgeConfig) -> LSTMBridge:

@@ -28,6 +28,9 @@ class NoBridge(nn.Module):
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         return self.forward(x), state
 
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        return self.forward(x), state
+
 
 @register("bridge", "none")
 def no_bridge(in_dim: int, out_dim: int, cfg: BridgeConfig) -> NoBridge:

@@ -47,16 +47,19 @@ class WindowAttention(nn.Module):
         bias = bias.masked_fill(~allowed, float("-inf"))
         return self._attend(q, k, v, bias)
 
-    def step(self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-             filled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x (B, 1, dim); caches (B, heads, context, head_dim), newest last; filled: frames seen (<= context)."""
+    def step_chunk(self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                   filled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, T, dim) -> (B, T, dim) and the caches after it; caches (B, heads, context, head_dim),
+        newest last; `filled`: frames seen before the chunk (<= context)."""
         q, k, v = self._split(x)
-        k_cache = torch.cat([k_cache[:, :, 1:], k], dim=2)
-        v_cache = torch.cat([v_cache[:, :, 1:], v], dim=2)
-        slot = torch.arange(self.context, device=x.device)
-        dist = self.context - 1 - slot  # (context,): newest slot has distance 0
-        bias = self.rel_bias[:, dist].masked_fill(slot < self.context - filled, float("-inf"))
-        return self._attend(q, k_cache, v_cache, bias[:, None, :]), k_cache, v_cache
+        t = x.shape[1]
+        keys, values = torch.cat([k_cache, k], dim=2), torch.cat([v_cache, v], dim=2)  # (B, heads, context + T, hd)
+        query = self.context + torch.arange(t, device=x.device)  # each frame's slot among the keys
+        slot = torch.arange(self.context + t, device=x.device)
+        dist = query[:, None] - slot[None, :]  # (T, context + T)
+        allowed = (dist >= 0) & (dist < self.context) & (slot >= self.context - filled)[None, :]
+        bias = self.rel_bias[:, dist.clamp(0, self.context - 1)].masked_fill(~allowed, float("-inf"))
+        return self._attend(q, keys, values, bias), keys[:, :, t:], values[:, :, t:]
 
 
 class Block(nn.Module):
@@ -93,17 +96,21 @@ class TransformerBridge(nn.Module):
         return (zeros, zeros.clone(), torch.zeros((), dtype=torch.long, device=device))
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        y, state = self.step_chunk(x.unsqueeze(1), state)  # a chunk of one frame
+        return y[:, 0], state
+
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         k_all, v_all, filled = state
-        filled = (filled + 1).clamp(max=self.context)
-        h = self.inp(x).unsqueeze(1)  # (B, 1, hidden)
+        h = self.inp(x)  # (B, T, hidden)
         ks, vs = [], []
         for i, blk in enumerate(self.blocks):
-            a, k, v = blk.attn.step(blk.norm1(h), k_all[i], v_all[i], filled)
+            a, k, v = blk.attn.step_chunk(blk.norm1(h), k_all[i], v_all[i], filled)
             h = h + a
             h = h + blk.mlp(blk.norm2(h))
             ks.append(k)
             vs.append(v)
-        return self.out(self.norm(h[:, 0])), (torch.stack(ks), torch.stack(vs), filled)
+        filled = (filled + x.shape[1]).clamp(max=self.context)
+        return self.out(self.norm(h)), (torch.stack(ks), torch.stack(vs), filled)
 
 
 @register("bridge", "transformer")

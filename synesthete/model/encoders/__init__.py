@@ -8,7 +8,9 @@ Contract every encoder keeps (tested for all of them in tests/core/model/test_st
 
 * `forward(x (B, T, in_dim)) -> (B, T, out_dim)`, causal in time;
 * `init_state(batch, device) -> tuple[Tensor, ...]` and
-  `step(x_t (B, in_dim), state) -> ((B, out_dim), state)`, equal to `forward` frame by frame.
+  `step(x_t (B, in_dim), state) -> ((B, out_dim), state)`, equal to `forward` frame by frame;
+* `step_chunk(x (B, T, in_dim), state) -> ((B, T, out_dim), state)`: T steps in one call (an offline
+  render hears 30 frames at a time: one forward instead of 30 small ones), equal to `step` T times.
 
 Adding one: a new file here with the registered builder, plus one import line below.
 """

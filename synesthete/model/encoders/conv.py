@@ -46,6 +46,12 @@ class ConvEncoder(nn.Module):
         c = torch.einsum("bki,oik->bo", window, self.conv.weight) + self.conv.bias  # (B, H)
         return self._finish(h, c), (window[:, 1:],)
 
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        h = F.gelu(self.inp(x))  # (B, T, H)
+        window = torch.cat([state[0], h], dim=1)  # (B, k - 1 + T, H): the buffered frames before the chunk
+        c = self.conv(window.transpose(1, 2)).transpose(1, 2)  # (B, T, H)
+        return self._finish(h, c), (window[:, window.shape[1] - (self.kernel - 1):],)
+
 
 @register("encoder", "conv")
 def conv_encoder(in_dim: int, cfg: EncoderConfig, n_mels: int) -> ConvEncoder:  # sees all features alike

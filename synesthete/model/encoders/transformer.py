@@ -53,6 +53,9 @@ class BandTransformerEncoder(nn.Module):
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         return self._encode(x), state
 
+    def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        return self.forward(x), state
+
 
 @register("encoder", "transformer")
 def transformer_encoder(in_dim: int, cfg: EncoderConfig, n_mels: int) -> BandTransformerEncoder:

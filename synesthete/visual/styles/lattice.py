@@ -15,8 +15,20 @@ import math
 import torch
 
 from synesthete.registry import register
+from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, gauss_, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, cos, frame_col, gauss_, gauss_sq_, peak, shade, sin
+
+
+def _add_wave_(out: torch.Tensor | None, vx: torch.Tensor, vy: torch.Tensor, f: float, phase: torch.Tensor | float,
+               amp: torch.Tensor) -> torch.Tensor:
+    """out += amp sin(f (vx + vy) + phase) for a column term vx (T, 1, W) and a row term vy
+    (T, H, 1), as sin(f vx) cos(f vy + phase) + cos(f vx) sin(f vy + phase): one rank-2 product
+    (into a new field when `out` is None)."""
+    p = f * vy + phase
+    rows = torch.cat([torch.cos(p), torch.sin(p)], dim=2) * amp  # (T, H, 2)
+    cols = torch.cat([torch.sin(f * vx), torch.cos(f * vx)], dim=1)  # (T, 2, W)
+    return torch.bmm(rows, cols) if out is None else out.baddbmm_(rows, cols)
 
 
 @register("style", "lattice")
@@ -26,33 +38,41 @@ class Lattice(Style):
     def draw(self, s: Signals, g: Grid) -> torch.Tensor:
         rot = 0.2 * bar_sway(s)  # the lattice rocks once per bar
         cells = (1.6 + 1.2 * s.energy) / (1.0 + 0.3 * s.pulse)  # cells per image unit; each hit zooms in
-        c, sn = torch.cos(rot) * cells, torch.sin(rot) * cells  # (T, 1, 1)
-        jx = (0.06 * s.hats) * torch.sin(5.0 * TAU * s.beat_phase)  # hats: a hair of jitter, in cells
-        jy = (0.06 * s.hats) * torch.cos(4.0 * TAU * s.beat_phase)
-        u = (g.x * c + jx) - g.y * sn  # (T, H, W) lattice coordinates
-        v = (g.x * sn + jy) + g.y * c
-        # Bass: a slow wave bends the lattice lines.
-        u.add_((0.25 * s.bass_env) * torch.sin(0.8 * v + 0.9 * bar_sway(s, 0.5 * math.pi)))
+        c, sn = cos(rot) * cells, sin(rot) * cells  # (T, 1, 1)
+        jx = (0.06 * s.hats) * sin(5.0 * TAU * s.beat_phase)  # hats: a hair of jitter, in cells
+        jy = (0.06 * s.hats) * cos(4.0 * TAU * s.beat_phase)
+        # Lattice coordinates u = x c - y sn + jx, v = x sn + y c + jy: each a column term plus
+        # a row term, so waves along v are separable: sin(f v + p) = sin(f X) cos(f Y + p) +
+        # cos(f X) sin(f Y + p) with X = x sn (T, 1, W) and Y = y c + jy (T, H, 1), two products of
+        # vectors instead of a sin over the image.
+        vx, vy = g.x * sn, g.y * c + jy  # (T, 1, W), (T, H, 1)
         # Each bar slides the tiles one cell along the diagonal, a quarter in a snap on each beat:
         # the lattice, its checkerboard included, lands on itself, so every bar looks alike.
         step = bar_turn(s, 0.2 + 0.8 * s.energy)
-        u.add_(step)
-        v.add_(step)
+        u = torch.add(g.x * c + (jx + step), g.y * -sn)  # (T, H, W)
+        # Bass: a slow wave bends the lattice lines.
+        bend = 0.25 * s.bass_env
+        _add_wave_(u, vx, vy, 0.8, 0.9 * bar_sway(s, 0.5 * math.pi), bend)
+        vy = vy + step
+        v = torch.add(vx, vy)
         fu = (u - torch.round(u)).abs_()  # (T, H, W) 0 at tile centre, 0.5 at its edge
         fv = (v - torch.round(v)).abs_()
         d = torch.maximum(fu, fv)  # square distance from the tile centre
         # Tile outlines at a size the kick swells; line width fixed in image units.
         size = 0.28 + 0.12 * s.kick + 0.04 * bar_sway(s, 1.0)
         width = 0.06 * cells
-        tile = gauss_((d - size) / width)
-        lines = gauss_((0.5 - d) / width).mul_(0.35)  # the lattice grid itself
-        # Snare: a checkerboard of tiles lights up (smooth sign of sin(pi u) sin(pi v)).
-        chk = torch.sin(math.pi * u).mul_(torch.sin(math.pi * v)).clamp_(min=0.0).mul_(1.2 * s.snare)
+        tile = gauss_sq_(torch.sub(d, size).square_(), 1.0 / (width * width))
+        lines = gauss_sq_(torch.sub(d, 0.5).square_(), 1.0 / (width * width)).mul_(0.35)  # the lattice grid itself
         # Melody: a band of tiles at the lead's height glows.
         band = gauss_((g.y - 0.8 * (0.5 - s.melody)) * 3.0).mul_(0.6 * (0.3 + s.lead_env))  # (T, H, 1)
-        a = tile.mul_(0.55 + 0.45 * s.energy).add_(chk)
+        a = tile.mul_(0.55 + 0.45 * s.energy)
+        # Snare: a checkerboard of tiles lights up (smooth sign of sin(pi u) sin(pi v)); nothing to
+        # light while the snare is silent.
+        if peak(s.snare) > 1e-6:
+            chk = fm.sin_(torch.mul(u, math.pi))
+            a.add_(chk.mul_(_add_wave_(None, vx, vy, math.pi, 0.0, 1.2 * s.snare)).clamp_(min=0.0))
         fill = (1.0 - 2.0 * d).clamp_(min=0.0).mul_(band)  # soft tile fill inside the band
         b = lines.add_(fill)
         gain = 0.14 + 0.8 * s.energy + 0.3 * s.kick
-        white = (0.3 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))
+        white = frame_col(0.3 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain))

@@ -20,8 +20,8 @@ import torch
 
 from synesthete.audio.composer import BEATS_PER_BAR
 from synesthete.registry import register
-from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, beat_ease, gauss_, shade
+from synesthete.visual.grid import TAU, Grid, derived
+from synesthete.visual.signals import Signals, Style, addmul_, bar_sway, beat_ease, frame_col, gauss_, shade
 
 N_ORBS = 12
 TRAIL = ((0.0, 1.0), (0.035, 0.45), (0.07, 0.2))  # (bars back, brightness)
@@ -68,6 +68,7 @@ class Particles(Style):
         a = torch.bmm(gy[..., even], gx[..., even].transpose(1, 2))  # (T, H, W)
         b = torch.bmm(gy[..., ~even], gx[..., ~even].transpose(1, 2))
         gain = 0.6 + 0.6 * s.energy + 0.4 * s.kick
-        b.add_(torch.exp(-(g.r * g.r) * 1.5) * (0.06 + 0.1 * s.energy))  # faint background glow
-        white = (0.5 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))
+        glow = derived(g.r, "glow", lambda r: torch.exp(-(r * r) * 1.5))  # a per-size constant
+        addmul_(b, glow, 0.06 + 0.1 * s.energy)  # faint background glow
+        white = frame_col(0.5 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain))

@@ -15,8 +15,9 @@ import math
 import torch
 
 from synesthete.registry import register
+from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, shade
+from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, frame_col, shade, sin
 
 
 @register("style", "plasma")
@@ -31,27 +32,28 @@ class Plasma(Style):
         bend = 0.35 * s.bass_env
         xs = g.x + bend * torch.sin(2.0 * g.x + 0.8 * sw)  # (T, 1, W) stretches columns
         ys = g.y + bend * torch.cos(1.5 * g.y + 0.8 * cw)  # (T, H, 1) stretches rows
-        v = torch.sin(k * xs + 1.2 * sw) + torch.sin(0.8 * k * ys - 1.2 * cw)  # (T, H, W)
-        diag = (0.7 * k) * xs + (0.7 * k) * ys  # (T, H, W)
-        diag.add_(1.5 * sw + bend * torch.sin(1.7 * k * ys))
-        v.add_(torch.sin(diag))
+        v = torch.add(torch.sin(k * xs + 1.2 * sw), torch.sin(0.8 * k * ys - 1.2 * cw))  # (T, H, W)
+        # The diagonal wave sin(0.7 k xs + 0.7 k ys + 1.5 sw + bend sin(1.7 k ys)) is a column
+        # term plus a row term: sin(A + B) = sin A cos B + cos A sin B, one rank-2 product.
+        col = 0.7 * k * xs  # (T, 1, W)
+        row = 0.7 * k * ys + 1.5 * sw + bend * torch.sin(1.7 * k * ys)  # (T, H, 1)
+        v.baddbmm_(torch.cat([torch.cos(row), torch.sin(row)], dim=2), torch.cat([torch.sin(col), torch.cos(col)], dim=1))
         # Radial wave around a centre the melody lifts, travelling out one wavelength per bar.
         dx = g.x - 0.3 * sw
         dy = g.y - 0.6 * (0.5 - s.melody)
-        rr = torch.sqrt(dx * dx + dy * dy)
+        rr = torch.add(dx * dx, dy * dy).sqrt_()
         rr.mul_(1.3 * k).sub_(TAU * s.bar_phase)
-        v.add_(torch.sin(rr))
+        v.add_(fm.sin_(rr))
         # Hats: fine shimmer, a product of two fast waves (separable, one op over the image).
         fine = (0.35 * s.hats) * torch.sin(4.0 * k * g.x + 2.0 * TAU * s.beat_phase)  # (T, 1, W)
-        fine = fine * torch.sin(4.0 * k * g.y - TAU * s.beat_phase)  # (T, H, W)
-        v.add_(fine)
+        v.baddbmm_(torch.sin(4.0 * k * g.y - TAU * s.beat_phase), fine)  # (T, H, 1) x (T, 1, W)
         # Map the field (about -4..4) to two colour weights; the colour bands surge forward right
         # after each beat and ebb back before the next, the same on every beat.
-        surge = (0.3 + 1.2 * s.energy) * torch.sin(math.pi * beat_turn(s, 0.2 + 0.8 * s.energy))
-        c = torch.sin(v.mul_(0.8).add_(surge))
+        surge = (0.3 + 1.2 * s.energy) * sin(math.pi * beat_turn(s, 0.2 + 0.8 * s.energy))
+        c = fm.sin_(v.mul_(0.8).add_(surge))
         # Positive lobes in the base colour, negative in the accent, dark seams between them.
         a = c.clamp(min=0.0).square_()
         b = c.clamp_(max=0.0).square_()
         gain = 0.12 + 0.95 * s.energy + 0.35 * s.kick
-        white = (0.55 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * (0.8 * gain).unsqueeze(1))
+        white = frame_col(0.55 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(0.8 * gain))

@@ -16,14 +16,15 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, gauss_, shade
+from synesthete.visual.signals import Scalar, Signals, Style, addmul_, frame_col, gauss_sq_, shade
 
 
-def _line(y: torch.Tensor, f: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
+def _line(y: torch.Tensor, f: torch.Tensor, width: Scalar) -> torch.Tensor:
     """Soft line (core + glow) at height f(x) (T, 1, W) over rows y (1, H, 1) -> (T, H, W)."""
-    d = (y - f).mul_(1.0 / width)  # (T, H, W) distance in line widths
-    glow = d.square().mul_(0.08).add_(1.0).reciprocal_().mul_(0.35)  # long soft tail
-    return gauss_(d).add_(glow)
+    inv = 1.0 / width
+    q = torch.sub(y * inv, f * inv).square_()  # (T, H, W) squared distance in line widths
+    glow = torch.mul(q, 0.08 / 0.35).add_(1.0 / 0.35).reciprocal_()  # 0.35 / (1 + 0.08 q): long soft tail
+    return gauss_sq_(q).add_(glow)
 
 
 @register("style", "waveform")
@@ -49,8 +50,8 @@ class Waveform(Style):
         lead = 0.75 * (0.35 - s.melody) + (0.04 + 0.18 * s.lead_env) * torch.sin(km * x + 2.0 * scroll)
         leads = _line(g.y, lead, w0)
         a = drums.mul_(0.45 + 0.6 * s.energy + 0.8 * s.snare + 0.5 * s.kick)
-        a.addcmul_(basses, 0.3 + 0.5 * s.energy + 0.6 * s.bass_env)
+        addmul_(a, basses, 0.3 + 0.5 * s.energy + 0.6 * s.bass_env)
         b = leads.mul_(0.3 + 0.5 * s.energy + 0.6 * s.lead_env)
         gain = 0.35 + 0.65 * s.energy
-        white = (0.3 * s.snare).unsqueeze(1)
-        return shade(a, (s.base + white) * gain.unsqueeze(1), b, (s.accent + white) * gain.unsqueeze(1))
+        white = frame_col(0.3 * s.snare)
+        return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain))

@@ -149,12 +149,13 @@ def test_no_style_or_control_input():
         model.step(torch.zeros(1, 3, model.cfg.n_features), model.init_state(1))
 
 
-@pytest.mark.parametrize("band_flux", [0, 4])
-def test_outputs_are_causal_in_audio(band_flux):
+@pytest.mark.parametrize("band_flux, fast_mels", [(0, 0), (4, 0), (0, 8)])
+def test_outputs_are_causal_in_audio(band_flux, fast_mels):
     """Changing audio after sample (t + 1) * hop changes no field up to frame t (with or without
-    the per-band flux features, whose previous frame is the one thing they add)."""
-    model = tiny_hearing(band_flux=band_flux)
-    assert model.cfg.n_features == 16 + 2 + band_flux + model.cfg.n_chroma
+    the per-band flux features or the fast block, whose previous frame and newest samples are what
+    they add)."""
+    model = tiny_hearing(band_flux=band_flux, fast_mels=fast_mels)
+    assert model.cfg.n_features == 16 + 2 + band_flux + 2 * fast_mels + model.cfg.n_chroma
     fx = FeatureExtractor.for_model(model.cfg)
     g = torch.Generator().manual_seed(3)
     audio = torch.randn(1, fx.hop * 12, generator=g) * 0.1
