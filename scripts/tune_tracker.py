@@ -13,7 +13,8 @@ beat and downbeat F, the estimated beats' median offset from the true ones in be
 estimated downbeats land on the true beat grid (beats after the true bar's first, mod the meter:
 0 is right, a whole number a wrong beat of the bar, a fraction off the beats), the truth's mean
 downbeat probability on each beat of the bar (does the head hear which beat is first) and the
-mean beat activation on beats and away from them.
+mean beat activation on beats, halfway between two beats (the off-beat eighth note: as high as on
+the beats, the tracker cannot tell the beat from the eighth) and away from both.
 
     uv run --locked python scripts/tune_tracker.py CKPT --set val observation_lambda=8,16,32 onset_weight=0,0.7
     uv run --locked python scripts/tune_tracker.py CKPT --set eval --per-song
@@ -93,7 +94,7 @@ def score(tracker, fps: float, acts, truths) -> np.ndarray:
 def per_song(tracker, fps: float, acts, truths, names: list[str]) -> None:
     """The table of --per-song (the module docstring)."""
     print(f"{'song':>20} {'m':>2} {'bpm':>6} {'heard':>6} {'beat F':>6} {'down F':>6} {'offset':>6}  "
-          f"{'downbeats on the true grid':<34} {'down p by beat of bar':<26} beat act on / off")
+          f"{'downbeats on the true grid':<34} {'down p by beat of bar':<26} beat act on / half / off")
     for name, (beats, downs, tempo), (b, d, *_), (tb, tdb) in zip(names, events(tracker, fps, acts), acts, truths):
         grid = np.arange(len(tb), dtype=np.float64)
         first = np.searchsorted(tb, tdb - 1e-3)  # the true downbeats' indices on the beat grid
@@ -105,8 +106,12 @@ def per_song(tracker, fps: float, acts, truths, names: list[str]) -> None:
         which = (np.arange(len(tb)) - (first[0] if len(first) else 0)) % meter
         by_beat = [np.mean([peak(d, f) for f in at_beats[ok & (which == k)]]) if np.any(ok & (which == k))
                    else np.nan for k in range(meter)]
+        # halfway between two true beats (the off-beat eighth): as high as on the beats, and the
+        # tracker cannot tell the beat from the eighth note (double tempo or the off-beat phase)
+        half = (at_beats[:-1] + at_beats[1:]) // 2
+        half = half[(half >= MIN_TIME_S * fps) & (half < len(b) - 1)]
         off = np.ones(len(b), bool)
-        for f in at_beats:
+        for f in np.concatenate([at_beats, half]):
             off[max(0, f - 3): f + 4] = False
         off[: int(MIN_TIME_S * fps)] = False
         pos = on(beats)
@@ -115,7 +120,8 @@ def per_song(tracker, fps: float, acts, truths, names: list[str]) -> None:
               f"{beat_f(tb, beats, MIN_TIME_S):6.3f} {beat_f(tdb, downs, MIN_TIME_S):6.3f} "
               f"{np.nanmedian(np.round(pos) - pos) if np.any(np.isfinite(pos)) else np.nan:6.2f}  "
               f"{str(lands[~np.isnan(lands)][:6].tolist()):<34} {str(np.round(by_beat, 2).tolist()):<26} "
-              f"{np.mean([peak(b, f) for f in at_beats[ok]]):.2f} / {np.mean(b[off]):.2f}")
+              f"{np.mean([peak(b, f) for f in at_beats[ok]]):.2f} / {np.mean([peak(b, f) for f in half]):.2f} / "
+              f"{np.mean(b[off]):.2f}")
 
 
 def main() -> None:

@@ -28,8 +28,9 @@ from typing import Any
 import torch
 
 import synesthete
-from synesthete.config import ConfigError, from_dict, to_dict
-from synesthete.model import AudioToVideo, HearingConfig, HearingModel, ModelConfig, build_hearing_model, build_model
+from synesthete.config import ConfigError, apply_overrides, from_dict, to_dict
+from synesthete.model import (AudioToVideo, HearingConfig, HearingModel, ModelConfig, TrackerConfig, build_hearing_model,
+                              build_model)
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: before the kind was stored (every one a pixel model)
@@ -74,6 +75,11 @@ def save_checkpoint(path: str | Path, model: AnyModel, train_state: dict[str, An
         "train_state": train_state,
         "extra": extra or {},
     }
+    return _write(path, payload)
+
+
+def _write(path: Path, payload: dict[str, Any]) -> Path:
+    """torch.save to a temporary file that replaces `path` only when complete."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -85,6 +91,26 @@ def save_checkpoint(path: str | Path, model: AnyModel, train_state: dict[str, An
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def retune_tracker(path: str | Path | None, overrides: list[str] | tuple[str, ...],
+                   out: str | Path | None = None) -> Path:
+    """Rewrite a hearing checkpoint's stored tracker config with `key=value` overrides of
+    `model.tracker` (e.g. "reset=1e-5"), weights, training state and extra untouched, to `out` (or
+    in place). The tracker has no weights: a tracker value tuned after training needs no retraining,
+    and a checkpoint stores every tracker value it was trained with, so new defaults alone do not
+    reach it."""
+    path = resolve_checkpoint(path)
+    data = load_checkpoint(path)
+    if data["kind"] != "hearing":
+        raise CheckpointError(f"{path}: a {data['kind']} model checkpoint has no tracker")
+    try:
+        tracker = apply_overrides(data["config"].get("tracker", {}), overrides)
+        data["config"]["tracker"] = to_dict(from_dict(TrackerConfig, tracker, "model.tracker"))
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    config_from_checkpoint(data, path)  # the whole stored config still builds
+    return _write(Path(out) if out is not None else path, data)
 
 
 def resolve_checkpoint(path: str | Path | None, kind: str = "hearing") -> Path:

@@ -104,6 +104,12 @@ def derived(base: torch.Tensor, key: str, fn: Callable[[torch.Tensor], torch.Ten
     return value
 
 
+def mirrored(right: torch.Tensor, width: int) -> torch.Tensor:
+    """The full field (..., width) of a field drawn on the right half of the columns (..., width -
+    width // 2), mirrored onto the left half (see `add_mirrored_`)."""
+    return torch.cat([right[..., width % 2 :].flip(-1), right], dim=-1)
+
+
 def add_mirrored_(full: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """full (..., W) += `right` (..., W - W // 2), a field drawn on the right half of the columns,
     on that half and mirrored onto the left one. For fields symmetric about the vertical centre

@@ -41,6 +41,11 @@ ONSET_HIT = 0.5  # an onset value at or above this is a hit
 # to 0.526 without the snaps (docs/visualizers.md); the hits give the impulses instead.
 SNAP_CONF = (0.9, 1.0)
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
+# One frame (the live and render path) is drawn whole up to this many pixels, 1280x720 included:
+# with its few passes (numpy transcendentals, folded scales) the band's copy into the frame and
+# the calls per band cost more than the cache they save (2026-11-30, best of rounds: 800x450
+# 0.71-0.91x, 1280x720 0.73-0.95x of drawing in 256 K-pixel bands).
+FRAME_ELEMENTS = 1 << 20
 
 
 Scalar = torch.Tensor | float  # a per-frame signal: (T, 1, 1), or a float for one frame
@@ -134,15 +139,18 @@ class Signals:
         r = float(reactivity)
         if not math.isfinite(r) or r < 0.0:
             raise ValueError(f"reactivity must be a finite number >= 0 (1.0 = normal), got {reactivity!r}")
-        env = np.clip(np.asarray(ctrl.env, dtype=np.float32), 0.0, 1.0)
+        env = _clip01(np.asarray(ctrl.env, dtype=np.float32))
         # A hit lands on the frame it is heard: an onset (a score's velocity, or an estimate's
         # probability once it is more likely than not) lifts its stem's envelope at once, so a
         # smoothed estimate never ramps in; below one half an onset is noise and moves nothing.
         onset = np.asarray(ctrl.onset, dtype=np.float32)
-        env = np.maximum(env, np.where(onset >= ONSET_HIT, np.clip(onset, 0.0, 1.0), 0.0))
+        env = np.maximum(env, np.where(onset >= ONSET_HIT, _clip01(onset), 0.0))
         idx = {s: i for i, s in enumerate(STEMS)}
         hats = np.maximum(np.maximum(env[:, idx["hat_closed"]], env[:, idx["hat_open"]]), 0.6 * env[:, idx["perc"]])
-        base, accent = chord_palette(ctrl.chord_root, ctrl.chord_quality)  # (T, 3) each
+        if n == 1:  # one frame: the chord's colours from a cache (few chords, many frames)
+            base, accent = (c.copy() for c in _palette_one(float(ctrl.chord_root[0]), float(ctrl.chord_quality[0])))
+        else:
+            base, accent = chord_palette(ctrl.chord_root, ctrl.chord_quality)  # (T, 3) each
         return Signals(
             n=n,
             reactivity=r,
@@ -153,14 +161,14 @@ class Signals:
             chord_env=_col(r * env[:, idx["chords"]]),
             lead_env=_col(r * env[:, idx["lead"]]),
             fx=_col(r * env[:, idx["fx"]]),
-            energy=_col(np.clip(ctrl.energy, 0.0, 1.0)),
+            energy=_col(_clip01(ctrl.energy)),
             beat_phase=_col(np.mod(ctrl.beat_phase, 1.0)),
             bar_phase=_col(np.mod(ctrl.bar_phase, 1.0)),
-            melody=_col(np.clip(ctrl.melody, 0.0, 1.0)),
-            bass_pitch=_col(np.clip(ctrl.bass, 0.0, 1.0)),
+            melody=_col(_clip01(ctrl.melody)),
+            bass_pitch=_col(_clip01(ctrl.bass)),
             base=torch.from_numpy(base).view(n, 3, 1, 1),
             accent=torch.from_numpy(accent).view(n, 3, 1, 1),
-            beat_conf=_col(np.clip((ctrl.conf("beat") - SNAP_CONF[0]) / (SNAP_CONF[1] - SNAP_CONF[0]), 0.0, 1.0)),
+            beat_conf=_col(_clip01((ctrl.conf("beat") - SNAP_CONF[0]) / (SNAP_CONF[1] - SNAP_CONF[0]))),
             pulse=_col(r * pulse_of(env, idx)),
         )
 
@@ -170,14 +178,26 @@ PULSE_WEIGHT = {"kick": 1.0, "snare": 1.0, "hat_closed": 0.6, "hat_open": 0.6, "
                 "chords": 0.5, "lead": 0.6, "fx": 0.5}
 
 
+_PULSE_W = np.array(list(PULSE_WEIGHT.values()), np.float32)
+
+
+def _clip01(a: np.ndarray) -> np.ndarray:
+    """np.clip(a, 0, 1) for finite a, without np.clip's Python layers (a few us each, a dozen a frame)."""
+    return np.minimum(np.maximum(a, 0.0), 1.0)
+
+
+@lru_cache(maxsize=256)
+def _palette_one(root: float, quality: float) -> tuple[np.ndarray, np.ndarray]:
+    base, accent = chord_palette(np.array([root]), np.array([quality]))
+    return base, accent
+
+
 def pulse_of(env: np.ndarray, idx: dict[str, int]) -> np.ndarray:
     """(T,) how hard the voices are hitting, in [0, 1]: an impulse on every hit of any voice,
     scaled by its strength, that a look can move the whole picture by (one jump, then the fall)."""
     # A soft "or" of the voices (1 - prod(1 - w env)): every hit adds its own jump, even while
     # another voice's envelope is still falling (a max would hide a lighter hit under it).
-    quiet = np.ones(env.shape[0], np.float32)
-    for s, w in PULSE_WEIGHT.items():
-        quiet *= 1.0 - np.clip(w * env[:, idx[s]], 0.0, 1.0)
+    quiet = np.prod(1.0 - _clip01(env[:, [idx[s] for s in PULSE_WEIGHT]] * _PULSE_W), axis=1)
     return 1.0 - quiet
 
 
@@ -198,14 +218,16 @@ def gauss_(x: torch.Tensor) -> torch.Tensor:
     return gauss_sq_(x.square_())
 
 
-def gauss_sq_(q: torch.Tensor) -> torch.Tensor:
-    """In place q -> exp(-q) for q = x^2 >= 0. In torch on CPU the argument is clamped first: exp of
-    hugely negative numbers takes a slow path there (about 10x slower), and exp(-30) is already
-    1e-13. numpy's exp (what `fastmath` runs on CPU) has no such path, so there the clamp, a pass
-    over the image, is left out (a difference under 1e-13)."""
+def gauss_sq_(q: torch.Tensor, scale: Scalar = 1.0) -> torch.Tensor:
+    """In place q -> exp(-scale q) for q = x^2 >= 0 (a per-frame `scale` folds a width in: one pass
+    instead of two). In torch on CPU the argument is clamped first: exp of hugely negative numbers
+    takes a slow path there (about 10x slower), and exp(-30) is already 1e-13. numpy's exp (what
+    `fastmath` runs on CPU) has no such path, so there the clamp, a pass over the image, is left
+    out (a difference under 1e-13)."""
+    q.neg_() if isinstance(scale, float) and scale == 1.0 else q.mul_(-scale)
     if not fm.numpy_ok(q):
-        q.clamp_(max=30.0)
-    return fm.exp_(q.neg_())
+        q.clamp_(min=-30.0)
+    return fm.exp_(q)
 
 
 def beat_ease(beat_phase: Scalar, sharpness: float = 6.0) -> Scalar:
@@ -270,7 +292,8 @@ class Style:
         """Frames (T, 3, height, width), float32 in [0, 1] on `device`, drawn from the controls of each frame."""
         grid = get_grid(height, width, device)
         sig = Signals.from_controls(ctrl, reactivity).to(device)
-        if sig.n * height * width <= self.chunk_elements:  # one chunk, one band: no copy needed
+        limit = max(self.chunk_elements, FRAME_ELEMENTS) if sig.n == 1 else self.chunk_elements
+        if sig.n * height * width <= limit:  # one chunk, one band: no copy needed
             return self.draw(sig, grid).clamp_(0.0, 1.0)
         out = torch.empty(sig.n, 3, height, width, device=grid.x.device)
         # Draw in chunks of frames whose working tensors stay cache-sized (~1 MB): the ops are
@@ -278,7 +301,7 @@ class Style:
         chunk = max(1, self.chunk_elements // (height * width))
         # A frame larger than a chunk is drawn in bands of rows (every style is a per-pixel
         # function of the grid, so the bands join seamlessly).
-        band = height if chunk > 1 else max(1, min(height, self.chunk_elements // width))
+        band = height if chunk > 1 else max(1, min(height, limit // width))
         bands = [(r, min(r + band, height)) for r in range(0, height, band)]
         grids = _band_grids(height, width, str(grid.x.device), band)
         for a in range(0, sig.n, chunk):

@@ -183,3 +183,46 @@ def test_no_default_checkpoint_says_how_to_train(tmp_path, monkeypatch):
     save_checkpoint(ckpt.DEFAULT_CHECKPOINT, tiny())
     assert resolve_checkpoint(None) == ckpt.DEFAULT_CHECKPOINT
     assert load_model(None).cfg.styles == STYLES
+
+
+def test_retune_tracker_rewrites_the_stored_tracker_and_keeps_the_weights(tmp_path):
+    """A tracker value tuned after training reaches a checkpoint without retraining: the stored
+    config changes, the weights, training state and extra do not, and the model hears with it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from synesthete.checkpoint import retune_tracker
+    from synesthete.model import build_hearing_model, hearing_config
+
+    torch.manual_seed(0)
+    path = tmp_path / "h.pt"
+    save_checkpoint(path, build_hearing_model(hearing_config("tiny")), train_state={"step": 7}, extra={"note": "x"})
+    before = load_checkpoint(path)
+    retune_tracker(path, ["reset=3e-6", "meters=[4]"])
+    after = load_checkpoint(path)
+    assert after["config"]["tracker"]["reset"] == 3e-6 and after["config"]["tracker"]["meters"] == [4]
+    assert {k: v for k, v in after["config"].items() if k != "tracker"} == \
+        {k: v for k, v in before["config"].items() if k != "tracker"}
+    assert all(torch.equal(after["state_dict"][k], v) for k, v in before["state_dict"].items())
+    assert (after["train_state"], after["extra"]) == ({"step": 7}, {"note": "x"})
+    model = load_model(path)
+    assert model.tracker.cfg.reset == 3e-6 and model.tracker.cfg.meters == (4,)
+    # bad values are one line naming the key, and leave the file as it was
+    with pytest.raises(CheckpointError, match=r"model\.tracker\.reset must be in \[0, 1\)"):
+        retune_tracker(path, ["reset=2"])
+    with pytest.raises(CheckpointError, match=r"model\.tracker\.nope: unknown key"):
+        retune_tracker(path, ["nope=1"])
+    assert load_checkpoint(path)["config"]["tracker"]["reset"] == 3e-6
+    with pytest.raises(CheckpointError, match="pixel model checkpoint has no tracker"):
+        save_checkpoint(tmp_path / "p.pt", tiny())
+        retune_tracker(tmp_path / "p.pt", ["reset=1e-5"])
+    # the script: --out leaves the source alone
+    script = Path(__file__).parents[2] / "scripts" / "retune_tracker.py"
+    done = subprocess.run([sys.executable, str(script), str(path), "reset=1e-5", "--out", str(tmp_path / "o.pt")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "reset 3e-06 -> 1e-05" in done.stdout, done.stderr
+    assert load_checkpoint(tmp_path / "o.pt")["config"]["tracker"]["reset"] == 1e-5
+    assert load_checkpoint(path)["config"]["tracker"]["reset"] == 3e-6
+    bad = subprocess.run([sys.executable, str(script), str(path), "reset=2"], capture_output=True, text=True)
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "model.tracker.reset" in bad.stderr

@@ -2,6 +2,7 @@
 
 
 import pytest
+import numpy as np
 import torch
 
 from synesthete.controls import EffectParams
@@ -83,6 +84,11 @@ def test_blackout_goes_black_and_uint8_conversion():
     img = to_uint8(x)
     assert img.shape == (32, 32, 3) and img.dtype.name == "uint8" and img.flags["C_CONTIGUOUS"]
     assert img[5, 7, 1] == int(x[1, 5, 7] * 255 + 0.5)
+    wild = x.clone()
+    wild[0, 0, 0], wild[2, 3, 4] = -0.5, 1.5  # outside [0, 1]: saturates, never wraps or mirrors
+    out = to_uint8(wild)
+    assert out[0, 0, 0] == 0 and out[3, 4, 2] == 255
+    assert np.array_equal(np.delete(out.reshape(-1), [0, (3 * 32 + 4) * 3 + 2]), np.delete(img.reshape(-1), [0, (3 * 32 + 4) * 3 + 2]))
 
 
 def test_every_effect_at_once_gives_a_valid_picture_at_model_resolution():

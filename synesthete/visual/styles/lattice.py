@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, cos, frame_col, gauss_, peak, shade, sin
+from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, cos, frame_col, gauss_, gauss_sq_, peak, shade, sin
 
 
 def _add_wave_(out: torch.Tensor | None, vx: torch.Tensor, vy: torch.Tensor, f: float, phase: torch.Tensor | float,
@@ -46,14 +46,13 @@ class Lattice(Style):
         # cos(f X) sin(f Y + p) with X = x sn (T, 1, W) and Y = y c + jy (T, H, 1), two products of
         # vectors instead of a sin over the image.
         vx, vy = g.x * sn, g.y * c + jy  # (T, 1, W), (T, H, 1)
-        u = torch.add(g.x * c + jx, g.y * -sn)  # (T, H, W)
-        # Bass: a slow wave bends the lattice lines.
-        bend = 0.25 * s.bass_env
-        _add_wave_(u, vx, vy, 0.8, 0.9 * bar_sway(s, 0.5 * math.pi), bend)
         # Each bar slides the tiles one cell along the diagonal, a quarter in a snap on each beat:
         # the lattice, its checkerboard included, lands on itself, so every bar looks alike.
         step = bar_turn(s, 0.2 + 0.8 * s.energy)
-        u.add_(step)
+        u = torch.add(g.x * c + (jx + step), g.y * -sn)  # (T, H, W)
+        # Bass: a slow wave bends the lattice lines.
+        bend = 0.25 * s.bass_env
+        _add_wave_(u, vx, vy, 0.8, 0.9 * bar_sway(s, 0.5 * math.pi), bend)
         vy = vy + step
         v = torch.add(vx, vy)
         fu = (u - torch.round(u)).abs_()  # (T, H, W) 0 at tile centre, 0.5 at its edge
@@ -62,8 +61,8 @@ class Lattice(Style):
         # Tile outlines at a size the kick swells; line width fixed in image units.
         size = 0.28 + 0.12 * s.kick + 0.04 * bar_sway(s, 1.0)
         width = 0.06 * cells
-        tile = gauss_((d - size) / width)
-        lines = gauss_((0.5 - d) / width).mul_(0.35)  # the lattice grid itself
+        tile = gauss_sq_(torch.sub(d, size).square_(), 1.0 / (width * width))
+        lines = gauss_sq_(torch.sub(d, 0.5).square_(), 1.0 / (width * width)).mul_(0.35)  # the lattice grid itself
         # Melody: a band of tiles at the lead's height glows.
         band = gauss_((g.y - 0.8 * (0.5 - s.melody)) * 3.0).mul_(0.6 * (0.3 + s.lead_env))  # (T, H, 1)
         a = tile.mul_(0.55 + 0.45 * s.energy)

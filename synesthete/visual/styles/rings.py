@@ -12,24 +12,37 @@ chord colours them.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
-from synesthete.visual.grid import TAU, Grid, add_mirrored_
-from synesthete.visual.signals import Signals, Style, addmul_, beat_turn, frame_col, gauss_, shade
+from synesthete.visual.grid import TAU, Grid, mirrored
+from synesthete.visual.signals import Scalar, Signals, Style, addmul_, beat_turn, frame_col, gauss_sq_, peak, shade
 
 
 def _ring(acc: torch.Tensor | None, r: torch.Tensor, radius: torch.Tensor | float, width: torch.Tensor,
           amp: torch.Tensor, wobble: torch.Tensor | None = None, wobble_amp: torch.Tensor | None = None) -> torch.Tensor:
     """acc + amp * exp(-((r - radius - wobble_amp * wobble) / width)^2), into `acc` (a new field
     when None); per-frame radius/width/amp/wobble_amp are (T, 1, 1)."""
-    inv = 1.0 / width
-    d = torch.mul(r, inv).sub_(radius * inv)  # (r - radius) / width
+    d = torch.sub(r, radius)
     if wobble is not None and wobble_amp is not None:
-        addmul_(d, wobble, -wobble_amp * inv)
-    gauss_(d)
+        addmul_(d, wobble, -wobble_amp)
+    gauss_sq_(d.square_(), 1.0 / (width * width))
     return d.mul_(amp) if acc is None else addmul_(acc, d, amp)
+
+
+REACH = 5.5  # widths from its radius beyond which a ring's Gaussian is under exp(-30) = 1e-13
+
+
+def _box(g: Grid, cy: Scalar, reach: float) -> tuple[slice, slice]:
+    """The rows and columns within `reach` (image units) of the centre (0, cy) of every frame
+    (the columns are symmetric about the centre; either may be empty)."""
+    lo, hi = (cy, cy) if isinstance(cy, float) else (float(cy.min()), float(cy.max()))
+    ys, xs = (g.y.reshape(-1).cpu().numpy(), g.x.reshape(-1).cpu().numpy())
+    r0, r1 = int(np.searchsorted(ys, lo - reach, "left")), int(np.searchsorted(ys, hi + reach, "right"))
+    c1 = max(int(np.searchsorted(xs, reach, "right")), g.width // 2)
+    return slice(r0, max(r0, r1)), slice(g.width - c1, c1)
 
 
 @register("style", "rings")
@@ -44,7 +57,6 @@ class Rings(Style):
         dy = (g.y - cy) * zoom  # (T, H, 1)
         dx = g.x * zoom  # (T, 1, W)
         r = torch.add(dx * dx, dy * dy).sqrt_()  # (T, H, W)
-        theta = fm.atan2(dy, dx)  # (T, H, W); the zoom is positive, so the angle is the same
         spin = TAU * beat_turn(s, 0.2 + 0.8 * s.energy)  # one tooth per beat, in a snap
         lvl = 0.12 + 0.35 * s.energy  # resting brightness of every ring
         thick = 0.035 * (1.0 + 0.6 * s.energy)  # (T, 1, 1) ring half-width, image units
@@ -60,15 +72,21 @@ class Rings(Style):
         _ring(b_half, half, 0.06 + 0.18 * s.melody, thick * 0.9, lvl + 0.6 * s.lead_env)
         # Chords: a wide, soft halo at the rim.
         _ring(a_half, half, 1.15, thick * 3.0, 0.5 * lvl + 0.5 * s.chord_env)
-        # Hats: a toothed ring whose teeth shiver with the hats.
-        teeth = fm.cos_(torch.mul(theta, 12.0).add_(spin))
-        b = _ring(None, r, 0.6, thick * 0.8, lvl + 0.6 * s.hats, teeth, 0.02 + 0.05 * s.hats)
-        # Bass: a slowly wobbling ring whose radius is the bass pitch.
+        a, b = mirrored(a_half, g.width), mirrored(b_half, g.width)
+        # Hats: a toothed ring whose teeth shiver with the hats; bass: a slowly wobbling ring whose
+        # radius is the bass pitch. Both, and the angle they need, are drawn only in the box of
+        # rows and columns they reach (beyond REACH widths a ring is under exp(-30)).
+        teeth_amp, hat_w = 0.02 + 0.05 * s.hats, thick * 0.8
+        wob_amp, bass_r, bass_w = 0.03 + 0.08 * s.bass_env, 0.32 + 0.15 * s.bass_pitch, thick * (1.0 + 0.8 * s.bass_env)
+        zoom_min = zoom if isinstance(zoom, float) else float(zoom.min())  # the widest frame's
+        reach = max(peak(0.6 + teeth_amp + REACH * hat_w), peak(bass_r + wob_amp + REACH * bass_w)) / zoom_min
+        rows, cols = _box(g, cy, reach)
+        theta = fm.atan2(dy[:, rows], dx[..., cols])  # the zoom is positive, so the angle is the same
+        rb = r[..., rows, cols]
+        teeth = fm.cos_(torch.mul(theta, 12.0).add_(spin))  # one tooth per beat, in a snap
+        _ring(b[..., rows, cols], rb, 0.6, hat_w, lvl + 0.6 * s.hats, teeth, teeth_amp)
         wob = fm.cos_(theta.mul_(3.0).sub_(TAU * s.bar_phase))
-        a = _ring(None, r, 0.32 + 0.15 * s.bass_pitch, thick * (1.0 + 0.8 * s.bass_env), lvl + 0.7 * s.bass_env, wob,
-                  0.03 + 0.08 * s.bass_env)
-        add_mirrored_(a, a_half)
-        add_mirrored_(b, b_half)
+        _ring(a[..., rows, cols], rb, bass_r, bass_w, lvl + 0.7 * s.bass_env, wob, wob_amp)
         gain = 0.8 + 0.4 * s.energy
         white = frame_col(0.3 * s.snare)
         return shade(a, (s.base + white) * frame_col(gain), b, (s.accent + white) * frame_col(gain))

@@ -16,15 +16,15 @@ import torch
 
 from synesthete.registry import register
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, addmul_, frame_col, gauss_sq_, shade
+from synesthete.visual.signals import Scalar, Signals, Style, addmul_, frame_col, gauss_sq_, shade
 
 
-def _line(y: torch.Tensor, f: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
+def _line(y: torch.Tensor, f: torch.Tensor, width: Scalar) -> torch.Tensor:
     """Soft line (core + glow) at height f(x) (T, 1, W) over rows y (1, H, 1) -> (T, H, W)."""
-    d = (y - f).mul_(1.0 / width)  # (T, H, W) distance in line widths
-    d.square_()
-    glow = torch.mul(d, 0.08).add_(1.0).reciprocal_().mul_(0.35)  # long soft tail
-    return gauss_sq_(d).add_(glow)
+    inv = 1.0 / width
+    q = torch.sub(y * inv, f * inv).square_()  # (T, H, W) squared distance in line widths
+    glow = torch.mul(q, 0.08 / 0.35).add_(1.0 / 0.35).reciprocal_()  # 0.35 / (1 + 0.08 q): long soft tail
+    return gauss_sq_(q).add_(glow)
 
 
 @register("style", "waveform")
