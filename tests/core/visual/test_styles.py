@@ -189,4 +189,5 @@ def test_a_field_of_the_distance_from_the_centre_line_drawn_on_half_the_columns_
 
     g = get_grid(5, width)
     whole = torch.cos(3.0 * g.xx.abs()) * g.yy  # symmetric about the vertical centre line
-    torch.testing.assert_close(mirrored(whole[..., width // 2 :], width), whole, atol=1e-6, rtol=0)
+    # (the grid is symmetric to a float32 rounding of x: ~5e-7)
+    torch.testing.assert_close(mirrored(whole[..., width // 2 :], width), whole, atol=1e-5, rtol=0)
