@@ -105,21 +105,11 @@ def derived(base: torch.Tensor, key: str, fn: Callable[[torch.Tensor], torch.Ten
 
 
 def mirrored(right: torch.Tensor, width: int) -> torch.Tensor:
-    """The full field (..., width) of a field drawn on the right half of the columns (..., width -
-    width // 2), mirrored onto the left half (see `add_mirrored_`)."""
+    """The full field (..., width) of a field drawn on the right half of the columns, (..., width -
+    width // 2), mirrored onto the left half. For fields symmetric about the vertical centre line
+    (a function of |x|: the grid's x is symmetric for odd and even widths), drawn at half the
+    cost."""
     return torch.cat([right[..., width % 2 :].flip(-1), right], dim=-1)
-
-
-def add_mirrored_(full: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    """full (..., W) += `right` (..., W - W // 2), a field drawn on the right half of the columns,
-    on that half and mirrored onto the left one. For fields symmetric about the vertical centre
-    line (a function of |x|: the grid's x is symmetric for odd and even widths), drawn at half
-    the cost."""
-    w = full.shape[-1]
-    h2 = w // 2
-    full[..., h2:].add_(right)
-    full[..., :h2].add_(right[..., w % 2 :].flip(-1))  # a flipped copy: half numpy's reversed-view add
-    return full
 
 
 TAU = 2.0 * math.pi

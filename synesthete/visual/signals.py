@@ -41,6 +41,11 @@ ONSET_HIT = 0.5  # an onset value at or above this is a hit
 # to 0.526 without the snaps (docs/visualizers.md); the hits give the impulses instead.
 SNAP_CONF = (0.9, 1.0)
 CHUNK_ELEMENTS = 1 << 18  # pixels x frames per drawing chunk (float32: 1 MB per working tensor)
+# One frame (the live and render path) is drawn whole up to this many pixels, 1280x720 included:
+# with its few passes (numpy transcendentals, folded scales) the band's copy into the frame and
+# the calls per band cost more than the cache they save (2026-11-30, best of rounds: 800x450
+# 0.71-0.91x, 1280x720 0.73-0.95x of drawing in 256 K-pixel bands).
+FRAME_ELEMENTS = 1 << 20
 
 
 Scalar = torch.Tensor | float  # a per-frame signal: (T, 1, 1), or a float for one frame
@@ -287,7 +292,8 @@ class Style:
         """Frames (T, 3, height, width), float32 in [0, 1] on `device`, drawn from the controls of each frame."""
         grid = get_grid(height, width, device)
         sig = Signals.from_controls(ctrl, reactivity).to(device)
-        if sig.n * height * width <= self.chunk_elements:  # one chunk, one band: no copy needed
+        limit = max(self.chunk_elements, FRAME_ELEMENTS) if sig.n == 1 else self.chunk_elements
+        if sig.n * height * width <= limit:  # one chunk, one band: no copy needed
             return self.draw(sig, grid).clamp_(0.0, 1.0)
         out = torch.empty(sig.n, 3, height, width, device=grid.x.device)
         # Draw in chunks of frames whose working tensors stay cache-sized (~1 MB): the ops are
@@ -295,7 +301,7 @@ class Style:
         chunk = max(1, self.chunk_elements // (height * width))
         # A frame larger than a chunk is drawn in bands of rows (every style is a per-pixel
         # function of the grid, so the bands join seamlessly).
-        band = height if chunk > 1 else max(1, min(height, self.chunk_elements // width))
+        band = height if chunk > 1 else max(1, min(height, limit // width))
         bands = [(r, min(r + band, height)) for r in range(0, height, band)]
         grids = _band_grids(height, width, str(grid.x.device), band)
         for a in range(0, sig.n, chunk):

@@ -78,7 +78,8 @@ class Rings(Style):
         # rows and columns they reach (beyond REACH widths a ring is under exp(-30)).
         teeth_amp, hat_w = 0.02 + 0.05 * s.hats, thick * 0.8
         wob_amp, bass_r, bass_w = 0.03 + 0.08 * s.bass_env, 0.32 + 0.15 * s.bass_pitch, thick * (1.0 + 0.8 * s.bass_env)
-        reach = max(peak(0.6 + teeth_amp + REACH * hat_w), peak(bass_r + wob_amp + REACH * bass_w)) / peak(zoom)
+        zoom_min = zoom if isinstance(zoom, float) else float(zoom.min())  # the widest frame's
+        reach = max(peak(0.6 + teeth_amp + REACH * hat_w), peak(bass_r + wob_amp + REACH * bass_w)) / zoom_min
         rows, cols = _box(g, cy, reach)
         theta = fm.atan2(dy[:, rows], dx[..., cols])  # the zoom is positive, so the angle is the same
         rb = r[..., rows, cols]

@@ -57,14 +57,16 @@ def test_deterministic_and_slice_equals_whole(name: str, groove: MusicState) -> 
 @pytest.mark.parametrize("name", STYLE_NAMES)
 def test_one_frame_draws_what_a_clip_draws_for_that_frame(name: str, groove: MusicState) -> None:
     """A single frame (the live and render path: per-frame signals are floats, see `Signals`) gives
-    the picture of that frame in a clip's render (tensors over frames), also when drawn in bands
-    of rows (a 540x560 frame is over a band's pixels)."""
+    the picture of that frame in a clip's render (tensors over frames), also where either is drawn
+    in bands of rows (a clip's frame of 540x560 is over a band's pixels; a single frame of
+    1024x1040 is over `FRAME_ELEMENTS`)."""
     style = get_style(name)
     whole = style.render(groove, 48, 64)
     for t in (KICK_FRAME - 1, KICK_FRAME, SNARE_FRAME, 51):
         torch.testing.assert_close(style.render(groove.frame(t), 48, 64)[0], whole[t], atol=1e-5, rtol=0)
-    big = style.render(groove.slice(SNARE_FRAME, SNARE_FRAME + 2), 540, 560)
-    torch.testing.assert_close(style.render(groove.frame(SNARE_FRAME), 540, 560)[0], big[0], atol=1e-5, rtol=0)
+    for h, w in ((540, 560), (1024, 1040)):
+        big = style.render(groove.slice(SNARE_FRAME, SNARE_FRAME + 2), h, w)
+        torch.testing.assert_close(style.render(groove.frame(SNARE_FRAME), h, w)[0], big[0], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", STYLE_NAMES)
@@ -179,3 +181,13 @@ def test_bad_input_gives_one_clear_error(groove: MusicState) -> None:
 
 def test_empty_clip_gives_no_frames(groove: MusicState) -> None:
     assert get_style(STYLE_NAMES[0]).render(groove.slice(0, 0), 16, 24).shape == (0, 3, 16, 24)
+
+
+@pytest.mark.parametrize("width", [1, 2, 23, 64])
+def test_a_field_of_the_distance_from_the_centre_line_drawn_on_half_the_columns_mirrors_whole(width: int) -> None:
+    from synesthete.visual.grid import get_grid, mirrored
+
+    g = get_grid(5, width)
+    whole = torch.cos(3.0 * g.xx.abs()) * g.yy  # symmetric about the vertical centre line
+    # (the grid is symmetric to a float32 rounding of x: ~5e-7)
+    torch.testing.assert_close(mirrored(whole[..., width // 2 :], width), whole, atol=1e-5, rtol=0)
