@@ -81,8 +81,9 @@ def _build_grid(height: int, width: int, device: str = "cpu") -> Grid:
 
 @lru_cache(maxsize=64)
 def _x_waves(width: int, half_w: float, device: str, freqs: tuple[float, ...]) -> torch.Tensor:
-    x = _axis(width, half_w, device).double()  # float64, so the cached columns are exact to float32
-    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float()
+    # float64 on the CPU (MPS has no float64), so the cached columns are exact to float32
+    x = _axis(width, half_w, "cpu").double()
+    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float().to(device)
 
 
 _DERIVED_LOCK = threading.Lock()
