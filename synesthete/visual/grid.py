@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
@@ -80,10 +81,12 @@ def _build_grid(height: int, width: int, device: str = "cpu") -> Grid:
 
 @lru_cache(maxsize=64)
 def _x_waves(width: int, half_w: float, device: str, freqs: tuple[float, ...]) -> torch.Tensor:
-    x = _axis(width, half_w, device).double()  # float64, so the cached columns are exact to float32
-    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float()
+    # float64 on the CPU (MPS has no float64), so the cached columns are exact to float32
+    x = _axis(width, half_w, "cpu").double()
+    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float().to(device)
 
 
+_DERIVED_LOCK = threading.Lock()
 _DERIVED: OrderedDict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
 
 
@@ -93,14 +96,16 @@ def derived(base: torch.Tensor, key: str, fn: Callable[[torch.Tensor], torch.Ten
     frame. The cache holds `base` itself, so its identity cannot be reused while it is cached
     (do not modify the result)."""
     k = (id(base), key)
-    hit = _DERIVED.get(k)
-    if hit is not None and hit[0] is base:
-        _DERIVED.move_to_end(k)
-        return hit[1]
+    with _DERIVED_LOCK:  # the live app draws from more than one thread (start-up, presets, frames)
+        hit = _DERIVED.get(k)
+        if hit is not None and hit[0] is base:
+            _DERIVED.move_to_end(k)
+            return hit[1]
     value = fn(base)
-    _DERIVED[k] = (base, value)
-    if len(_DERIVED) > 64:
-        _DERIVED.popitem(last=False)
+    with _DERIVED_LOCK:
+        _DERIVED[k] = (base, value)
+        if len(_DERIVED) > 64:
+            _DERIVED.popitem(last=False)
     return value
 
 
