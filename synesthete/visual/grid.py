@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
@@ -80,10 +81,12 @@ def _build_grid(height: int, width: int, device: str = "cpu") -> Grid:
 
 @lru_cache(maxsize=64)
 def _x_waves(width: int, half_w: float, device: str, freqs: tuple[float, ...]) -> torch.Tensor:
-    x = _axis(width, half_w, device).double()  # float64, so the cached columns are exact to float32
-    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float()
+    # float64 on the CPU (MPS has no float64), so the cached columns are exact to float32
+    x = _axis(width, half_w, "cpu").double()
+    return torch.stack([fn(f * x) for f in freqs for fn in (torch.sin, torch.cos)]).float().to(device)
 
 
+_DERIVED_LOCK = threading.Lock()
 _DERIVED: OrderedDict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
 
 
@@ -93,33 +96,25 @@ def derived(base: torch.Tensor, key: str, fn: Callable[[torch.Tensor], torch.Ten
     frame. The cache holds `base` itself, so its identity cannot be reused while it is cached
     (do not modify the result)."""
     k = (id(base), key)
-    hit = _DERIVED.get(k)
-    if hit is not None and hit[0] is base:
-        _DERIVED.move_to_end(k)
-        return hit[1]
+    with _DERIVED_LOCK:  # the live app draws from more than one thread (start-up, presets, frames)
+        hit = _DERIVED.get(k)
+        if hit is not None and hit[0] is base:
+            _DERIVED.move_to_end(k)
+            return hit[1]
     value = fn(base)
-    _DERIVED[k] = (base, value)
-    if len(_DERIVED) > 64:
-        _DERIVED.popitem(last=False)
+    with _DERIVED_LOCK:
+        _DERIVED[k] = (base, value)
+        if len(_DERIVED) > 64:
+            _DERIVED.popitem(last=False)
     return value
 
 
 def mirrored(right: torch.Tensor, width: int) -> torch.Tensor:
-    """The full field (..., width) of a field drawn on the right half of the columns (..., width -
-    width // 2), mirrored onto the left half (see `add_mirrored_`)."""
+    """The full field (..., width) of a field drawn on the right half of the columns, (..., width -
+    width // 2), mirrored onto the left half. For fields symmetric about the vertical centre line
+    (a function of |x|: the grid's x is symmetric for odd and even widths), drawn at half the
+    cost."""
     return torch.cat([right[..., width % 2 :].flip(-1), right], dim=-1)
-
-
-def add_mirrored_(full: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    """full (..., W) += `right` (..., W - W // 2), a field drawn on the right half of the columns,
-    on that half and mirrored onto the left one. For fields symmetric about the vertical centre
-    line (a function of |x|: the grid's x is symmetric for odd and even widths), drawn at half
-    the cost."""
-    w = full.shape[-1]
-    h2 = w // 2
-    full[..., h2:].add_(right)
-    full[..., :h2].add_(right[..., w % 2 :].flip(-1))  # a flipped copy: half numpy's reversed-view add
-    return full
 
 
 TAU = 2.0 * math.pi

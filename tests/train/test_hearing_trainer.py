@@ -29,6 +29,7 @@ from synesthete_train.hearing import (
     correctness,
     hearing_losses,
     next_beat_is_first,
+    offbeat_weights,
     tolerant_onset_loss,
 )
 
@@ -96,6 +97,53 @@ def test_beat_frames_are_the_frames_that_hold_the_scores_beats_and_downbeats():
             == frames(score.beat_times)
         got = np.flatnonzero(downbeats[0].numpy())
         assert sorted(got[got >= 1]) == frames(score.downbeat_times)
+
+
+@pytest.mark.parametrize("beats_per_bar", [4, 3])
+def test_the_off_beat_eighths_are_weighted_negatives_of_the_beat_loss(beats_per_bar):
+    """loss.beat_offbeat = w: the frames within +-1 of each midpoint between two of the score's
+    beats weigh w as negatives, every other negative 1, the beats stay positives; a head that also
+    fires there (an onset detector's answer) pays w times more for it; the same for the downbeat
+    head's non-downbeat beats (loss.downbeat_offbeat); 0 leaves both losses as they were."""
+    from synesthete.audio.engine import render_clip
+
+    score = render_clip(5, 12.0, beats_per_bar=beats_per_bar, drift=0.04).score
+    n = 12 * FPS
+    state = score.music_state(FPS, n)
+    target = {k: torch.from_numpy(getattr(state, k))[None] for k in ("beat_phase", "bar_phase", "tempo")}
+    frame = lambda t: int(np.ceil(t * FPS - 1e-9)) - 1  # noqa: E731  frame t covers (t / fps, (t + 1) / fps]
+    times = np.asarray(score.beat_times)
+    want = np.ones(n)
+    for a, b in zip(times[:-1], times[1:]):
+        for f in range(frame((a + b) / 2) - 1, frame((a + b) / 2) + 2):
+            if 0 <= f < n:
+                want[f] = 3.0
+    beat_w, down_w = offbeat_weights(target, FPS, 3.0, 0.0)
+    assert down_w is None and offbeat_weights(target, FPS, 0.0, 0.0) == (None, None)
+    assert (want == 3.0).sum() > 3 * 10  # every off-beat of 12 s
+    last = frame(times[-1]) + 1  # the score lists the clip's beats; the off-beat after the last is unlisted
+    np.testing.assert_array_equal(beat_w[0, :last, 0].numpy(), want[:last])
+    beats, downbeats = beat_frames(target, FPS)
+    assert beats[0].numpy()[want == 3.0].sum() == 0  # the beats themselves stay positives
+
+    # a head sure of the beats, and also of the off-beats: only the off-beats cost, w times more
+    sure = (beats * 2 - 1) * 12
+    also_half = torch.where(torch.from_numpy(want[None] == 3.0), torch.tensor(12.0), sure)
+    target = dict(_truth(1, n), **target)
+    raw = dict(_perfect_raw(target), beat=also_half)
+    off, on = HearingLossConfig(), HearingLossConfig(beat_offbeat=3.0)
+    assert float(hearing_losses(dict(raw, beat=sure), target, on)["beat"]) < 1e-3
+    assert float(hearing_losses(raw, target, on)["beat"]) > 2.0 * float(hearing_losses(raw, target, off)["beat"])
+
+    # downbeat head: the beats that are not downbeats (+-1 frame) weigh 2
+    _, down_w = offbeat_weights(target, FPS, 0.0, 2.0)
+    other = (beats - downbeats)[0].numpy()
+    assert other.sum() > 5
+    got = down_w[0, :, 0].numpy()
+    assert (got[other > 0] == 2.0).all() and (got[downbeats[0].numpy() > 0] == 1.0).all()
+    assert set(np.unique(got)) == {1.0, 2.0} and (got == 2.0).sum() <= 3 * other.sum()
+    with pytest.raises(ValueError, match="beat_offbeat"):
+        HearingLossConfig(beat_offbeat=-1.0)
 
 
 @pytest.mark.parametrize("beats_per_bar", [4, 3])

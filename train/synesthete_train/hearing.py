@@ -8,7 +8,7 @@ against the score's exact `MusicState` (`hearing_losses`), weighted by the prese
 |---|---|
 | onset | BCE on the exact frame, negatives within +-1 frame of a hit not penalised (the tolerance), positives weighted by loss.onset_pos_weight |
 | env | MSE of sigmoid(head) against the envelope |
-| beat, downbeat | BCE of the activation (a beat / a downbeat falls on this frame) against the score's beat / downbeat frames, with the onsets' +-1 frame tolerance, positives weighted by loss.beat_pos_weight. With model.downbeat_head = "next_beat" the downbeat head's is a plain BCE on every frame against whether the beat now due is the bar's first (`next_beat_is_first`) |
+| beat, downbeat | BCE of the activation (a beat / a downbeat falls on this frame) against the score's beat / downbeat frames, with the onsets' +-1 frame tolerance, positives weighted by loss.beat_pos_weight; with loss.beat_offbeat = w the frames around each midpoint between two beats are negatives of weight w (`offbeat_weights`; loss.downbeat_offbeat: the non-downbeat beats for the downbeat head). With model.downbeat_head = "next_beat" the downbeat head's is a plain BCE on every frame against whether the beat now due is the bar's first (`next_beat_is_first`) |
 | tempo | MSE of the head against ln(bpm / 120) (an auxiliary: the tempo field is the tracker's) |
 | chord_root, chord_quality | cross-entropy |
 | energy, melody, bass | MSE of sigmoid(head) |
@@ -99,6 +99,14 @@ class HearingLossConfig:
     beat: float = 1.0
     downbeat: float = 1.0
     beat_pos_weight: float = 4.0  # a beat is ~3 % of frames, a downbeat ~1 %
+    # w > 0: the frames within +-1 of each midpoint between two beats (the off-beat eighth) are
+    # negatives of weight w in the beat loss (1 otherwise). The shipped head fires there at a
+    # median 0.87 of its on-beat peak (an onset detector's answer: the eighths are loud too), so the
+    # tracker cannot tell the tempo octave nor which phase is the beat (docs/evaluation.md). 0 = off.
+    beat_offbeat: float = 0.0
+    # w > 0: the same for the downbeat head (frame target): the beats that are not downbeats (+-1
+    # frame) are negatives of weight w. 0 = off.
+    downbeat_offbeat: float = 0.0
     tempo: float = 0.2
     chord_root: float = 0.3
     chord_quality: float = 0.1
@@ -187,7 +195,8 @@ def _within_one_frame(marks: torch.Tensor) -> torch.Tensor:
 
 
 def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: float,
-                        focal: float = 0.0, late: int = 0, ignore: torch.Tensor | None = None) -> torch.Tensor:
+                        focal: float = 0.0, late: int = 0, ignore: torch.Tensor | None = None,
+                        neg_weight: torch.Tensor | None = None) -> torch.Tensor:
     """BCE of onset logits (B, T, S) against hits (B, T, S) in {0, 1}, with a +-1 frame tolerance:
     a frame next to a hit (and not one) is no negative, so firing a frame late is not punished;
     the target stays on the exact frame, so the head learns to fire on the frame it hears the hit.
@@ -199,7 +208,9 @@ def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: fl
     `late` = 1: a positive's logit is the larger of its frame's and the next frame's (the next is
     already no negative), so the head may fire where the hit's audio is, a frame late at most.
     `ignore` (B, T, S) in {0, 1}: frames of hits that cannot be heard (masked); they and their
-    +-1 frames count neither as hits nor as negatives."""
+    +-1 frames count neither as hits nor as negatives.
+    `neg_weight` (B, T, S): each negative's weight in place of 1 (the hits and their tolerated
+    neighbours keep theirs): the hard negatives that must be told apart (`offbeat_weights`)."""
     logits = logits.float()
     if ignore is not None:
         hits = hits * (1.0 - ignore)
@@ -207,7 +218,8 @@ def tolerant_onset_loss(logits: torch.Tensor, hits: torch.Tensor, pos_weight: fl
         later = torch.cat([logits[:, 1:], logits[:, -1:]], dim=1)
         logits = torch.where(hits > 0, torch.maximum(logits, later), logits)
     near = _within_one_frame(hits)  # (B, T, S)
-    weight = torch.where(hits > 0, torch.full_like(hits, pos_weight), 1.0 - near)
+    weight = torch.where(hits > 0, torch.full_like(hits, pos_weight),
+                         (1.0 - near) * (neg_weight if neg_weight is not None else 1.0))
     if ignore is not None:
         weight = weight * (1.0 - _within_one_frame(ignore))
     if focal > 0:
@@ -225,6 +237,27 @@ def beat_frames(target: dict[str, torch.Tensor], fps: float) -> tuple[torch.Tens
     per_frame = target["tempo"] / (60.0 * fps)  # beats per frame
     beat = (target["beat_phase"] < per_frame).float()
     return beat, beat * (target["bar_phase"] < 0.125).float()
+
+
+def offbeat_weights(target: dict[str, torch.Tensor], fps: float, w_beat: float,
+                    w_downbeat: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The negatives' weights (B, T, 1) of the beat and downbeat losses (`tolerant_onset_loss`'s
+    neg_weight), None where the key is 0. Beat: w_beat on the frames within +-1 of each midpoint
+    between consecutive beats (the frame whose beat phase is less than one frame's worth past 0.5,
+    as `beat_frames` finds a beat: any crop, no previous frame needed), 1 elsewhere. Downbeat:
+    w_downbeat on the beats that are not downbeats, +-1 frame (a downbeat's own +-1 frames stay
+    the tolerance), 1 elsewhere."""
+    beat_w = down_w = None
+    if w_beat > 0:
+        per_frame = target["tempo"] / (60.0 * fps)
+        past_half = target["beat_phase"] - 0.5
+        mid = ((past_half >= 0) & (past_half < per_frame)).float()
+        beat_w = 1.0 + (w_beat - 1.0) * _within_one_frame(mid[..., None])
+    if w_downbeat > 0:
+        beats, downbeats = beat_frames(target, fps)
+        other = _within_one_frame((beats - downbeats)[..., None])
+        down_w = 1.0 + (w_downbeat - 1.0) * other
+    return beat_w, down_w
 
 
 def correctness(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -265,15 +298,18 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
         hits = F.pad(hits[:, :-1], (0, 0, 1, 0))
         onset_ignore = F.pad(onset_ignore[:, :-1], (0, 0, 1, 0)) if onset_ignore is not None else None
     beats, downbeats = beat_frames(target, fps)
+    beat_neg, downbeat_neg = offbeat_weights(target, fps, w.beat_offbeat, w.downbeat_offbeat)
     if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE
         downbeat_loss = F.binary_cross_entropy_with_logits(raw["downbeat"], next_beat_is_first(target, fps))
     else:
-        downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight)
+        downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight,
+                                            neg_weight=downbeat_neg)
     losses = {
         "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight, w.onset_focal, w.onset_late_frames,
                                      onset_ignore),
         "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
-        "beat": tolerant_onset_loss(raw["beat"][..., None], beats[..., None], w.beat_pos_weight),
+        "beat": tolerant_onset_loss(raw["beat"][..., None], beats[..., None], w.beat_pos_weight,
+                                    neg_weight=beat_neg),
         "downbeat": downbeat_loss,
         "tempo": F.mse_loss(raw["tempo"], torch.log(target["tempo"].clamp_min(1.0) / TEMPO_REF)),
         "chord_root": F.cross_entropy(raw["chord_root"].reshape(-1, 12), target["chord_root"].long().reshape(-1)),

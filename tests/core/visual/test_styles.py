@@ -181,3 +181,13 @@ def test_bad_input_gives_one_clear_error(groove: MusicState) -> None:
 
 def test_empty_clip_gives_no_frames(groove: MusicState) -> None:
     assert get_style(STYLE_NAMES[0]).render(groove.slice(0, 0), 16, 24).shape == (0, 3, 16, 24)
+
+
+@pytest.mark.parametrize("width", [1, 2, 23, 64])
+def test_a_field_of_the_distance_from_the_centre_line_drawn_on_half_the_columns_mirrors_whole(width: int) -> None:
+    from synesthete.visual.grid import get_grid, mirrored
+
+    g = get_grid(5, width)
+    whole = torch.cos(3.0 * g.xx.abs()) * g.yy  # symmetric about the vertical centre line
+    # (the grid is symmetric to a float32 rounding of x: ~5e-7)
+    torch.testing.assert_close(mirrored(whole[..., width // 2 :], width), whole, atol=1e-5, rtol=0)
