@@ -143,6 +143,19 @@ def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: 
     return fb.to(torch.float32)
 
 
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float) -> torch.Tensor:
+    """(n_fft // 2 + 1, n_mels) float32: HTK mel filters from f_min up to Nyquist, unnormalised."""
+    return melscale_fbanks(n_fft // 2 + 1, f_min=f_min, f_max=sample_rate / 2, n_mels=n_mels,
+                           sample_rate=sample_rate, norm=None, mel_scale="htk").to(torch.float32)
+
+
+def _log_mel(windows: torch.Tensor, window: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+    """windows (B, T, span) -> (B, T, bands): the log-mel power of each window's newest
+    len(window) samples, weighted by `window`, through the filterbank `fb` (bins, bands)."""
+    spec = torch.fft.rfft(windows[..., windows.shape[-1] - window.shape[0]:] * window, dim=-1)  # (B, T, bins)
+    return torch.log((spec.real.square() + spec.imag.square()) @ fb + MEL_FLOOR)
+
+
 def mel_window(n_fft: int, fall: int = 0) -> torch.Tensor:
     """The log-mel STFT's window, (n_fft,). fall = 0: the periodic Hann. fall > 0: asymmetric, a
     Hann half rising over the first n_fft - fall samples and one falling over the last `fall`.
@@ -223,10 +236,8 @@ class FeatureExtractor:
             floor = self.chroma_layout.floor * n / self.chroma_fft  # a tone folds to a magnitude ~ window length
             self.chroma_parts.append((n, torch.hann_window(n, periodic=True, device=self.device),
                                       fb[:bins].to(self.device), floor))
-        self.mel_fb = melscale_fbanks(  # (n_fft // 2 + 1, n_mels)
-            self.n_fft // 2 + 1, f_min=20.0, f_max=self.sample_rate / 2, n_mels=self.n_mels,
-            sample_rate=self.sample_rate, norm=None, mel_scale="htk",
-        ).to(self.device, torch.float32)
+        # (n_fft // 2 + 1, n_mels)
+        self.mel_fb = mel_filterbank(self.sample_rate, self.n_fft, self.n_mels, f_min=20.0).to(self.device)
         # The fast block: fast_mels log-mel bands of the newest fast_fft samples and their rise
         # against the previous frame. The main window ends at the frame's instant too, but the
         # newest hop, where a hit first sounds, is its falling tail (docs/training.md, "Onset false
@@ -234,10 +245,8 @@ class FeatureExtractor:
         # frame that holds it, where the long one hears it a frame later.
         if self.fast_mels:
             self.fast_win = fast_window(self.fast_fft, fast_shape).to(self.device)
-            self.fast_fb = melscale_fbanks(  # (fast_fft // 2 + 1, fast_mels)
-                self.fast_fft // 2 + 1, f_min=0.0, f_max=self.sample_rate / 2, n_mels=self.fast_mels,
-                sample_rate=self.sample_rate, norm=None, mel_scale="htk",
-            ).to(self.device, torch.float32)
+            # (fast_fft // 2 + 1, fast_mels)
+            self.fast_fb = mel_filterbank(self.sample_rate, self.fast_fft, self.fast_mels, f_min=0.0).to(self.device)
 
     def to(self, device: torch.device | str) -> "FeatureExtractor":
         self.device = torch.device(device)
@@ -268,9 +277,7 @@ class FeatureExtractor:
             before the first one.
         Returns the features (B, T, F) and the raw log-mels of the last frame (B, n_mels + fast_mels).
         """
-        spec = torch.fft.rfft(windows[..., windows.shape[-1] - self.n_fft:] * self.window, dim=-1)  # (B, T, n_fft // 2 + 1)
-        power = spec.real.square() + spec.imag.square()
-        logmel = torch.log(power @ self.mel_fb + MEL_FLOOR)  # (B, T, n_mels)
+        logmel = _log_mel(windows, self.window, self.mel_fb)  # (B, T, n_mels)
         previous = torch.cat([prev_logmel[:, None, : self.n_mels], logmel[:, :-1]], dim=1)
         rise = (logmel - previous).clamp_min(0.0)  # (B, T, n_mels)
         flux = rise.mean(dim=-1, keepdim=True)  # (B, T, 1)
@@ -284,8 +291,7 @@ class FeatureExtractor:
             parts.append(rise.unflatten(-1, (self.band_flux, -1)).mean(dim=-1) / FLUX_SCALE)
         last = logmel[:, -1]
         if self.fast_mels:  # (B, T, 2 fast_mels): the fast log-mel, then its positive rise
-            fspec = torch.fft.rfft(windows[..., windows.shape[-1] - self.fast_fft:] * self.fast_win, dim=-1)
-            fast = torch.log((fspec.real.square() + fspec.imag.square()) @ self.fast_fb + MEL_FLOOR)
+            fast = _log_mel(windows, self.fast_win, self.fast_fb)  # (B, T, fast_mels)
             fprev = torch.cat([prev_logmel[:, None, self.n_mels:], fast[:, :-1]], dim=1)
             parts += [(fast - MEL_CENTER) / MEL_SCALE, (fast - fprev).clamp_min(0.0) / FLUX_SCALE]
             last = torch.cat([last, fast[:, -1]], dim=-1)
