@@ -34,6 +34,7 @@ from synesthete.constants import HELD_OUT_SEED_BASE, STEMS
 from synesthete.features import FeatureExtractor
 from synesthete.hearing_evaluation import MIN_TIME_S, dev_set_items, procedural_items
 from synesthete.metrics.hearing import beat_f
+from synesthete.model.hearing import tracker_inputs
 from synesthete.registry import build
 from synesthete.music_events import Beat, Downbeat, EventDetector
 
@@ -57,10 +58,8 @@ def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path)
     acts, truths = [], []
     with torch.no_grad():
         for it in items:
-            raw = model(fx.extract(torch.from_numpy(it.audio)[None]))
-            acts.append(np.concatenate([np.stack([torch.sigmoid(raw["beat"][0]).double().numpy(),
-                                                  raw["downbeat_p"][0].double().numpy(), raw["flux"][0].double().numpy()]),
-                                        torch.softmax(raw["chord_root"][0].double(), -1).numpy().T]))
+            b, d, flux, chord = tracker_inputs(model(fx.extract(torch.from_numpy(it.audio)[None])))
+            acts.append(np.concatenate([np.stack([b[0], d[0], flux[0]]), chord[0].T]))
             truths.append((np.asarray(it.truth.beats), np.asarray(it.truth.downbeats)))
     cache.mkdir(parents=True, exist_ok=True)
     names = [it.source for it in items]

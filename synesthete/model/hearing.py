@@ -198,31 +198,35 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
-def track(tracker, beat: torch.Tensor, downbeat_p: torch.Tensor, flux: torch.Tensor,
-          tracker_state: tuple[torch.Tensor, ...], chord_root: torch.Tensor | None = None,
+def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the tracker reads from `HearingModel.forward`'s raw outputs, float64 numpy: the beat
+    probability, the downbeat probability and the flux feature (B, T), and the chord root
+    probabilities (B, T, 12) (chord changes mark bar lines)."""
+    return (torch.sigmoid(raw["beat"].detach()).double().cpu().numpy(),
+            raw["downbeat_p"].detach().double().cpu().numpy(),
+            raw["flux"].detach().double().cpu().numpy(),
+            torch.softmax(raw["chord_root"].detach().double(), dim=-1).cpu().numpy())
+
+
+def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tensor, ...],
           ) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
-    """The beat activation logit, the downbeat probability and the flux feature (B, T) (and the
-    chord root logits (B, T, 12): chord changes mark bar lines) through the tracker, frame by frame
+    """The raw outputs' `tracker_inputs` through the tracker, frame by frame
     -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
-    b = torch.sigmoid(beat.detach()).double().cpu().numpy()
-    d = downbeat_p.detach().double().cpu().numpy()
-    o = flux.detach().double().cpu().numpy()
-    c = None if chord_root is None else torch.softmax(chord_root.detach().double(), dim=-1).cpu().numpy()
+    b, d, o, c = tracker_inputs(raw)
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
-        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state,
-                                          chord=None if c is None else c[:, t])
+        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state, chord=c[:, t])
         for k, v in out.items():
             if k not in cols:
                 cols[k] = np.empty(b.shape)
             cols[k][:, t] = v
+    beat = raw["beat"]
     return {k: torch.from_numpy(v).to(beat.dtype).to(beat.device) for k, v in cols.items()}, tracker_state
 
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
             tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
-    tracked, tracker_state = track(tracker, raw["beat"], raw["downbeat_p"], raw["flux"], tracker_state,
-                                   raw["chord_root"])
+    tracked, tracker_state = track(tracker, raw, tracker_state)
     beat_phase = tracked["beat_phase"]
     beat_count, counter = count_beats(beat_phase, counter)
     hi_tempo = SPEC["tempo"].hi
