@@ -225,9 +225,14 @@ def gauss_sq_(q: torch.Tensor, scale: Scalar = 1.0) -> torch.Tensor:
     `fastmath` runs on CPU) has no such path, so there the clamp, a pass over the image, is left
     out (a difference under 1e-13)."""
     q.neg_() if isinstance(scale, float) and scale == 1.0 else q.mul_(-scale)
-    if not fm.numpy_ok(q):
-        q.clamp_(min=-30.0)
-    return fm.exp_(q)
+    return exp_neg_(q)
+
+
+def exp_neg_(x: torch.Tensor) -> torch.Tensor:
+    """In place x -> exp(x) for an argument x <= 0, clamped at -30 where torch runs it (see `gauss_sq_`)."""
+    if not fm.numpy_ok(x):
+        x.clamp_(min=-30.0)
+    return fm.exp_(x)
 
 
 def beat_ease(beat_phase: Scalar, sharpness: float = 6.0) -> Scalar:
