@@ -235,6 +235,17 @@ def exp_neg_(x: torch.Tensor) -> torch.Tensor:
     return fm.exp_(x)
 
 
+def add_wave_(out: torch.Tensor | None, col: torch.Tensor, row: torch.Tensor, amp: Scalar | None = None) -> torch.Tensor:
+    """out += amp sin(col + row) for a column term (T, 1, W) and a row term (T, H, 1), as
+    sin(col) cos(row) + cos(col) sin(row): one rank-2 product instead of a sin over the image
+    (into a new field when `out` is None; no `amp`: 1)."""
+    rows = torch.cat([torch.cos(row), torch.sin(row)], dim=2)  # (T, H, 2)
+    if amp is not None:
+        rows = rows * amp
+    cols = torch.cat([torch.sin(col), torch.cos(col)], dim=1)  # (T, 2, W)
+    return torch.bmm(rows, cols) if out is None else out.baddbmm_(rows, cols)
+
+
 def beat_ease(beat_phase: Scalar, sharpness: float = 6.0) -> Scalar:
     """0 -> 1 over a beat, fast right after the beat and settling before the next: a 'snap' on the beat."""
     return 1.0 - exp(-sharpness * beat_phase) * (1.0 - beat_phase)
