@@ -286,13 +286,13 @@ def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, c
 
 
 @lru_cache(maxsize=16)
-def _band_grids(height: int, width: int, device: str, band: int) -> tuple[Grid, ...]:
-    """The grids of each band of rows (cached: the same views every frame, so the per-size
-    constants styles derive from them (`grid.derived`) are computed once)."""
+def _band_grids(height: int, width: int, device: str, band: int) -> tuple[tuple[int, int, Grid], ...]:
+    """Each band of rows, (first row, row after the last, its grid) (cached: the same views every
+    frame, so the per-size constants styles derive from them (`grid.derived`) are computed once)."""
     grid = get_grid(height, width, device)
     if band >= height:
-        return (grid,)
-    return tuple(grid.rows(r, min(r + band, height)) for r in range(0, height, band))
+        return ((0, height, grid),)
+    return tuple((r, min(r + band, height), grid.rows(r, min(r + band, height))) for r in range(0, height, band))
 
 
 class Style:
@@ -318,11 +318,10 @@ class Style:
         # A frame larger than a chunk is drawn in bands of rows (every style is a per-pixel
         # function of the grid, so the bands join seamlessly).
         band = height if chunk > 1 else max(1, min(height, limit // width))
-        bands = [(r, min(r + band, height)) for r in range(0, height, band)]
-        grids = _band_grids(height, width, str(grid.x.device), band)
+        bands = _band_grids(height, width, str(grid.x.device), band)
         for a in range(0, sig.n, chunk):
             part = sig if sig.n <= chunk else sig.slice(a, a + chunk)
-            for (r0, r1), g in zip(bands, grids):
+            for r0, r1, g in bands:
                 out[a : a + chunk, :, r0:r1] = self.draw(part, g).clamp_(0.0, 1.0)
         return out
 
