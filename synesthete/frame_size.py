@@ -37,6 +37,16 @@ def check_size(width: int, height: int, text: str | None = None) -> tuple[int, i
     return width, height
 
 
+def scale_interpolation(src_width: int, dst_width: int) -> int:
+    """OpenCV's interpolation for scaling a picture `src_width` wide to `dst_width`: bilinear when
+    enlarging (or keeping the width), pixel-area when shrinking (no aliasing). The live window's
+    choice, and so that of everything that must show what it shows: the NDI sender, the render's
+    fit to the output, the yuv420p planes."""
+    import cv2  # here, not at the top: the CLIs parse sizes without loading OpenCV
+
+    return cv2.INTER_LINEAR if dst_width >= src_width else cv2.INTER_AREA
+
+
 def even_size(width: int, height: int) -> tuple[int, int]:
     """The size an mp4 is written at: each side rounded down to even (h264 yuv420p)."""
     return width - width % 2, height - height % 2

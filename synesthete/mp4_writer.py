@@ -339,25 +339,22 @@ class Mp4Writer:
         self._stamp()
 
     def _as_nhwc(self, frames: np.ndarray | torch.Tensor) -> np.ndarray:
-        if isinstance(frames, torch.Tensor):
-            t = frames.detach().to("cpu")
-        elif isinstance(frames, np.ndarray):
-            t = torch.from_numpy(_writable(frames))
-        else:
+        if not isinstance(frames, (np.ndarray, torch.Tensor)):
             raise ValueError(f"frames must be a numpy array or torch tensor, got {type(frames).__name__}")
-        if t.dtype != torch.uint8:
-            raise ValueError(f"frames must be uint8 RGB in [0, 255], got dtype {t.dtype}")
-        if t.ndim == 3:
-            t = t.unsqueeze(0)
+        if frames.dtype not in (np.uint8, torch.uint8):
+            raise ValueError(f"frames must be uint8 RGB in [0, 255], got dtype {frames.dtype}")
+        a = frames.detach().cpu().numpy() if isinstance(frames, torch.Tensor) else frames
+        if a.ndim == 3:
+            a = a[None]
         h, w = self.height, self.width
-        if t.ndim == 4 and tuple(t.shape[1:]) == (3, h, w):
-            t = t.permute(0, 2, 3, 1)  # (N, 3, H, W) -> (N, H, W, 3)
-        elif not (t.ndim == 4 and tuple(t.shape[1:]) == (h, w, 3)):
+        if a.ndim == 4 and a.shape[1:] == (3, h, w):
+            a = a.transpose(0, 2, 3, 1)  # (N, 3, H, W) -> (N, H, W, 3)
+        elif not (a.ndim == 4 and a.shape[1:] == (h, w, 3)):
             raise ValueError(f"frames must be (N, {h}, {w}, 3) or (N, 3, {h}, {w}) for this "
                              f"{w}x{h} recording, got shape {tuple(frames.shape)}")
-        return t.contiguous().numpy()
+        return np.ascontiguousarray(a)
 
-    def _as_channels_first(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
+    def _as_channels_first(self, samples: np.ndarray | torch.Tensor) -> np.ndarray:
         a = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
         if a.dtype.kind != "f":
             raise ValueError(f"audio must be float samples in [-1, 1], got dtype {a.dtype}")
@@ -367,12 +364,7 @@ class Mp4Writer:
             raise ValueError(f"audio must be (n,) or ({self.audio_channels}, n) for this "
                              f"{self.audio_channels}-channel recording, got shape {tuple(np.shape(samples))}")
         # Clip: aac would wrap nothing, but out-of-range floats turn into harsh clipping on decode.
-        return torch.from_numpy(np.clip(a, -1.0, 1.0).astype(np.float32, copy=False))
-
-
-def _writable(a: np.ndarray) -> np.ndarray:
-    # torch.from_numpy warns on read-only arrays (e.g. np.broadcast_to views); copy those.
-    return a if a.flags.writeable else a.copy()
+        return np.clip(a, -1.0, 1.0).astype(np.float32, copy=False)
 
 
 def _ffmpeg_reason(e: BaseException) -> str:

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from synesthete.frame_size import even_size
+from synesthete.frame_size import even_size, scale_interpolation
 from synesthete.resampler import Resampler
 
 # Threads of torch and OpenCV for a render (synesthete-render --threads, and the bench that measures
@@ -451,8 +451,7 @@ def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     if frames.shape[1:3] == (height, width):
         return frames
     rows, cols = cover_crop(frames.shape[1], frames.shape[2], width, height)
-    crop_w = cols.stop - cols.start
-    interpolation = cv2.INTER_LINEAR if width >= crop_w else cv2.INTER_AREA
+    interpolation = scale_interpolation(cols.stop - cols.start, width)
     out = np.empty((frames.shape[0], height, width, 3), np.uint8)
     for i, frame in enumerate(frames):
         cv2.resize(np.ascontiguousarray(frame[rows, cols]), (width, height), dst=out[i], interpolation=interpolation)

@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from synesthete.frame_size import scale_interpolation
+
 # Rows: Y, Cb, Cr from R, G, B (0-255), then the offset. ITU-R BT.601, limited ("MPEG") range.
 BT601_LIMITED = np.array([
     [0.256788, 0.504129, 0.097906, 16.0],
@@ -66,5 +68,4 @@ def _scale_into(src: np.ndarray, dst: np.ndarray) -> None:
     if src.shape == dst.shape:
         np.copyto(dst, src)
         return
-    enlarge = dst.shape[1] >= src.shape[1]
-    cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_LINEAR if enlarge else cv2.INTER_AREA)
+    cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=scale_interpolation(src.shape[1], dst.shape[1]))

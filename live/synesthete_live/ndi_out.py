@@ -25,6 +25,7 @@ import threading
 import cv2
 import numpy as np
 
+from synesthete.frame_size import scale_interpolation
 from synesthete_live.send_queue import SendQueue
 from synesthete_live.window import cover_rect
 
@@ -137,8 +138,7 @@ class NdiOut:
         # Convert at the render size (small), then scale straight into the reused BGRX buffer.
         part = cv2.cvtColor(np.ascontiguousarray(image[crop.top:crop.bottom, crop.left:crop.right]),
                             cv2.COLOR_RGB2BGRA)
-        interpolation = cv2.INTER_LINEAR if w >= crop.w else cv2.INTER_AREA
-        cv2.resize(part, (w, h), dst=self._bgrx, interpolation=interpolation)
+        cv2.resize(part, (w, h), dst=self._bgrx, interpolation=scale_interpolation(crop.w, w))
         self._video.data = self._bgrx
         self.ndi.send_send_video_v2(self._send, self._video)  # copies the frame before it returns
         self.sent += 1

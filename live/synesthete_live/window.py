@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from synesthete.constants import WINDOW_SIZE
+from synesthete.frame_size import scale_interpolation
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 with warnings.catch_warnings():  # pygame's own pkg_resources deprecation warning: not ours to fix
@@ -137,7 +138,7 @@ class Window:
         dst_w, dst_h = self.size
         crop = cover_rect(w, h, dst_w, dst_h)
         src = image[crop.top : crop.bottom, crop.left : crop.right]
-        interpolation = cv2.INTER_LINEAR if dst_w >= crop.w else cv2.INTER_AREA
+        interpolation = scale_interpolation(crop.w, dst_w)
         screen = self.screen
         if screen.get_bitsize() == 32 and screen.get_masks()[:3] == (0xFF0000, 0x00FF00, 0x0000FF) \
                 and screen.get_pitch() == dst_w * 4:

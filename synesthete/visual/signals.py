@@ -225,9 +225,25 @@ def gauss_sq_(q: torch.Tensor, scale: Scalar = 1.0) -> torch.Tensor:
     `fastmath` runs on CPU) has no such path, so there the clamp, a pass over the image, is left
     out (a difference under 1e-13)."""
     q.neg_() if isinstance(scale, float) and scale == 1.0 else q.mul_(-scale)
-    if not fm.numpy_ok(q):
-        q.clamp_(min=-30.0)
-    return fm.exp_(q)
+    return exp_neg_(q)
+
+
+def exp_neg_(x: torch.Tensor) -> torch.Tensor:
+    """In place x -> exp(x) for an argument x <= 0, clamped at -30 where torch runs it (see `gauss_sq_`)."""
+    if not fm.numpy_ok(x):
+        x.clamp_(min=-30.0)
+    return fm.exp_(x)
+
+
+def add_wave_(out: torch.Tensor | None, col: torch.Tensor, row: torch.Tensor, amp: Scalar | None = None) -> torch.Tensor:
+    """out += amp sin(col + row) for a column term (T, 1, W) and a row term (T, H, 1), as
+    sin(col) cos(row) + cos(col) sin(row): one rank-2 product instead of a sin over the image
+    (into a new field when `out` is None; no `amp`: 1)."""
+    rows = torch.cat([torch.cos(row), torch.sin(row)], dim=2)  # (T, H, 2)
+    if amp is not None:
+        rows = rows * amp
+    cols = torch.cat([torch.sin(col), torch.cos(col)], dim=1)  # (T, 2, W)
+    return torch.bmm(rows, cols) if out is None else out.baddbmm_(rows, cols)
 
 
 def beat_ease(beat_phase: Scalar, sharpness: float = 6.0) -> Scalar:
@@ -270,13 +286,13 @@ def shade(a: torch.Tensor, col_a: torch.Tensor, b: torch.Tensor | None = None, c
 
 
 @lru_cache(maxsize=16)
-def _band_grids(height: int, width: int, device: str, band: int) -> tuple[Grid, ...]:
-    """The grids of each band of rows (cached: the same views every frame, so the per-size
-    constants styles derive from them (`grid.derived`) are computed once)."""
+def _band_grids(height: int, width: int, device: str, band: int) -> tuple[tuple[int, int, Grid], ...]:
+    """Each band of rows, (first row, row after the last, its grid) (cached: the same views every
+    frame, so the per-size constants styles derive from them (`grid.derived`) are computed once)."""
     grid = get_grid(height, width, device)
     if band >= height:
-        return (grid,)
-    return tuple(grid.rows(r, min(r + band, height)) for r in range(0, height, band))
+        return ((0, height, grid),)
+    return tuple((r, min(r + band, height), grid.rows(r, min(r + band, height))) for r in range(0, height, band))
 
 
 class Style:
@@ -302,11 +318,10 @@ class Style:
         # A frame larger than a chunk is drawn in bands of rows (every style is a per-pixel
         # function of the grid, so the bands join seamlessly).
         band = height if chunk > 1 else max(1, min(height, limit // width))
-        bands = [(r, min(r + band, height)) for r in range(0, height, band)]
-        grids = _band_grids(height, width, str(grid.x.device), band)
+        bands = _band_grids(height, width, str(grid.x.device), band)
         for a in range(0, sig.n, chunk):
             part = sig if sig.n <= chunk else sig.slice(a, a + chunk)
-            for (r0, r1), g in zip(bands, grids):
+            for r0, r1, g in bands:
                 out[a : a + chunk, :, r0:r1] = self.draw(part, g).clamp_(0.0, 1.0)
         return out
 

@@ -17,7 +17,8 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid, derived
-from synesthete.visual.signals import Signals, Style, addmul_, bar_sway, bar_turn, cos, frame_col, peak, shade, sin
+from synesthete.visual.signals import (Signals, Style, addmul_, bar_sway, bar_turn, cos, exp_neg_, frame_col, peak, shade,
+                                       sin)
 
 N_FOLD = 6
 WEDGE = TAU / N_FOLD
@@ -57,9 +58,7 @@ class Kaleidoscope(Style):
             inv2 = 1.0 / (size * swell) ** 2
             e = torch.mul(r2, -inv2).sub_((px * px + py * py) * inv2)
             addmul_(addmul_(e, u, 2.0 * inv2 * px), v, 2.0 * inv2 * py)
-            if not fm.numpy_ok(e):
-                e.clamp_(min=-30.0)
-            fm.exp_(e)
+            exp_neg_(e)
             if j != 1:
                 field = e if field is None else field.add_(e)
             else:

@@ -17,18 +17,8 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, bar_turn, cos, frame_col, gauss_, gauss_sq_, peak, shade, sin
-
-
-def _add_wave_(out: torch.Tensor | None, vx: torch.Tensor, vy: torch.Tensor, f: float, phase: torch.Tensor | float,
-               amp: torch.Tensor) -> torch.Tensor:
-    """out += amp sin(f (vx + vy) + phase) for a column term vx (T, 1, W) and a row term vy
-    (T, H, 1), as sin(f vx) cos(f vy + phase) + cos(f vx) sin(f vy + phase): one rank-2 product
-    (into a new field when `out` is None)."""
-    p = f * vy + phase
-    rows = torch.cat([torch.cos(p), torch.sin(p)], dim=2) * amp  # (T, H, 2)
-    cols = torch.cat([torch.sin(f * vx), torch.cos(f * vx)], dim=1)  # (T, 2, W)
-    return torch.bmm(rows, cols) if out is None else out.baddbmm_(rows, cols)
+from synesthete.visual.signals import (Signals, Style, add_wave_, bar_sway, bar_turn, cos, frame_col, gauss_, gauss_sq_, peak,
+                                       shade, sin)
 
 
 @register("style", "lattice")
@@ -52,7 +42,7 @@ class Lattice(Style):
         u = torch.add(g.x * c + (jx + step), g.y * -sn)  # (T, H, W)
         # Bass: a slow wave bends the lattice lines.
         bend = 0.25 * s.bass_env
-        _add_wave_(u, vx, vy, 0.8, 0.9 * bar_sway(s, 0.5 * math.pi), bend)
+        add_wave_(u, 0.8 * vx, 0.8 * vy + 0.9 * bar_sway(s, 0.5 * math.pi), bend)
         vy = vy + step
         v = torch.add(vx, vy)
         fu = (u - torch.round(u)).abs_()  # (T, H, W) 0 at tile centre, 0.5 at its edge
@@ -70,7 +60,7 @@ class Lattice(Style):
         # light while the snare is silent.
         if peak(s.snare) > 1e-6:
             chk = fm.sin_(torch.mul(u, math.pi))
-            a.add_(chk.mul_(_add_wave_(None, vx, vy, math.pi, 0.0, 1.2 * s.snare)).clamp_(min=0.0))
+            a.add_(chk.mul_(add_wave_(None, math.pi * vx, math.pi * vy, 1.2 * s.snare)).clamp_(min=0.0))
         fill = (1.0 - 2.0 * d).clamp_(min=0.0).mul_(band)  # soft tile fill inside the band
         b = lines.add_(fill)
         gain = 0.14 + 0.8 * s.energy + 0.3 * s.kick

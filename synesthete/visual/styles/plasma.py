@@ -17,7 +17,7 @@ import torch
 from synesthete.registry import register
 from synesthete.visual import fastmath as fm
 from synesthete.visual.grid import TAU, Grid
-from synesthete.visual.signals import Signals, Style, bar_sway, beat_turn, frame_col, shade, sin
+from synesthete.visual.signals import Signals, Style, add_wave_, bar_sway, beat_turn, frame_col, shade, sin
 
 
 @register("style", "plasma")
@@ -37,7 +37,7 @@ class Plasma(Style):
         # term plus a row term: sin(A + B) = sin A cos B + cos A sin B, one rank-2 product.
         col = 0.7 * k * xs  # (T, 1, W)
         row = 0.7 * k * ys + 1.5 * sw + bend * torch.sin(1.7 * k * ys)  # (T, H, 1)
-        v.baddbmm_(torch.cat([torch.cos(row), torch.sin(row)], dim=2), torch.cat([torch.sin(col), torch.cos(col)], dim=1))
+        add_wave_(v, col, row)
         # Radial wave around a centre the melody lifts, travelling out one wavelength per bar.
         dx = g.x - 0.3 * sw
         dy = g.y - 0.6 * (0.5 - s.melody)
