@@ -45,6 +45,7 @@ class MidiPiece:
     score: object  # synesthete.audio.score.Score of the whole piece
     mask: np.ndarray  # (len(LABEL_COLUMNS),) float32
     first_sample: int  # crops start at or after the first note
+    has_drums: bool  # channel 10 plays
 
 
 def piece_score(truth: dict, sample_rate: int):
@@ -84,17 +85,23 @@ class MidiPool:
             truth = json.loads((folder / entry["truth"]).read_text())
             audio = np.load(folder / entry["audio"], mmap_mode="r")
             first = int(round(float(truth["first_note_s"]) * sample_rate))
+            drums = any(truth["onsets"].get(s) for s in DRUM_KNOWN)
             self.pieces.append(MidiPiece(entry["name"], audio, truth, piece_score(truth, sample_rate),
-                                         label_mask(known_labels(bool(truth["has_bass"]))), first))
+                                         label_mask(known_labels(bool(truth["has_bass"]))), first, drums))
         if not self.pieces:
             raise ValueError(f"data.midi_pool: {folder} holds no pieces")
 
     def crop(self, rng: np.random.Generator, n_frames: int, fps: int
              ) -> tuple[np.ndarray, MusicState, np.ndarray, MidiPiece, int]:
         """A random piece's random crop of n_frames: (audio (n_frames * hop,) float32, its exact
-        MusicState, its label mask, the piece, the crop's first sample). Pieces are drawn uniformly (a short piece
-        with drums as often as a long one without), the start sample uniformly after its first note."""
-        piece = self.pieces[int(rng.integers(len(self.pieces)))]
+        MusicState, its label mask, the piece, the crop's first sample). Half the crops come from the
+        pieces with drums and half from those without (when the pool has both: free MIDI with drums is
+        scarce, and the dev set's music has drums), each piece of a half drawn uniformly, the start
+        sample uniformly after its first note."""
+        drums = [p for p in self.pieces if p.has_drums]
+        others = [p for p in self.pieces if not p.has_drums]
+        group = (drums if rng.random() < 0.5 else others) if drums and others else self.pieces
+        piece = group[int(rng.integers(len(group)))]
         n = n_frames * (self.sample_rate // fps)
         last = max(piece.first_sample, piece.audio.shape[0] - n)
         start = int(rng.integers(piece.first_sample, last + 1))
