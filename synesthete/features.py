@@ -43,6 +43,11 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
   - `n_chroma=36`: those two, then a *fast harmony* vector (250 Hz - 2 kHz) from its own
     2048-sample window, which a new chord fills within a few frames where the 341 ms window,
     centred 170 ms back, needs ~9 (docs/model.md).
+  - `n_chroma=48`: those three, then a *bass salience* vector from the long window: for each
+    candidate bass pitch (MIDI 28-52) the weighted sum of the log magnitude at its first 8
+    harmonics, the loudest candidate per pitch class. A bass note's 3rd partial is its fifth, and
+    a cheap mic's high-pass removes its fundamental, so the folded bass vector often names the
+    fifth; summing the harmonics names the fundamental (docs/model.md, "Bass salience").
 """
 
 from __future__ import annotations
@@ -68,6 +73,32 @@ RMS_SCALE = 2.5
 
 
 @dataclass(frozen=True)
+class BassSalience:
+    """A 12-class vector naming the bass note's fundamental by subharmonic summation.
+
+    For each candidate pitch p in [lo, hi] (MIDI): salience(p) = sum over h = 1..harmonics of
+    decay^(h-1) x the mean of log(1 + |X| / scale) over the bins near h f_p (a Gaussian in pitch of
+    `width` semitones, normalised so that a harmonic counts the same wherever many bins cover a
+    semitone or one bin covers several). Each class takes its loudest candidate (an octave error
+    keeps the class), and the vector is divided by its loudest class + floor like the folded ones.
+    The log: one loud partial (the fifth, when the mic lost the fundamental) must not outweigh the
+    other partials that agree on the fundamental. `scale` is for an 8192-point window and scales
+    with the window length (a tone's magnitude does).
+
+    On 16 held-out procedural songs (room mic / clean), its loudest class names the score's chord
+    root on 63 % / 83 % of the frames after 4 s, the folded bass vector's on 34 % / 55 %.
+    """
+
+    lo: int = 28  # E1, 41 Hz
+    hi: int = 52  # E3, 165 Hz
+    harmonics: int = 8
+    decay: float = 0.9
+    width: float = 0.3
+    scale: float = 1.0  # ~ a -66 dBFS partial in an 8192-point window: quieter ones count ~linearly
+    floor: float = 1.0  # in salience units: -60 dBFS noise reads ~0.2, a bass line at a normal level ~0.9
+
+
+@dataclass(frozen=True)
 class ChromaLayout:
     """How a chroma vector set is read from the spectrum.
 
@@ -78,11 +109,13 @@ class ChromaLayout:
     bands: one 12-class vector per (f_min Hz, f_max Hz, pitch-class width in semitones[, window]):
         `window` samples ending at the frame's instant (default: the extractor's `chroma_fft`). A
         band with its own shorter window hears a change sooner; its floor scales with its length.
+    salience: a bass salience vector (`BassSalience`) after the bands, from the `chroma_fft` window.
     """
 
     magnitude: bool
     floor: float
     bands: tuple[tuple[float, ...], ...]
+    salience: BassSalience | None = None
 
     def windows(self, chroma_fft: int) -> list[tuple[int, list[tuple[float, float, float]]]]:
         """Consecutive bands that share a window, in order: [(window length, [(f_min, f_max, width)])]."""
@@ -106,7 +139,12 @@ CHROMA_LAYOUTS = {
     36: ChromaLayout(magnitude=True, floor=4.0, bands=((30.0, 160.0, 0.3), (160.0, 2000.0, 0.3),
                                                        (250.0, 2000.0, 0.5, 2048))),
 }
-CHROMA_CHOICES = "0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes) or 36 (24 + fast harmony)"
+# 36 + a bass salience vector (from the long window): the fundamental, where the folded bass vector
+# also hears its fifth (the 3rd partial).
+CHROMA_LAYOUTS[48] = ChromaLayout(magnitude=True, floor=4.0, bands=CHROMA_LAYOUTS[36].bands, salience=BassSalience())
+CHROMA_CHOICES = ("0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes), 36 (24 + fast harmony) "
+                  "or 48 (36 + bass salience)")
+CHROMA_SIZES = ", ".join(str(n) for n in sorted(CHROMA_LAYOUTS))  # "12, 24, 36, 48": for the messages that need chroma
 
 
 def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0, fast_mels: int = 0) -> int:
@@ -140,6 +178,24 @@ def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: 
     d = torch.minimum(d, 12.0 - d)
     fb = torch.exp(-0.5 * (d / width) ** 2)
     fb[(freqs < f_min) | (freqs > f_max)] = 0.0
+    return fb.to(torch.float32)
+
+
+def salience_filterbank(sample_rate: int, n_fft: int, sal: BassSalience) -> torch.Tensor:
+    """(n_fft // 2 + 1, 12 k) float32: each bin's weight in the salience of each candidate pitch,
+    columns from pitch 12 (lo // 12) up in k whole octaves (candidates outside [lo, hi]: all zero),
+    so that `.unflatten(-1, (k, 12))` lines the columns up by pitch class."""
+    freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate, dtype=torch.float64)
+    pitch = 69.0 + 12.0 * torch.log2(freqs.clamp_min(1e-3) / 440.0)
+    base = 12 * (sal.lo // 12)
+    fb = torch.zeros(freqs.numel(), 12 * (sal.hi // 12 - sal.lo // 12 + 1), dtype=torch.float64)
+    for p in range(sal.lo, sal.hi + 1):
+        for h in range(1, sal.harmonics + 1):
+            kernel = torch.exp(-0.5 * ((pitch - p - 12.0 * np.log2(h)) / sal.width) ** 2)
+            kernel[0] = 0.0  # DC is no partial
+            # Unit area (at most 1 per bin): where a semitone spans many bins, a harmonic still
+            # counts once; below ~100 Hz a bin spans more than a semitone and the nearest bins count.
+            fb[:, p - base] += sal.decay ** (h - 1) * kernel / kernel.sum().clamp_min(1.0)
     return fb.to(torch.float32)
 
 
@@ -236,6 +292,20 @@ class FeatureExtractor:
             floor = self.chroma_layout.floor * n / self.chroma_fft  # a tone folds to a magnitude ~ window length
             self.chroma_parts.append((n, torch.hann_window(n, periodic=True, device=self.device),
                                       fb[:bins].to(self.device), floor))
+        # The bass salience: (its filterbank (bins, 12 k), scale, floor), from the chroma_fft window's
+        # spectrum (the first part with that window folds at least as many bins).
+        self.salience: tuple[torch.Tensor, float, float] | None = None
+        sal = self.chroma_layout.salience if n_chroma else None
+        if sal is not None:
+            part = next(k for k, (n, _) in enumerate(groups) if n == self.chroma_fft)
+            sfb = salience_filterbank(self.sample_rate, self.chroma_fft, sal)
+            sbins = int(sfb.any(dim=1).nonzero().max()) + 1
+            n, window, fb, floor = self.chroma_parts[part]
+            if sbins > fb.shape[0]:  # the salience reaches above the bands' top bin: fold more bins
+                fb = torch.cat([fb, fb.new_zeros(sbins - fb.shape[0], fb.shape[1])])
+                self.chroma_parts[part] = (n, window, fb, floor)
+            self.salience_part = part
+            self.salience = (sfb[:sbins].to(self.device), sal.scale * self.chroma_fft / 8192, sal.floor)
         # (n_fft // 2 + 1, n_mels)
         self.mel_fb = mel_filterbank(self.sample_rate, self.n_fft, self.n_mels, f_min=20.0).to(self.device)
         # The fast block: fast_mels log-mel bands of the newest fast_fft samples and their rise
@@ -253,6 +323,8 @@ class FeatureExtractor:
         self.window = self.window.to(self.device)
         self.mel_fb = self.mel_fb.to(self.device)
         self.chroma_parts = [(n, w.to(self.device), fb.to(self.device), floor) for n, w, fb, floor in self.chroma_parts]
+        if self.salience is not None:
+            self.salience = (self.salience[0].to(self.device),) + self.salience[1:]
         if self.fast_mels:
             self.fast_win, self.fast_fb = self.fast_win.to(self.device), self.fast_fb.to(self.device)
         return self
@@ -295,12 +367,20 @@ class FeatureExtractor:
             fprev = torch.cat([prev_logmel[:, None, self.n_mels:], fast[:, :-1]], dim=1)
             parts += [(fast - MEL_CENTER) / MEL_SCALE, (fast - fprev).clamp_min(0.0) / FLUX_SCALE]
             last = torch.cat([last, fast[:, -1]], dim=-1)
-        for n, window, fb, floor in self.chroma_parts:
+        salience = None
+        for k, (n, window, fb, floor) in enumerate(self.chroma_parts):
             cspec = torch.fft.rfft(windows[..., windows.shape[-1] - n:] * window, dim=-1)[..., : fb.shape[0]]  # (B, T, bins)
             cpower = cspec.real.square() + cspec.imag.square()
             folded = (cpower.sqrt() if self.chroma_layout.magnitude else cpower) @ fb  # (B, T, 12 x bands)
             folded = folded.unflatten(-1, (-1, 12))  # (B, T, bands, 12): each vector divided by its own loudest class
             parts.append((folded / (folded.amax(dim=-1, keepdim=True) + floor)).flatten(-2))
+            if self.salience is not None and k == self.salience_part:
+                sfb, scale, sfloor = self.salience
+                # (B, T, octaves, 12) -> each class's loudest candidate, (B, T, 12)
+                salience = (torch.log1p(cpower[..., : sfb.shape[0]].sqrt() / scale) @ sfb).unflatten(-1, (-1, 12)).amax(-2)
+                salience = salience / (salience.amax(dim=-1, keepdim=True) + sfloor)
+        if salience is not None:  # after every band's vector
+            parts.append(salience)
         return torch.cat(parts, dim=-1), last
 
     def extract(self, audio: torch.Tensor | np.ndarray) -> torch.Tensor:

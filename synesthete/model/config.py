@@ -15,7 +15,7 @@ from typing import Any
 
 from synesthete.config import require
 from synesthete.constants import FPS, SAMPLE_RATE, STEMS, TRAIN_SIZE
-from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, FAST_FFT, feature_width
+from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, CHROMA_SIZES, FAST_FFT, feature_width
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class ModelConfig:
                 CHROMA_CHOICES, self.n_chroma)
         if self.harmony_hidden < 0 or (self.harmony_hidden and not self.n_chroma):
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
+                             f"set n_chroma = {CHROMA_SIZES} (or harmony_hidden = 0)")
         require(self.bar_hidden >= 0, "bar_hidden", ">= 0 (0 = no bar path)", self.bar_hidden)
         require(self.harmony_into in ("latent", "palette"), "harmony_into", '"latent" or "palette"',
                 self.harmony_into)
@@ -348,7 +348,7 @@ class HearingConfig:
         require(self.fast_fft >= 64, "fast_fft", ">= 64 samples", self.fast_fft)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
-                             "set n_chroma = 12, 24 or 36 (or harmony_hidden = 0)")
+                             f"set n_chroma = {CHROMA_SIZES} (or harmony_hidden = 0)")
 
     @property
     def n_features(self) -> int:

@@ -57,7 +57,7 @@ def test_streaming_equals_batch_for_random_chunkings(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192), (36, 8192)])
+@pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192), (36, 8192), (48, 8192), (48, 4096)])
 def test_streaming_equals_batch_with_chroma(seed, n_chroma, chroma_fft):
     audio = music_like(1.0, seed)
     batch = FeatureExtractor(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft).extract(torch.from_numpy(audio))[0]
@@ -192,6 +192,63 @@ def test_the_fast_harmony_vector_hears_a_chord_change_first():
     assert first[1] <= 3 and first[0] >= first[1] + 4, first
 
 
+def bass_note(midi: float, partials: dict[int, float], seconds: float = 0.6) -> torch.Tensor:
+    """A bass note as its partials {harmonic: amplitude} (a high-passed one: no fundamental)."""
+    t = torch.arange(int(SR * seconds), dtype=torch.float64) / SR
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    return sum(a * torch.sin(2 * torch.pi * h * f0 * t) for h, a in partials.items()).to(torch.float32)
+
+
+def test_the_bass_salience_names_the_fundamental_where_the_folded_bass_hears_the_fifth():
+    """n_chroma = 48: an E1 bass through a cheap mic's high-pass (no fundamental, the octave
+    quieter than the 3rd partial, B): the folded bass vector (features 66:78) names B, the fifth;
+    the salience vector (the last 12) names E. Layout 36's 36 values come first, bit for bit."""
+    fx = FeatureExtractor(SR, FPS, n_chroma=48, chroma_fft=8192)
+    assert fx.n_features == 64 + 2 + 48 and fx.span == 8192
+    audio = bass_note(28, {2: 0.05, 3: 0.2, 4: 0.12, 5: 0.08, 6: 0.06, 7: 0.04, 8: 0.03})
+    feats = fx.extract(audio)[0]
+    torch.testing.assert_close(feats[:, :-12], FeatureExtractor(SR, FPS, n_chroma=36, chroma_fft=8192).extract(audio)[0],
+                               atol=0, rtol=0)
+    folded, salience = feats[-1, 66:78], feats[-1, -12:]
+    assert int(folded.argmax()) == 11, folded  # B: the 3rd partial
+    assert int(salience.argmax()) == 4 and salience[4] > 0.8 and salience[11] < salience[4] - 0.1, salience
+    # A full A1 note with a C major triad above it: the salience still names A (the triad's
+    # partials feed candidates too, but the bass's many partials agree on A).
+    chord = bass_note(33, {1: 0.2, 2: 0.1, 3: 0.06, 4: 0.04}) + tones([261.63, 329.63, 392.0], 0.6)
+    assert int(fx.extract(chord)[0, -1, -12:].argmax()) == 9
+    # Silence reads 0, faint noise (-60 dBFS) low, not a random normalised vector.
+    assert fx.extract(torch.zeros(SR // 2))[0, -1, -12:].abs().max() == 0
+    torch.manual_seed(0)
+    assert fx.extract(1e-3 * torch.randn(SR // 2))[0, -1, -12:].max() < 0.5
+
+
+def test_the_bass_salience_is_the_documented_harmonic_sum():
+    """The salience vector against its definition (BassSalience) written out per candidate and
+    harmonic: log magnitudes, Gaussian kernels of unit area, decay^(h-1), loudest candidate per
+    class, divided by the loudest class + floor."""
+    from synesthete.features import CHROMA_LAYOUTS
+
+    sal = CHROMA_LAYOUTS[48].salience
+    n = 8192
+    torch.manual_seed(1)
+    audio = 0.05 * torch.randn(SR // 2) + bass_note(31, {1: 0.1, 2: 0.2, 3: 0.1}, 0.5)
+    mag = torch.fft.rfft((audio[-n:] * torch.hann_window(n, periodic=True)).double()).abs()
+    freqs = torch.fft.rfftfreq(n, 1 / SR, dtype=torch.float64)
+    pitch = 69 + 12 * torch.log2(freqs.clamp_min(1e-3) / 440)
+    loud = torch.log1p(mag / sal.scale)
+    per_class = torch.zeros(12, dtype=torch.float64)
+    for p in range(sal.lo, sal.hi + 1):
+        total = 0.0
+        for h in range(1, sal.harmonics + 1):
+            k = torch.exp(-0.5 * ((pitch - p - 12 * np.log2(h)) / sal.width) ** 2)
+            k[0] = 0
+            total += sal.decay ** (h - 1) * float((k * loud).sum() / max(float(k.sum()), 1.0))
+        per_class[p % 12] = max(per_class[p % 12], total)
+    expected = (per_class / (per_class.max() + sal.floor)).float()
+    torch.testing.assert_close(FeatureExtractor(SR, FPS, n_chroma=48, chroma_fft=n).extract(audio)[0, -1, -12:],
+                               expected, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("n_chroma, chroma_fft", [(12, 4096), (24, 8192)])
 def test_chroma_folds_only_the_bins_its_bands_cover(n_chroma, chroma_fft):
     # The extractor folds the spectrum up to the top band's f_max only (a speed-up): above it is
@@ -220,7 +277,7 @@ def test_chroma_is_causal_and_off_by_default():
     changed = audio.clone()
     changed[(t + 1) * HOP :] = torch.randn(changed.numel() - (t + 1) * HOP)
     torch.testing.assert_close(fx.extract(changed)[0, : t + 1], fx.extract(audio)[0, : t + 1])
-    for bad in (7, 30):
+    for bad in (7, 30, 60):
         with pytest.raises(ValueError, match="n_chroma"):
             FeatureExtractor(SR, FPS, n_chroma=bad)
 

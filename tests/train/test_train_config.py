@@ -30,7 +30,7 @@ OUT_OF_RANGE = [
     ("data.augment_prob=1.5", "data.augment_prob must be in [0, 1]"),
     ("eval.size=4", "eval.size must be >= 8"),
     ("model.latent_dim=0", "model.latent_dim must be >= 1"),
-    ("model.n_chroma=5", "model.n_chroma must be 0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes) or 36"),
+    ("model.n_chroma=5", "model.n_chroma must be 0 (off), 12 (pitch classes), 24 (bass and harmony pitch classes), 36 (24 + fast harmony) or 48"),
     ('model.harmony_into="colour"', 'model.harmony_into must be "latent" or "palette"'),
     ("model.bridge.hidden=0", "model.bridge.hidden must be >= 1"),
     ("model.encoder.kernel=0", "model.encoder.kernel must be >= 1"),

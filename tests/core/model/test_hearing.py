@@ -149,12 +149,12 @@ def test_no_style_or_control_input():
         model.step(torch.zeros(1, 3, model.cfg.n_features), model.init_state(1))
 
 
-@pytest.mark.parametrize("band_flux, fast_mels", [(0, 0), (4, 0), (0, 8)])
-def test_outputs_are_causal_in_audio(band_flux, fast_mels):
+@pytest.mark.parametrize("band_flux, fast_mels, n_chroma", [(0, 0, 24), (4, 0, 24), (0, 8, 24), (0, 0, 48)])
+def test_outputs_are_causal_in_audio(band_flux, fast_mels, n_chroma):
     """Changing audio after sample (t + 1) * hop changes no field up to frame t (with or without
     the per-band flux features or the fast block, whose previous frame and newest samples are what
-    they add)."""
-    model = tiny_hearing(band_flux=band_flux, fast_mels=fast_mels)
+    they add, and with the bass salience chroma)."""
+    model = tiny_hearing(band_flux=band_flux, fast_mels=fast_mels, n_chroma=n_chroma)
     assert model.cfg.n_features == 16 + 2 + band_flux + 2 * fast_mels + model.cfg.n_chroma
     fx = FeatureExtractor.for_model(model.cfg)
     g = torch.Generator().manual_seed(3)

@@ -183,7 +183,7 @@ def test_decoding_selected_frames_equals_those_frames_of_the_full_decode():
         torch.testing.assert_close(some[b], full[b, idx[b]])
 
 
-@pytest.mark.parametrize("n_chroma", [12, 24])
+@pytest.mark.parametrize("n_chroma", [12, 24, 48])
 def test_chroma_features_widen_the_input_and_old_configs_stay_without(n_chroma):
     from synesthete.features import FeatureExtractor
 
