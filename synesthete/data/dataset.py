@@ -240,13 +240,19 @@ class HearingDataConfig(ClipTiming):
     # synesthete.audio.masking), which the onset loss leaves out. Off: every score hit is a target.
     onset_mask: bool = False
     onset_masked_db: float = -10.0
+    # This share of the items are crops of human-written MIDI pieces from the pool at `midi_pool`
+    # (synesthete.data.midi_pool): item i is one when floor((i + 1) x share) > floor(i x share), so
+    # every run of items holds the share exactly (2 of each 8 at 0.25). With a share > 0 every item
+    # carries "label_mask" (synesthete.data.labels). 0: procedural clips only, as before.
+    midi_share: float = 0.0
+    midi_pool: str = "runs/midi_pool"
 
     def __post_init__(self) -> None:
         if not self.clip_seconds > 0:
             raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
         if self.fps <= 0 or self.sample_rate % self.fps:
             raise ValueError(f"data.fps={self.fps} must be positive and divide the sample rate {self.sample_rate}")
-        for name in ("augment_prob", "room_prob"):
+        for name in ("augment_prob", "room_prob", "midi_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.onset_masked_db < 0:
@@ -270,29 +276,56 @@ class HearingClips(IndexedStream):
         self.start_index = int(start_index)
         self._augment = MicAugment(cfg.sample_rate, {"room": cfg.room_prob})
         self.features = features
+        self._pool = None
+        if cfg.midi_share > 0:  # checked now (one clear line), loaded where the items are made (a worker)
+            from synesthete.data.midi_pool import MidiPool
+
+            self._pool = MidiPool(cfg.midi_pool, cfg.sample_rate)
+
+    def is_midi(self, index: int) -> bool:
+        """Whether item `index` is a MIDI pool crop (HearingDataConfig.midi_share)."""
+        share = self.cfg.midi_share
+        return share > 0 and np.floor((index + 1) * share) > np.floor(index * share)
 
     def _make_item(self, index: int) -> dict[str, torch.Tensor]:
         from synesthete.audio.engine import render_clip
-        from synesthete.music_state import FIELDS
+        from synesthete.data.labels import LABEL_COLUMNS
 
         cfg = self.cfg
         music_seed, rng_seed, _ = item_seed(cfg.seed, index).generate_state(3)
         rng = np.random.default_rng(rng_seed)
         n_frames, n_samples = cfg.n_frames, cfg.n_frames * cfg.hop
+        if self.is_midi(index):
+            # the same rng draws the crop, then (as for a procedural clip) the augmentation
+            audio, state, mask, _, _ = self._pool.crop(rng, n_frames, cfg.fps)
+            ignore = np.zeros((n_frames, len(STEMS)), np.float32)  # no stems to hear, so none masked by the mix
+            return self._item(index, audio, state, rng, ignore, mask)
         clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate)
         audio = np.zeros(n_samples, np.float32)
         audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]
+        state = clip.score.music_state(cfg.fps, n_frames)
+        ignore = self._masked_frames(clip, n_frames) if cfg.onset_mask else None
+        return self._item(index, audio, state, rng, ignore, np.ones(len(LABEL_COLUMNS), np.float32))
+
+    def _item(self, index: int, audio: np.ndarray, state, rng: np.random.Generator, ignore: np.ndarray | None,
+              mask: np.ndarray) -> dict[str, torch.Tensor]:
+        """The item of a clip's audio and exact state: MicAugment (augment_prob), the state's fields,
+        "onset_ignore" with onset_mask, "label_mask" with a MIDI share, the features."""
+        from synesthete.music_state import FIELDS
+
+        cfg = self.cfg
         if rng.random() < cfg.augment_prob:
             audio = self._augment(audio, rng)
-        state = clip.score.music_state(cfg.fps, n_frames)
         audio_t = torch.from_numpy(np.ascontiguousarray(audio))
         item = {"audio": audio_t, "index": torch.tensor(index, dtype=torch.int64)}
         for f in FIELDS[1:]:
             item[f"state.{f.name}"] = torch.from_numpy(np.ascontiguousarray(getattr(state, f.name), np.float32))
         if cfg.onset_mask:
-            item["onset_ignore"] = torch.from_numpy(self._masked_frames(clip, n_frames))
+            item["onset_ignore"] = torch.from_numpy(ignore)
+        if cfg.midi_share > 0:
+            item["label_mask"] = torch.from_numpy(mask)
         if self.features is not None:
-            item["features"] = self.features.extract(audio_t)[0, :n_frames]  # (T, F)
+            item["features"] = self.features.extract(audio_t)[0, :cfg.n_frames]  # (T, F)
         return item
 
     def _masked_frames(self, clip, n_frames: int) -> np.ndarray:

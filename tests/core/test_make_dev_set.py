@@ -13,6 +13,8 @@ import numpy as np
 import pretty_midi
 import pytest
 
+from synesthete.data import midi_truth
+
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("make_dev_set", ROOT / "scripts" / "make_dev_set.py")
 make_dev_set = importlib.util.module_from_spec(spec)
@@ -64,7 +66,7 @@ def midi_file(tmp_path_factory) -> Path:
 
 def test_ground_truth_from_tempo_map_time_signatures_and_channel_10(midi_file: Path) -> None:
     pm = pretty_midi.PrettyMIDI(str(midi_file))
-    truth = make_dev_set.ground_truth(pm, 0.0, 8.0)
+    truth = midi_truth.ground_truth(pm, 0.0, 8.0)
     four = [0.5 * k for k in range(8)]  # 8 beats at 120 BPM
     three = [4.0 + (2 / 3) * k for k in range(6)]  # then 6 at 90 BPM
     assert truth["beats"] == pytest.approx(four + three, abs=1e-5)
@@ -79,23 +81,23 @@ def test_ground_truth_from_tempo_map_time_signatures_and_channel_10(midi_file: P
     assert truth["tempo_changes"] == [[0.0, 120.0], [4.0, 90.0]]
     assert truth["grid_fit"] == 1.0  # every note on a 16th of the tempo map
     beats = pm.get_beats()
-    assert make_dev_set.grid_fit(np.array([0.25, 0.5 + 1 / 6, 4 + 2 / 9]), beats) == 1.0  # 16th, triplet 8th, triplet
-    assert make_dev_set.grid_fit(np.array([0.06, 0.56, 1.06, 1.25]), beats) == 0.25  # played 60 ms off the grid
+    assert midi_truth.grid_fit(np.array([0.25, 0.5 + 1 / 6, 4 + 2 / 9]), beats) == 1.0  # 16th, triplet 8th, triplet
+    assert midi_truth.grid_fit(np.array([0.06, 0.56, 1.06, 1.25]), beats) == 0.25  # played 60 ms off the grid
     # an excerpt: times from its start, only what falls inside, the signature in force at its start
-    part = make_dev_set.ground_truth(pm, 2.0, 3.0)
+    part = midi_truth.ground_truth(pm, 2.0, 3.0)
     assert part["beats"] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.0 + 2 / 3], abs=1e-5)
     assert part["downbeats"] == pytest.approx([0.0, 2.0], abs=1e-5)
     assert part["time_signatures"] == [[0.0, 4, 4], [2.0, 3, 4]]
-    assert make_dev_set.choose_start(pm, 1.0, 3.0) == pytest.approx(2.0)
+    assert midi_truth.choose_start(pm, 1.0, 3.0) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="leaves"):
-        make_dev_set.choose_start(pm, 1.0, 60.0)
+        midi_truth.choose_start(pm, 1.0, 60.0)
 
 
 def test_rendered_excerpt_lines_up_with_its_ground_truth(midi_file: Path, tmp_path: Path) -> None:
     # the kicks must sound where the truth says: the audio's energy jumps within 10 ms of each one
     wav = tmp_path / "x.wav"
     make_dev_set.render_excerpt(midi_file, wav, 2.0, 5.0, tmp_path)
-    audio, sr = make_dev_set.read_wav(wav)
+    audio, sr = midi_truth.read_wav(wav)
     assert audio.shape == (5 * sr, 2) and 0.85 < np.abs(audio).max() <= 0.91
     mono = audio.mean(axis=1)
     hop = int(0.005 * sr)

@@ -64,6 +64,12 @@ class HearingDataSettings:
     # onset loss: neither a hit to find nor a silence to keep (synesthete.audio.masking).
     onset_mask: bool = False
     onset_masked_db: float = -10.0
+    # This share of each batch's clips are random crops of human-written MIDI pieces, pre-rendered
+    # in the pool folder `midi_pool` (`synesthete-midi-pool` builds it; synesthete.data.midi_pool),
+    # their chords, energy, melody and unnamed stems masked out of the losses (docs/training.md).
+    # 0: procedural songs only (the shipped recipe).
+    midi_share: float = 0.0
+    midi_pool: str = "runs/midi_pool"
 
     def __post_init__(self) -> None:
         require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
@@ -74,6 +80,8 @@ class HearingDataSettings:
         require(0 <= self.augment_prob <= 1, "augment_prob", "in [0, 1]", self.augment_prob)
         require(0 <= self.room_prob <= 1, "room_prob", "in [0, 1]", self.room_prob)
         require(self.onset_masked_db < 0, "onset_masked_db", "< 0 (dB under the rest of the mix)", self.onset_masked_db)
+        require(0 <= self.midi_share <= 1, "midi_share", "in [0, 1] (the share of each batch cropped from the MIDI pool)",
+                self.midi_share)
 
 
 @dataclass(frozen=True)
@@ -171,7 +179,7 @@ def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
     m, d = cfg.model, cfg.data
     return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
                              augment_prob=d.augment_prob, room_prob=d.room_prob, onset_mask=d.onset_mask,
-                             onset_masked_db=d.onset_masked_db)
+                             onset_masked_db=d.onset_masked_db, midi_share=d.midi_share, midi_pool=d.midi_pool)
 
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
@@ -285,39 +293,87 @@ def next_beat_is_first(target: dict[str, torch.Tensor], fps: float) -> torch.Ten
     return torch.where(beats > 0, downbeats, last.float())
 
 
+def _later(x: torch.Tensor, frames: int, fill: float = 0.0) -> torch.Tensor:
+    """(B, T, ...) -> the same, `frames` later along T: the first frames `fill`, the last ones dropped."""
+    return torch.cat([torch.full_like(x[:, :frames], fill), x[:, : x.shape[1] - frames]], dim=1)
+
+
+def _masked_mean(loss: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """Mean of an elementwise loss (B, T, ...) over the kept clips' elements; keep: (B,) or
+    (B, columns) of {0, 1} (None: every element), broadcast over time. Nothing kept: 0."""
+    if keep is None:
+        return loss.mean()
+    keep = keep.reshape(keep.shape[0], 1, *keep.shape[1:]).expand_as(loss)
+    return (loss * keep).sum() / keep.sum().clamp_min(1.0)
+
+
+def _unknown_frames(keep: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+    """A (B,) or (B, S) label mask -> `tolerant_onset_loss`'s ignore (B, T, S) like `like`: every
+    frame of an unknown field is left out, as a masked hit's are."""
+    if keep is None:
+        return None
+    return (1.0 - keep.reshape(keep.shape[0], 1, -1)).expand_as(like).contiguous()
+
+
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
                    w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame",
-                   onset_ignore: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                   onset_ignore: torch.Tensor | None = None,
+                   label_mask: torch.Tensor | None = None, beat_lag: int = 0) -> dict[str, torch.Tensor]:
     """One loss per head (the table in the module docstring) and their weighted "total".
     raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score at `fps`;
     downbeat_head: what the downbeat head says (`HearingConfig.downbeat_head`);
-    onset_ignore (B, T, stems): masked hits' frames, left out of the onset loss (`tolerant_onset_loss`)."""
+    onset_ignore (B, T, stems): masked hits' frames, left out of the onset loss (`tolerant_onset_loss`);
+    label_mask (B, len(LABEL_COLUMNS)): which fields each clip knows (synesthete.data.labels; a MIDI
+    piece knows no chords): each head's loss is taken over the clips that know its field only, the
+    confidence group's over the clips that know every field of its group. None: all known;
+    beat_lag (`HearingConfig.beat_lag`): the beat and downbeat targets (and their off-beat weights)
+    this many frames after the score's beat, where the tracker expects the heads to say it."""
+    from synesthete.data.labels import field_mask, group_mask
+
     raw = {k: v.float() for k, v in raw.items()}
+    keep = (lambda name: field_mask(label_mask, name)) if label_mask is not None else (lambda name: None)  # noqa: E731
     hits = (target["onset"] > 0).float()
+    unknown_onsets = _unknown_frames(keep("onset"), hits)
+    if unknown_onsets is not None:
+        onset_ignore = unknown_onsets if onset_ignore is None else torch.maximum(onset_ignore, unknown_onsets)
     if w.onset_shift:  # (B, T, S): each hit's target one frame later (a hit on the crop's last frame falls out)
-        hits = F.pad(hits[:, :-1], (0, 0, 1, 0))
-        onset_ignore = F.pad(onset_ignore[:, :-1], (0, 0, 1, 0)) if onset_ignore is not None else None
+        hits = _later(hits, 1)
+        onset_ignore = _later(onset_ignore, 1) if onset_ignore is not None else None
     beats, downbeats = beat_frames(target, fps)
     beat_neg, downbeat_neg = offbeat_weights(target, fps, w.beat_offbeat, w.downbeat_offbeat)
+    if beat_lag:  # a beat on the crop's last frames falls out; the first frames say no beat
+        beats, downbeats = _later(beats, beat_lag), _later(downbeats, beat_lag)
+        beat_neg = _later(beat_neg, beat_lag, fill=1.0) if beat_neg is not None else None
+        downbeat_neg = _later(downbeat_neg, beat_lag, fill=1.0) if downbeat_neg is not None else None
     if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE
-        downbeat_loss = F.binary_cross_entropy_with_logits(raw["downbeat"], next_beat_is_first(target, fps))
+        downbeat_loss = _masked_mean(F.binary_cross_entropy_with_logits(
+            raw["downbeat"], next_beat_is_first(target, fps), reduction="none"), keep("bar_phase"))
     else:
         downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight,
+                                            ignore=_unknown_frames(keep("bar_phase"), downbeats[..., None]),
                                             neg_weight=downbeat_neg)
+    groups = None if label_mask is None else torch.stack([group_mask(label_mask, g) for g in HEAD_CONFIDENCE_GROUPS], 1)
+    mse = lambda head, name: _masked_mean(  # noqa: E731
+        F.mse_loss(torch.sigmoid(raw[head]), target[name], reduction="none"), keep(name))
     losses = {
         "onset": tolerant_onset_loss(raw["onset"], hits, w.onset_pos_weight, w.onset_focal, w.onset_late_frames,
                                      onset_ignore),
-        "env": F.mse_loss(torch.sigmoid(raw["env"]), target["env"]),
+        "env": mse("env", "env"),
         "beat": tolerant_onset_loss(raw["beat"][..., None], beats[..., None], w.beat_pos_weight,
-                                    neg_weight=beat_neg),
+                                    ignore=_unknown_frames(keep("beat_phase"), beats[..., None]), neg_weight=beat_neg),
         "downbeat": downbeat_loss,
-        "tempo": F.mse_loss(raw["tempo"], torch.log(target["tempo"].clamp_min(1.0) / TEMPO_REF)),
-        "chord_root": F.cross_entropy(raw["chord_root"].reshape(-1, 12), target["chord_root"].long().reshape(-1)),
-        "chord_quality": F.cross_entropy(raw["chord_quality"].flatten(0, 1), target["chord_quality"].long().reshape(-1)),
-        "energy": F.mse_loss(torch.sigmoid(raw["energy"]), target["energy"]),
-        "melody": F.mse_loss(torch.sigmoid(raw["melody"]), target["melody"]),
-        "bass": F.mse_loss(torch.sigmoid(raw["bass"]), target["bass"]),
-        "confidence": F.binary_cross_entropy_with_logits(raw["confidence"], correctness(raw, target)),
+        "tempo": _masked_mean(F.mse_loss(raw["tempo"], torch.log(target["tempo"].clamp_min(1.0) / TEMPO_REF),
+                                         reduction="none"), keep("tempo")),
+        "chord_root": _masked_mean(F.cross_entropy(raw["chord_root"].transpose(1, 2), target["chord_root"].long(),
+                                                   reduction="none"), keep("chord_root")),
+        "chord_quality": _masked_mean(F.cross_entropy(raw["chord_quality"].transpose(1, 2),
+                                                      target["chord_quality"].long(), reduction="none"),
+                                      keep("chord_quality")),
+        "energy": mse("energy", "energy"),
+        "melody": mse("melody", "melody"),
+        "bass": mse("bass", "bass"),
+        "confidence": _masked_mean(F.binary_cross_entropy_with_logits(raw["confidence"], correctness(raw, target),
+                                                                      reduction="none"), groups),
     }
     losses["total"] = sum(getattr(w, k) * v for k, v in losses.items())
     return losses
@@ -335,7 +391,7 @@ def make_held_out(cfg: HearingTrainConfig) -> list[HeldOutSong]:
     room-mic augmented when eval.augment, at the model's rates."""
     e = cfg.eval
     data = HearingClips(replace(hearing_data_config(cfg), clip_seconds=e.clip_seconds,
-                                augment_prob=1.0 if e.augment else 0.0, seed=e.seed_base),
+                                augment_prob=1.0 if e.augment else 0.0, seed=e.seed_base, midi_share=0.0),
                         features=FeatureExtractor.for_model(cfg.model))
     songs = []
     for i in range(e.n_seeds):
@@ -459,6 +515,10 @@ def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device:
 class HearingTrainer(TrainerBase):
     def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
         cfg, self.resume_state = self._resumed_config(cfg, resume, HearingTrainConfig, "hearing")
+        if cfg.data.midi_share > 0:  # a missing pool is one line now, not a worker's traceback later
+            from synesthete.data.midi_pool import MidiPool
+
+            MidiPool(cfg.data.midi_pool, cfg.model.sample_rate)
         self._begin(cfg, progress)
         self.model = build_hearing_model(cfg.model).to(self.device)
         self.features = FeatureExtractor.for_model(cfg.model, "cpu")
@@ -511,8 +571,9 @@ class HearingTrainer(TrainerBase):
         # fp32 throughout: the target machine may lack bf16 (and AVX-512), and the figures must hold there.
         raw = self.model(feats)
         ignore = batch["onset_ignore"].to(self.device, non_blocking=True) if "onset_ignore" in batch else None
+        mask = batch["label_mask"].to(self.device, non_blocking=True) if "label_mask" in batch else None
         return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps,
-                                            self.cfg.model.downbeat_head, ignore))
+                                            self.cfg.model.downbeat_head, ignore, mask, self.cfg.model.beat_lag))
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
