@@ -99,7 +99,8 @@ def per_song(tracker, fps: float, acts, truths, names: list[str]) -> None:
         first = np.searchsorted(tb, tdb - 1e-3)  # the true downbeats' indices on the beat grid
         meter = int(np.median(np.diff(first))) if len(first) > 1 else 4
         on = lambda times: np.interp(times[times >= MIN_TIME_S], tb, grid, left=np.nan, right=np.nan)  # noqa: E731
-        at_beats = np.ceil(tb * fps - 1e-9).astype(int) - 1
+        # the frames whose activations say each true beat: its own, `beat_lag` frames on
+        at_beats = np.ceil(tb * fps - 1e-9).astype(int) - 1 + tracker.lag
         ok = (at_beats >= MIN_TIME_S * fps) & (at_beats < len(b) - 1)
         peak = lambda x, f: np.max(x[f - 1: f + 2])  # noqa: E731  (the +-1 frame the loss tolerates)
         which = (np.arange(len(tb)) - (first[0] if len(first) else 0)) % meter
@@ -141,7 +142,7 @@ def main() -> None:
         grid = [dict(g, **{key: float(v)}) for g in grid for v in values.split(",")]
     for g in grid:
         tcfg = dataclasses.replace(cfg.tracker, **g)
-        tracker = build("tracker", tcfg.name, fps=cfg.fps, cfg=tcfg)
+        tracker = build("tracker", tcfg.name, fps=cfg.fps, cfg=tcfg, lag=cfg.beat_lag)
         if args.per_song:
             print(g or "checkpoint's tracker")
             per_song(tracker, cfg.fps, acts, truths, names)

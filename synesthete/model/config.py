@@ -311,6 +311,15 @@ class HearingConfig:
     # asks the memory to count the beats of the bar on every frame, not once a bar. "frame" by
     # default so that a checkpoint stored without the key keeps its meaning.
     downbeat_head: str = "frame"
+    # The beat and downbeat heads say that a beat fell this many frames ago (the trainer shifts
+    # their targets, the tracker expects their evidence that late). On the beat's own frame its
+    # hit is barely in the audio (the Hann window's falling tail): a kick on the beat is hard to
+    # tell from the off-beat's open hat and bass there, and the heads fired on the eighth nearly
+    # as much as on the beat; a frame later it is plain. The tracker predicts the beat from its
+    # tempo, so the phase still wraps on the beat's own frame: a steady beat costs no latency,
+    # only a tempo change is followed a frame later. 0 = the beat's own frame (checkpoints
+    # stored without the key).
+    beat_lag: int = 0
     # The onset threshold of each stem (STEMS order) that the event detector reads hits with,
     # calibrated by the trainer on its validation songs at the end of training
     # (synesthete.music_events.detector_config). Not a weight: empty (an older checkpoint, or
@@ -326,6 +335,9 @@ class HearingConfig:
                 CHROMA_CHOICES, self.n_chroma)
         require(self.downbeat_head in DOWNBEAT_HEADS, "downbeat_head", f"one of {', '.join(DOWNBEAT_HEADS)}",
                 self.downbeat_head)
+        require(0 <= self.beat_lag <= 3, "beat_lag", "0 (the beat's own frame) .. 3 frames later", self.beat_lag)
+        require(not (self.beat_lag and self.downbeat_head == "next_beat"), "beat_lag",
+                '0 with downbeat_head = "next_beat" (a dense target has no frame to move)', self.beat_lag)
         require(self.harmony_hidden >= 0, "harmony_hidden", ">= 0 (0 = chord heads on the latent)",
                 self.harmony_hidden)
         require(self.band_flux >= 0 and (not self.band_flux or self.n_mels % self.band_flux == 0), "band_flux",

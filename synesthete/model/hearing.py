@@ -90,7 +90,7 @@ class HearingModel(nn.Module):
         width = rhythm + cfg.harmony_hidden
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
         try:
-            self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker)
+            self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
         except KeyError as e:
             raise ValueError(f"model.tracker.name: {e.args[0]}") from None
 

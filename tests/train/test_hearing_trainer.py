@@ -360,3 +360,35 @@ def test_the_shifted_onset_target_is_the_frame_after_the_hit():
     assert onset_loss(4, shift=0) > 0.5 and onset_loss(3, shift=1) > 0.5  # the other alone misses it
     with pytest.raises(ValueError, match="onset_shift"):
         HearingLossConfig(onset_shift=2)
+
+
+@pytest.mark.parametrize("lag", [1, 2])
+def test_with_beat_lag_the_beat_and_downbeat_targets_are_lag_frames_after_the_beat(lag):
+    """HearingConfig.beat_lag: the heads are trained to say a beat `lag` frames after the score's
+    beat frame (the tracker expects it there), and the off-beat weights move with them."""
+    fps, n = 60, 240
+    target = {"tempo": torch.full((1, n), 120.0)}  # a beat every 30 frames, a bar of 4 beats
+    phase = (torch.arange(n, dtype=torch.float32) + 1.0) / 30.0
+    target["beat_phase"], target["bar_phase"] = (phase % 1.0)[None], ((phase / 4.0) % 1.0)[None]
+    beats, downbeats = beat_frames(target, fps)
+    b_frames, d_frames = torch.nonzero(beats[0]).flatten(), torch.nonzero(downbeats[0]).flatten()
+    assert len(b_frames) >= 7 and len(d_frames) >= 2
+
+    def heads_on(frames: torch.Tensor) -> torch.Tensor:
+        logits = torch.full((1, n), -12.0)
+        logits[0, frames[frames < n]] = 12.0
+        return logits
+
+    w = HearingLossConfig(beat_offbeat=2.0)
+    for shift, expect_right in ((lag, True), (0, False)):
+        raw = {"beat": heads_on(b_frames + shift), "downbeat": heads_on(d_frames + shift)}
+        beat_loss, down_loss = (_beat_losses(raw, target, w, fps, lag))
+        assert (beat_loss < 1e-3) == expect_right and (down_loss < 1e-3) == expect_right, (shift, beat_loss, down_loss)
+
+
+def _beat_losses(raw, target, w, fps, lag) -> tuple[float, float]:
+    full = _truth(1, target["tempo"].shape[1])
+    full.update(target)
+    perfect = _perfect_raw(full)
+    losses = hearing_losses({**perfect, **raw}, full, w, fps, beat_lag=lag)
+    return float(losses["beat"]), float(losses["downbeat"])

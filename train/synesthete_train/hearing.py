@@ -293,6 +293,11 @@ def next_beat_is_first(target: dict[str, torch.Tensor], fps: float) -> torch.Ten
     return torch.where(beats > 0, downbeats, last.float())
 
 
+def _later(x: torch.Tensor, frames: int, fill: float = 0.0) -> torch.Tensor:
+    """(B, T, ...) -> the same, `frames` later along T: the first frames `fill`, the last ones dropped."""
+    return torch.cat([torch.full_like(x[:, :frames], fill), x[:, : x.shape[1] - frames]], dim=1)
+
+
 def _masked_mean(loss: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """Mean of an elementwise loss (B, T, ...) over the kept clips' elements; keep: (B,) or
     (B, columns) of {0, 1} (None: every element), broadcast over time. Nothing kept: 0."""
@@ -313,14 +318,16 @@ def _unknown_frames(keep: torch.Tensor | None, like: torch.Tensor) -> torch.Tens
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
                    w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame",
                    onset_ignore: torch.Tensor | None = None,
-                   label_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                   label_mask: torch.Tensor | None = None, beat_lag: int = 0) -> dict[str, torch.Tensor]:
     """One loss per head (the table in the module docstring) and their weighted "total".
     raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score at `fps`;
     downbeat_head: what the downbeat head says (`HearingConfig.downbeat_head`);
     onset_ignore (B, T, stems): masked hits' frames, left out of the onset loss (`tolerant_onset_loss`);
     label_mask (B, len(LABEL_COLUMNS)): which fields each clip knows (synesthete.data.labels; a MIDI
     piece knows no chords): each head's loss is taken over the clips that know its field only, the
-    confidence group's over the clips that know every field of its group. None: all known."""
+    confidence group's over the clips that know every field of its group. None: all known;
+    beat_lag (`HearingConfig.beat_lag`): the beat and downbeat targets (and their off-beat weights)
+    this many frames after the score's beat, where the tracker expects the heads to say it."""
     from synesthete.data.labels import field_mask, group_mask
 
     raw = {k: v.float() for k, v in raw.items()}
@@ -330,10 +337,14 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     if unknown_onsets is not None:
         onset_ignore = unknown_onsets if onset_ignore is None else torch.maximum(onset_ignore, unknown_onsets)
     if w.onset_shift:  # (B, T, S): each hit's target one frame later (a hit on the crop's last frame falls out)
-        hits = F.pad(hits[:, :-1], (0, 0, 1, 0))
-        onset_ignore = F.pad(onset_ignore[:, :-1], (0, 0, 1, 0)) if onset_ignore is not None else None
+        hits = _later(hits, 1)
+        onset_ignore = _later(onset_ignore, 1) if onset_ignore is not None else None
     beats, downbeats = beat_frames(target, fps)
     beat_neg, downbeat_neg = offbeat_weights(target, fps, w.beat_offbeat, w.downbeat_offbeat)
+    if beat_lag:  # a beat on the crop's last frames falls out; the first frames say no beat
+        beats, downbeats = _later(beats, beat_lag), _later(downbeats, beat_lag)
+        beat_neg = _later(beat_neg, beat_lag, fill=1.0) if beat_neg is not None else None
+        downbeat_neg = _later(downbeat_neg, beat_lag, fill=1.0) if downbeat_neg is not None else None
     if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE
         downbeat_loss = _masked_mean(F.binary_cross_entropy_with_logits(
             raw["downbeat"], next_beat_is_first(target, fps), reduction="none"), keep("bar_phase"))
@@ -562,7 +573,7 @@ class HearingTrainer(TrainerBase):
         ignore = batch["onset_ignore"].to(self.device, non_blocking=True) if "onset_ignore" in batch else None
         mask = batch["label_mask"].to(self.device, non_blocking=True) if "label_mask" in batch else None
         return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps,
-                                            self.cfg.model.downbeat_head, ignore, mask))
+                                            self.cfg.model.downbeat_head, ignore, mask, self.cfg.model.beat_lag))
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg

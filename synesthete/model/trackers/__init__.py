@@ -3,7 +3,9 @@ beat phase, bar phase, tempo and their confidences out, one frame at a time and 
 
 The contract every tracker keeps (synesthete.model.hearing calls nothing else):
 
-* built as `build("tracker", cfg.name, fps=..., cfg=TrackerConfig)`;
+* built as `build("tracker", cfg.name, fps=..., cfg=TrackerConfig, lag=frames)`: lag, the
+  hearing model's `beat_lag`, says that the activations of frame t are about a beat at frame
+  t - lag (the heads are trained to say so a few frames late, where the hit is plainly audible);
 * `init_state(batch) -> tuple[torch.Tensor, ...]`: nothing heard yet (CPU tensors: the tracker is
   numpy, whatever device the network runs on);
 * `step(beat, downbeat, onset, state, chord=None) -> (out, new_state)`: beat, downbeat: (B,)

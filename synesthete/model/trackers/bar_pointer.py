@@ -46,13 +46,17 @@ _ONSET_Z, _ONSET_SLOPE = 2.0, 1.5  # the onset strength is 0.5 two running devia
 
 @register("tracker", "bar_pointer")
 class BarPointerTracker:
-    def __init__(self, fps: float, cfg: TrackerConfig) -> None:
+    def __init__(self, fps: float, cfg: TrackerConfig, lag: int = 0) -> None:
         self.cfg = cfg
         self.fps = float(fps)
+        self.lag = int(lag)  # the activations of frame t are about a beat at frame t - lag
         taus = np.arange(math.ceil(60.0 * fps / cfg.max_bpm), math.floor(60.0 * fps / cfg.min_bpm) + 1)
         if taus.size == 0 or taus[0] < 2:
             raise ValueError(f"model.tracker: no beat period of >= 2 whole frames at {fps} fps lies in "
                              f"{cfg.min_bpm}..{cfg.max_bpm} BPM")
+        if not 0 <= self.lag < taus[0] * (1.0 - 1.0 / cfg.observation_lambda):
+            raise ValueError(f"model.beat_lag: {lag} frames leaves no beat zone inside the shortest beat "
+                             f"({taus[0]} frames at {cfg.max_bpm} BPM)")
         self.taus = taus
         n_t = taus.size
         # Layout: one segment of tau_i states per (meter, beat in bar k, tempo i), p = 0..tau_i-1.
@@ -73,7 +77,9 @@ class BarPointerTracker:
                     # self.beats): its own in the first half of the beat, the next one after
                     nearest.append(np.where(p + 0.5 < tau / 2, row, next_row))
                     since_bar.append(k * tau + p + 0.5)  # frames since the bar's first beat began
-                    beat_zone = p < tau / cfg.observation_lambda
+                    # the positions whose activations say "a beat": the beat's first 1/lambda,
+                    # `lag` frames on (the heads tell a beat lag frames after it)
+                    beat_zone = (p >= lag) & (p < lag + tau / cfg.observation_lambda)
                     region.append(np.where(beat_zone, 2 if k == 0 else 1, 0))
                     # uniform over meters and tempi, then over the positions of one bar
                     prior.append(np.full(tau, 1.0 / (len(cfg.meters) * n_t * m * tau)))

@@ -57,12 +57,16 @@ def _score_of(beats_per_bar: int, seconds: float = 16.0):
     raise AssertionError(f"no {beats_per_bar}/4 song in 200 seeds")
 
 
-@pytest.mark.parametrize("beats_per_bar", [4, 3])
-def test_clean_activations_give_every_beat_and_downbeat(beats_per_bar):
+@pytest.mark.parametrize("beats_per_bar,lag", [(4, 0), (3, 0), (4, 2)])
+def test_clean_activations_give_every_beat_and_downbeat(beats_per_bar, lag):
+    """lag > 0: the activations say each beat `lag` frames after it (the heads of a model with
+    `beat_lag`), and the tracker told so still wraps the phase on the beat's own frame."""
     score = _score_of(beats_per_bar)
     n = 16 * FPS
-    tracker = BarPointerTracker(FPS, TrackerConfig())
-    out = _run(tracker, *_activations(score, n))
+    tracker = BarPointerTracker(FPS, TrackerConfig(), lag=lag)
+    b, d = _activations(score, n)
+    b, d = np.roll(b, lag), np.roll(d, lag)  # the first frames hold the clip's last: no beat there
+    out = _run(tracker, b, d)
     truth = score.music_state(FPS, n)
     est = dataclasses.replace(truth, beat_phase=out["beat_phase"].astype(np.float32),
                               bar_phase=out["bar_phase"].astype(np.float32))
@@ -210,3 +214,9 @@ def test_a_bad_tracker_config_is_one_line():
         TrackerConfig(harmony_weight=-1.0)
     with pytest.raises(ValueError, match="no beat period"):
         BarPointerTracker(FPS, TrackerConfig(min_bpm=2000.0, max_bpm=3000.0))
+    with pytest.raises(ValueError, match="beat_lag"):
+        hearing_config("tiny", beat_lag=4)
+    with pytest.raises(ValueError, match="beat_lag.*next_beat"):
+        hearing_config("tiny", beat_lag=1, downbeat_head="next_beat")
+    with pytest.raises(ValueError, match="beat_lag: 16 frames leaves no beat zone"):
+        BarPointerTracker(FPS, TrackerConfig(), lag=16)
