@@ -23,6 +23,7 @@ the beats, the tracker cannot tell the beat from the eighth) and away from both.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import dataclasses
 from pathlib import Path
 
@@ -46,7 +47,10 @@ def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path)
     downbeats)], the songs' names and the model's config, cached per checkpoint and set."""
     model = load_model(ckpt)
     songs = f"{n_songs}_" if which != "dev" else ""
-    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{which}_{songs}v3.npz"
+    # keyed by the checkpoint's bytes, not only its name: a retrained default.pt at the same path
+    # must not read the old one's activations (it did, once: a stale table for a whole morning)
+    digest = hashlib.sha1(Path(ckpt).read_bytes()).hexdigest()[:10]
+    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{digest}_{which}_{songs}v3.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
         return list(z["acts"]), list(z["truths"]), list(z["names"]), model.cfg
