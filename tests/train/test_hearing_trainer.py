@@ -386,6 +386,31 @@ def test_with_beat_lag_the_beat_and_downbeat_targets_are_lag_frames_after_the_be
         assert (beat_loss < 1e-3) == expect_right and (down_loss < 1e-3) == expect_right, (shift, beat_loss, down_loss)
 
 
+def test_with_beat_late_frames_the_beat_heads_may_fire_on_the_beats_frame_or_the_next():
+    """loss.beat_late_frames = 1: the beat and downbeat heads' positive is met on the beat's frame or
+    the one after it (0: only on its own frame); two frames late, or early, still misses it."""
+    fps, n = 60, 250  # the last beat 10 frames before the end: a frame late still fits in
+    target = {"tempo": torch.full((1, n), 120.0)}  # a beat every 30 frames, a bar of 4 beats
+    phase = (torch.arange(n, dtype=torch.float32) + 1.0) / 30.0
+    target["beat_phase"], target["bar_phase"] = (phase % 1.0)[None], ((phase / 4.0) % 1.0)[None]
+    beats, downbeats = beat_frames(target, fps)
+    b_frames, d_frames = torch.nonzero(beats[0]).flatten(), torch.nonzero(downbeats[0]).flatten()
+
+    def heads_on(frames: torch.Tensor) -> torch.Tensor:
+        logits = torch.full((1, n), -12.0)
+        logits[0, frames[(frames >= 0) & (frames < n)]] = 12.0
+        return logits
+
+    late, exact = HearingLossConfig(beat_late_frames=1), HearingLossConfig()
+    for shift, met_late, met_exact in ((0, True, True), (1, True, False), (2, False, False), (-1, False, False)):
+        raw = {"beat": heads_on(b_frames + shift), "downbeat": heads_on(d_frames + shift)}
+        for w, met in ((late, met_late), (exact, met_exact)):
+            beat_loss, down_loss = _beat_losses(raw, target, w, fps, 0)
+            assert (beat_loss < 1e-3) == met and (down_loss < 1e-3) == met, (shift, w.beat_late_frames, beat_loss)
+    with pytest.raises(ValueError, match="beat_late_frames"):
+        HearingLossConfig(beat_late_frames=2)
+
+
 def _beat_losses(raw, target, w, fps, lag) -> tuple[float, float]:
     full = _truth(1, target["tempo"].shape[1])
     full.update(target)

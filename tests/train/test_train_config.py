@@ -93,6 +93,7 @@ HEARING_OUT_OF_RANGE = [
     ("model.tracker.harmony_window_s=-0.1", "model.tracker.harmony_window_s must be >= 0"),
     ("loss.onset_shift=2", "loss.onset_shift must be 0 (the hit's frame) or 1"),
     ("loss.onset_late_frames=2", "loss.onset_late_frames must be 0 (the exact frame) or 1"),
+    ("loss.beat_late_frames=2", "loss.beat_late_frames must be 0 (the exact frame) or 1"),
     ("data.onset_mask=2", "data.onset_mask: expected true or false"),
     ("data.onset_masked_db=5", "data.onset_masked_db must be < 0"),
 ]
