@@ -23,8 +23,8 @@ the beats, the tracker cannot tell the beat from the eighth) and away from both.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import numpy as np
