@@ -103,6 +103,9 @@ class Song:
                  swing: float | None = None, density: float | None = None, stems: tuple[str, ...] | None = None,
                  beats_per_bar: int | None = None, drift: float | None = None):
         self.seed = int(seed)
+        # A sampled kit (synesthete.audio.drum_kit) the drums play instead of their synthesis; set
+        # by make_song's drum_kit override, never drawn from the seed.
+        self.drum_kit: dict[str, tuple[np.ndarray, ...]] | None = None
         rng = _gen(self.seed, 0)
         self.tempo = float(tempo) if tempo is not None else float(rng.uniform(MIN_TEMPO, MAX_TEMPO))
         self.key = int(key) % 12 if key is not None else int(rng.integers(12))

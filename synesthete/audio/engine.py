@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synesthete.audio.composer import MAX_TEMPO, MIN_TEMPO, Event, Song
+from synesthete.audio.drum_kit import check_kit
 from synesthete.audio.effects import delay, pan_gains, reverb, sidechain_gain, soft_limit, spectral_filter
 from synesthete.audio.envelopes import fade_out
 from synesthete.audio.instruments import INSTRUMENTS, VOWELS, formant_filter, render_note
@@ -24,7 +25,8 @@ from synesthete.audio.score import Chord, Note, Score, Section
 from synesthete.audio.theory import SCALE_NAMES
 from synesthete.constants import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, STEMS
 
-OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset", "beats_per_bar", "drift")
+OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset", "beats_per_bar", "drift",
+             "drum_kit")
 MAX_DRIFT = 0.1  # the largest drift override: +-10 % of the beat period
 TONAL = ("bass", "chords", "lead")
 # Fixed mix headroom: a loud drop peaks around 0.8, so the soft limiter (knee 0.8) only shapes
@@ -98,8 +100,12 @@ def make_song(seed: int, **overrides: object) -> Song:
     drift = overrides.get("drift")
     if drift is not None and not (isinstance(drift, (int, float)) and 0.0 <= drift <= MAX_DRIFT):
         raise ValueError(f"drift must be in [0, {MAX_DRIFT:g}] (a fraction of the beat period; 0 = steady), got {drift!r}")
-    return Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems,  # type: ignore[arg-type]
+    kit = overrides.get("drum_kit")
+    song = Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems,  # type: ignore[arg-type]
                 beats_per_bar=beats_per_bar, drift=drift)  # type: ignore[arg-type]
+    if kit is not None:  # the composition is the seed's either way: only the drums' sound changes
+        song.drum_kit = check_kit(kit)
+    return song
 
 
 def _section_cutoff(song: Song, pos: np.ndarray, sr: int) -> np.ndarray:
@@ -208,6 +214,14 @@ def render_span(song: Song, bar_lo: int, bar_hi: int, sample_rate: int, stereo: 
                     drum_rng = np.random.Generator(np.random.PCG64(
                         np.random.SeedSequence([song.seed, 9, INSTRUMENTS.index(e.instrument), e.pitch])))
                     note = render_note(e.instrument, song.patches[e.instrument], e.pitch, 1.0, 0.0, sr, drum_rng)
+                    shots = song.drum_kit.get(e.instrument) if song.drum_kit else None
+                    if shots:  # a recorded one-shot as loud as the synthesised one over its attack (60 ms):
+                        # the mix keeps its balance where a hit is heard (a synthesised kick's long
+                        # sine body would make a peak or whole-note match 3x quieter)
+                        shot = shots[e.pitch % len(shots)]
+                        n_att = int(0.06 * sr)
+                        gain = np.sqrt(np.mean(np.square(note[:n_att])) / max(float(np.mean(np.square(shot[:n_att]))), 1e-12))
+                        note = shot * np.float32(gain)
                     one_shots[(e.instrument, e.pitch)] = note
             placed.append((e, int(round(e.time * sr)) - start, note))
     if tail_seconds is None:
@@ -340,7 +354,9 @@ def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, ster
     overrides: tempo (BPM, 70..180), key (0..11), scale, swing [0, 0.5), density [0, 1],
     stems (subset of STEMS to play), section (start inside the first section of that name),
     offset (seconds into the piece), beats_per_bar (3 or 4), drift (the slow tempo drift's depth,
-    a fraction of the beat period in [0, 0.1]; 0 = a steady tempo). Same arguments -> the same bytes.
+    a fraction of the beat period in [0, 0.1]; 0 = a steady tempo), drum_kit (recorded one-shots the
+    drums play instead of their synthesis: synesthete.audio.drum_kit; the score is unchanged). Same
+    arguments -> the same bytes.
     """
     seed = check_seed(seed)
     sr = check_sample_rate(sample_rate)

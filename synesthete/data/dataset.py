@@ -246,13 +246,19 @@ class HearingDataConfig(ClipTiming):
     # carries "label_mask" (synesthete.data.labels). 0: procedural clips only, as before.
     midi_share: float = 0.0
     midi_pool: str = "runs/midi_pool"
+    # This share of the procedural songs play their drums on a recorded kit drawn from the bank at
+    # `drum_bank` (synesthete.audio.drum_kit; built by `synesthete-drum-bank`) instead of the
+    # engine's synthesis; the composition and the score are the song's either way. Drawn from a
+    # generator of its own, so at 0 the stream is the same bytes as before the key existed.
+    sampled_drums: float = 0.0
+    drum_bank: str = "runs/drum_bank.npz"
 
     def __post_init__(self) -> None:
         if not self.clip_seconds > 0:
             raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
         if self.fps <= 0 or self.sample_rate % self.fps:
             raise ValueError(f"data.fps={self.fps} must be positive and divide the sample rate {self.sample_rate}")
-        for name in ("augment_prob", "room_prob", "midi_share"):
+        for name in ("augment_prob", "room_prob", "midi_share", "sampled_drums"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.onset_masked_db < 0:
@@ -281,6 +287,11 @@ class HearingClips(IndexedStream):
             from synesthete.data.midi_pool import MidiPool
 
             self._pool = MidiPool(cfg.midi_pool, cfg.sample_rate)
+        self._drums = None
+        if cfg.sampled_drums > 0:
+            from synesthete.audio.drum_kit import DrumBank
+
+            self._drums = DrumBank(cfg.drum_bank, cfg.sample_rate)
 
     def is_midi(self, index: int) -> bool:
         """Whether item `index` is a MIDI pool crop (HearingDataConfig.midi_share)."""
@@ -300,7 +311,12 @@ class HearingClips(IndexedStream):
             audio, state, mask, _, _ = self._pool.crop(rng, n_frames, cfg.fps)
             ignore = np.zeros((n_frames, len(STEMS)), np.float32)  # no stems to hear, so none masked by the mix
             return self._item(index, audio, state, rng, ignore, mask)
-        clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate)
+        kit = {}
+        if self._drums is not None:
+            krng = np.random.default_rng([int(music_seed), 7])  # its own generator: the rest of the item is unchanged
+            if krng.random() < cfg.sampled_drums:
+                kit = dict(drum_kit=self._drums.kit(krng))
+        clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate, **kit)
         audio = np.zeros(n_samples, np.float32)
         audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]
         state = clip.score.music_state(cfg.fps, n_frames)

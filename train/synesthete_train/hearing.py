@@ -70,6 +70,12 @@ class HearingDataSettings:
     # 0: procedural songs only (the shipped recipe).
     midi_share: float = 0.0
     midi_pool: str = "runs/midi_pool"
+    # This share of the procedural songs play their drums on a recorded kit (one of the GM kits in
+    # the bank file `drum_bank`, which `synesthete-drum-bank` renders from TimGM6mb) instead of the
+    # engine's synthesised drums (synesthete.audio.drum_kit; docs/training.md "Sampled drum kits").
+    # 0: synthesised drums only.
+    sampled_drums: float = 0.0
+    drum_bank: str = "runs/drum_bank.npz"
 
     def __post_init__(self) -> None:
         require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
@@ -82,6 +88,8 @@ class HearingDataSettings:
         require(self.onset_masked_db < 0, "onset_masked_db", "< 0 (dB under the rest of the mix)", self.onset_masked_db)
         require(0 <= self.midi_share <= 1, "midi_share", "in [0, 1] (the share of each batch cropped from the MIDI pool)",
                 self.midi_share)
+        require(0 <= self.sampled_drums <= 1, "sampled_drums", "in [0, 1] (the share of songs on a recorded drum kit)",
+                self.sampled_drums)
 
 
 @dataclass(frozen=True)
@@ -186,7 +194,8 @@ def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
     m, d = cfg.model, cfg.data
     return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
                              augment_prob=d.augment_prob, room_prob=d.room_prob, onset_mask=d.onset_mask,
-                             onset_masked_db=d.onset_masked_db, midi_share=d.midi_share, midi_pool=d.midi_pool)
+                             onset_masked_db=d.onset_masked_db, midi_share=d.midi_share, midi_pool=d.midi_pool,
+                             sampled_drums=d.sampled_drums, drum_bank=d.drum_bank)
 
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
@@ -528,6 +537,10 @@ class HearingTrainer(TrainerBase):
             from synesthete.data.midi_pool import MidiPool
 
             MidiPool(cfg.data.midi_pool, cfg.model.sample_rate)
+        if cfg.data.sampled_drums > 0:  # the same for a missing drum bank
+            from synesthete.audio.drum_kit import DrumBank
+
+            DrumBank(cfg.data.drum_bank, cfg.model.sample_rate)
         self._begin(cfg, progress)
         self.model = build_hearing_model(cfg.model).to(self.device)
         self.features = FeatureExtractor.for_model(cfg.model, "cpu")

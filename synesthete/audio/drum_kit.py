@@ -1,0 +1,103 @@
+"""Sampled drum kits: recorded one-shots that the engine plays instead of its synthesised drums.
+
+Why: the engine's drums are synthesised (a sine sweep for a kick, filtered noise for a snare), and
+a model trained longer on them learns those sounds, not drums: on human-written music rendered with
+General MIDI samples it then loses the beat (docs/training.md "Sampled drum kits"). Real music
+plays recorded drums. A bank holds the General MIDI percussion notes of several drum kits,
+rendered once from a soundfont by `synesthete-drum-bank` (synesthete_train.drum_bank; TimGM6mb, not
+the dev set's FluidR3) into one .npz; `DrumBank.kit(rng)` draws a song's kit from it, and
+`render_clip(..., drum_kit=kit)` plays it. The score is the same: a hit starts where its note-on
+is, as in a MIDI file rendered by a synthesiser (so the labels keep the dev set's convention).
+
+The bank file: one int16 array per (kit, note) named "KIT/NOTE" (KIT a GM drum-kit program,
+NOTE a GM percussion note) at the sample rate in "sample_rate", plus "kit_names" (the soundfont's
+preset names, in program order) and "source" (the soundfont and its package).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+# The engine's drum instruments (synesthete.audio.instruments) -> the GM percussion notes that can
+# play them. Perc families: a song's perc plays one family, its pitches spread over the notes.
+KIT_NOTES: dict[str, tuple[int, ...]] = {
+    "kick": (35, 36),  # acoustic, bass drum 1
+    "snare": (38, 40),  # acoustic, electric
+    "clap": (39,),
+    "hat": (42,),  # closed (44, the pedal hat, is too soft to stand for the engine's hat)
+    "open_hat": (46,),
+}
+PERC_FAMILIES: tuple[tuple[int, ...], ...] = (
+    (41, 43, 45, 47, 48, 50),  # toms, low to high
+    (64, 63, 62),  # congas: low, open high, mute high
+    (61, 60),  # bongos: low, high
+    (56,),  # cowbell
+    (75,),  # claves
+    (77, 76),  # wood blocks: low, high
+    (54,),  # tambourine
+)
+BANK_NOTES: tuple[int, ...] = tuple(sorted({n for ns in KIT_NOTES.values() for n in ns}
+                                           | {n for f in PERC_FAMILIES for n in f}))
+DRUM_INSTRUMENTS: tuple[str, ...] = (*KIT_NOTES, "perc")
+
+# A song's drum kit: instrument -> its one-shots (float32, at the engine's sample rate); an event's
+# pitch picks one (pitch modulo the count), so a perc pattern's pitches stay distinct.
+DrumKit = Mapping[str, Sequence[np.ndarray]]
+
+
+def check_kit(kit: object) -> dict[str, tuple[np.ndarray, ...]]:
+    """The kit as render_clip takes it, or one ValueError line saying what is wrong."""
+    if not isinstance(kit, Mapping) or not kit:
+        raise ValueError(f"drum_kit must be a non-empty mapping of drum instrument -> one-shots, got {type(kit).__name__}")
+    bad = [k for k in kit if k not in DRUM_INSTRUMENTS]
+    if bad:
+        raise ValueError(f"drum_kit has unknown instrument(s) {bad}; allowed: {', '.join(DRUM_INSTRUMENTS)}")
+    out = {}
+    for name, shots in kit.items():
+        shots = tuple(np.asarray(s, np.float32) for s in shots)
+        if not shots or any(s.ndim != 1 or s.shape[0] == 0 or not np.isfinite(s).all() for s in shots):
+            raise ValueError(f"drum_kit[{name!r}] must be a non-empty sequence of finite 1-D sample arrays")
+        out[name] = shots
+    return out
+
+
+class DrumBank:
+    """The drum kits of a bank file; `kit(rng)` draws one song's kit."""
+
+    def __init__(self, path: str | Path, sample_rate: int) -> None:
+        path = Path(path)
+        if not path.is_file():  # ValueError: the CLIs print it as one line
+            raise ValueError(f"data.drum_bank: no drum bank at {path} (build it: uv run --locked "
+                             f"synesthete-drum-bank --out {path})")
+        with np.load(path) as z:
+            if int(z["sample_rate"]) != sample_rate:
+                raise ValueError(f"data.drum_bank: {path} is at {int(z['sample_rate'])} Hz, the model hears "
+                                 f"{sample_rate} Hz (rebuild it: synesthete-drum-bank --sample-rate {sample_rate})")
+            self.source = str(z["source"])
+            self.kit_names = [str(n) for n in z["kit_names"]]
+            shots: dict[int, dict[int, np.ndarray]] = {}
+            for key in z.files:
+                if "/" in key:
+                    program, note = (int(x) for x in key.split("/"))
+                    shots.setdefault(program, {})[note] = z[key].astype(np.float32) / 32768.0
+        # A kit plays only if it has every instrument's notes (a soundfont may leave some out).
+        self.kits = {p: notes for p, notes in sorted(shots.items())
+                     if all(any(n in notes for n in ns) for ns in KIT_NOTES.values())
+                     and any(all(n in notes for n in fam) for fam in PERC_FAMILIES)}
+        if not self.kits:
+            raise ValueError(f"data.drum_bank: {path} holds no complete drum kit")
+
+    def kit(self, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, ...]]:
+        """A song's kit: one kit program, one note per instrument, one perc family."""
+        programs = list(self.kits)
+        notes = self.kits[programs[int(rng.integers(len(programs)))]]
+        out = {}
+        for name, choices in KIT_NOTES.items():
+            have = [n for n in choices if n in notes]
+            out[name] = (notes[have[int(rng.integers(len(have)))]],)
+        families = [f for f in PERC_FAMILIES if all(n in notes for n in f)]
+        out["perc"] = tuple(notes[n] for n in families[int(rng.integers(len(families)))])
+        return out
