@@ -16,6 +16,7 @@ preset names, in program order) and "source" (the soundfont and its package).
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -72,17 +73,22 @@ class DrumBank:
         if not path.is_file():  # ValueError: the CLIs print it as one line
             raise ValueError(f"data.drum_bank: no drum bank at {path} (build it: uv run --locked "
                              f"synesthete-drum-bank --out {path})")
-        with np.load(path) as z:
-            if int(z["sample_rate"]) != sample_rate:
-                raise ValueError(f"data.drum_bank: {path} is at {int(z['sample_rate'])} Hz, the model hears "
-                                 f"{sample_rate} Hz (rebuild it: synesthete-drum-bank --sample-rate {sample_rate})")
-            self.source = str(z["source"])
-            self.kit_names = [str(n) for n in z["kit_names"]]
-            shots: dict[int, dict[int, np.ndarray]] = {}
-            for key in z.files:
-                if "/" in key:
-                    program, note = (int(x) for x in key.split("/"))
-                    shots.setdefault(program, {})[note] = z[key].astype(np.float32) / 32768.0
+        try:
+            with np.load(path) as z:
+                rate = int(z["sample_rate"])
+                self.source = str(z["source"])
+                self.kit_names = [str(n) for n in z["kit_names"]]
+                shots: dict[int, dict[int, np.ndarray]] = {}
+                for key in z.files:
+                    if "/" in key:
+                        program, note = (int(x) for x in key.split("/"))
+                        shots.setdefault(program, {})[note] = z[key].astype(np.float32) / 32768.0
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(f"data.drum_bank: {path} is not a drum bank ({type(e).__name__}: {e}); "
+                             f"rebuild it with synesthete-drum-bank") from e
+        if rate != sample_rate:
+            raise ValueError(f"data.drum_bank: {path} is at {rate} Hz, the model hears {sample_rate} Hz "
+                             f"(rebuild it: synesthete-drum-bank --sample-rate {sample_rate})")
         # A kit plays only if it has every instrument's notes (a soundfont may leave some out).
         self.kits = {p: notes for p, notes in sorted(shots.items())
                      if all(any(n in notes for n in ns) for ns in KIT_NOTES.values())

@@ -32,6 +32,8 @@ def test_the_bank_holds_every_kit_of_the_soundfont_each_shot_sounding_from_its_n
     loaded = DrumBank(bank, SAMPLE_RATE)
     assert sorted(loaded.kits) == sorted(p for p, _ in kits)
     assert "TimGM6mb" in loaded.source
+    with pytest.raises(ValueError, match="at 24000 Hz, the model hears 48000 Hz"):
+        DrumBank(bank, 48000)
     with np.load(bank) as z:
         assert int(z["sample_rate"]) == SAMPLE_RATE
         for program, _ in kits:
@@ -111,8 +113,16 @@ def test_a_bad_sampled_drums_share_is_one_line(value, capsys):
     assert len(err) == 1 and "data.sampled_drums must be in [0, 1]" in err[0]
 
 
-def test_a_missing_drum_bank_is_one_line(tmp_path, capsys):
-    code = train_main(["--max-steps", "1", "--out", str(tmp_path / "run"), "--no-progress", "data.sampled_drums=0.5",
-                       f'data.drum_bank="{tmp_path / "nope.npz"}"', "eval.n_seeds=0", "eval.calibrate_seeds=0"])
+def test_a_missing_drum_bank_is_rendered_where_the_run_names_it_and_a_bad_one_is_one_line(tmp_path, capsys):
+    bank = tmp_path / "kits" / "bank.npz"
+    assert train_main(["--max-steps", "1", "--out", str(tmp_path / "run"), "--no-progress", "data.sampled_drums=0.5",
+                       f'data.drum_bank="{bank}"', "eval.n_seeds=0", "eval.calibrate_seeds=0"]) == 0
+    assert sorted(DrumBank(bank, SAMPLE_RATE).kits) == [0, 8, 16, 24, 25, 32, 40, 48]
+    assert (tmp_path / "run" / "last.pt").exists()
+    capsys.readouterr()
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a bank")
+    code = train_main(["--max-steps", "1", "--out", str(tmp_path / "run2"), "--no-progress", "data.sampled_drums=0.5",
+                       f'data.drum_bank="{broken}"', "eval.n_seeds=0", "eval.calibrate_seeds=0"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "no drum bank at" in err[0] and "synesthete-drum-bank" in err[0]
+    assert code == 2 and len(err) == 1 and "data.drum_bank" in err[0] and str(broken) in err[0], err

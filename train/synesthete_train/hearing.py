@@ -529,6 +529,21 @@ def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device:
     return tuple(thresholds), mean_f
 
 
+def ensure_drum_bank(path: Path, sample_rate: int) -> None:
+    """Render the drum bank at `path` if it is not there (a few seconds: synesthete_train.drum_bank),
+    then check that it loads; a failure is one ValueError line."""
+    from synesthete.audio.drum_kit import DrumBank
+    from synesthete_train.drum_bank import build
+
+    if not path.exists():
+        print(f"synesthete-train: no drum bank at {path}: rendering it (synesthete-drum-bank) ...", file=sys.stderr)
+        try:
+            build(path, sample_rate=sample_rate)
+        except (RuntimeError, OSError) as e:
+            raise ValueError(f"data.drum_bank: {e}") from e
+    DrumBank(path, sample_rate)
+
+
 # ==== the loop ===================================================================================
 class HearingTrainer(TrainerBase):
     def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
@@ -537,10 +552,8 @@ class HearingTrainer(TrainerBase):
             from synesthete.data.midi_pool import MidiPool
 
             MidiPool(cfg.data.midi_pool, cfg.model.sample_rate)
-        if cfg.data.sampled_drums > 0:  # the same for a missing drum bank
-            from synesthete.audio.drum_kit import DrumBank
-
-            DrumBank(cfg.data.drum_bank, cfg.model.sample_rate)
+        if cfg.data.sampled_drums > 0:
+            ensure_drum_bank(Path(cfg.data.drum_bank), cfg.model.sample_rate)
         self._begin(cfg, progress)
         self.model = build_hearing_model(cfg.model).to(self.device)
         self.features = FeatureExtractor.for_model(cfg.model, "cpu")
