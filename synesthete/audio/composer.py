@@ -90,6 +90,37 @@ def _pick(rng: np.random.Generator, table: tuple[tuple[str, float], ...]) -> str
     return table[int(rng.choice(len(table), p=p / p.sum()))][0]
 
 
+def _groove(rng: np.random.Generator, n: int, density: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A free groove on n sixteenths (a bar of n / 4 beats): (kick, snare, ghosts, hats, open_hat).
+
+    The four drum styles put the beat where a listener of club music expects it; people write
+    more: a kick on the bar's last sixteenth, a snare on every beat, no hats, hats only on the
+    off-beat, a kick that skips beat 3 (docs/training.md "Free grooves"). What stays is what
+    tells the beat in most written music: a kick on the bar's first beat, and hits on the beats
+    more often than between them. Each position's chance is drawn per section."""
+    pos = np.arange(n)
+    on_beat, off8, off16 = pos % 4 == 0, pos % 4 == 2, pos % 2 == 1
+    kick = (on_beat & (rng.random(n) < rng.uniform(0.2, 0.9))) | (off8 & (rng.random(n) < rng.uniform(0.0, 0.4))) \
+        | (off16 & (rng.random(n) < rng.uniform(0.0, 0.2) * (0.5 + density)))
+    kick[0] = True
+    beats = pos[on_beat]
+    back = {"backbeat": beats[1::2] if n % 8 == 0 else beats[1:], "three": beats[len(beats) // 2:len(beats) // 2 + 1],
+            "every": beats[1:], "none": beats[:0]}[str(rng.choice(["backbeat", "three", "every", "none"],
+                                                                 p=[0.6, 0.15, 0.1, 0.15]))]
+    snare = np.zeros(n, bool)
+    snare[back] = True
+    snare |= (off8 | off16) & (rng.random(n) < rng.uniform(0.0, 0.15))  # syncopated hits
+    ghosts = (rng.random(n) < 0.12 * density) & ~snare
+    hats = {"8ths": pos % 2 == 0, "16ths": np.ones(n, bool), "quarters": on_beat, "offbeat": off8,
+            "none": np.zeros(n, bool)}[str(rng.choice(["8ths", "16ths", "quarters", "offbeat", "none"],
+                                                       p=[0.4, 0.2, 0.15, 0.1, 0.15]))]
+    open_hat = {"none": np.zeros(n, bool), "offbeat": off8, "end": pos == n - 2,
+                "sparse": (off8 | off16) & (rng.random(n) < 0.15)}[str(rng.choice(["none", "offbeat", "end", "sparse"],
+                                                                                   p=[0.4, 0.2, 0.2, 0.2]))]
+    return kick, snare, ghosts, hats & ~open_hat, open_hat
+
+
 def euclid(k: int, n: int = STEPS, rot: int = 0) -> np.ndarray:
     """Euclidean rhythm: k hits spread as evenly as possible over n steps (bool (n,))."""
     idx = (np.arange(n) * k) % n < k
@@ -106,6 +137,10 @@ class Song:
         # A sampled kit (synesthete.audio.drum_kit) the drums play instead of their synthesis; set
         # by make_song's drum_kit override, never drawn from the seed.
         self.drum_kit: dict[str, tuple[np.ndarray, ...]] | None = None
+        # Free grooves (`_groove`): each section's kick, snare and hat patterns drawn from a wide,
+        # human-like space instead of the four styles; set by make_song's groove override, never
+        # drawn from the seed, so a song without it is the same bytes as before.
+        self.groove = False
         rng = _gen(self.seed, 0)
         self.tempo = float(tempo) if tempo is not None else float(rng.uniform(MIN_TEMPO, MAX_TEMPO))
         self.key = int(key) % 12 if key is not None else int(rng.integers(12))
@@ -257,7 +292,7 @@ class Song:
 
     def patterns(self, sec: SectionPlan) -> dict:
         if sec._patterns is None:
-            sec._patterns = self._draw_patterns(_gen(self.seed, 10, sec.index), sec.name, sec.energy, sec.half)
+            sec._patterns = self._draw_patterns(_gen(self.seed, 10, sec.index), sec.name, sec.energy, sec.half, sec.index)
         return sec._patterns
 
     def gaps_before_drop(self, sec: SectionPlan) -> list[tuple[float, float]]:
@@ -269,7 +304,8 @@ class Song:
             gaps.append((end - float(_gen(self.seed, 5, sec.index).choice([1.0, 2.0])), end))
         return gaps
 
-    def _draw_patterns(self, rng: np.random.Generator, name: str, energy: float, half: bool = False) -> dict:
+    def _draw_patterns(self, rng: np.random.Generator, name: str, energy: float, half: bool = False,
+                       index: int = 0) -> dict:
         d = self.density
         n = self.steps
         style = self.drum_style if name != "breakdown" and not half else "half"
@@ -288,6 +324,8 @@ class Song:
         open_hat[2::4] = True
         if hat_rate == 1:
             hats &= ~open_hat
+        if self.groove and not half and name != "breakdown":
+            kick, snare, ghosts, hats, open_hat = _groove(_gen(self.seed, 13, index), n, d)
         perc = euclid(int(rng.integers(3, 8)), n, int(rng.integers(n)))
         bass_style = str(rng.choice(["root8", "offbeat", "syncop", "long", "octave"]))
         bass = {"root8": np.arange(n) % 2 == 0, "offbeat": np.arange(n) % 4 == 2,

@@ -26,7 +26,7 @@ from synesthete.audio.theory import SCALE_NAMES
 from synesthete.constants import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, STEMS
 
 OVERRIDES = ("tempo", "key", "scale", "swing", "density", "stems", "section", "offset", "beats_per_bar", "drift",
-             "drum_kit")
+             "drum_kit", "groove")
 MAX_DRIFT = 0.1  # the largest drift override: +-10 % of the beat period
 TONAL = ("bass", "chords", "lead")
 # Fixed mix headroom: a loud drop peaks around 0.8, so the soft limiter (knee 0.8) only shapes
@@ -105,6 +105,10 @@ def make_song(seed: int, **overrides: object) -> Song:
                 beats_per_bar=beats_per_bar, drift=drift)  # type: ignore[arg-type]
     if kit is not None:  # the composition is the seed's either way: only the drums' sound changes
         song.drum_kit = check_kit(kit)
+    groove = overrides.get("groove", False)
+    if not isinstance(groove, (bool, np.bool_)):
+        raise ValueError(f"groove must be true or false, got {groove!r}")
+    song.groove = bool(groove)  # free drum grooves (composer._groove); the rest of the song is the seed's
     return song
 
 
@@ -355,8 +359,9 @@ def render_clip(seed: int, duration: float, sample_rate: int = SAMPLE_RATE, ster
     stems (subset of STEMS to play), section (start inside the first section of that name),
     offset (seconds into the piece), beats_per_bar (3 or 4), drift (the slow tempo drift's depth,
     a fraction of the beat period in [0, 0.1]; 0 = a steady tempo), drum_kit (recorded one-shots the
-    drums play instead of their synthesis: synesthete.audio.drum_kit; the score is unchanged). Same
-    arguments -> the same bytes.
+    drums play instead of their synthesis: synesthete.audio.drum_kit; the score is unchanged), groove
+    (True: each section's drums play a free groove, composer._groove, instead of the seed's style).
+    Same arguments -> the same bytes.
     """
     seed = check_seed(seed)
     sr = check_sample_rate(sample_rate)

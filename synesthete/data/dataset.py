@@ -252,13 +252,16 @@ class HearingDataConfig(ClipTiming):
     # generator of its own, so at 0 the stream is the same bytes as before the key existed.
     sampled_drums: float = 0.0
     drum_bank: str = "runs/drum_bank.npz"
+    # This share of the procedural songs play free drum grooves (render_clip's groove; composer._groove)
+    # instead of their seed's style; drawn from the same generator of its own as the kit.
+    groove_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.clip_seconds > 0:
             raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
         if self.fps <= 0 or self.sample_rate % self.fps:
             raise ValueError(f"data.fps={self.fps} must be positive and divide the sample rate {self.sample_rate}")
-        for name in ("augment_prob", "room_prob", "midi_share", "sampled_drums"):
+        for name in ("augment_prob", "room_prob", "midi_share", "sampled_drums", "groove_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.onset_masked_db < 0:
@@ -311,12 +314,14 @@ class HearingClips(IndexedStream):
             audio, state, mask, _, _ = self._pool.crop(rng, n_frames, cfg.fps)
             ignore = np.zeros((n_frames, len(STEMS)), np.float32)  # no stems to hear, so none masked by the mix
             return self._item(index, audio, state, rng, ignore, mask)
-        kit = {}
-        if self._drums is not None:
-            krng = np.random.default_rng([int(music_seed), 7])  # its own generator: the rest of the item is unchanged
-            if krng.random() < cfg.sampled_drums:
-                kit = dict(drum_kit=self._drums.kit(krng))
-        clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate, **kit)
+        song = {}  # the song's sound and drums: drawn from a generator of their own, the rest of the item is unchanged
+        if self._drums is not None or cfg.groove_share > 0:
+            srng = np.random.default_rng([int(music_seed), 7])
+            if self._drums is not None and srng.random() < cfg.sampled_drums:
+                song["drum_kit"] = self._drums.kit(srng)
+            if cfg.groove_share > 0 and np.random.default_rng([int(music_seed), 8]).random() < cfg.groove_share:
+                song["groove"] = True
+        clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate, **song)
         audio = np.zeros(n_samples, np.float32)
         audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]
         state = clip.score.music_state(cfg.fps, n_frames)

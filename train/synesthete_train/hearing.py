@@ -76,6 +76,10 @@ class HearingDataSettings:
     # 0: synthesised drums only.
     sampled_drums: float = 0.0
     drum_bank: str = "runs/drum_bank.npz"
+    # This share of the procedural songs play free drum grooves (a kick on the bar's first beat, the
+    # rest drawn from a wide space: composer._groove) instead of the engine's four drum styles
+    # (docs/training.md "Free grooves"). 0: the four styles only.
+    groove_share: float = 0.0
 
     def __post_init__(self) -> None:
         require(self.num_workers >= 0, "num_workers", ">= 0 (0 = make data in the training process)", self.num_workers)
@@ -90,6 +94,8 @@ class HearingDataSettings:
                 self.midi_share)
         require(0 <= self.sampled_drums <= 1, "sampled_drums", "in [0, 1] (the share of songs on a recorded drum kit)",
                 self.sampled_drums)
+        require(0 <= self.groove_share <= 1, "groove_share", "in [0, 1] (the share of songs on free drum grooves)",
+                self.groove_share)
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
     return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
                              augment_prob=d.augment_prob, room_prob=d.room_prob, onset_mask=d.onset_mask,
                              onset_masked_db=d.onset_masked_db, midi_share=d.midi_share, midi_pool=d.midi_pool,
-                             sampled_drums=d.sampled_drums, drum_bank=d.drum_bank)
+                             sampled_drums=d.sampled_drums, drum_bank=d.drum_bank, groove_share=d.groove_share)
 
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
