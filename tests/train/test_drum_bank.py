@@ -106,11 +106,12 @@ def test_a_soundfont_without_drum_kits_is_refused(tmp_path):
         build(tmp_path / "bank.npz", sf)
 
 
+@pytest.mark.parametrize("key", ["sampled_drums", "groove_share"])
 @pytest.mark.parametrize("value", ["-0.1", "1.5"])
-def test_a_bad_sampled_drums_share_is_one_line(value, capsys):
-    assert train_main(["--config", "presets/train_default.toml", "--print-config", f"data.sampled_drums={value}"]) != 0
+def test_a_bad_drum_share_is_one_line(key, value, capsys):
+    assert train_main(["--config", "presets/train_default.toml", "--print-config", f"data.{key}={value}"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "data.sampled_drums must be in [0, 1]" in err[0]
+    assert len(err) == 1 and f"data.{key} must be in [0, 1]" in err[0]
 
 
 def test_a_missing_drum_bank_is_rendered_where_the_run_names_it_and_a_bad_one_is_one_line(tmp_path, capsys):
