@@ -16,7 +16,7 @@ from synesthete.constants import FPS, SAMPLE_RATE
 from synesthete.data import HearingClips, HearingDataConfig
 from synesthete_train.cli import main as train_main
 from synesthete_train.drum_bank import SOUNDFONT, build, drum_kits
-from synesthete_train.drum_bank import main as bank_main
+from synesthete_train.drum_bank_cli import main as bank_main
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
-"""`synesthete-drum-bank`: render the General MIDI drum kits of a soundfont into the bank of recorded
-one-shots the hearing trainer's songs can play (`data.sampled_drums`; synesthete.audio.drum_kit).
+"""Render the General MIDI drum kits of a soundfont into the bank of recorded one-shots the hearing
+trainer's songs can play (`data.sampled_drums`; synesthete.audio.drum_kit). The CLI is
+`synesthete-drum-bank` (synesthete_train.drum_bank_cli); synesthete-train calls `build` itself when
+the bank is missing.
 
 Every drum kit (bank 128) of the soundfont plays each GM percussion note the engine uses
 (drum_kit.BANK_NOTES) once, at velocity 100, through fluidsynth at the model's sample rate; each
@@ -13,7 +15,6 @@ GPL-2): its kits are not the dev set's FluidR3 samples, so the dev set stays uns
 
 from __future__ import annotations
 
-import argparse
 import struct
 import sys
 import tempfile
@@ -113,26 +114,3 @@ def build(out: Path, soundfont: Path = SOUNDFONT, sample_rate: int = SAMPLE_RATE
                         **arrays)
     part.replace(out)
     return {"kits": len(kits), "shots": len(arrays)}
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="synesthete-drum-bank", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("runs/drum_bank.npz"), help="the bank file (default: %(default)s)")
-    p.add_argument("--soundfont", type=Path, default=SOUNDFONT, help="an .sf2/.sf3 with GM drum kits (default: %(default)s)")
-    p.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="the model's sample rate (default: %(default)s)")
-    p.add_argument("--max-seconds", type=float, default=0.8, help="longest one-shot kept (default: %(default)s)")
-    args = p.parse_args(argv)
-    if not 0.05 <= args.max_seconds <= SLOT_SECONDS - 0.5:
-        p.error(f"--max-seconds must be in [0.05, {SLOT_SECONDS - 0.5:g}]")
-    try:
-        info = build(args.out, args.soundfont, args.sample_rate, args.max_seconds)
-    except (RuntimeError, ValueError, OSError) as e:
-        print(f"synesthete-drum-bank: error: {e}", file=sys.stderr)
-        return 1
-    print(f"synesthete-drum-bank: {info['kits']} kits, {info['shots']} one-shots in {args.out} "
-          f"({args.out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
