@@ -324,6 +324,8 @@ class Song:
         open_hat[2::4] = True
         if hat_rate == 1:
             hats &= ~open_hat
+        # after the styles' patterns, not instead of them: their draws from rng come before the
+        # perc's and the bass's, which must stay the seed's
         if self.groove and not half and name != "breakdown":
             kick, snare, ghosts, hats, open_hat = _groove(_gen(self.seed, 13, index), n, d)
         perc = euclid(int(rng.integers(3, 8)), n, int(rng.integers(n)))

@@ -17,7 +17,7 @@ preset names, in program order) and "source" (the soundfont and its package).
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +44,12 @@ BANK_NOTES: tuple[int, ...] = tuple(sorted({n for ns in KIT_NOTES.values() for n
                                            | {n for f in PERC_FAMILIES for n in f}))
 DRUM_INSTRUMENTS: tuple[str, ...] = (*KIT_NOTES, "perc")
 
-# A song's drum kit: instrument -> its one-shots (float32, at the engine's sample rate); an event's
-# pitch picks one (pitch modulo the count), so a perc pattern's pitches stay distinct.
-DrumKit = Mapping[str, Sequence[np.ndarray]]
-
-
 def check_kit(kit: object) -> dict[str, tuple[np.ndarray, ...]]:
-    """The kit as render_clip takes it, or one ValueError line saying what is wrong."""
+    """The kit as render_clip takes it, or one ValueError line saying what is wrong.
+
+    A song's drum kit maps a drum instrument to its one-shots (float32, at the engine's sample
+    rate); an event's pitch picks one (pitch modulo the count), so a perc pattern's pitches stay
+    distinct."""
     if not isinstance(kit, Mapping) or not kit:
         raise ValueError(f"drum_kit must be a non-empty mapping of drum instrument -> one-shots, got {type(kit).__name__}")
     bad = [k for k in kit if k not in DRUM_INSTRUMENTS]
@@ -77,7 +76,6 @@ class DrumBank:
             with np.load(path) as z:
                 rate = int(z["sample_rate"])
                 self.source = str(z["source"])
-                self.kit_names = [str(n) for n in z["kit_names"]]
                 shots: dict[int, dict[int, np.ndarray]] = {}
                 for key in z.files:
                     if "/" in key:

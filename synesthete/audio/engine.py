@@ -101,14 +101,15 @@ def make_song(seed: int, **overrides: object) -> Song:
     if drift is not None and not (isinstance(drift, (int, float)) and 0.0 <= drift <= MAX_DRIFT):
         raise ValueError(f"drift must be in [0, {MAX_DRIFT:g}] (a fraction of the beat period; 0 = steady), got {drift!r}")
     kit = overrides.get("drum_kit")
-    song = Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems,  # type: ignore[arg-type]
-                beats_per_bar=beats_per_bar, drift=drift)  # type: ignore[arg-type]
-    if kit is not None:  # the composition is the seed's either way: only the drums' sound changes
-        song.drum_kit = check_kit(kit)
+    kit = check_kit(kit) if kit is not None else None
     groove = overrides.get("groove", False)
     if not isinstance(groove, (bool, np.bool_)):
         raise ValueError(f"groove must be true or false, got {groove!r}")
-    song.groove = bool(groove)  # free drum grooves (composer._groove); the rest of the song is the seed's
+    song = Song(seed, tempo=tempo, key=key, scale=scale, swing=swing, density=density, stems=stems,  # type: ignore[arg-type]
+                beats_per_bar=beats_per_bar, drift=drift)  # type: ignore[arg-type]
+    # Neither is drawn from the seed: the composition is the seed's either way, the kit changes only
+    # the drums' sound, the groove only their patterns (composer._groove).
+    song.drum_kit, song.groove = kit, bool(groove)
     return song
 
 

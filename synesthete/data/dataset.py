@@ -253,7 +253,7 @@ class HearingDataConfig(ClipTiming):
     sampled_drums: float = 0.0
     drum_bank: str = "runs/drum_bank.npz"
     # This share of the procedural songs play free drum grooves (render_clip's groove; composer._groove)
-    # instead of their seed's style; drawn from the same generator of its own as the kit.
+    # instead of their seed's style; drawn from a generator of its own, as the kit is.
     groove_share: float = 0.0
 
     def __post_init__(self) -> None:
@@ -314,13 +314,14 @@ class HearingClips(IndexedStream):
             audio, state, mask, _, _ = self._pool.crop(rng, n_frames, cfg.fps)
             ignore = np.zeros((n_frames, len(STEMS)), np.float32)  # no stems to hear, so none masked by the mix
             return self._item(index, audio, state, rng, ignore, mask)
-        song = {}  # the song's sound and drums: drawn from a generator of their own, the rest of the item is unchanged
-        if self._drums is not None or cfg.groove_share > 0:
-            srng = np.random.default_rng([int(music_seed), 7])
-            if self._drums is not None and srng.random() < cfg.sampled_drums:
-                song["drum_kit"] = self._drums.kit(srng)
-            if cfg.groove_share > 0 and np.random.default_rng([int(music_seed), 8]).random() < cfg.groove_share:
-                song["groove"] = True
+        # the drums' sound and groove: each from a generator of its own, so the rest of the item is unchanged
+        song = {}
+        if self._drums is not None:
+            krng = np.random.default_rng([int(music_seed), 7])
+            if krng.random() < cfg.sampled_drums:
+                song["drum_kit"] = self._drums.kit(krng)
+        if cfg.groove_share > 0 and np.random.default_rng([int(music_seed), 8]).random() < cfg.groove_share:
+            song["groove"] = True
         clip = render_clip(int(music_seed), n_samples / cfg.sample_rate, sample_rate=cfg.sample_rate, **song)
         audio = np.zeros(n_samples, np.float32)
         audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]
