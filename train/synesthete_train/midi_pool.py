@@ -7,14 +7,17 @@ Sources, never the dev set's nor the reserved ones (docs/training.md "Human-writ
 * scores of music21's corpus (M21_WORKS), written out as MIDI by music21 at a tempo drawn per piece
   (70-150 quarter notes per minute) with General MIDI programs drawn per part; every other piece's
   lowest part plays a GM bass program, so the pool has bass truth. A score whose first bar is a
-  pickup is left out (the MIDI's time signature would put the downbeats a pickup early).
+  pickup is left out (the MIDI's time signature would put the downbeats a pickup early);
+* with --mma-songs N, N songs that MMA arranges from drawn chord sheets with its library of
+  grooves written by people, less the groove files the dev set's MMA songs use
+  (synesthete_train.mma_songs; needs the `mma` package, which scripts/setup.sh installs).
 
 Each piece's first --max-seconds are rendered by fluidsynth with TimGM6mb (timgm6mb-soundfont), not
 the dev set's FluidR3, at the model's sample rate, mono, peak-normalised; the truth is read from the
 file by synesthete.data.midi_truth as the dev set's is. A piece whose notes do not sit on its tempo
 map's grid (grid_fit < MIN_GRID_FIT) is left out, as from the dev set.
 
-    uv run --locked synesthete-midi-pool [--out runs/midi_pool]
+    uv run --locked synesthete-midi-pool [--out runs/midi_pool] [--mma-songs 240]
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from synesthete.data.midi_truth import (MIN_GRID_FIT, grid_fit, has_bass_program
 SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 SOUNDFONT_PACKAGE = "timgm6mb-soundfont"
 # Never trained on: the dev set's packages (scripts/make_dev_set.py) and those kept for an independent check.
+# (MMA's own example songs included; its groove library, less the dev set's grooves, arranges the
+# --mma-songs pieces: synesthete_train.mma_songs.)
 EXCLUDED_PACKAGES = frozenset({
     "planetblupi-music-midi", "crimson", "pinball-table-hurd-data", "liquidwar-data", "pangzero", "mma",
     "freedink-data", "openttd-openmsx", "simutrans-data", "asc-music", "drascula-music", "fb-music-high",
@@ -180,27 +185,54 @@ def piece_truth(pm, duration: float) -> dict:
     }
 
 
-def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, m21_limit: int = 0) -> list[dict]:
+def mma_items(n: int) -> list[tuple[str, str, str]]:
+    """(name, source, MMA chord sheet) of the first n drawn MMA songs (the same n songs every build)."""
+    from synesthete_train import mma_songs
+
+    if n == 0:
+        return []
+    mma_songs.mma_command()  # not installed: one line before anything is rendered
+    files = mma_songs.groove_files()
+    rng = _seed("mma-songs")
+    items = []
+    for i in range(n):
+        text, stem = mma_songs.song_text(rng, files)
+        items.append((f"mma-{i:03d}-{stem}", f"MMA groove library: {stem}.mma, a drawn chord sheet", text))
+    return items
+
+
+def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, m21_limit: int = 0,
+          mma_songs: int = 0, mma_only: bool = False) -> list[dict]:
     import music21
     import pretty_midi
+
+    from synesthete_train.mma_songs import MMA_LICENCE, write_midi
 
     if not SOUNDFONT.exists():
         raise RuntimeError(f"soundfont {SOUNDFONT} is missing (scripts/setup.sh installs {SOUNDFONT_PACKAGE})")
     out.mkdir(parents=True, exist_ok=True)
-    root = fetch_debs({s.package for s in SOURCES}, out / "debs")
-    items: list[tuple[str, Path | None, str, str, str | None]] = []  # name, midi, source, licence, m21 work
-    items += [(s.name, root / s.path.lstrip("/"), f"Debian {s.package}: {s.path}", s.licence, None) for s in SOURCES]
-    works = M21_WORKS[:m21_limit] if m21_limit else M21_WORKS
-    items += [("m21-" + w.replace("/", "-"), None, f"music21 corpus: {w}",
-               M21_LICENCE.format(version=music21.__version__), w) for w in works]
+    # name, midi, source, licence, m21 work, MMA chord sheet
+    items: list[tuple[str, Path | None, str, str, str | None, str | None]] = []
+    if not mma_only:
+        root = fetch_debs({s.package for s in SOURCES}, out / "debs")
+        items += [(s.name, root / s.path.lstrip("/"), f"Debian {s.package}: {s.path}", s.licence, None, None)
+                  for s in SOURCES]
+        works = M21_WORKS[:m21_limit] if m21_limit else M21_WORKS
+        items += [("m21-" + w.replace("/", "-"), None, f"music21 corpus: {w}",
+                   M21_LICENCE.format(version=music21.__version__), w, None) for w in works]
+    items += [(name, None, source, MMA_LICENCE, None, text) for name, source, text in mma_items(mma_songs)]
     index = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        for i, (name, midi, source, licence, work) in enumerate(items):
+        for i, (name, midi, source, licence, work, sheet) in enumerate(items):
             note = ""
             try:
-                if work is not None:
+                if sheet is not None:
+                    midi = tmp / f"{name}.mid"
+                    write_midi(sheet, midi)
+                    note = "MMA"
+                elif work is not None:
                     midi = tmp / f"{name}.mid"
                     note = m21_midi(work, midi, i % 2 == 0, max_seconds) or ""
                     if not note:
@@ -252,9 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=float, default=60.0, help="seconds rendered per piece (from its start)")
     p.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="the model's sample rate")
     p.add_argument("--m21-limit", type=int, default=0, help="only the first N music21 works (0 = all)")
+    p.add_argument("--mma-songs", type=int, default=0, metavar="N",
+                   help="also N songs MMA arranges with its groove library (drum grooves, bass lines and "
+                        "comping that people wrote; never the dev set's grooves; needs the mma package). 0 = none")
+    p.add_argument("--mma-only", action="store_true", help="only the MMA songs (no Debian files, no music21 works)")
     args = p.parse_args(argv)
+    if args.mma_songs < 0 or (args.mma_only and args.mma_songs == 0):
+        p.error("--mma-songs must be >= 0, and > 0 with --mma-only")
     try:
-        index = build(args.out, args.max_seconds, args.sample_rate, args.m21_limit)
+        index = build(args.out, args.max_seconds, args.sample_rate, args.m21_limit, args.mma_songs, args.mma_only)
     except (RuntimeError, ValueError, OSError, subprocess.CalledProcessError) as e:
         print(f"synesthete-midi-pool: error: {e}", file=sys.stderr)
         return 1
