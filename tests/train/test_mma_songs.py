@@ -57,7 +57,9 @@ def test_mma_writes_the_sheets_meter_and_tempo_and_plays_on_its_beats(tmp_path, 
     write_midi(text, tmp_path / "a.mid")
     write_midi(text, tmp_path / "b.mid")
     pm, again = (pretty_midi.PrettyMIDI(str(tmp_path / f)) for f in ("a.mid", "b.mid"))
-    notes = lambda m: [(i.program, i.is_drum, n.pitch, n.velocity, n.start) for i in m.instruments for n in i.notes]  # noqa: E731
+    def notes(m: pretty_midi.PrettyMIDI) -> list[tuple]:
+        return [(i.program, i.is_drum, n.pitch, n.velocity, n.start) for i in m.instruments for n in i.notes]
+
     assert notes(pm) == notes(again)  # the humanising is seeded (the files differ only in a temp file's name)
     assert pm.time_signature_changes[0].numerator == beats
     b = pm.get_beats()

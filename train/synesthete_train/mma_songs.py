@@ -10,8 +10,10 @@ figures and comping a person gave them.
 
 The dev set's five MMA songs are arranged with some of these grooves (scripts/make_dev_set.py), so
 those groove files (DEV_GROOVE_FILES) are never drawn, nor are the metronome files; neither are
-the files in a meter the engine and tracker do not count (6/8, 12/8, 5/4, 2/4: `Time` other than
-3 or 4) nor a file's intro and ending grooves. The dev set's figures on its eight other excerpts
+the files whose bar MMA counts in other than 3 or 4 beats (`Time` 2, 5, 6: a 6/8 in six, 5/4, 6/8
+marches in two; the engine and the tracker count 3 and 4) nor a file's intro and ending grooves.
+The 12/8 files and ballad68 count 4 (MMA writes them as 4/4 in triplets) and are drawn: the
+truth's beats are the four pulses of the bar. The dev set's figures on its eight other excerpts
 stay fully independent (docs/training.md reports both).
 
     songs = groove_files()                                   # [(file stem, beats per bar, grooves)]
@@ -38,6 +40,9 @@ MMA_LICENCE = "GPL-2+ (MMA groove library, Bob van der Poel; the chord sheet dra
 # and the metronome count-ins: never drawn.
 DEV_GROOVE_FILES = frozenset({"dixie", "folk", "swing", "quickstep", "softrock", "bossanova",
                               "metronome", "metronome3", "metronome6", "metronome68", "none"})
+# The chord names as the sheets spell them. Not music_state.NOTE_NAMES (sharps) on purpose: the sheet's
+# text seeds MMA's humanising (song_text), so another spelling would draw another pool than the one
+# docs/training.md's figures were measured on.
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 # Scale degrees as (semitones above the key, MMA chord suffix); the last is the dominant seventh.
 MAJOR = ((0, ""), (2, "m"), (4, "m"), (5, ""), (7, ""), (9, "m"), (7, "7"))
@@ -75,10 +80,10 @@ def groove_files(library: Path = MMA_LIBRARY) -> list[tuple[str, int, list[str]]
 
 
 def song_text(rng: np.random.Generator, files: list[tuple[str, int, list[str]]]) -> tuple[str, str]:
-    """A drawn MMA chord sheet and the groove file it uses (the same rng state, the same sheet): one file, four 8-bar sections each on
-    one of its grooves, a key (minor 35 %), a tempo (72-167 BPM in 4, 84-189 in 3), a progression
-    per section with a dominant seventh now and then on its fourth bar, and in 4/4 a second chord
-    on beat three of a bar in five."""
+    """A drawn MMA chord sheet and the groove file it uses (the same rng state, the same sheet): one
+    file, four 8-bar sections each on one of its grooves, a key (minor 35 %), a tempo (72-167 BPM in
+    4, 84-189 in 3), a progression per section with a dominant seventh now and then on its fourth
+    bar, and in 4/4 a second chord on beat three of a bar in five."""
     stem, beats, grooves = files[int(rng.integers(len(files)))]
     key = int(rng.integers(12))
     degrees = MINOR if rng.random() < 0.35 else MAJOR
