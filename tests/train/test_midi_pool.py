@@ -169,6 +169,7 @@ def test_a_bad_midi_share_is_one_line(value, capsys):
 
 def test_a_missing_pool_is_one_line(tmp_path, capsys):
     assert train_main(["--max-steps", "1", "--out", str(tmp_path / "run"), "--no-progress", "data.midi_share=0.25",
-                       f'data.midi_pool="{tmp_path / "none"}"', "eval.n_seeds=0", "eval.calibrate_seeds=0"]) == 2
+                       f'data.midi_pool="{tmp_path / "none"}"', "data.midi_pool_mma_songs=0", "eval.n_seeds=0",
+                       "eval.calibrate_seeds=0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no MIDI pool at" in err and "synesthete-midi-pool" in err, err

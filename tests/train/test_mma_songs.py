@@ -13,6 +13,7 @@ import pytest
 
 from synesthete.data.midi_pool import MidiPool
 from synesthete_train import mma_songs
+from synesthete_train.cli import main as train_main
 from synesthete_train.midi_pool import main as pool_main
 from synesthete_train.mma_songs import DEV_GROOVE_FILES, groove_files, song_text, write_midi
 
@@ -102,3 +103,31 @@ def test_mma_only_without_songs_is_one_line(capsys):
         pool_main(["--mma-only"])
     assert e.value.code == 2
     assert "--mma-songs must be >= 0, and > 0 with --mma-only" in capsys.readouterr().err
+
+
+# A one-step run that needs nothing but the pool: no evaluation, a short clip.
+QUICK_RUN = ["--max-steps", "1", "--no-progress", "--workers", "0", "optim.batch_size=2", "data.clip_seconds=1.0",
+             "data.crop_seconds=0.5", "eval.n_seeds=0", "eval.calibrate_seeds=0", "data.midi_share=0.5"]
+
+
+def test_the_trainer_builds_a_missing_pool_of_mma_songs_once_and_trains_on_it(tmp_path, capsys):
+    pool = tmp_path / "pool"
+    run = [*QUICK_RUN, f'data.midi_pool="{pool}"', "data.midi_pool_mma_songs=2"]
+    assert train_main([*run, "--out", str(tmp_path / "a")]) == 0
+    index = pool / "index.json"
+    names = [p["name"] for p in json.loads(index.read_text())["pieces"]]
+    assert names and all(n.startswith("mma-") for n in names)
+    assert "building 2 MMA songs" in capsys.readouterr().err
+    built = index.stat().st_mtime_ns
+    assert train_main([*run, "--out", str(tmp_path / "b")]) == 0  # the pool is there: read, not built again
+    assert index.stat().st_mtime_ns == built and "building" not in capsys.readouterr().err
+
+
+def test_a_pool_the_trainer_cannot_build_is_one_error_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(mma_songs.shutil, "which", lambda _: None)
+    assert train_main([*QUICK_RUN, f'data.midi_pool="{tmp_path / "pool"}"', "data.midi_pool_mma_songs=2",
+                       "--out", str(tmp_path / "run")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert errors == [errors[0]] and errors[0].startswith("synesthete-train: error: data.midi_pool: MMA is not installed")
+    assert errors[0].endswith("or train on procedural songs only: data.midi_share=0")
+    assert not (tmp_path / "pool" / "index.json").exists()

@@ -23,6 +23,7 @@ and weight average this reuses.
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 import time
 import warnings
@@ -70,6 +71,11 @@ class HearingDataSettings:
     # 0: procedural songs only (the shipped recipe).
     midi_share: float = 0.0
     midi_pool: str = "runs/midi_pool"
+    # When > 0 and there is no pool at `midi_pool`, the trainer builds one before it starts: this
+    # many drawn songs arranged by MMA's groove library (`synesthete-midi-pool --mma-songs N
+    # --mma-only`: 240 take ~2.4 min on 2 cores; needs the mma and fluidsynth packages). 0: a
+    # missing pool is one error line.
+    midi_pool_mma_songs: int = 0
     # This share of the procedural songs play their drums on a recorded kit (one of the GM kits in
     # the bank file `drum_bank`, which `synesthete-drum-bank` renders from TimGM6mb) instead of the
     # engine's synthesised drums (synesthete.audio.drum_kit; docs/training.md "Sampled drum kits").
@@ -92,6 +98,9 @@ class HearingDataSettings:
         require(self.onset_masked_db < 0, "onset_masked_db", "< 0 (dB under the rest of the mix)", self.onset_masked_db)
         require(0 <= self.midi_share <= 1, "midi_share", "in [0, 1] (the share of each batch cropped from the MIDI pool)",
                 self.midi_share)
+        require(self.midi_pool_mma_songs >= 0, "midi_pool_mma_songs",
+                ">= 0 (songs MMA arranges into a missing pool; 0 = a missing pool is an error)",
+                self.midi_pool_mma_songs)
         require(0 <= self.sampled_drums <= 1, "sampled_drums", "in [0, 1] (the share of songs on a recorded drum kit)",
                 self.sampled_drums)
         require(0 <= self.groove_share <= 1, "groove_share", "in [0, 1] (the share of songs on free drum grooves)",
@@ -535,6 +544,24 @@ def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device:
     return tuple(thresholds), mean_f
 
 
+def ensure_midi_pool(path: Path, sample_rate: int, mma_songs: int) -> None:
+    """Build an MMA-only pool of `mma_songs` drawn songs at `path` if there is none and mma_songs > 0
+    (synesthete_train.midi_pool), then check that it loads; a failure is one ValueError line. The
+    index is written last, so a build stopped half-way is built again next time."""
+    from synesthete.data.midi_pool import POOL_INDEX, MidiPool
+
+    if mma_songs > 0 and not (path / POOL_INDEX).is_file():
+        from synesthete_train.midi_pool import build
+
+        print(f"synesthete-train: no MIDI pool at {path}: building {mma_songs} MMA songs into it "
+              "(synesthete-midi-pool --mma-only; ~1 s a song) ...", file=sys.stderr)
+        try:
+            build(path, sample_rate=sample_rate, mma_songs=mma_songs, mma_only=True)
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            raise ValueError(f"data.midi_pool: {e}; or train on procedural songs only: data.midi_share=0") from e
+    MidiPool(path, sample_rate)
+
+
 def ensure_drum_bank(path: Path, sample_rate: int) -> None:
     """Render the drum bank at `path` if it is not there (a few seconds: synesthete_train.drum_bank),
     then check that it loads; a failure is one ValueError line."""
@@ -554,10 +581,8 @@ def ensure_drum_bank(path: Path, sample_rate: int) -> None:
 class HearingTrainer(TrainerBase):
     def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
         cfg, self.resume_state = self._resumed_config(cfg, resume, HearingTrainConfig, "hearing")
-        if cfg.data.midi_share > 0:  # a missing pool is one line now, not a worker's traceback later
-            from synesthete.data.midi_pool import MidiPool
-
-            MidiPool(cfg.data.midi_pool, cfg.model.sample_rate)
+        if cfg.data.midi_share > 0:  # a missing pool is built or one line now, not a worker's traceback later
+            ensure_midi_pool(Path(cfg.data.midi_pool), cfg.model.sample_rate, cfg.data.midi_pool_mma_songs)
         if cfg.data.sampled_drums > 0:
             ensure_drum_bank(Path(cfg.data.drum_bank), cfg.model.sample_rate)
         self._begin(cfg, progress)
