@@ -128,6 +128,6 @@ def test_a_pool_the_trainer_cannot_build_is_one_error_line(monkeypatch, tmp_path
     assert train_main([*QUICK_RUN, f'data.midi_pool="{tmp_path / "pool"}"', "data.midi_pool_mma_songs=2",
                        "--out", str(tmp_path / "run")]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
-    assert errors == [errors[0]] and errors[0].startswith("synesthete-train: error: data.midi_pool: MMA is not installed")
+    assert len(errors) == 1 and errors[0].startswith("synesthete-train: error: data.midi_pool: MMA is not installed")
     assert errors[0].endswith("or train on procedural songs only: data.midi_share=0")
     assert not (tmp_path / "pool" / "index.json").exists()

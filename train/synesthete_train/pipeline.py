@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", type=Path, default=Path("output_test.mp4"), help="the video to write")
     p.add_argument("--work", type=Path, default=Path("runs/pipeline"), help="folder for the checkpoint and track")
-    p.add_argument("--preset", type=Path, default=DEFAULT_PRESET, help="hearing training preset, trained on procedural songs only (default: presets/train_default.toml)")
+    p.add_argument("--preset", type=Path, default=DEFAULT_PRESET,
+                   help="hearing training preset, trained on procedural songs only (default: presets/train_default.toml)")
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget in minutes (default: 4)")
     p.add_argument("--checkpoint", help="skip training and render with this checkpoint ('default' = the shipped one)")
     p.add_argument("--seconds", type=float, default=20.0, help="length of the test track (default: 20)")
