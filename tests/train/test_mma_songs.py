@@ -14,7 +14,7 @@ import pytest
 from synesthete.data.midi_pool import MidiPool
 from synesthete_train import mma_songs
 from synesthete_train.cli import main as train_main
-from synesthete_train.midi_pool import main as pool_main
+from synesthete_train.midi_pool_cli import main as pool_main
 from synesthete_train.mma_songs import DEV_GROOVE_FILES, groove_files, song_text, write_midi
 
 

@@ -1,5 +1,6 @@
-"""`synesthete-midi-pool`: build the pool of human-written MIDI pieces the hearing trainer crops
-clips from (`data.midi_share`; synesthete.data.midi_pool reads it).
+"""The pool of human-written MIDI pieces the hearing trainer crops clips from (`data.midi_share`;
+synesthete.data.midi_pool reads it): `build` renders it, `synesthete-midi-pool`
+(synesthete_train.midi_pool_cli) and the trainer (a missing MMA pool) call it.
 
 Sources, never the dev set's nor the reserved ones (docs/training.md "Human-written music"):
 * MIDI files that Debian packages in main ship (SOURCES), fetched with `apt-get download` into
@@ -22,7 +23,6 @@ map's grid (grid_fit < MIN_GRID_FIT) is left out, as from the dev set.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import subprocess
@@ -276,32 +276,3 @@ def write_piece(out: Path, name: str, midi: Path, pm, audio: np.ndarray, sample_
 def write_index(out: Path, pieces: list[dict], sample_rate: int) -> None:
     (out / POOL_INDEX).write_text(json.dumps({
         "sample_rate": sample_rate, "soundfont": f"{SOUNDFONT} ({SOUNDFONT_PACKAGE})", "pieces": pieces}, indent=1))
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="synesthete-midi-pool", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("runs/midi_pool"))
-    p.add_argument("--max-seconds", type=float, default=60.0, help="seconds rendered per piece (from its start)")
-    p.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="the model's sample rate")
-    p.add_argument("--m21-limit", type=int, default=0, help="only the first N music21 works (0 = all)")
-    p.add_argument("--mma-songs", type=int, default=0, metavar="N",
-                   help="also N songs MMA arranges with its groove library (drum grooves, bass lines and "
-                        "comping that people wrote; never the dev set's grooves; needs the mma package). 0 = none")
-    p.add_argument("--mma-only", action="store_true", help="only the MMA songs (no Debian files, no music21 works)")
-    args = p.parse_args(argv)
-    if args.mma_songs < 0 or (args.mma_only and args.mma_songs == 0):
-        p.error("--mma-songs must be >= 0, and > 0 with --mma-only")
-    try:
-        index = build(args.out, args.max_seconds, args.sample_rate, args.m21_limit, args.mma_songs, args.mma_only)
-    except (RuntimeError, ValueError, OSError, subprocess.CalledProcessError) as e:
-        print(f"synesthete-midi-pool: error: {e}", file=sys.stderr)
-        return 1
-    drums = sum(1 for x in index if x["drum_hits"])
-    print(f"synesthete-midi-pool: {len(index)} pieces ({drums} with drums, "
-          f"{sum(1 for x in index if x['has_bass'])} with a bass program, "
-          f"{sum(x['seconds'] for x in index) / 60:.1f} min) in {args.out}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
