@@ -68,12 +68,12 @@ class HearingDataSettings:
     # This share of each batch's clips are random crops of human-written MIDI pieces, pre-rendered
     # in the pool folder `midi_pool` (`synesthete-midi-pool` builds it; synesthete.data.midi_pool),
     # their chords, energy, melody and unnamed stems masked out of the losses (docs/training.md).
-    # 0: procedural songs only (the shipped recipe).
+    # 0: procedural songs only (the shipped recipe: 0.15, an MMA pool).
     midi_share: float = 0.0
     midi_pool: str = "runs/midi_pool"
     # When > 0 and there is no pool at `midi_pool`, the trainer builds one before it starts: this
     # many drawn songs arranged by MMA's groove library (`synesthete-midi-pool --mma-songs N
-    # --mma-only`: 240 take ~2.4 min on 2 cores; needs the mma and fluidsynth packages). 0: a
+    # --mma-only`: 240 take ~2.5 min on 2 cores; needs the mma and fluidsynth packages). 0: a
     # missing pool is one error line.
     midi_pool_mma_songs: int = 0
     # This share of the procedural songs play their drums on a recorded kit (one of the GM kits in

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-# The hearing recipe, cut short by --minutes: synesthete-render draws with a hearing model (a
-# pixel model, train_quick/train_neural, only plays as the neural look).
+# The hearing recipe, cut short by --minutes and on procedural songs only: synesthete-render draws
+# with a hearing model (a pixel model, train_quick/train_neural, only plays as the neural look).
 DEFAULT_PRESET = Path(__file__).resolve().parents[2] / "presets" / "train_default.toml"
 
 
