@@ -14,8 +14,10 @@ wobble of a frame or two):
   phase has risen through the middle of the beat since the last one (hysteresis), so a phase that
   flickers 0.99 -> 0.01 -> 0.99 -> 0.02 around the beat gives one beat, not two.
 * downbeat: the same on `bar_phase`. A beat's number in the bar is read from `bar_phase` and the
-  beats per bar (the ratio of the two phases' smoothed speeds), so a bar wrap a frame before or
-  after the beat wrap still numbers that beat 1.
+  beats per bar, so a bar wrap a frame before or after the beat wrap still numbers that beat 1. The
+  beats per bar are how far `beat_phase` advanced over the last whole bar, rounded (before the
+  first whole bar: the ratio of the two phases' smoothed speeds): a phase that jumps, as a tracker's
+  may when it corrects itself, moves that ratio for a second but not the count.
 * stem hit: the stem's `onset` value crosses a threshold (or jumps by it) at least a refractory
   period after that stem's last hit; the velocity is the onset value. The threshold is per stem
   when the config has `stem_thresholds` (a hearing checkpoint carries its own, calibrated on the
@@ -141,10 +143,13 @@ class _PhaseWrap:
         self.prev: float | None = None
         self.armed = True  # the first wrap after the stream starts counts
         self.speed = 0.0  # EMA of the unwrapped frame-to-frame increment
+        self.step = 0.0  # the last frame's advance, read as the nearest way round the cycle: in [-0.5, 0.5)
 
     def update(self, phase: float) -> bool:
         wrapped = False
+        self.step = 0.0
         if self.prev is not None:
+            self.step = (phase - self.prev + 0.5) % 1.0 - 0.5  # a flicker back over the wrap is a small step back
             inc = phase - self.prev
             if inc < -self.drop:
                 if self.armed:
@@ -188,6 +193,8 @@ class EventDetector:
         self.frame_index = 0
         self._beat = _PhaseWrap(c.phase_arm, c.wrap_drop)
         self._bar = _PhaseWrap(c.phase_arm, c.wrap_drop)
+        self._bar_beats: int | None = None  # beats in the last whole bar
+        self._beat_advance: float | None = None  # the beat phase's advance since the last bar wrap
         self._last_hit = np.full(len(STEMS), -(10**9), np.int64)
         self._prev_onset = np.zeros(len(STEMS))
         self.chord: tuple[int, int] | None = None
@@ -198,7 +205,10 @@ class EventDetector:
 
     @property
     def beats_per_bar(self) -> int:
-        """Beats per bar from the two phases' speeds (4 until both are known)."""
+        """Beats per bar: the beat phase's advance over the last whole bar, rounded; before the
+        first whole bar the ratio of the two phases' speeds (4 until both are known)."""
+        if self._bar_beats is not None:
+            return self._bar_beats
         if self._beat.speed <= 0.0 or self._bar.speed <= 0.0:
             return 4
         return int(np.clip(round(self._beat.speed / self._bar.speed), 1, 16))
@@ -223,7 +233,13 @@ class EventDetector:
         bar_phase = self._bar.prev or 0.0
         if bar_wrap:
             events.append(Downbeat(now))
-        if self._beat.update(_scalar(v["beat_phase"]) % 1.0):
+            if self._beat_advance is not None and 0.5 <= self._beat_advance < 16.5:
+                self._bar_beats = int(round(self._beat_advance))
+            self._beat_advance = 0.0
+        beat_wrap = self._beat.update(_scalar(v["beat_phase"]) % 1.0)
+        if self._beat_advance is not None:
+            self._beat_advance += self._beat.step
+        if beat_wrap:
             n = self.beats_per_bar
             number = int(np.floor(bar_phase * n + 0.5)) % n + 1
             events.append(Beat(now, number))

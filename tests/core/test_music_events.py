@@ -110,6 +110,20 @@ def test_jittery_phases_give_one_beat_per_beat(beats_per_bar: int) -> None:
     assert len(events.tempo_changes) == 1 and events.tempo_changes[0][1] == pytest.approx(120.0, abs=1.0)
 
 
+@pytest.mark.parametrize("beats_per_bar", [3, 4])
+def test_a_phase_that_jumps_keeps_the_beats_numbered_in_the_bar(beats_per_bar: int) -> None:
+    """A tracker that corrects itself moves its beat phase by a jump, not a step. The numbers stay
+    1..beats_per_bar: the beats per bar are the beat phase's advance over a whole bar, which a jump
+    barely moves (read from the phases' smoothed speeds, the jump made them 6 in 4/4, 4 in 3/4)."""
+    state = _phases(12 * FPS, 120.0, beats_per_bar, jitter=0.0)
+    jumped = state.time * 2.0 + 0.5 + np.where(np.arange(len(state)) >= 301, 0.4, 0.0)
+    state.beat_phase[:] = jumped % 1.0  # frame 301: the beat phase (not the bar's) jumps 0.4 of a beat ahead
+    numbers = detect_events(state).beat_numbers.tolist()
+    assert set(numbers) == set(range(1, beats_per_bar + 1)), numbers
+    first = numbers.index(1)
+    assert numbers[first:] == [(i % beats_per_bar) + 1 for i in range(len(numbers) - first)]
+
+
 def test_streaming_from_model_fields_equals_the_clip_run() -> None:
     torch = pytest.importorskip("torch")
     state = _phases(6 * FPS, 97.0, 4, jitter=0.02, seed=4)
