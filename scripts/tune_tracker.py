@@ -43,14 +43,14 @@ VALIDATION_TUNING_SEEDS = 30000
 
 
 def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path):
-    """[(beat, downbeat probability, flux, 12 chord root probabilities) (15, T)], [(true beats, true
+    """[(beat, downbeat probability, flux, 12 chord root probabilities, drums) (16, T)], [(true beats, true
     downbeats)], the songs' names and the model's config, cached per checkpoint and set."""
     model = load_model(ckpt)
     songs = f"{n_songs}_" if which != "dev" else ""
     # keyed by the checkpoint's bytes, not only its name: a retrained default.pt at the same path
     # must not read the old one's activations (it did, once: a stale table for a whole morning)
     digest = hashlib.sha1(Path(ckpt).read_bytes()).hexdigest()[:10]
-    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{digest}_{which}_{songs}v3.npz"
+    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{digest}_{which}_{songs}v4.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
         return list(z["acts"]), list(z["truths"]), list(z["names"]), model.cfg
@@ -62,8 +62,8 @@ def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path)
     acts, truths = [], []
     with torch.no_grad():
         for it in items:
-            b, d, flux, chord = tracker_inputs(model(fx.extract(torch.from_numpy(it.audio)[None])))
-            acts.append(np.concatenate([np.stack([b[0], d[0], flux[0]]), chord[0].T]))
+            b, d, flux, chord, drums = tracker_inputs(model(fx.extract(torch.from_numpy(it.audio)[None])))
+            acts.append(np.concatenate([np.stack([b[0], d[0], flux[0]]), chord[0].T, drums]))
             truths.append((np.asarray(it.truth.beats), np.asarray(it.truth.downbeats)))
     cache.mkdir(parents=True, exist_ok=True)
     names = [it.source for it in items]
@@ -75,10 +75,11 @@ def events(tracker, fps: float, acts) -> list[tuple[np.ndarray, np.ndarray, np.n
     """Per song the tracker's (beats, downbeats, tempo per frame), read by the live EventDetector."""
     res = []
     for a in acts:
-        b, d, flux, chord = a[0], a[1], a[2], a[3:].T
+        b, d, flux, chord, drums = a[0], a[1], a[2], a[3:15].T, a[15]
         state, det, beats, downs, tempo = tracker.init_state(1), EventDetector(fps), [], [], np.empty(len(b))
         for t in range(len(b)):
-            o, state = tracker.step(b[t:t + 1], d[t:t + 1], flux[t:t + 1], state, chord=chord[t:t + 1])
+            o, state = tracker.step(b[t:t + 1], d[t:t + 1], flux[t:t + 1], state, chord=chord[t:t + 1],
+                                    drums=drums[t:t + 1])
             tempo[t] = o["tempo"][0]
             for e in det.update({"beat_phase": o["beat_phase"][0], "bar_phase": o["bar_phase"][0],
                                  "onset": np.zeros(len(STEMS)), "tempo": o["tempo"][0],

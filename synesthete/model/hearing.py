@@ -68,6 +68,7 @@ HEADS: tuple[tuple[str, int], ...] = (
     ("chord_root", 12), ("chord_quality", len(CHORD_QUALITIES)), ("energy", 1), ("melody", 1), ("bass", 1),
     ("confidence", len(HEAD_CONFIDENCE_GROUPS)),
 )
+_KICK, _SNARE = STEMS.index("kick"), STEMS.index("snare")  # the onset channels the tracker reads as beat evidence
 _SCALAR_HEADS = ("beat", "downbeat", "tempo", "energy", "melody", "bass")  # width-1 heads: returned as (...,) not (..., 1)
 
 
@@ -132,6 +133,8 @@ class HearingModel(nn.Module):
         probability that a downbeat falls on the frame, from the downbeat head as
         `cfg.downbeat_head` defines it."""
         raw["flux"] = features[..., self.cfg.n_mels].detach()
+        onset = torch.sigmoid(raw["onset"].detach())
+        raw["drums"] = torch.maximum(onset[..., _KICK], onset[..., _SNARE])
         down = torch.sigmoid(raw["downbeat"].detach())
         raw["downbeat_p"] = down * torch.sigmoid(raw["beat"].detach()) if self.cfg.downbeat_head == "next_beat" else down
         return raw
@@ -198,24 +201,27 @@ def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Co
     return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
 
 
-def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, ...]:
     """What the tracker reads from `HearingModel.forward`'s raw outputs, float64 numpy: the beat
-    probability, the downbeat probability and the flux feature (B, T), and the chord root
-    probabilities (B, T, 12) (chord changes mark bar lines)."""
+    probability, the downbeat probability and the flux feature (B, T), the chord root
+    probabilities (B, T, 12) (chord changes mark bar lines) and the drums' onset probability
+    (B, T): the larger of the kick's and the snare's (they mark the beats where the beat head
+    also fires on the off-beat eighths)."""
     return (torch.sigmoid(raw["beat"].detach()).double().cpu().numpy(),
             raw["downbeat_p"].detach().double().cpu().numpy(),
             raw["flux"].detach().double().cpu().numpy(),
-            torch.softmax(raw["chord_root"].detach().double(), dim=-1).cpu().numpy())
+            torch.softmax(raw["chord_root"].detach().double(), dim=-1).cpu().numpy(),
+            raw["drums"].detach().double().cpu().numpy())
 
 
 def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tensor, ...],
           ) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
     """The raw outputs' `tracker_inputs` through the tracker, frame by frame
     -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
-    b, d, o, c = tracker_inputs(raw)
+    b, d, o, c, drums = tracker_inputs(raw)
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
-        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state, chord=c[:, t])
+        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state, chord=c[:, t], drums=drums[:, t])
         for k, v in out.items():
             if k not in cols:
                 cols[k] = np.empty(b.shape)
