@@ -65,7 +65,10 @@ def test_a_tone_burst_from_another_process_arrives_at_the_model_rate(jack_server
     loud = np.flatnonzero(np.abs(audio) > 0.05)
     assert loud.size, "the burst never arrived"
     burst = audio[loud[0] : loud[-1] + 1]
-    assert abs(burst.size / SR - 0.4) < 0.01  # 0.4 s at 24 kHz, so the rate conversion is right
+    # 0.4 s at 24 kHz, so the rate conversion is right: a wrong one (44.1 for 48 kHz) is 32 ms off.
+    # Not tighter: a JACK cycle the feeder process misses under load (5.3 ms each) shortens the
+    # burst (one full suite on the 2-core box lost two: 9344 samples, 10.7 ms short).
+    assert abs(burst.size / SR - 0.4) < 0.022
     # Both input channels get the tone; downmixed RMS of a 0.5 sine is 0.354.
     assert abs(np.sqrt(np.mean(burst[200:-200] ** 2)) - 0.5 / np.sqrt(2)) < 0.01
     crossings = np.count_nonzero(np.diff(np.signbit(burst[200:-200])))
