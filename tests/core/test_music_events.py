@@ -124,6 +124,27 @@ def test_a_phase_that_jumps_keeps_the_beats_numbered_in_the_bar(beats_per_bar: i
     assert numbers[first:] == [(i % beats_per_bar) + 1 for i in range(len(numbers) - first)]
 
 
+@pytest.mark.parametrize("beats_per_bar,shift,odd", [(4, 2, 6), (4, 1, 5), (3, 1, 4)])
+def test_a_bar_the_tracker_moves_does_not_renumber_the_beats(beats_per_bar: int, shift: int, odd: int) -> None:
+    """A tracker that moves its bar hypothesis back by `shift` beats makes one bar of `odd` beats
+    (the live app on a recorded 4/4 song sent a beat numbered 6 over OSC). Its bar phase stays on
+    the grid k / beats_per_bar at the beats, and the beats keep the tracker's numbers,
+    1..beats_per_bar, through it; bars that are all longer are a new meter."""
+    state = _phases(16 * FPS, 120.0, beats_per_bar, jitter=0.0)
+    beats = state.time * 2.0 + 0.5
+    moved = beats - np.where(beats >= 3 * beats_per_bar, shift, 0)  # the bar hypothesis moves in the third bar
+    state.bar_phase[:] = (moved / beats_per_bar) % 1.0
+    events = detect_events(state)
+    numbers = events.beat_numbers.tolist()
+    j = np.arange(1, len(numbers) + 1)  # beat j: the beat phase wraps where `beats` passes j
+    assert numbers == ((j - np.where(j >= 3 * beats_per_bar, shift, 0)) % beats_per_bar + 1).tolist()
+    bars = np.diff(events.downbeats) / 0.5  # bars' lengths in beats: one is odd
+    assert sorted(set(np.rint(bars).astype(int).tolist())) == sorted({beats_per_bar, odd})
+
+    state.bar_phase[:] = (beats / 6) % 1.0  # every bar 6 beats long: the count follows
+    assert max(detect_events(state).beat_numbers.tolist()) == 6
+
+
 def test_streaming_from_model_fields_equals_the_clip_run() -> None:
     torch = pytest.importorskip("torch")
     state = _phases(6 * FPS, 97.0, 4, jitter=0.02, seed=4)
