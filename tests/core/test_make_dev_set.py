@@ -127,3 +127,13 @@ def test_each_source_is_a_free_debian_package_not_the_reserved_ones() -> None:
         assert src.licence and src.path.endswith(".mid")
     assert len({s.name for s in make_dev_set.SOURCES}) == len(make_dev_set.SOURCES)
     json.dumps([s.__dict__ for s in make_dev_set.SOURCES])
+
+
+def test_the_held_out_set_reads_only_the_packages_the_dev_set_leaves_out() -> None:
+    reserved = {"openttd-openmsx", "simutrans-data", "asc-music", "drascula-music", "fb-music-high"}
+    held = make_dev_set.HELD_OUT
+    assert len(held) >= 8 and {s.package for s in held} <= reserved
+    assert not {s.path for s in held} & {s.path for s in make_dev_set.SOURCES}
+    assert len({s.name for s in held}) == len(held)
+    for src in held:
+        assert src.licence and src.path.endswith(".mid")
