@@ -145,6 +145,25 @@ def test_a_bar_the_tracker_moves_does_not_renumber_the_beats(beats_per_bar: int,
     assert max(detect_events(state).beat_numbers.tolist()) == 6
 
 
+def test_off_grid_phases_count_the_bar_by_two_bars_that_agree() -> None:
+    """Where no grid fits (the beat phase wraps 0.4 of a beat off the bar's grid, so the bar phase
+    at the beats says nothing about the count), the beats per bar are the beat phase's advance over
+    whole bars: one odd bar of 6 (the tracker moving its bar back two beats) does not renumber the
+    beats 1..6; two bars in a row that agree on a new count do change it."""
+    state = _phases(20 * FPS, 120.0, 4, jitter=0.0)
+    beats = state.time * 2.0 + 0.5
+    state.beat_phase[:] = (beats + 0.4) % 1.0  # every beat wraps 0.4 of a beat before the bar's grid
+    moved = beats - np.where(beats >= 12, 2, 0)  # the bar hypothesis moves back two beats in the fourth bar
+    state.bar_phase[:] = (moved / 4) % 1.0
+    numbers = detect_events(state).beat_numbers.tolist()
+    tail = numbers[-12:]  # after the odd bar: counted on in fours
+    assert max(numbers) == 4 and all(b == a % 4 + 1 for a, b in zip(tail, tail[1:])), numbers
+
+    # from the fourth bar on every bar is 6 beats long: the second such bar changes the count
+    state.bar_phase[:] = (np.where(beats >= 12, 3 + (beats - 12) / 6, beats / 4)) % 1.0
+    assert max(detect_events(state).beat_numbers.tolist()[-8:]) == 6
+
+
 def test_streaming_from_model_fields_equals_the_clip_run() -> None:
     torch = pytest.importorskip("torch")
     state = _phases(6 * FPS, 97.0, 4, jitter=0.02, seed=4)
