@@ -100,6 +100,13 @@ class TrackerConfig:
     # where the flux still marks every hit.
     onset_weight: float = 0.0
     onset_window_s: float = 2.0
+    # > 0: the beat observation is first mixed with that onset strength, (1 - onset_mix) x beat +
+    # onset_mix x strength (after the drums' blend below, before onset_weight's max), and the
+    # downbeat probability scaled alike. A max lets a loud off-beat hat in the flux outvote the
+    # beat head; a mix only leans the evidence toward where the hits are, which on the procedural
+    # validation songs keeps the tracker off the off-beat and out of double tempo more often
+    # (docs/training.md#the-flux-mixed-into-the-beat-evidence-the-trackers-onset_mix).
+    onset_mix: float = 0.0
     # > 0: the beat observation is first the geometric blend beat^(1 - w) x drums^w of the beat
     # activation and the drums' onset probability (the larger of the kick's and the snare's). On
     # recorded music the beat head often fires on the off-beat eighth notes as much as on the
@@ -130,6 +137,7 @@ class TrackerConfig:
         object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
         require(0 <= self.onset_weight <= 1, "onset_weight", "in [0, 1] (0 = the network's activation alone)",
                 self.onset_weight)
+        require(0 <= self.onset_mix <= 1, "onset_mix", "in [0, 1] (0 = no mix)", self.onset_mix)
         require(0 <= self.drum_weight <= 1, "drum_weight", "in [0, 1] (0 = the beat head alone)", self.drum_weight)
         require(self.onset_window_s > 0, "onset_window_s", "> 0", self.onset_window_s)
         require(0 <= self.min_downbeat_share <= 1, "min_downbeat_share", "in [0, 1]", self.min_downbeat_share)

@@ -168,9 +168,17 @@ class BarPointerTracker:
             blended = beat ** (1.0 - w) * np.maximum(np.asarray(drums, np.float64), _FLOOR) ** w
             downbeat = np.asarray(downbeat, np.float64) * blended / np.maximum(beat, _FLOOR)
             beat = blended
-        if self.cfg.onset_weight > 0:
+        if self.cfg.onset_weight > 0 or self.cfg.onset_mix > 0:
             strength, stats = self._onset_strength(np.asarray(onset, np.float64), stats)
-            beat = np.maximum(beat, self.cfg.onset_weight * strength)
+            if self.cfg.onset_mix > 0:
+                # a mix, not a max: it leans the evidence toward the hits without letting a loud
+                # off-beat in the flux outvote the beat head; the downbeat follows the beat
+                m, beat = self.cfg.onset_mix, np.asarray(beat, np.float64)
+                mixed = (1.0 - m) * beat + m * strength
+                downbeat = np.asarray(downbeat, np.float64) * mixed / np.maximum(beat, _FLOOR)
+                beat = mixed
+            if self.cfg.onset_weight > 0:
+                beat = np.maximum(beat, self.cfg.onset_weight * strength)
         new = np.empty_like(alpha)  # the new state is its own array (the caller may keep the old one)
         # predict: every pointer advances one frame; beat starts gather the previous beat's ends
         new[:, 1:] = alpha[:, :-1]

@@ -177,6 +177,34 @@ def test_the_drums_keep_the_tracker_on_the_beat_where_the_beat_head_prefers_the_
     assert found[TrackerConfig().drum_weight] >= 0.95, found
 
 
+def test_onset_mix_is_the_beat_evidence_mixed_with_the_flux_strength():
+    """With onset_mix = m the tracker hears (1 - m) x beat + m x the flux's onset strength (after
+    the drums' blend), the downbeat scaled alike: the same steps as a tracker without the mix fed
+    that evidence; and the mix moves the tracker where the flux disagrees with the beat head."""
+    score = _score_of(4)
+    n = 8 * FPS
+    b, d = _activations(score, n)
+    rng = np.random.default_rng(3)
+    flux = rng.gamma(2.0, 0.5, n)
+    drums = rng.uniform(0.0, 1.0, n)
+    m = 0.4
+    mixed = BarPointerTracker(FPS, TrackerConfig(onset_mix=m))
+    plain = BarPointerTracker(FPS, TrackerConfig(onset_mix=0.0))
+    state_m, state_p, stats = mixed.init_state(1), plain.init_state(1), mixed.init_state(1)[1].numpy()
+    phases = []
+    for t in range(n):
+        out_m, state_m = mixed.step(b[t: t + 1], d[t: t + 1], flux[t: t + 1], state_m, drums=drums[t: t + 1])
+        strength, stats = mixed._onset_strength(flux[t: t + 1], stats)
+        blend = b[t] ** 0.7 * drums[t] ** 0.3
+        beat = (1 - m) * blend + m * strength
+        out_p, state_p = plain.step(beat, d[t: t + 1] * beat / b[t], flux[t: t + 1], state_p)
+        for k in out_m:
+            np.testing.assert_allclose(out_m[k], out_p[k], rtol=1e-5, atol=1e-6, err_msg=k)
+        phases.append(float(out_m["beat_phase"][0]))
+    unmixed = _run(BarPointerTracker(FPS, TrackerConfig()), b, d, flux, drums=drums)["beat_phase"]
+    assert np.max(np.abs(np.array(phases) - unmixed)) > 0.01  # the mix changed what the tracker heard
+
+
 def test_with_onset_weight_the_flux_alone_finds_the_beat_of_a_real_song():
     """No network activation at all: the tracker on the flux feature of a rendered drum-and-bass
     groove still locks to its beats. (Through the room-mic augmentation the flux alone does not:
