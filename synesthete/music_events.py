@@ -15,13 +15,13 @@ wobble of a frame or two):
   flickers 0.99 -> 0.01 -> 0.99 -> 0.02 around the beat gives one beat, not two.
 * downbeat: the same on `bar_phase`. A beat's number in the bar is read from `bar_phase` and the
   beats per bar, so a bar wrap a frame before or after the beat wrap still numbers that beat 1. The
-  beats per bar are how far `beat_phase` advanced over a whole bar, rounded (before the first whole
-  bar: the ratio of the two phases' smoothed speeds): a phase that jumps, as a tracker's may when
-  it corrects itself, moves that ratio for a second but not the count. The first whole bar sets
-  the count; after it, two whole bars in a row that agree change it, one odd bar does not (a
-  tracker that moves its bar by a beat or two makes one bar of 6 beats in a 4/4 song). Before all
-  that comes the grid: a tracker's bar phase sits on k / n at the bar's k-th beat, so where 6 of
-  the last 8 beats fall on one grid of n = 1..8, n is the count, whatever the bars' lengths.
+  beats per bar come from the bar phase at the last 8 beats: it steps by 1 / n from one beat to the
+  next, so n is 1 / the median step (where half the steps agree with it). A tracker that moves its
+  bar hypothesis by a beat or two breaks one step, not the median (one bar of 6 beats in a 4/4
+  song stays numbered 1..4); a beat phase that jumps, as a tracker's may when it corrects itself,
+  moves no step of the bar phase. Where the steps agree on nothing (a bar phase that crawls or
+  jumps while a tracker locks on) the count holds; before the steps first agree it is the ratio of
+  the two phases' smoothed speeds.
 * stem hit: the stem's `onset` value crosses a threshold (or jumps by it) at least a refractory
   period after that stem's last hit; the velocity is the onset value. The threshold is per stem
   when the config has `stem_thresholds` (a hearing checkpoint carries its own, calibrated on the
@@ -140,9 +140,12 @@ def _row(v: object, n: int) -> np.ndarray:
 
 
 # The beats per bar read off the bar phase at the last beats: a tracker's (and a score's) bar phase
-# sits on the grid k / n at the bar's k-th beat, so the smallest n (up to _GRID_MAX) on whose grid
-# _GRID_SHARE of the last _GRID_BEATS beats fall within _GRID_TOL of a beat is the count.
-_GRID_BEATS, _GRID_MAX, _GRID_TOL, _GRID_SHARE = 8, 8, 0.15, 0.75
+# advances by 1 / n from one beat to the next, so n is 1 / the median step over the last
+# _STEP_BEATS beats, kept where _STEP_SHARE of the steps lie within _STEP_TOL / n of 1 / n. The
+# median, not a grid the phases must sit on: while a tracker settles it moves its bar hypothesis
+# a beat or two at a time, which breaks one step and no others (on a grid, a 4/4 bar phase that
+# moved twice sat on the 5-grid, and the live app sent beat 5 of a 4/4 bar over OSC).
+_STEP_BEATS, _STEP_MAX, _STEP_TOL, _STEP_SHARE = 8, 16, 0.15, 0.5
 
 
 class _PhaseWrap:
@@ -153,13 +156,10 @@ class _PhaseWrap:
         self.prev: float | None = None
         self.armed = True  # the first wrap after the stream starts counts
         self.speed = 0.0  # EMA of the unwrapped frame-to-frame increment
-        self.step = 0.0  # the last frame's advance, read as the nearest way round the cycle: in [-0.5, 0.5)
 
     def update(self, phase: float) -> bool:
         wrapped = False
-        self.step = 0.0
         if self.prev is not None:
-            self.step = (phase - self.prev + 0.5) % 1.0 - 0.5  # a flicker back over the wrap is a small step back
             inc = phase - self.prev
             if inc < -self.drop:
                 if self.armed:
@@ -203,11 +203,9 @@ class EventDetector:
         self.frame_index = 0
         self._beat = _PhaseWrap(c.phase_arm, c.wrap_drop)
         self._bar = _PhaseWrap(c.phase_arm, c.wrap_drop)
-        self._bar_beats: int | None = None  # beats per bar: what the last two whole bars agreed on
-        self._last_bar_beats: int | None = None  # beats in the last whole bar
-        self._beat_bars = np.zeros(_GRID_BEATS)  # the bar phase at the last beats (a ring)
+        self._beat_bars = np.zeros(_STEP_BEATS)  # the bar phase at the last beats (a ring)
         self._n_beats = 0
-        self._beat_advance: float | None = None  # the beat phase's advance since the last bar wrap
+        self._count: int | None = None  # beats per bar, once the bar phase's steps agree on a count
         self._last_hit = np.full(len(STEMS), -(10**9), np.int64)
         self._prev_onset = np.zeros(len(STEMS))
         self.chord: tuple[int, int] | None = None
@@ -218,21 +216,25 @@ class EventDetector:
 
     @property
     def beats_per_bar(self) -> int:
-        """Beats per bar: the grid the bar phase sat on at the last beats (`_GRID_*`); where no
-        grid fits (a beat phase that jumped against the bar's), the beat phase's advance over a
-        whole bar, rounded (the first whole bar's, then what two whole bars in a row agree on);
-        before the first whole bar the ratio of the two phases' speeds (4 until both are known)."""
-        m = min(self._n_beats, _GRID_BEATS)
-        if m >= 3:
-            p = self._beat_bars[:m]
-            for n in range(1, _GRID_MAX + 1):
-                if np.mean(np.abs(p * n - np.rint(p * n)) <= _GRID_TOL) >= _GRID_SHARE:
-                    return n
-        if self._bar_beats is not None:
-            return self._bar_beats
+        """Beats per bar: 1 / the bar phase's median step from beat to beat over the last beats
+        (`_STEP_*`), as of the last beat where the steps agreed on one; before that, the ratio of
+        the two phases' smoothed speeds (4 until both are known)."""
+        if self._count is not None:
+            return self._count
         if self._beat.speed <= 0.0 or self._bar.speed <= 0.0:
             return 4
-        return int(np.clip(round(self._beat.speed / self._bar.speed), 1, 16))
+        return int(np.clip(round(self._beat.speed / self._bar.speed), 1, _STEP_MAX))
+
+    def _count_steps(self) -> int | None:
+        """The count the bar phase's steps at the last beats agree on, or None."""
+        m = min(self._n_beats, _STEP_BEATS)
+        if m < 3:
+            return None
+        p = np.roll(self._beat_bars, -self._n_beats % _STEP_BEATS)[-m:]  # oldest first
+        step = np.diff(p) % 1.0
+        step[step < 0.5 / _STEP_MAX] += 1.0  # a bar of one beat: the phase is where it was
+        n = int(np.clip(round(1.0 / float(np.median(step))), 1, _STEP_MAX))
+        return n if np.mean(np.abs(step * n - 1.0) <= _STEP_TOL) >= _STEP_SHARE else None
 
     def update(self, frame: FrameValues) -> list[Event]:
         if isinstance(frame, MusicState):
@@ -254,21 +256,11 @@ class EventDetector:
         bar_phase = self._bar.prev or 0.0
         if bar_wrap:
             events.append(Downbeat(now))
-            if self._beat_advance is not None and 0.5 <= self._beat_advance < 16.5:
-                # one odd bar does not change the count: a tracker that moves its bar hypothesis
-                # by a beat or two makes one bar of 6 (or 2) beats in a 4/4 song, and the live app
-                # numbered a beat 6 over OSC; two whole bars in a row that agree do change it
-                beats = int(round(self._beat_advance))
-                if self._bar_beats is None or beats == self._last_bar_beats:
-                    self._bar_beats = beats
-                self._last_bar_beats = beats
-            self._beat_advance = 0.0
         beat_wrap = self._beat.update(_scalar(v["beat_phase"]) % 1.0)
-        if self._beat_advance is not None:
-            self._beat_advance += self._beat.step
         if beat_wrap:
-            self._beat_bars[self._n_beats % _GRID_BEATS] = bar_phase
+            self._beat_bars[self._n_beats % _STEP_BEATS] = bar_phase
             self._n_beats += 1
+            self._count = self._count_steps() or self._count
             n = self.beats_per_bar
             number = int(np.floor(bar_phase * n + 0.5)) % n + 1
             events.append(Beat(now, number))

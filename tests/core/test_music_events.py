@@ -113,8 +113,9 @@ def test_jittery_phases_give_one_beat_per_beat(beats_per_bar: int) -> None:
 @pytest.mark.parametrize("beats_per_bar", [3, 4])
 def test_a_phase_that_jumps_keeps_the_beats_numbered_in_the_bar(beats_per_bar: int) -> None:
     """A tracker that corrects itself moves its beat phase by a jump, not a step. The numbers stay
-    1..beats_per_bar: the beats per bar are the beat phase's advance over a whole bar, which a jump
-    barely moves (read from the phases' smoothed speeds, the jump made them 6 in 4/4, 4 in 3/4)."""
+    1..beats_per_bar: the beats per bar are the bar phase's step from beat to beat, which a jump of
+    the beat phase does not move (read from the phases' smoothed speeds, the jump made them 6 in
+    4/4, 4 in 3/4)."""
     state = _phases(12 * FPS, 120.0, beats_per_bar, jitter=0.0)
     jumped = state.time * 2.0 + 0.5 + np.where(np.arange(len(state)) >= 301, 0.4, 0.0)
     state.beat_phase[:] = jumped % 1.0  # frame 301: the beat phase (not the bar's) jumps 0.4 of a beat ahead
@@ -145,11 +146,28 @@ def test_a_bar_the_tracker_moves_does_not_renumber_the_beats(beats_per_bar: int,
     assert max(detect_events(state).beat_numbers.tolist()) == 6
 
 
-def test_off_grid_phases_count_the_bar_by_two_bars_that_agree() -> None:
-    """Where no grid fits (the beat phase wraps 0.4 of a beat off the bar's grid, so the bar phase
-    at the beats says nothing about the count), the beats per bar are the beat phase's advance over
-    whole bars: one odd bar of 6 (the tracker moving its bar back two beats) does not renumber the
-    beats 1..6; two bars in a row that agree on a new count do change it."""
+def test_a_tracker_settling_its_bar_never_numbers_a_beat_past_the_bar() -> None:
+    """While a tracker locks on it tries bar hypotheses (3/4, then 4/4 from other beats): the
+    shipped model's bar phase at the first eight beats of crimson, a 4/4 excerpt of the dev set,
+    then steady. Each change breaks one step of the bar phase from beat to beat and not the count:
+    no beat is numbered 5 (the live app sent one over OSC, where the count was a grid the last
+    beats' bar phases had to sit on, or failing that the first whole bar's length)."""
+    state = _phases(10 * FPS, 120.0, 4, jitter=0.0)
+    k = state.time * 2.0 - 0.5  # beat k at 0.25 + 0.5 k s
+    at = np.array([0.344, 0.673, 0.755, 0.004, 0.254, 0.504, 0.339, 0.672] + [(0.254 + 0.25 * i) % 1.0 for i in range(20)])
+    i = np.clip(np.floor(k + 1e-9).astype(int), 0, len(at) - 1)
+    state.bar_phase[:] = (at[i] + 0.25 * (k - i)) % 1.0  # each beat's value, then on at 4/4's speed
+    numbers = detect_events(state).beat_numbers.tolist()
+    assert max(numbers) == 4, numbers
+    steady = numbers[8:]  # from the ninth beat on the bar phase steps a quarter a beat: 2 3 4 1 2 ...
+    assert steady == [(n + 1) % 4 + 1 for n in range(len(steady))], numbers
+
+
+def test_a_bar_phase_off_the_beats_grid_still_counts_the_bar() -> None:
+    """The count is the bar phase's step from beat to beat, not a grid it must sit on: where every
+    beat wraps 0.4 of a beat before the bar's grid (no grid k / n fits), one odd bar of 6 (the
+    tracker moving its bar back two beats) does not renumber the beats; bars that are all 6 beats
+    long are counted in sixes."""
     state = _phases(20 * FPS, 120.0, 4, jitter=0.0)
     beats = state.time * 2.0 + 0.5
     state.beat_phase[:] = (beats + 0.4) % 1.0  # every beat wraps 0.4 of a beat before the bar's grid
@@ -159,7 +177,7 @@ def test_off_grid_phases_count_the_bar_by_two_bars_that_agree() -> None:
     tail = numbers[-12:]  # after the odd bar: counted on in fours
     assert max(numbers) == 4 and all(b == a % 4 + 1 for a, b in zip(tail, tail[1:])), numbers
 
-    # from the fourth bar on every bar is 6 beats long: the second such bar changes the count
+    # from the fourth bar on every bar is 6 beats long
     state.bar_phase[:] = (np.where(beats >= 12, 3 + (beats - 12) / 6, beats / 4)) % 1.0
     assert max(detect_events(state).beat_numbers.tolist()[-8:]) == 6
 

@@ -90,6 +90,7 @@ HEARING_OUT_OF_RANGE = [
     ("model.fast_fft=32", "model.fast_fft must be >= 64 samples"),
     ("model.tracker.harmony_weight=-1", "model.tracker.harmony_weight must be >= 0"),
     ("model.tracker.drum_weight=1.5", "model.tracker.drum_weight must be in [0, 1]"),
+    ("model.tracker.onset_mix=2", "model.tracker.onset_mix must be in [0, 1]"),
     ("model.tracker.harmony_lag_s=-0.1", "model.tracker.harmony_lag_s must be >= 0"),
     ("model.tracker.harmony_window_s=-0.1", "model.tracker.harmony_window_s must be >= 0"),
     ("loss.onset_shift=2", "loss.onset_shift must be 0 (the hit's frame) or 1"),

@@ -10,7 +10,9 @@ first 1/observation_lambda of the first beat of a bar expect a downbeat, those o
 beat, all others neither (madmom's RNNDownBeatTrackingObservationModel). With onset_weight > 0
 the beat activation is first raised to a plain DSP onset strength where that is higher (the
 spectral flux feature against its running statistics): on music unlike the training songs the
-flux still marks the hits the network is unsure of. With drum_weight > 0 the beat activation is
+flux still marks the hits the network is unsure of; with onset_mix > 0 it is first mixed in
+instead, (1 - onset_mix) x activation + onset_mix x strength (a max lets a loud off-beat in the
+flux outvote the beat head; the shipped tracker mixes). With drum_weight > 0 the beat activation is
 first blended (geometrically) with the kick and snare heads' onset probability, and the downbeat
 scaled alike: on recorded music the beat head often fires on the off-beat eighths too, the drums
 do not. With harmony_weight > 0 a chord change is downbeat evidence too: the chord head's root

@@ -135,7 +135,7 @@ def test_a_beat_the_network_misses_is_still_predicted_on_its_frame():
 
 def test_the_state_given_is_not_changed_and_batch_items_are_independent():
     tracker = build("tracker", "bar_pointer", fps=FPS,
-                    cfg=TrackerConfig(onset_weight=0.5, harmony_weight=5.0, drum_weight=0.5))
+                    cfg=TrackerConfig(onset_weight=0.5, onset_mix=0.3, harmony_weight=5.0, drum_weight=0.5))
     rng = np.random.default_rng(0)
     b, d, flux, drums = rng.random((2, 50)), rng.random((2, 50)) * 0.3, rng.random((2, 50)), rng.random((2, 50))
     chord = rng.dirichlet(np.ones(12), size=(2, 50))
@@ -271,6 +271,8 @@ def test_a_bad_tracker_config_is_one_line():
         TrackerConfig(harmony_weight=-1.0)
     with pytest.raises(ValueError, match=r"drum_weight must be in \[0, 1\]"):
         TrackerConfig(drum_weight=1.5)
+    with pytest.raises(ValueError, match=r"onset_mix must be in \[0, 1\]"):
+        TrackerConfig(onset_mix=-0.1)
     with pytest.raises(ValueError, match="no beat period"):
         BarPointerTracker(FPS, TrackerConfig(min_bpm=2000.0, max_bpm=3000.0))
     with pytest.raises(ValueError, match="beat_lag"):
