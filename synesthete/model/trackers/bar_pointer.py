@@ -49,6 +49,12 @@ _FLOOR = 1e-6  # no observation is impossible: an activation of exactly 0 or 1 m
 _ONSET_Z, _ONSET_SLOPE = 2.0, 1.5  # the onset strength is 0.5 two running deviations above the mean
 
 
+def _rescaled(beat: np.ndarray, downbeat: np.ndarray, evidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`evidence` as the new beat probability, and the downbeat scaled by the same factor (the
+    drums and the flux say whether a beat is here, not which beat of the bar)."""
+    return evidence, downbeat * evidence / np.maximum(beat, _FLOOR)
+
+
 @register("tracker", "bar_pointer")
 class BarPointerTracker:
     def __init__(self, fps: float, cfg: TrackerConfig, lag: int = 0) -> None:
@@ -161,24 +167,21 @@ class BarPointerTracker:
         alpha = state[0].numpy()  # (B, N), not written: the caller's state stays as it was
         stats = state[1].numpy()
         chord_mean = state[2].numpy()
+        beat, downbeat = np.asarray(beat, np.float64), np.asarray(downbeat, np.float64)
         if drums is not None and self.cfg.drum_weight > 0:
             # geometric, not a max: where the beat head fires on the off-beat eighths as much as on
             # the beats, only a product lets the drums' silence between the beats count against it.
             # The downbeat scales with the beat: the drums say whether a beat is here, not which
             # beat of the bar (left alone, the validation songs' downbeat F fell 0.671 -> 0.579)
-            w, beat = self.cfg.drum_weight, np.asarray(beat, np.float64)
-            blended = beat ** (1.0 - w) * np.maximum(np.asarray(drums, np.float64), _FLOOR) ** w
-            downbeat = np.asarray(downbeat, np.float64) * blended / np.maximum(beat, _FLOOR)
-            beat = blended
+            w, drums = self.cfg.drum_weight, np.maximum(np.asarray(drums, np.float64), _FLOOR)
+            beat, downbeat = _rescaled(beat, downbeat, beat ** (1.0 - w) * drums ** w)
         if self.cfg.onset_weight > 0 or self.cfg.onset_mix > 0:
             strength, stats = self._onset_strength(np.asarray(onset, np.float64), stats)
             if self.cfg.onset_mix > 0:
                 # a mix, not a max: it leans the evidence toward the hits without letting a loud
                 # off-beat in the flux outvote the beat head; the downbeat follows the beat
-                m, beat = self.cfg.onset_mix, np.asarray(beat, np.float64)
-                mixed = (1.0 - m) * beat + m * strength
-                downbeat = np.asarray(downbeat, np.float64) * mixed / np.maximum(beat, _FLOOR)
-                beat = mixed
+                m = self.cfg.onset_mix
+                beat, downbeat = _rescaled(beat, downbeat, (1.0 - m) * beat + m * strength)
             if self.cfg.onset_weight > 0:
                 beat = np.maximum(beat, self.cfg.onset_weight * strength)
         new = np.empty_like(alpha)  # the new state is its own array (the caller may keep the old one)
