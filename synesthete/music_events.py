@@ -33,6 +33,7 @@ wobble of a frame or two):
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Mapping, Union
 
@@ -203,8 +204,7 @@ class EventDetector:
         self.frame_index = 0
         self._beat = _PhaseWrap(c.phase_arm, c.wrap_drop)
         self._bar = _PhaseWrap(c.phase_arm, c.wrap_drop)
-        self._beat_bars = np.zeros(_STEP_BEATS)  # the bar phase at the last beats (a ring)
-        self._n_beats = 0
+        self._beat_bars: deque[float] = deque(maxlen=_STEP_BEATS)  # the bar phase at the last beats
         self._count: int | None = None  # beats per bar, once the bar phase's steps agree on a count
         self._last_hit = np.full(len(STEMS), -(10**9), np.int64)
         self._prev_onset = np.zeros(len(STEMS))
@@ -227,11 +227,9 @@ class EventDetector:
 
     def _count_steps(self) -> int | None:
         """The count the bar phase's steps at the last beats agree on, or None."""
-        m = min(self._n_beats, _STEP_BEATS)
-        if m < 3:
+        if len(self._beat_bars) < 3:
             return None
-        p = np.roll(self._beat_bars, -self._n_beats % _STEP_BEATS)[-m:]  # oldest first
-        step = np.diff(p) % 1.0
+        step = np.diff(np.array(self._beat_bars)) % 1.0
         step[step < 0.5 / _STEP_MAX] += 1.0  # a bar of one beat: the phase is where it was
         n = int(np.clip(round(1.0 / float(np.median(step))), 1, _STEP_MAX))
         return n if np.mean(np.abs(step * n - 1.0) <= _STEP_TOL) >= _STEP_SHARE else None
@@ -258,8 +256,7 @@ class EventDetector:
             events.append(Downbeat(now))
         beat_wrap = self._beat.update(_scalar(v["beat_phase"]) % 1.0)
         if beat_wrap:
-            self._beat_bars[self._n_beats % _STEP_BEATS] = bar_phase
-            self._n_beats += 1
+            self._beat_bars.append(bar_phase)
             self._count = self._count_steps() or self._count
             n = self.beats_per_bar
             number = int(np.floor(bar_phase * n + 0.5)) % n + 1
