@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from synesthete.checkpoint import CheckpointError, load_checkpoint, retune_tracker
 
@@ -23,8 +22,6 @@ def main() -> None:
     ap.add_argument("values", nargs="+", help="KEY=VALUE over TrackerConfig fields (model.tracker)")
     ap.add_argument("--out", help="write here instead of in place")
     args = ap.parse_args()
-    if args.out is not None and not Path(args.out).resolve().parent.is_dir():
-        sys.exit(f"error: --out {args.out}: folder {Path(args.out).parent} does not exist")
     try:
         before = load_checkpoint(args.checkpoint)["config"].get("tracker", {})
         path = retune_tracker(args.checkpoint, args.values, args.out)

@@ -101,6 +101,8 @@ def retune_tracker(path: str | Path | None, overrides: list[str] | tuple[str, ..
     and a checkpoint stores every tracker value it was trained with, so new defaults alone do not
     reach it."""
     path = resolve_checkpoint(path)
+    if out is not None and not Path(out).resolve().parent.is_dir():
+        raise CheckpointError(f"{out}: folder {Path(out).parent} does not exist")
     data = load_checkpoint(path)
     if data["kind"] != "hearing":
         raise CheckpointError(f"{path}: a {data['kind']} model checkpoint has no tracker")

@@ -226,6 +226,8 @@ def test_retune_tracker_rewrites_the_stored_tracker_and_keeps_the_weights(tmp_pa
     assert load_checkpoint(path)["config"]["tracker"]["reset"] == 3e-6
     bad = subprocess.run([sys.executable, str(script), str(path), "reset=2"], capture_output=True, text=True)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "model.tracker.reset" in bad.stderr
+    with pytest.raises(CheckpointError, match="does not exist"):
+        retune_tracker(path, ["reset=1e-5"], tmp_path / "no" / "o.pt")
     nowhere = subprocess.run([sys.executable, str(script), str(path), "reset=1e-5", "--out", str(tmp_path / "no" / "o.pt")],
                              capture_output=True, text=True)
     assert nowhere.returncode != 0 and nowhere.stderr.count("\n") == 1 and "does not exist" in nowhere.stderr
