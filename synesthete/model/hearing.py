@@ -69,6 +69,7 @@ HEADS: tuple[tuple[str, int], ...] = (
     ("confidence", len(HEAD_CONFIDENCE_GROUPS)),
 )
 _KICK, _SNARE = STEMS.index("kick"), STEMS.index("snare")  # the onset channels the tracker reads as beat evidence
+_HEAD_WIDTHS = [w for _, w in HEADS]
 _SCALAR_HEADS = ("beat", "downbeat", "tempo", "energy", "melody", "bass")  # width-1 heads: returned as (...,) not (..., 1)
 
 
@@ -102,11 +103,8 @@ class HearingModel(nn.Module):
             raise ValueError(f"{what}: features must be ({', '.join(lead)}, {f}), got {tuple(features.shape)}")
 
     def _split(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        out, i = {}, 0
-        for key, width in HEADS:
-            out[key] = y[..., i] if key in _SCALAR_HEADS else y[..., i: i + width]
-            i += width
-        return out
+        parts = y.split(_HEAD_WIDTHS, dim=-1)  # one call: per-head slicing cost ~30 us of a live step
+        return {key: part[..., 0] if key in _SCALAR_HEADS else part for (key, _), part in zip(HEADS, parts)}
 
     # -- whole clips (training, offline) -------------------------------------------------------
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -146,7 +144,7 @@ class HearingModel(nn.Module):
     # -- one frame at a time (live) ------------------------------------------------------------
     def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
         state = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device),
-                 "beats": _init_counter(batch, device), "tracker": self.tracker.init_state(batch)}
+                 "beats": _init_counter(batch), "tracker": self.tracker.init_state(batch)}
         if self.harmony is not None:
             state["harmony"] = self.harmony.init_state(batch, device)
         return state
@@ -184,21 +182,26 @@ class HearingModel(nn.Module):
 Counter = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _init_counter(batch: int, device: torch.device | str) -> Counter:
-    """(previous beat phase, whole beats counted, 1 once a frame was seen), (B,) each: nothing heard yet."""
-    return torch.zeros(batch, device=device), torch.zeros(batch, device=device), torch.zeros(batch, device=device)
+def _init_counter(batch: int) -> Counter:
+    """(previous beat phase, whole beats counted, 1 once a frame was seen), (B,) each: nothing heard
+    yet. On the CPU whatever the network's device, like the tracker whose phase it counts."""
+    return torch.zeros(batch), torch.zeros(batch), torch.zeros(batch)
 
 
-def count_beats(phase: torch.Tensor, counter: Counter) -> tuple[torch.Tensor, Counter]:
-    """phase (B, T) -> (beat_count (B, T), counter after the last frame), causally, wrap by wrap.
-    The stream's first frame has no previous phase: it counts no wrap."""
-    prev, wraps, seen = counter
-    before = torch.cat([prev[:, None], phase[:, :-1]], dim=1)  # (B, T): the previous frame's phase
-    has_before = torch.cat([seen[:, None], torch.ones_like(phase[:, 1:])], dim=1)
-    step = ((before - phase > 0.5).to(phase.dtype) - (phase - before > 0.5).to(phase.dtype)) * has_before
-    total = wraps[:, None] + torch.cumsum(step, dim=1)
+def count_beats(phase: np.ndarray, counter: Counter) -> tuple[np.ndarray, Counter]:
+    """phase (B, T) numpy -> (beat_count (B, T) numpy in phase's dtype, counter after the last frame),
+    causally, wrap by wrap. The stream's first frame has no previous phase: it counts no wrap.
+    numpy, not torch: the phase comes from the tracker as numpy, and on one frame a handful of torch
+    ops on (1, 1) tensors cost ~0.1 ms of a live step that must stay under 1 ms."""
+    prev, wraps, seen = (c.numpy().astype(phase.dtype, copy=False) for c in counter)
+    rise = np.diff(phase, axis=1, prepend=prev[:, None])  # (B, T): this frame's phase less the previous one's
+    step = (rise < -0.5).astype(phase.dtype) - (rise > 0.5).astype(phase.dtype)  # a wrap forward / back
+    step[:, 0] *= seen  # the stream's first frame has no previous phase
+    total = wraps[:, None] + np.cumsum(step, axis=1, dtype=phase.dtype)
     # Never below 0 (the field's range): a phase that first runs back across the wrap is still beat 0.
-    return (total + phase).clamp_min(0.0), (phase[:, -1], total[:, -1], torch.ones_like(seen))
+    after = (torch.from_numpy(phase[:, -1].astype(np.float32)), torch.from_numpy(total[:, -1].astype(np.float32)),
+             torch.ones(phase.shape[0]))
+    return np.maximum(total + phase, phase.dtype.type(0.0)), after
 
 
 def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, ...]:
@@ -215,9 +218,10 @@ def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, ...]:
 
 
 def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tensor, ...],
-          ) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
+          ) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
     """The raw outputs' `tracker_inputs` through the tracker, frame by frame
-    -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) each, state after)."""
+    -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) float64 numpy each,
+    state after)."""
     b, d, o, c, drums = tracker_inputs(raw)
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
@@ -226,15 +230,21 @@ def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tens
             if k not in cols:
                 cols[k] = np.empty(b.shape)
             cols[k][:, t] = v
-    beat = raw["beat"]
-    return {k: torch.from_numpy(v).to(beat.dtype).to(beat.device) for k, v in cols.items()}, tracker_state
+    return cols, tracker_state
 
 
 def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
             tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
-    tracked, tracker_state = track(tracker, raw, tracker_state)
+    beat = raw["beat"]
+    # the tracker's outputs in the network's float type (numpy has no bfloat16: float32 then), one
+    # conversion to torch each at the end
+    like = np.float64 if beat.dtype == torch.float64 else np.float32
+    cols, tracker_state = track(tracker, raw, tracker_state)
+    cols = {k: v.astype(like) for k, v in cols.items()}
+    cols["beat_count"], counter = count_beats(cols["beat_phase"], counter)
+    tracked = {k: torch.from_numpy(v).to(device=beat.device, dtype=beat.dtype) for k, v in cols.items()}
     beat_phase = tracked["beat_phase"]
-    beat_count, counter = count_beats(beat_phase, counter)
+    beat_count = tracked["beat_count"]
     hi_tempo = SPEC["tempo"].hi
     # the tracker knows how sure it is of the phases: its belief's resultant lengths
     by_group = dict(zip(HEAD_CONFIDENCE_GROUPS, torch.sigmoid(raw["confidence"]).unbind(-1)))
@@ -262,7 +272,7 @@ def outputs_to_fields(raw: dict[str, torch.Tensor], tracker) -> dict[str, torch.
     state's units (the table in the module docstring); the beat fields from `tracker` (the model's
     own: `HearingModel.fields` passes it) and beat_count, counted from the clip's start."""
     b = raw["beat"].shape[0]
-    return _fields(raw, _init_counter(b, raw["beat"].device), tracker, tracker.init_state(b))[0]
+    return _fields(raw, _init_counter(b), tracker, tracker.init_state(b))[0]
 
 
 def to_music_state(fields: dict[str, torch.Tensor], fps: float, start_time: float = 0.0, index: int = 0) -> MusicState:

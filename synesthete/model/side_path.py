@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from synesthete.model.gru_step import gru_chunk
+
 
 class SidePath(nn.Module):
     def __init__(self, in_dim: int, hidden: int, out_dim: int = 0, head_name: str = "head", head_dim: int = 0) -> None:
@@ -49,10 +51,10 @@ class SidePath(nn.Module):
     def step(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """x_t (B, in_dim) -> (out (B, out_dim), new state). The head is for training and
         evaluation only, so the live step does not compute it."""
-        h, s = self.rnn(x_t.unsqueeze(1), state[0])
+        h, s = gru_chunk(self.rnn, x_t.unsqueeze(1), state[0])
         return self._out(h[:, 0]), (s,)
 
     def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """x (B, T, in_dim) -> (out (B, T, out_dim), new state): `step` T times in one call."""
-        h, s = self.rnn(x, state[0])
+        h, s = gru_chunk(self.rnn, x, state[0])
         return self._out(h), (s,)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from synesthete.model.config import BridgeConfig
+from synesthete.model.gru_step import gru_chunk
 from synesthete.registry import register
 
 
@@ -24,11 +25,11 @@ class GRUBridge(nn.Module):
         return (torch.zeros(self.n_layers, batch, self.hidden, device=device),)  # (L, B, hidden)
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        y, h = self.rnn(x.unsqueeze(1), state[0])  # (B, 1, hidden)
+        y, h = gru_chunk(self.rnn, x.unsqueeze(1), state[0])  # (B, 1, hidden)
         return self.out(y[:, 0]), (h,)
 
     def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        y, h = self.rnn(x, state[0])  # (B, T, hidden)
+        y, h = gru_chunk(self.rnn, x, state[0])  # (B, T, hidden)
         return self.out(y), (h,)
 
 

@@ -1,0 +1,27 @@
+"""A `nn.GRU` run over a chunk with its state carried in, cheap when the chunk is one frame.
+
+The live app steps the hearing model one frame at a time, and on a CPU `nn.GRU.forward` costs
+~80 us per call on a (1, 1, in) input (argument checks, flattening the weights, the RNN kernel's
+set-up) where `torch.gru_cell` does the same sums in ~40 us, with bit-identical results (the same
+gate arithmetic; `tests/core/model/test_gru_step.py`). Two GRUs per frame (the rhythm memory and
+the chord's side path) make that ~0.08 ms of a hearing step that must stay under 1 ms on a CPU
+without AVX-512 (docs/performance.md). Longer chunks (offline, training) keep `nn.GRU`, whose
+kernel runs the whole sequence at once.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def gru_chunk(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x (B, T, in) with `rnn` batch-first, h0 (layers, B, hidden) -> (y (B, T, hidden), h (layers, B, hidden))."""
+    if x.shape[1] != 1 or rnn.training or not rnn.bias or rnn.bidirectional or getattr(rnn, "proj_size", 0):
+        return rnn(x, h0)
+    inp, hs = x[:, 0], []
+    for layer in range(rnn.num_layers):
+        inp = torch.gru_cell(inp, h0[layer], getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}"),
+                             getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"))
+        hs.append(inp)
+    return inp[:, None], torch.stack(hs)
