@@ -17,7 +17,8 @@ from torch import nn
 
 def gru_chunk(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """x (B, T, in) with `rnn` batch-first, h0 (layers, B, hidden) -> (y (B, T, hidden), h (layers, B, hidden))."""
-    if x.shape[1] != 1 or rnn.training or not rnn.bias or rnn.bidirectional or getattr(rnn, "proj_size", 0):
+    # the cell path reads x as batch-first and the weights of a plain, biased, one-way GRU in eval
+    if x.shape[1] != 1 or rnn.training or not rnn.batch_first or not rnn.bias or rnn.bidirectional:
         return rnn(x, h0)
     inp, hs = x[:, 0], []
     for layer in range(rnn.num_layers):

@@ -48,3 +48,15 @@ def test_training_and_longer_chunks_use_the_gru_itself():
     rnn.eval()
     y5, h5 = gru_chunk(rnn, torch.randn(1, 5, 3), torch.zeros(2, 1, 4))
     assert y5.shape == (1, 5, 4) and h5.shape == (2, 1, 4)
+
+
+def test_a_time_first_gru_is_left_to_itself():
+    """x[:, 0] is the first frame only when the batch comes first: a time-first GRU keeps rnn(x, h0)."""
+    torch.manual_seed(1)
+    rnn = nn.GRU(3, 4, 1).eval()  # (T, B, in)
+    x, h0 = torch.randn(2, 1, 3), torch.randn(1, 1, 4)  # two frames of one clip: x.shape[1] is the batch
+    with torch.inference_mode():
+        want_y, want_h = rnn(x, h0)
+        y, h = gru_chunk(rnn, x, h0)
+    torch.testing.assert_close(y, want_y)
+    torch.testing.assert_close(h, want_h)
