@@ -52,6 +52,7 @@ from torch import nn
 
 from synesthete.constants import STEMS
 from synesthete.model.config import HearingConfig
+from synesthete.model.cpu_step import CpuStep
 from synesthete.model.side_path import SidePath
 from synesthete.music_state import CHORD_QUALITIES, CONFIDENCE_GROUPS, SPEC, MusicState
 from synesthete.registry import build
@@ -91,6 +92,7 @@ class HearingModel(nn.Module):
                                  head_name="chord") if cfg.harmony_hidden else None)
         width = rhythm + cfg.harmony_hidden
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
+        self._cpu_step_cache: tuple[tuple[int, ...], CpuStep | None] | None = None
         try:
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
         except KeyError as e:
@@ -162,6 +164,20 @@ class HearingModel(nn.Module):
         buffered frames, the GRU hidden states, the chord GRU's), so an offline render pays one
         forward per chunk instead of T small ones; only the tracker still goes frame by frame."""
         self._check(features, ("B", "T"), "step_chunk")
+        cpu_step = self._cpu_step(features)
+        if cpu_step is not None:  # the live app's frame: the same layers in numpy, ~half the cost
+            y, new_state = cpu_step(features[0, 0].numpy(), state)
+            y = torch.from_numpy(y)[None, None]
+        else:
+            y, new_state = self._network_chunk(features, state)
+        raw = self._tracker_inputs(self._split(y), features)
+        fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
+                                                                  state["tracker"])
+        return fields, new_state
+
+    def _network_chunk(self, features: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """features (B, T, F), state -> (the head layer's outputs (B, T, W), the network's new
+        encoder / bridge / harmony state): the torch step before the heads are split."""
         e, enc_state = self.encoder.step_chunk(features, state["encoder"])  # (B, T, E)
         z, bridge_state = self.bridge.step_chunk(e, state["bridge"])  # (B, T, latent)
         new_state = {"encoder": enc_state, "bridge": bridge_state}
@@ -170,10 +186,19 @@ class HearingModel(nn.Module):
         if self.harmony is not None:
             h, new_state["harmony"] = self.harmony.step_chunk(self._harmony_input(features, z), state["harmony"])
             z = torch.cat([z, h], dim=-1)
-        raw = self._tracker_inputs(self._split(self.heads(z)), features)
-        fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
-                                                                  state["tracker"])
-        return fields, new_state
+        return self.heads(z), new_state
+
+    def _cpu_step(self, features: torch.Tensor) -> CpuStep | None:
+        """The numpy step (synesthete.model.cpu_step) for one float32 frame at batch 1 on the CPU
+        with no gradient wanted, built from the weights as they are now (rebuilt when any changed:
+        a load, an optimiser step, a weight average), or None: the torch step."""
+        if (features.shape[:2] != (1, 1) or features.device.type != "cpu" or features.dtype != torch.float32
+                or self.training or torch.is_grad_enabled()):
+            return None
+        versions = tuple(p._version for p in self.parameters())
+        if self._cpu_step_cache is None or self._cpu_step_cache[0] != versions:
+            self._cpu_step_cache = (versions, CpuStep.of(self))
+        return self._cpu_step_cache[1]
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -193,6 +218,8 @@ def count_beats(phase: np.ndarray, counter: Counter) -> tuple[np.ndarray, Counte
     causally, wrap by wrap. The stream's first frame has no previous phase: it counts no wrap.
     numpy, not torch: the phase comes from the tracker as numpy, and on one frame a handful of torch
     ops on (1, 1) tensors cost ~0.1 ms of a live step that must stay under 1 ms."""
+    if phase.shape == (1, 1):
+        return _count_one_beat(phase, counter)
     prev, wraps, seen = (c.numpy().astype(phase.dtype, copy=False) for c in counter)
     rise = np.diff(phase, axis=1, prepend=prev[:, None])  # (B, T): this frame's phase less the previous one's
     step = (rise < -0.5).astype(phase.dtype) - (rise > 0.5).astype(phase.dtype)  # a wrap forward / back
@@ -202,6 +229,18 @@ def count_beats(phase: np.ndarray, counter: Counter) -> tuple[np.ndarray, Counte
     # the counter in the phase's own float type, so a chunk boundary reads the same as the whole clip
     after = (torch.from_numpy(phase[:, -1].copy()), torch.from_numpy(total[:, -1].copy()), torch.ones(phase.shape[0]))
     return np.maximum(total + phase, phase.dtype.type(0.0)), after
+
+
+def _count_one_beat(phase: np.ndarray, counter: Counter) -> tuple[np.ndarray, Counter]:
+    """`count_beats` on one frame of one stream (the live step): the same sums on numpy scalars of
+    the phase's type, a fifth of the (1, 1) array calls' cost."""
+    cast = phase.dtype.type
+    x = phase[0, 0]
+    prev, wraps, seen = (cast(c.numpy()[0]) for c in counter)
+    rise = x - prev
+    total = wraps + (cast(rise < -0.5) - cast(rise > 0.5)) * seen
+    after = (torch.from_numpy(phase[:, 0].copy()), torch.from_numpy(np.array([total])), torch.ones(1))
+    return np.array([[max(total + x, cast(0.0))]]), after
 
 
 def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, ...]:

@@ -168,12 +168,11 @@ class BarPointerTracker:
         new_var = var + a * ((onset - new_mean) ** 2 - var)
         return strength, np.stack([new_mean, new_var], axis=1)
 
-    def step(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, state: tuple[torch.Tensor, ...],
-             chord: np.ndarray | None = None, drums: np.ndarray | None = None,
-             ) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
-        alpha = state[0].numpy()  # (B, N), not written: the caller's state stays as it was
-        stats = state[1].numpy()
-        chord_mean = state[2].numpy()
+    def _observation(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, stats: np.ndarray,
+                     chord: np.ndarray | None, chord_mean: np.ndarray, drums: np.ndarray | None):
+        """The frame's evidence as the factors its states are weighted by, float32 (B, 1) each:
+        (every state, the beat zones over that, the downbeat zones over that, the states a bar
+        began harmony_lag_s before, or None), with the onset and chord statistics updated."""
         beat, downbeat = np.asarray(beat, np.float64), np.asarray(downbeat, np.float64)
         if drums is not None and self.cfg.drum_weight > 0:
             # geometric, not a max: where the beat head fires on the off-beat eighths as much as on
@@ -191,32 +190,87 @@ class BarPointerTracker:
                 beat, downbeat = _rescaled(beat, downbeat, (1.0 - m) * beat + m * strength)
             if self.cfg.onset_weight > 0:
                 beat = np.maximum(beat, self.cfg.onset_weight * strength)
+        # p(activations | zone) for the none / beat / downbeat zones
+        b = _clip(np.maximum(beat, downbeat), _FLOOR, 1.0 - _FLOOR)
+        d = _clip(downbeat, self.cfg.min_downbeat_share * b, b)
+        none = np.maximum((1.0 - b) / (self.cfg.observation_lambda - 1.0), _FLOOR)
+        after = None
+        if chord is not None and self.cfg.harmony_weight > 0:
+            # chords change on bar lines far more often than inside a bar, and the chord head
+            # hears a change about harmony_lag_s late: the states that far into a bar gain
+            change, chord_mean = self._chord_change(np.asarray(chord, np.float64), chord_mean)
+            after = (1.0 + self.cfg.harmony_weight * change).astype(_DTYPE)[:, None]
+        factors = (none.astype(_DTYPE)[:, None], (np.maximum(b - d, _FLOOR) / none).astype(_DTYPE)[:, None],
+                   (d / none).astype(_DTYPE)[:, None], after)
+        return factors, stats, chord_mean
+
+    def _observation_one(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, stats: np.ndarray,
+                         chord: np.ndarray | None, chord_mean: np.ndarray, drums: np.ndarray | None):
+        """`_observation` at batch 1 (the live app) in Python floats, the same sums in the same
+        order: each of its ~40 numpy calls on a (1,) array costs ~1 us, a float operation ~0.05 us.
+        The factors come back as float32 scalars (tests/core/model/test_tracker.py holds the two
+        paths equal)."""
+        cfg = self.cfg
+        beat, downbeat = float(beat[0]), float(downbeat[0])
+        if drums is not None and cfg.drum_weight > 0:
+            w, drum = cfg.drum_weight, max(float(drums[0]), _FLOOR)
+            evidence = beat ** (1.0 - w) * drum ** w
+            beat, downbeat = evidence, downbeat * evidence / max(beat, _FLOOR)
+        if cfg.onset_weight > 0 or cfg.onset_mix > 0:
+            flux, (mean, var) = float(onset[0]), stats[0].tolist()
+            z = (flux - mean) / math.sqrt(var + 1e-9)
+            strength = 0.5 + 0.5 * math.tanh(0.5 * _ONSET_SLOPE * (z - _ONSET_Z))
+            a = 1.0 / (cfg.onset_window_s * self.fps)
+            new_mean = mean + a * (flux - mean)
+            stats = np.array([[new_mean, var + a * ((flux - new_mean) ** 2 - var)]])
+            if cfg.onset_mix > 0:
+                m = cfg.onset_mix
+                evidence = (1.0 - m) * beat + m * strength
+                beat, downbeat = evidence, downbeat * evidence / max(beat, _FLOOR)
+            if cfg.onset_weight > 0:
+                beat = max(beat, cfg.onset_weight * strength)
+        b = min(max(max(beat, downbeat), _FLOOR), 1.0 - _FLOOR)
+        d = min(max(downbeat, cfg.min_downbeat_share * b), b)
+        none = max((1.0 - b) / (cfg.observation_lambda - 1.0), _FLOOR)
+        after = None
+        if chord is not None and cfg.harmony_weight > 0:
+            change, chord_mean = self._chord_change(np.asarray(chord, np.float64), chord_mean)
+            after = _DTYPE(1.0 + cfg.harmony_weight * float(change[0]))
+        return (_DTYPE(none), _DTYPE(max(b - d, _FLOOR) / none), _DTYPE(d / none), after), stats, chord_mean
+
+    def step(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, state: tuple[torch.Tensor, ...],
+             chord: np.ndarray | None = None, drums: np.ndarray | None = None,
+             ) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
+        alpha = state[0].numpy()  # (B, N), not written: the caller's state stays as it was
+        one = alpha.shape[0] == 1
+        observation = self._observation_one if one else self._observation
+        (none, on_beat, on_downbeat, after), stats, chord_mean = observation(
+            beat, downbeat, onset, state[1].numpy(), chord, state[2].numpy(), drums)
         new = np.empty_like(alpha)  # the new state is its own array (the caller may keep the old one)
         # predict: every pointer advances one frame; beat starts gather the previous beat's ends
         new[:, 1:] = alpha[:, :-1]
         new[:, self._starts] = alpha[:, self._prev_ends] @ self._trans  # (B, R, n_t)
         new += self._reset_mass
-        # observe: p(activations | zone) for the none / beat / downbeat zones
-        b = _clip(np.maximum(beat, downbeat), _FLOOR, 1.0 - _FLOOR)
-        d = _clip(downbeat, self.cfg.min_downbeat_share * b, b)
-        none = np.maximum((1.0 - b) / (self.cfg.observation_lambda - 1.0), _FLOOR)
-        new *= none.astype(_DTYPE)[:, None]
-        new[:, self._beat_idx] *= (np.maximum(b - d, _FLOOR) / none).astype(_DTYPE)[:, None]
-        new[:, self._downbeat_idx] *= (d / none).astype(_DTYPE)[:, None]
-        if chord is not None and self.cfg.harmony_weight > 0:
-            # chords change on bar lines far more often than inside a bar, and the chord head
-            # hears a change about harmony_lag_s late: the states that far into a bar gain
-            change, chord_mean = self._chord_change(np.asarray(chord, np.float64), chord_mean)
-            new[:, self._after_bar_idx] *= (1.0 + self.cfg.harmony_weight * change).astype(_DTYPE)[:, None]
+        # observe
+        new *= none
+        new[:, self._beat_idx] *= on_beat
+        new[:, self._downbeat_idx] *= on_downbeat
+        if after is not None:
+            new[:, self._after_bar_idx] *= after
         new *= (1.0 / new.sum(axis=1, dtype=np.float64)).astype(_DTYPE)[:, None]
         r = (self._readout @ new.T).astype(np.float64)  # (3 + 3 R, B)
+        out = self._read_one(r) if one else self._read(r)
+        return out, (torch.from_numpy(new), torch.from_numpy(stats), torch.from_numpy(chord_mean))
+
+    def _read(self, r: np.ndarray) -> dict[str, np.ndarray]:
+        """The outputs, (B,) each, from the readout's rows r (3 + 3 R, B)."""
         per_beat = r[3:].reshape(len(self.beats), 3, -1)  # (R, cos / sin / mass, B)
         best = np.argmax(per_beat[:, 2], axis=0)  # (B,) the likeliest beat of the bar
         cos, sin, _ = per_beat[best, :, np.arange(r.shape[1])].T  # (B,) each
         meter, k = self._beat_meter[best], self._beat_k[best]
         # the phase of that beat's states, -0.5..0.5 around it: the bar phase is (k + it) / m
         near = np.arctan2(sin, cos) / (2.0 * np.pi)
-        out = {
+        return {
             "beat_phase": _cycles(r[1], r[0]),
             "bar_phase": np.mod((k + near) / meter, 1.0),
             "tempo": r[2],
@@ -224,7 +278,26 @@ class BarPointerTracker:
             # how much of the belief is that beat of the bar, at one phase
             "bar_confidence": _clip(np.hypot(cos, sin), 0.0, 1.0),
         }
-        return out, (torch.from_numpy(new), torch.from_numpy(stats), torch.from_numpy(chord_mean))
+
+    def _read_one(self, r: np.ndarray) -> dict[str, np.ndarray]:
+        """`_read` at batch 1 in Python floats (as `_observation_one`), (1,) arrays out."""
+        r = r[:, 0].tolist()
+        masses = r[5::3]
+        best = masses.index(max(masses))  # the first of equals, as np.argmax
+        cos, sin = r[3 + 3 * best], r[4 + 3 * best]
+        meter, k = self.beats[best]
+        beat_phase = (math.atan2(r[1], r[0]) / (2.0 * math.pi)) % 1.0
+        out = np.array([
+            0.0 if beat_phase >= 1.0 else beat_phase,
+            ((k + math.atan2(sin, cos) / (2.0 * math.pi)) / meter) % 1.0,
+            r[2],
+            min(max(math.hypot(r[0], r[1]), 0.0), 1.0),
+            min(max(math.hypot(cos, sin), 0.0), 1.0),
+        ])
+        return dict(zip(_OUTPUTS, out[:, None]))
+
+
+_OUTPUTS = ("beat_phase", "bar_phase", "tempo", "beat_confidence", "bar_confidence")
 
 
 def _cycles(sin: np.ndarray, cos: np.ndarray) -> np.ndarray:

@@ -150,6 +150,41 @@ def test_the_state_given_is_not_changed_and_batch_items_are_independent():
         np.testing.assert_allclose(v[1], alone[k][-1], rtol=1e-5, atol=1e-5, err_msg=k)  # float32 sums
 
 
+@pytest.mark.parametrize("evidence", [dict(onset_weight=0.5, onset_mix=0.3, harmony_weight=5.0, drum_weight=0.5),
+                                      dict(onset_mix=0.0, harmony_weight=0.0, drum_weight=0.0), {}],
+                         ids=["every-input", "beat-heads-only", "shipped"])
+def test_batch_1_in_floats_equals_the_array_arithmetic(evidence):
+    """At batch 1 (the live app) the per-frame scalars run in Python floats (`_observation_one`,
+    `_read_one`), a batch in numpy arrays (`_observation`, `_read`): the same sums in the same
+    order, so on the same inputs they agree to the last bit (but hypot, which math and numpy
+    round apart by 1 ulp)."""
+    tracker = build("tracker", "bar_pointer", fps=FPS, cfg=TrackerConfig(**evidence))
+    rng = np.random.default_rng(1)
+    b, flux, drums = rng.random(400), rng.random(400) * 3, rng.random(400)
+    d = b * rng.random(400)
+    chord = rng.dirichlet(np.ones(12), size=400)
+    state = tracker.init_state(1)
+    for t in range(400):
+        kw = dict(chord=None if t % 5 == 0 else chord[t:t + 1], drums=None if t % 7 == 0 else drums[t:t + 1])
+        args = (b[t:t + 1], d[t:t + 1], flux[t:t + 1])
+        stats, chord_mean = state[1].numpy(), state[2].numpy()
+        f1, s1, c1 = tracker._observation_one(*args, stats, kw["chord"], chord_mean, kw["drums"])
+        fa, sa, ca = tracker._observation(*args, stats, kw["chord"], chord_mean, kw["drums"])
+        for x1, xa in zip(f1, fa):
+            assert (x1 is None) == (xa is None)
+            if x1 is not None:
+                assert isinstance(x1, np.float32) and xa.dtype == np.float32 and x1 == xa[0, 0]
+        np.testing.assert_array_equal(s1, sa)
+        np.testing.assert_array_equal(c1, ca)
+        out, state = tracker.step(*args, state, **kw)
+        r = (tracker._readout @ state[0].numpy().T).astype(np.float64)
+        o1, oa = tracker._read_one(r), tracker._read(r)
+        assert list(o1) == list(oa) == list(out)
+        for k in oa:
+            assert o1[k].shape == (1,) and np.array_equal(out[k], o1[k]), k
+            np.testing.assert_allclose(o1[k], oa[k], rtol=0, atol=2e-16 if "confidence" in k else 0, err_msg=k)
+
+
 def test_the_drums_keep_the_tracker_on_the_beat_where_the_beat_head_prefers_the_off_beat():
     """What the shipped model does on some recorded songs (crimson, planetblupi-003 of the dev set):
     its beat head fires on the off-beat eighth notes (the hats) more than on the beats, while the

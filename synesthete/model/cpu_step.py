@@ -1,0 +1,117 @@
+"""The hearing network's one-frame step at batch 1 on a CPU, in numpy: the live app's hot path.
+
+The live app hears one frame of 1/60 s at a time at batch 1. There the network's arithmetic is
+~60k multiply-adds, and torch's cost is not the sums but the ~60 operator calls around them:
+each costs 2-10 us of dispatch (oneDNN's exact GELU alone ~9 us of set-up per call, three per
+frame), so the network took ~0.4 ms of a hearing step that must stay under 1 ms on a CPU without
+AVX-512 (docs/performance.md). numpy calls on vectors of 64 cost ~1 us, so the same step here
+takes about half that.
+
+`CpuStep` reads a `HearingModel`'s weights once and runs the same layers on float32 vectors:
+the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
+GELU, LayerNorm), the "gru" bridge, the chord GRU beside it (`harmony_hidden`, with or without
+`harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the
+head layer's, equal to torch's to float32 rounding (sums in another order: ~1e-5 on logits;
+tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
+memory, no copies), so a stream may switch between the two at any frame. Any other architecture
+returns None from `CpuStep.of` and keeps the torch step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.special import erf, expit
+
+_SQRT_HALF = np.float32(np.sqrt(0.5))
+_HALF = np.float32(0.5)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """The exact GELU, x Phi(x) (torch's default, not the tanh approximation)."""
+    return x * (_HALF + _HALF * erf(x * _SQRT_HALF))
+
+
+def _f32(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().cpu().numpy(), np.float32)
+
+
+class _GRU:
+    """One single-layer `nn.GRU` cell: torch's gate order (reset, update, new) and arithmetic."""
+
+    def __init__(self, rnn: torch.nn.GRU, layer: int) -> None:
+        self.w_ih, self.w_hh = _f32(getattr(rnn, f"weight_ih_l{layer}")), _f32(getattr(rnn, f"weight_hh_l{layer}"))
+        self.b_ih, self.b_hh = _f32(getattr(rnn, f"bias_ih_l{layer}")), _f32(getattr(rnn, f"bias_hh_l{layer}"))
+        self.hidden = rnn.hidden_size
+
+    def __call__(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        n_ = 2 * self.hidden
+        gi = self.w_ih @ x + self.b_ih
+        gh = self.w_hh @ h + self.b_hh
+        rz = expit(gi[:n_] + gh[:n_])
+        n = np.tanh(gi[n_:] + rz[:self.hidden] * gh[n_:])
+        return n + rz[self.hidden:] * (h - n)  # (1 - z) n + z h
+
+
+class CpuStep:
+    """`model`'s network, features (F,) -> the head layer's outputs (W,), one frame at batch 1."""
+
+    @classmethod
+    def of(cls, model) -> CpuStep | None:
+        """The step for `model`'s weights as they are now, or None where the architecture is not
+        the one this module knows (another encoder or bridge, a GRU without biases)."""
+        cfg = model.cfg
+        if cfg.encoder.name != "conv" or cfg.bridge.name != "gru" or not model.bridge.rnn.bias:
+            return None
+        if model.harmony is not None and (model.harmony.rnn.num_layers != 1 or not model.harmony.rnn.bias):
+            return None
+        return cls(model)
+
+    def __init__(self, model) -> None:
+        enc = model.encoder
+        self.n_chroma, self.skip = model.cfg.n_chroma, model.cfg.skip
+        self.harmony_context = model.cfg.harmony_context
+        self.inp_w, self.inp_b = _f32(enc.inp.weight), _f32(enc.inp.bias)
+        # conv weight (O, I, k) as one matrix over the window of frames (k, I) flattened, oldest first
+        self.conv_w = np.ascontiguousarray(_f32(enc.conv.weight).transpose(0, 2, 1).reshape(enc.out_dim, -1))
+        self.conv_b = _f32(enc.conv.bias)
+        self.out_w, self.out_b = _f32(enc.out.weight), _f32(enc.out.bias)
+        self.norm_w, self.norm_b = _f32(enc.norm.weight), _f32(enc.norm.bias)
+        self.norm_eps = np.float32(enc.norm.eps)
+        self.inv_h = np.float32(1.0 / enc.out_dim)
+        rnn = model.bridge.rnn
+        self.bridge = [_GRU(rnn, layer) for layer in range(rnn.num_layers)]
+        self.bridge_w, self.bridge_b = _f32(model.bridge.out.weight), _f32(model.bridge.out.bias)
+        self.harmony = _GRU(model.harmony.rnn, 0) if model.harmony is not None else None
+        self.heads_w, self.heads_b = _f32(model.heads.weight), _f32(model.heads.bias)
+
+    def __call__(self, x: np.ndarray, state: dict[str, tuple[torch.Tensor, ...]],
+                 ) -> tuple[np.ndarray, dict[str, tuple[torch.Tensor, ...]]]:
+        """x (F,) float32, state (the torch step's encoder / bridge / harmony entries, batch 1)
+        -> (the head layer's outputs (W,), those entries after this frame)."""
+        # encoder: window (k - 1, H) of earlier frames' first-layer outputs, plus this frame's
+        buffered = state["encoder"][0].numpy()[0]
+        h = _gelu(self.inp_w @ x + self.inp_b)
+        window = np.concatenate([buffered, h[None]])  # (k, H), oldest first
+        y = h + _gelu(self.conv_w @ window.reshape(-1) + self.conv_b)
+        y = _gelu(self.out_w @ y + self.out_b)
+        d = y - y.sum() * self.inv_h
+        e = d / np.sqrt(np.dot(d, d) * self.inv_h + self.norm_eps) * self.norm_w + self.norm_b
+        # bridge: the stacked GRU, then its linear layer
+        hs = state["bridge"][0].numpy()[:, 0]  # (L, hidden)
+        inp, new_hs = e, []
+        for layer, cell in enumerate(self.bridge):
+            inp = cell(inp, hs[layer])
+            new_hs.append(inp)
+        z = self.bridge_w @ inp + self.bridge_b
+        if self.skip:
+            z = np.concatenate([z, e])
+        new = {"encoder": (torch.from_numpy(window[None, 1:]),),
+               "bridge": (torch.from_numpy(np.stack(new_hs)[:, None]),)}
+        if self.harmony is not None:
+            chroma = x[x.shape[0] - self.n_chroma:]
+            hh = self.harmony(np.concatenate([chroma, z]) if self.harmony_context else chroma,
+                              state["harmony"][0].numpy()[0, 0])
+            z = np.concatenate([z, hh])
+            new["harmony"] = (torch.from_numpy(hh[None, None]),)
+        return self.heads_w @ z + self.heads_b, new

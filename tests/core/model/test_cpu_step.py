@@ -1,0 +1,128 @@
+"""The numpy one-frame step (synesthete.model.cpu_step): the torch step's outputs to float32
+rounding for every architecture it takes, states the torch step reads, rebuilt when weights change,
+and never used where torch must run (batch > 1, training, gradients, another architecture)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from synesthete.checkpoint import load_model
+from synesthete.model import HearingModel, build_hearing_model, hearing_config
+from synesthete.model.cpu_step import CpuStep
+from synesthete.registry import available
+
+# (skip, harmony_hidden, harmony_context, bridge layers, encoder kernel): every branch of CpuStep
+SHAPES = [(True, 8, True, 1, 4), (False, 8, False, 2, 4), (True, 0, False, 1, 1), (False, 8, True, 1, 2)]
+
+
+def hearing(skip=True, harmony_hidden=8, harmony_context=False, layers=1, kernel=4, **names) -> HearingModel:
+    torch.manual_seed(0)
+    cfg = hearing_config("tiny", n_mels=16, skip=skip, harmony_hidden=harmony_hidden, harmony_context=harmony_context,
+                         encoder={"name": names.get("encoder", "conv"), "kernel": kernel},
+                         bridge={"name": names.get("bridge", "gru"), "layers": layers})
+    return build_hearing_model(cfg).eval()
+
+
+def frames(model: HearingModel, n: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, 1, model.cfg.n_features, generator=torch.Generator().manual_seed(seed))  # (T, 1, F)
+
+
+def raw_heads(model: HearingModel, feats: torch.Tensor, numpy_every: int) -> tuple[list[torch.Tensor], int]:
+    """The head layer's outputs frame by frame at batch 1, the numpy step on every `numpy_every`-th
+    frame and torch's (the same frame twice, batch 2) on the others; and how often numpy ran."""
+    outs, used, state = [], 0, model.init_state(1, "cpu")
+    with torch.inference_mode():
+        for t in range(feats.shape[0]):
+            if t % numpy_every == 0:
+                assert model._cpu_step(feats[t][:, None]) is not None
+                y, new = model._cpu_step(feats[t][:, None])(feats[t, 0].numpy(), state)
+                y, used = torch.from_numpy(y), used + 1
+            else:  # batch 2 is torch's path; keep item 0 and its state
+                two = {k: tuple(torch.cat([s, s], dim=1 if k != "encoder" else 0) for s in state[k])
+                       for k in ("encoder", "bridge", "harmony") if k in state}
+                fields_y, new = model._network_chunk(feats[t].expand(2, -1)[:, None], two)
+                y = fields_y[0, 0]
+                new = {k: tuple(s[:, :1] if k != "encoder" else s[:1] for s in v) for k, v in new.items()}
+            state = {**state, **new}
+            outs.append(y)
+    return outs, used
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"skip{s}-harm{h}-ctx{c}-L{n}-k{k}" for s, h, c, n, k in SHAPES])
+def test_the_numpy_step_equals_torch_and_shares_its_state(shape):
+    model = hearing(*shape)
+    feats = frames(model, 40)
+    all_torch, used = raw_heads(model, feats, numpy_every=10**9)
+    assert used == 1  # frame 0 only
+    all_numpy, used = raw_heads(model, feats, numpy_every=1)
+    mixed, _ = raw_heads(model, feats, numpy_every=3)  # the state passes between the two paths
+    assert used == 40
+    torch.testing.assert_close(torch.stack(all_numpy), torch.stack(all_torch), atol=2e-5, rtol=1e-4)
+    torch.testing.assert_close(torch.stack(mixed), torch.stack(all_torch), atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", SHAPES[:2], ids=["skip-harmony-context", "two-layers"])
+def test_stepping_at_batch_1_equals_the_whole_clip(shape):
+    model = hearing(*shape)
+    feats = frames(model, 30).transpose(0, 1)  # (1, T, F)
+    with torch.inference_mode():
+        whole = model.fields(feats)
+        state, per_frame = model.init_state(1, "cpu"), []
+        for t in range(feats.shape[1]):
+            f, state = model.step(feats[:, t], state)
+            per_frame.append(f)
+    assert model._cpu_step_cache is not None and model._cpu_step_cache[1] is not None  # numpy ran
+    for key in ("env", "onset", "energy", "confidence", "tempo"):
+        streamed = torch.stack([f[key] for f in per_frame], dim=1)
+        torch.testing.assert_close(streamed, whole[key], atol=1e-4, rtol=1e-4, msg=key)
+
+
+def test_new_weights_rebuild_the_numpy_step():
+    model = hearing()
+    x = frames(model, 1)[0][:, None]  # (1, 1, F)
+    with torch.inference_mode():
+        first = model._cpu_step(x)
+        assert model._cpu_step(x) is first  # weights unchanged: built once
+    with torch.no_grad():
+        model.heads.bias.add_(1.0)  # what an optimiser step or a weight average does: in place
+    with torch.inference_mode():
+        second = model._cpu_step(x)
+        assert second is not first
+        state = model.init_state(1, "cpu")
+        y, _ = second(x[0, 0].numpy(), state)
+        ref, _ = model._network_chunk(x, state)
+    np.testing.assert_allclose(y, ref[0, 0].numpy(), atol=2e-5, rtol=1e-4)
+
+
+def test_torch_runs_where_numpy_must_not():
+    model = hearing()
+    x = frames(model, 2)
+    with torch.inference_mode():
+        assert model._cpu_step(x[0][:, None]) is not None
+        assert model._cpu_step(x.transpose(0, 1)) is None  # two frames: a chunk
+        assert model._cpu_step(x[0].expand(2, -1)[:, None]) is None  # batch 2
+        assert model._cpu_step(x[0][:, None].double()) is None
+    with torch.enable_grad():
+        assert model._cpu_step(x[0][:, None]) is None  # someone wants gradients
+    model.train()
+    with torch.inference_mode():
+        assert model._cpu_step(x[0][:, None]) is None
+
+
+@pytest.mark.parametrize("encoder,bridge", [c for c in itertools.product(available("encoder"), available("bridge"))
+                                            if c != ("conv", "gru")])
+def test_other_architectures_keep_the_torch_step(encoder, bridge):
+    assert CpuStep.of(hearing(encoder=encoder, bridge=bridge)) is None
+
+
+def test_the_shipped_model_hears_the_same_through_numpy():
+    model = load_model(None)
+    feats = frames(model, 300, seed=1) * 0.5
+    all_torch, _ = raw_heads(model, feats, numpy_every=10**9)
+    all_numpy, used = raw_heads(model, feats, numpy_every=1)
+    assert used == 300
+    torch.testing.assert_close(torch.stack(all_numpy), torch.stack(all_torch), atol=1e-4, rtol=1e-4)
