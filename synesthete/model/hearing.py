@@ -37,6 +37,10 @@ is the registered tracker's (synesthete.model.trackers, `cfg.tracker`): a causal
 tempo x position in the bar that predicts the next beat, so the phase wraps on the frame the beat
 is due rather than a frame after the evidence. Its belief rides in the step state.
 
+At batch 1 on a CPU (the live app; float32, no gradient, eval mode) `step_chunk` runs the
+shipped architecture's network through synesthete.model.cpu_step, the same layers on numpy vectors
+(torch's per-call cost is most of a one-frame step), with the same state tensors.
+
 beat_count is integrated causally from the beat phase, wrap by wrap: each time the phase falls by
 more than half a beat from one frame to the next a beat has passed (and a rise by more than half
 takes one back, so jitter across the wrap does not count twice); count = wraps + phase. The live
