@@ -7,7 +7,8 @@ frame), so the network took ~0.4 ms of a hearing step that must stay under 1 ms 
 AVX-512 (docs/performance.md). numpy calls on vectors of 64 cost ~1 us, so the same step here
 takes about half that.
 
-`CpuStep` reads a `HearingModel`'s weights once and runs the same layers on float32 vectors:
+`CpuStep` reads a `HearingModel`'s weights through numpy views of their memory (so in-place
+updates reach it) and runs the same layers on float32 vectors:
 the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
 GELU, LayerNorm), the "gru" bridge, the chord GRU beside it (`harmony_hidden`, with or without
 `harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the
@@ -32,16 +33,22 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return x * (_HALF + _HALF * erf(x * _SQRT_HALF))
 
 
-def _f32(t: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t.detach().cpu().numpy(), np.float32)
+def _view(t: torch.Tensor) -> np.ndarray:
+    """The parameter's own memory as numpy (no copy): in-place updates (an optimiser step, a
+    weight average, `load_state_dict`) reach the numpy step without a rebuild."""
+    return t.detach().numpy()
+
+
+def _viewable(t: torch.Tensor) -> bool:
+    return t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
 
 
 class _GRU:
     """One single-layer `nn.GRU` cell: torch's gate order (reset, update, new) and arithmetic."""
 
     def __init__(self, rnn: torch.nn.GRU, layer: int) -> None:
-        self.w_ih, self.w_hh = _f32(getattr(rnn, f"weight_ih_l{layer}")), _f32(getattr(rnn, f"weight_hh_l{layer}"))
-        self.b_ih, self.b_hh = _f32(getattr(rnn, f"bias_ih_l{layer}")), _f32(getattr(rnn, f"bias_hh_l{layer}"))
+        self.w_ih, self.w_hh = _view(getattr(rnn, f"weight_ih_l{layer}")), _view(getattr(rnn, f"weight_hh_l{layer}"))
+        self.b_ih, self.b_hh = _view(getattr(rnn, f"bias_ih_l{layer}")), _view(getattr(rnn, f"bias_hh_l{layer}"))
         self.hidden = rnn.hidden_size
 
     def __call__(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -58,12 +65,15 @@ class CpuStep:
 
     @classmethod
     def of(cls, model) -> CpuStep | None:
-        """The step for `model`'s weights as they are now, or None where the architecture is not
-        the one this module knows (another encoder or bridge, a GRU without biases)."""
+        """The step over `model`'s parameters (their memory, not a copy), or None where the
+        architecture is not the one this module knows (another encoder or bridge, a GRU without
+        biases) or a parameter is not a contiguous float32 CPU tensor."""
         cfg = model.cfg
         if cfg.encoder.name != "conv" or cfg.bridge.name != "gru" or not model.bridge.rnn.bias:
             return None
         if model.harmony is not None and (model.harmony.rnn.num_layers != 1 or not model.harmony.rnn.bias):
+            return None
+        if not all(_viewable(p) for p in model.parameters()):
             return None
         return cls(model)
 
@@ -71,19 +81,19 @@ class CpuStep:
         enc = model.encoder
         self.n_chroma, self.skip = model.cfg.n_chroma, model.cfg.skip
         self.harmony_context = model.cfg.harmony_context
-        self.inp_w, self.inp_b = _f32(enc.inp.weight), _f32(enc.inp.bias)
-        # conv weight (O, I, k) as one matrix over the window of frames (k, I) flattened, oldest first
-        self.conv_w = np.ascontiguousarray(_f32(enc.conv.weight).transpose(0, 2, 1).reshape(enc.out_dim, -1))
-        self.conv_b = _f32(enc.conv.bias)
-        self.out_w, self.out_b = _f32(enc.out.weight), _f32(enc.out.bias)
-        self.norm_w, self.norm_b = _f32(enc.norm.weight), _f32(enc.norm.bias)
+        self.inp_w, self.inp_b = _view(enc.inp.weight), _view(enc.inp.bias)
+        # conv weight (O, I, k) as one matrix (O, I k) over the window of frames read (I, k)
+        self.conv_w = _view(enc.conv.weight).reshape(enc.out_dim, -1)
+        self.conv_b = _view(enc.conv.bias)
+        self.out_w, self.out_b = _view(enc.out.weight), _view(enc.out.bias)
+        self.norm_w, self.norm_b = _view(enc.norm.weight), _view(enc.norm.bias)
         self.norm_eps = np.float32(enc.norm.eps)
         self.inv_h = np.float32(1.0 / enc.out_dim)
         rnn = model.bridge.rnn
         self.bridge = [_GRU(rnn, layer) for layer in range(rnn.num_layers)]
-        self.bridge_w, self.bridge_b = _f32(model.bridge.out.weight), _f32(model.bridge.out.bias)
+        self.bridge_w, self.bridge_b = _view(model.bridge.out.weight), _view(model.bridge.out.bias)
         self.harmony = _GRU(model.harmony.rnn, 0) if model.harmony is not None else None
-        self.heads_w, self.heads_b = _f32(model.heads.weight), _f32(model.heads.bias)
+        self.heads_w, self.heads_b = _view(model.heads.weight), _view(model.heads.bias)
 
     def __call__(self, x: np.ndarray, state: dict[str, tuple[torch.Tensor, ...]],
                  ) -> tuple[np.ndarray, dict[str, tuple[torch.Tensor, ...]]]:
@@ -93,7 +103,7 @@ class CpuStep:
         buffered = state["encoder"][0].numpy()[0]
         h = _gelu(self.inp_w @ x + self.inp_b)
         window = np.concatenate([buffered, h[None]])  # (k, H), oldest first
-        y = h + _gelu(self.conv_w @ window.reshape(-1) + self.conv_b)
+        y = h + _gelu(self.conv_w @ window.T.reshape(-1) + self.conv_b)
         y = _gelu(self.out_w @ y + self.out_b)
         d = y - y.sum() * self.inv_h
         e = d / np.sqrt(np.dot(d, d) * self.inv_h + self.norm_eps) * self.norm_w + self.norm_b

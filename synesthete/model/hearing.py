@@ -194,14 +194,16 @@ class HearingModel(nn.Module):
 
     def _cpu_step(self, features: torch.Tensor) -> CpuStep | None:
         """The numpy step (synesthete.model.cpu_step) for one float32 frame at batch 1 on the CPU
-        with no gradient wanted, built from the weights as they are now (rebuilt when any changed:
-        a load, an optimiser step, a weight average), or None: the torch step."""
+        with no gradient wanted, or None: the torch step. It reads the parameters' memory, so
+        in-place updates (a load, an optimiser step, a weight average) reach it as they are; it is
+        rebuilt when a parameter is another tensor (replaced, moved, cast). Keyed on data pointers,
+        not version counters: a model loaded under `torch.inference_mode` has none."""
         if (features.shape[:2] != (1, 1) or features.device.type != "cpu" or features.dtype != torch.float32
                 or self.training or torch.is_grad_enabled()):
             return None
-        versions = tuple(p._version for p in self.parameters())
-        if self._cpu_step_cache is None or self._cpu_step_cache[0] != versions:
-            self._cpu_step_cache = (versions, CpuStep.of(self))
+        key = tuple(p.data_ptr() for p in self.parameters())
+        if self._cpu_step_cache is None or self._cpu_step_cache[0] != key:
+            self._cpu_step_cache = (key, CpuStep.of(self))
         return self._cpu_step_cache[1]
 
     def num_params(self) -> int:

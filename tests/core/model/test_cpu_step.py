@@ -81,21 +81,43 @@ def test_stepping_at_batch_1_equals_the_whole_clip(shape):
         torch.testing.assert_close(streamed, whole[key], atol=1e-4, rtol=1e-4, msg=key)
 
 
-def test_new_weights_rebuild_the_numpy_step():
+def _agrees_with_torch(model: HearingModel, x: torch.Tensor) -> None:
+    with torch.inference_mode():
+        state = model.init_state(1, "cpu")
+        y, _ = model._cpu_step(x)(x[0, 0].numpy(), state)
+        ref, _ = model._network_chunk(x, state)
+    np.testing.assert_allclose(y, ref[0, 0].numpy(), atol=2e-5, rtol=1e-4)
+
+
+def test_weights_changed_in_place_or_replaced_reach_the_numpy_step():
     model = hearing()
     x = frames(model, 1)[0][:, None]  # (1, 1, F)
     with torch.inference_mode():
         first = model._cpu_step(x)
-        assert model._cpu_step(x) is first  # weights unchanged: built once
-    with torch.no_grad():
-        model.heads.bias.add_(1.0)  # what an optimiser step or a weight average does: in place
+    with torch.no_grad():  # what an optimiser step, a weight average or load_state_dict does: in place
+        model.heads.bias.add_(1.0)
+        model.encoder.conv.weight.mul_(1.5)
+        model.bridge.rnn.weight_hh_l0.mul_(0.5)
     with torch.inference_mode():
-        second = model._cpu_step(x)
-        assert second is not first
+        assert model._cpu_step(x) is first  # it reads the parameters' memory: no rebuild
+    _agrees_with_torch(model, x)
+    model.heads.weight = torch.nn.Parameter(model.heads.weight.detach() * 2.0)  # another tensor
+    with torch.inference_mode():
+        assert model._cpu_step(x) is not first
+    _agrees_with_torch(model, x)
+
+
+def test_a_model_loaded_under_inference_mode_steps():
+    """Its parameters are inference tensors, which have no version counter to watch."""
+    with torch.inference_mode():
+        model = load_model(None)
         state = model.init_state(1, "cpu")
-        y, _ = second(x[0, 0].numpy(), state)
-        ref, _ = model._network_chunk(x, state)
-    np.testing.assert_allclose(y, ref[0, 0].numpy(), atol=2e-5, rtol=1e-4)
+        x = frames(model, 3)
+        for t in range(3):
+            fields, state = model.step(x[t], state)
+        assert model._cpu_step(x[0][:, None]) is not None
+    assert torch.isfinite(fields["tempo"]).all()
+    _agrees_with_torch(model, x[0][:, None])
 
 
 def test_torch_runs_where_numpy_must_not():
