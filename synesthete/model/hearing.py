@@ -149,11 +149,13 @@ class HearingModel(nn.Module):
 
     # -- one frame at a time (live) ------------------------------------------------------------
     def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
-        state = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device),
-                 "beats": _init_counter(batch), "tracker": self.tracker.init_state(batch)}
+        network = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device)}
         if self.harmony is not None:
-            state["harmony"] = self.harmony.init_state(batch, device)
-        return state
+            network["harmony"] = self.harmony.init_state(batch, device)
+        # the components make float32 state; a model cast to another float type steps in that type
+        dtype = self.heads.weight.dtype
+        state = {k: tuple(t.to(dtype) if t.is_floating_point() else t for t in v) for k, v in network.items()}
+        return {**state, "beats": _init_counter(batch), "tracker": self.tracker.init_state(batch)}
 
     def step(self, feature_t: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """feature_t (B, F), state -> ({field: (B, ...)} for every field but time, new state)."""

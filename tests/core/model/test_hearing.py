@@ -92,6 +92,17 @@ def test_step_equals_forward(encoder, bridge):
             torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
 
 
+@pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
+def test_a_float64_model_steps_in_float64_like_forward(encoder, bridge):
+    model = tiny_hearing(encoder, bridge, harmony_context=True).double()
+    feats = features(model, batch=1, frames=9).double()
+    with torch.no_grad():
+        whole, streamed = model.fields(feats), run_steps(model, feats)
+    for key in ("env", "onset", "energy", "tempo", "beat_count"):
+        assert streamed[key].dtype == torch.float64, key
+        torch.testing.assert_close(streamed[key], whole[key], atol=1e-6, rtol=1e-6, msg=key)
+
+
 @pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), COMBOS[-1]], ids=["conv-gru", "-".join(COMBOS[-1])])
 def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_trains_the_memory(encoder, bridge):
     model = tiny_hearing(encoder, bridge, harmony_context=True)
