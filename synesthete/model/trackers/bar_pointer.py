@@ -61,6 +61,11 @@ def _rescaled(beat: np.ndarray, downbeat: np.ndarray, evidence: np.ndarray) -> t
     return evidence, downbeat * evidence / np.maximum(beat, _FLOOR)
 
 
+def _rescaled_one(beat: float, downbeat: float, evidence: float) -> tuple[float, float]:
+    """`_rescaled` on Python floats (batch 1, `_observation_one`): the same sums."""
+    return evidence, downbeat * evidence / max(beat, _FLOOR)
+
+
 @register("tracker", "bar_pointer")
 class BarPointerTracker:
     def __init__(self, fps: float, cfg: TrackerConfig, lag: int = 0) -> None:
@@ -168,6 +173,15 @@ class BarPointerTracker:
         new_var = var + a * ((onset - new_mean) ** 2 - var)
         return strength, np.stack([new_mean, new_var], axis=1)
 
+    def _onset_strength_one(self, onset: float, stats: np.ndarray) -> tuple[float, np.ndarray]:
+        """`_onset_strength` on one stream's flux as a Python float (batch 1): the same sums."""
+        mean, var = stats[0].tolist()
+        z = (onset - mean) / math.sqrt(var + 1e-9)
+        strength = 0.5 + 0.5 * math.tanh(0.5 * _ONSET_SLOPE * (z - _ONSET_Z))
+        a = 1.0 / (self.cfg.onset_window_s * self.fps)
+        new_mean = mean + a * (onset - mean)
+        return strength, np.array([[new_mean, var + a * ((onset - new_mean) ** 2 - var)]])
+
     def _observation(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, stats: np.ndarray,
                      chord: np.ndarray | None, chord_mean: np.ndarray, drums: np.ndarray | None):
         """The frame's evidence as the factors its states are weighted by, float32 (B, 1) each:
@@ -214,19 +228,12 @@ class BarPointerTracker:
         beat, downbeat = float(beat[0]), float(downbeat[0])
         if drums is not None and cfg.drum_weight > 0:
             w, drum = cfg.drum_weight, max(float(drums[0]), _FLOOR)
-            evidence = beat ** (1.0 - w) * drum ** w
-            beat, downbeat = evidence, downbeat * evidence / max(beat, _FLOOR)
+            beat, downbeat = _rescaled_one(beat, downbeat, beat ** (1.0 - w) * drum ** w)
         if cfg.onset_weight > 0 or cfg.onset_mix > 0:
-            flux, (mean, var) = float(onset[0]), stats[0].tolist()
-            z = (flux - mean) / math.sqrt(var + 1e-9)
-            strength = 0.5 + 0.5 * math.tanh(0.5 * _ONSET_SLOPE * (z - _ONSET_Z))
-            a = 1.0 / (cfg.onset_window_s * self.fps)
-            new_mean = mean + a * (flux - mean)
-            stats = np.array([[new_mean, var + a * ((flux - new_mean) ** 2 - var)]])
+            strength, stats = self._onset_strength_one(float(onset[0]), stats)
             if cfg.onset_mix > 0:
                 m = cfg.onset_mix
-                evidence = (1.0 - m) * beat + m * strength
-                beat, downbeat = evidence, downbeat * evidence / max(beat, _FLOOR)
+                beat, downbeat = _rescaled_one(beat, downbeat, (1.0 - m) * beat + m * strength)
             if cfg.onset_weight > 0:
                 beat = max(beat, cfg.onset_weight * strength)
         b = min(max(max(beat, downbeat), _FLOOR), 1.0 - _FLOOR)
