@@ -238,9 +238,9 @@ def count_beats(phase: np.ndarray, counter: Counter) -> tuple[np.ndarray, Counte
     step = (rise < -0.5).astype(phase.dtype) - (rise > 0.5).astype(phase.dtype)  # a wrap forward / back
     step[:, 0] *= seen  # the stream's first frame has no previous phase
     total = wraps[:, None] + np.cumsum(step, axis=1, dtype=phase.dtype)
-    # Never below 0 (the field's range): a phase that first runs back across the wrap is still beat 0.
     # the counter in the phase's own float type, so a chunk boundary reads the same as the whole clip
     after = (torch.from_numpy(phase[:, -1].copy()), torch.from_numpy(total[:, -1].copy()), torch.ones(phase.shape[0]))
+    # Never below 0 (the field's range): a phase that first runs back across the wrap is still beat 0.
     return np.maximum(total + phase, phase.dtype.type(0.0)), after
 
 
