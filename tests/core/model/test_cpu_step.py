@@ -31,22 +31,21 @@ def frames(model: HearingModel, n: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, 1, model.cfg.n_features, generator=torch.Generator().manual_seed(seed))  # (T, 1, F)
 
 
-def raw_heads(model: HearingModel, feats: torch.Tensor, numpy_every: int) -> tuple[list[torch.Tensor], int]:
-    """The head layer's outputs frame by frame at batch 1, the numpy step on every `numpy_every`-th
-    frame and torch's (the same frame twice, batch 2) on the others; and how often numpy ran."""
+def raw_heads(model: HearingModel, feats: torch.Tensor, numpy_every: int | None) -> tuple[list[torch.Tensor], int]:
+    """The head layer's outputs frame by frame at batch 1: the numpy step on every `numpy_every`-th
+    frame (None: never), torch's network (`_network_chunk`, what step_chunk runs without it) on the
+    others; and how often numpy ran."""
     outs, used, state = [], 0, model.init_state(1, "cpu")
     with torch.inference_mode():
         for t in range(feats.shape[0]):
-            if t % numpy_every == 0:
-                assert model._cpu_step(feats[t][:, None]) is not None
-                y, new = model._cpu_step(feats[t][:, None])(feats[t, 0].numpy(), state)
+            x = feats[t][:, None]  # (1, 1, F)
+            if numpy_every is not None and t % numpy_every == 0:
+                assert model._cpu_step(x) is not None
+                y, new = model._cpu_step(x)(x[0, 0].numpy(), state)
                 y, used = torch.from_numpy(y), used + 1
-            else:  # batch 2 is torch's path; keep item 0 and its state
-                two = {k: tuple(torch.cat([s, s], dim=1 if k != "encoder" else 0) for s in state[k])
-                       for k in ("encoder", "bridge", "harmony") if k in state}
-                fields_y, new = model._network_chunk(feats[t].expand(2, -1)[:, None], two)
-                y = fields_y[0, 0]
-                new = {k: tuple(s[:, :1] if k != "encoder" else s[:1] for s in v) for k, v in new.items()}
+            else:
+                y, new = model._network_chunk(x, state)
+                y = y[0, 0]
             state = {**state, **new}
             outs.append(y)
     return outs, used
@@ -56,8 +55,8 @@ def raw_heads(model: HearingModel, feats: torch.Tensor, numpy_every: int) -> tup
 def test_the_numpy_step_equals_torch_and_shares_its_state(shape):
     model = hearing(*shape)
     feats = frames(model, 40)
-    all_torch, used = raw_heads(model, feats, numpy_every=10**9)
-    assert used == 1  # frame 0 only
+    all_torch, used = raw_heads(model, feats, numpy_every=None)
+    assert used == 0
     all_numpy, used = raw_heads(model, feats, numpy_every=1)
     mixed, _ = raw_heads(model, feats, numpy_every=3)  # the state passes between the two paths
     assert used == 40
@@ -144,7 +143,7 @@ def test_other_architectures_keep_the_torch_step(encoder, bridge):
 def test_the_shipped_model_hears_the_same_through_numpy():
     model = load_model(None)
     feats = frames(model, 300, seed=1) * 0.5
-    all_torch, _ = raw_heads(model, feats, numpy_every=10**9)
+    all_torch, _ = raw_heads(model, feats, numpy_every=None)
     all_numpy, used = raw_heads(model, feats, numpy_every=1)
     assert used == 300
     torch.testing.assert_close(torch.stack(all_numpy), torch.stack(all_torch), atol=1e-4, rtol=1e-4)
