@@ -63,6 +63,19 @@ def test_cli_reports_both_sets(tmp_path, hearing_checkpoint, dev_set, capsys) ->
     assert "--duration" in capsys.readouterr().err
 
 
+def test_cli_hears_the_dev_set_alone(tmp_path, hearing_checkpoint, dev_set, capsys, monkeypatch) -> None:
+    """docs/evaluation.md's "only the dev set" command: --seeds 0 leaves the procedural table out."""
+    report = tmp_path / "dev.json"
+    assert main(["--hearing", "--checkpoint", str(hearing_checkpoint), "--seeds", "0", "--dev-set", str(dev_set),
+                 "--no-baselines", "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "dev set (1 items)" in out and "procedural" not in out
+    assert list(json.loads(report.read_text())["tables"]) == ["dev set"]
+    monkeypatch.chdir(tmp_path)  # no results/dev_set here to fall back on
+    assert main(["--hearing", "--checkpoint", str(hearing_checkpoint), "--seeds", "0", "--no-baselines"]) == 1
+    assert "nothing to evaluate" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_baselines_hear_a_plain_drum_loop() -> None:
     # 120 BPM: a low thump on every beat, a noise snare on 2 and 4, a hat on the off-beats, over a
