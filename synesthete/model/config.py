@@ -85,6 +85,13 @@ class TrackerConfig:
     # A beat period is split in this many parts: the first holds the beat, the others expect none
     # (madmom's observation_lambda).
     observation_lambda: float = 16.0
+    # The activation at which a frame is evidence neither for nor against a beat there: a beat
+    # zone's state is weighted b (b the beat activation) against every other state's
+    # (1 - b) x threshold / (1 - threshold). 0: madmom's 1 / observation_lambda (1/16), under which
+    # an off-beat eighth the head gives 0.28 counts 5.8 : 1 *for* a beat there (a slow song's
+    # double tempo). Raising it lost beat F on the validation songs at every value tried, 0.1-0.5:
+    # the weak songs' beats fall under it too (docs/evaluation.md#why-the-slow-songs-double).
+    observation_threshold: float = 0.0
     # Tempo change at a beat boundary: p(tau_j | tau_i) ~ exp(-lambda |tau_j / tau_i - 1|) (madmom's).
     transition_lambda: float = 100.0
     # Per frame, this share of the belief is spread back over every state, so that a lock lost
@@ -138,6 +145,8 @@ class TrackerConfig:
         require(0 <= self.onset_weight <= 1, "onset_weight", "in [0, 1] (0 = the network's activation alone)",
                 self.onset_weight)
         require(0 <= self.onset_mix <= 1, "onset_mix", "in [0, 1] (0 = no mix)", self.onset_mix)
+        require(0 <= self.observation_threshold < 1, "observation_threshold",
+                "in [0, 1) (0 = 1 / observation_lambda, madmom's)", self.observation_threshold)
         require(0 <= self.drum_weight <= 1, "drum_weight", "in [0, 1] (0 = the beat head alone)", self.drum_weight)
         require(self.onset_window_s > 0, "onset_window_s", "> 0", self.onset_window_s)
         require(0 <= self.min_downbeat_share <= 1, "min_downbeat_share", "in [0, 1]", self.min_downbeat_share)

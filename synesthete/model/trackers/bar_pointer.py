@@ -72,6 +72,10 @@ class BarPointerTracker:
         self.cfg = cfg
         self.fps = float(fps)
         self.lag = int(lag)  # the activations of frame t are about a beat at frame t - lag
+        # a state outside the beat zones weighs (1 - b) x this against a beat zone's b: the two are
+        # even at b = threshold (madmom: 1 / observation_lambda)
+        th = cfg.observation_threshold
+        self._none_div = (1.0 - th) / th if th > 0 else cfg.observation_lambda - 1.0
         taus = np.arange(math.ceil(60.0 * fps / cfg.max_bpm), math.floor(60.0 * fps / cfg.min_bpm) + 1)
         if taus.size == 0 or taus[0] < 2:
             raise ValueError(f"model.tracker: no beat period of >= 2 whole frames at {fps} fps lies in "
@@ -207,7 +211,7 @@ class BarPointerTracker:
         # p(activations | zone) for the none / beat / downbeat zones
         b = _clip(np.maximum(beat, downbeat), _FLOOR, 1.0 - _FLOOR)
         d = _clip(downbeat, self.cfg.min_downbeat_share * b, b)
-        none = np.maximum((1.0 - b) / (self.cfg.observation_lambda - 1.0), _FLOOR)
+        none = np.maximum((1.0 - b) / self._none_div, _FLOOR)
         after = None
         if chord is not None and self.cfg.harmony_weight > 0:
             # chords change on bar lines far more often than inside a bar, and the chord head
@@ -238,7 +242,7 @@ class BarPointerTracker:
                 beat = max(beat, cfg.onset_weight * strength)
         b = min(max(max(beat, downbeat), _FLOOR), 1.0 - _FLOOR)
         d = min(max(downbeat, cfg.min_downbeat_share * b), b)
-        none = max((1.0 - b) / (cfg.observation_lambda - 1.0), _FLOOR)
+        none = max((1.0 - b) / self._none_div, _FLOOR)
         after = None
         if chord is not None and cfg.harmony_weight > 0:
             change, chord_mean = self._chord_change(np.asarray(chord, np.float64), chord_mean)

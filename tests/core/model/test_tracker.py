@@ -308,6 +308,8 @@ def test_a_bad_tracker_config_is_one_line():
         TrackerConfig(drum_weight=1.5)
     with pytest.raises(ValueError, match=r"onset_mix must be in \[0, 1\]"):
         TrackerConfig(onset_mix=-0.1)
+    with pytest.raises(ValueError, match=r"observation_threshold must be in \[0, 1\)"):
+        TrackerConfig(observation_threshold=1.0)
     with pytest.raises(ValueError, match="no beat period"):
         BarPointerTracker(FPS, TrackerConfig(min_bpm=2000.0, max_bpm=3000.0))
     with pytest.raises(ValueError, match="beat_lag"):
@@ -316,3 +318,24 @@ def test_a_bad_tracker_config_is_one_line():
         hearing_config("tiny", beat_lag=1, downbeat_head="next_beat")
     with pytest.raises(ValueError, match="beat_lag: 16 frames leaves no beat zone"):
         BarPointerTracker(FPS, TrackerConfig(), lag=16)
+
+
+def test_observation_threshold_decides_the_tempo_octave_of_a_head_that_hears_the_eighths():
+    """Madmom's observation counts an activation above 1/observation_lambda (1/16) as evidence
+    *for* a beat: a head at 0.3 on the off-beat eighths of an 85 BPM song makes the double tempo
+    the likelier, a threshold of 0.5 keeps the song's own tempo; a threshold of 1/16 is madmom's."""
+    score = render_clip(3, 20.0, tempo=85.0, beats_per_bar=4).score
+    n = int(20.0 * FPS)
+    b, d = _activations(score, n)
+    for t0, t1 in zip(score.beat_times[:-1], score.beat_times[1:]):
+        b[_frame(0.5 * (t0 + t1))] = 0.3
+    base = hearing_config().tracker
+    heard = {}
+    for th in (0.0, 1.0 / 16.0, 0.5):
+        out = _run(BarPointerTracker(FPS, dataclasses.replace(base, observation_threshold=th)), b, d)
+        heard[th] = out
+    for k in heard[0.0]:
+        np.testing.assert_array_equal(heard[0.0][k], heard[1.0 / 16.0][k])
+    tempo = {th: float(np.median(out["tempo"][4 * FPS:])) for th, out in heard.items()}
+    assert abs(tempo[0.0] / 170.0 - 1) < 0.05, tempo
+    assert abs(tempo[0.5] / 85.0 - 1) < 0.05, tempo
