@@ -146,6 +146,31 @@ def test_the_off_beat_eighths_are_weighted_negatives_of_the_beat_loss(beats_per_
         HearingLossConfig(beat_offbeat=-1.0)
 
 
+def test_the_beat_warmup_leaves_the_crops_first_seconds_out_of_the_beat_and_downbeat_losses():
+    """loss.beat_warmup_s = 2: whatever the beat and downbeat heads say in a crop's first 2 s costs
+    nothing (the memory has heard nothing yet); from there on they pay as without it; 0 = every frame."""
+    from synesthete.audio.engine import render_clip
+
+    score = render_clip(5, 8.0).score
+    n = 8 * FPS
+    state = score.music_state(FPS, n)
+    target = {k: torch.from_numpy(getattr(state, k))[None] for k in ("beat_phase", "bar_phase", "tempo")}
+    beats, downbeats = beat_frames(target, FPS)
+    target = dict(_truth(1, n), **target)
+    sure = dict(_perfect_raw(target), beat=(beats * 2 - 1) * 12, downbeat=(downbeats * 2 - 1) * 12)
+    early, late = torch.zeros(1, n, dtype=torch.bool), torch.zeros(1, n, dtype=torch.bool)
+    early[:, : 2 * FPS - 1], late[:, 2 * FPS + 1:] = True, True  # the warm-up's +-1 frame edge left alone
+    wrong = lambda where: {h: torch.where(where, -sure[h], sure[h]) for h in ("beat", "downbeat")}  # noqa: E731
+    off, on = HearingLossConfig(), HearingLossConfig(beat_warmup_s=2.0)
+    for head in ("beat", "downbeat"):
+        assert float(hearing_losses(sure, target, on)[head]) < 1e-3
+        assert float(hearing_losses(dict(sure, **wrong(early)), target, on)[head]) < 1e-3
+        assert float(hearing_losses(dict(sure, **wrong(early)), target, off)[head]) > 1.0
+        assert float(hearing_losses(dict(sure, **wrong(late)), target, on)[head]) > 1.0
+    with pytest.raises(ValueError, match="beat_warmup_s"):
+        HearingLossConfig(beat_warmup_s=-1.0)
+
+
 @pytest.mark.parametrize("beats_per_bar", [4, 3])
 def test_the_dense_downbeat_target_is_on_from_the_bars_last_beat_to_its_downbeat(beats_per_bar):
     """model.downbeat_head = "next_beat": the frames after the last beat of a bar starts, up to and
