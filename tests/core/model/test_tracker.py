@@ -330,10 +330,8 @@ def test_observation_threshold_decides_the_tempo_octave_of_a_head_that_hears_the
     for t0, t1 in zip(score.beat_times[:-1], score.beat_times[1:]):
         b[_frame(0.5 * (t0 + t1))] = 0.3
     base = hearing_config().tracker
-    heard = {}
-    for th in (0.0, 1.0 / 16.0, 0.5):
-        out = _run(BarPointerTracker(FPS, dataclasses.replace(base, observation_threshold=th)), b, d)
-        heard[th] = out
+    heard = {th: _run(BarPointerTracker(FPS, dataclasses.replace(base, observation_threshold=th)), b, d)
+             for th in (0.0, 1.0 / 16.0, 0.5)}
     for k in heard[0.0]:
         np.testing.assert_array_equal(heard[0.0][k], heard[1.0 / 16.0][k])
     tempo = {th: float(np.median(out["tempo"][4 * FPS:])) for th, out in heard.items()}
