@@ -264,8 +264,8 @@ def test_the_shipped_model_hears_a_kick_on_the_frame_whose_audio_contains_it():
     ((t * hop, (t + 1) * hop]) holds the kick's first sample, or one frame later when the kick
     starts in the frame's last samples. Frame t's features use audio up to (t + 1) * hop only
     (test_outputs_are_causal_in_audio), so it cannot hear a kick early (a peak a frame before is
-    another hit's). Measured on the shipped checkpoint: 54 of 62 kicks on their own frame, 8 one
-    frame late (the checkpoint before: 52, 9 and 1 with the peak a frame before)."""
+    another hit's). Measured on the shipped checkpoint: 55 of 62 kicks on their own frame, 7 one
+    frame late (the checkpoints before: 54 and 8; 52, 9 and 1 with the peak a frame before)."""
     from collections import Counter
 
     from synesthete.audio.engine import render_clip
@@ -291,7 +291,7 @@ def test_the_shipped_model_hears_a_kick_on_the_frame_whose_audio_contains_it():
     assert total >= 40
     assert offsets[0] >= 0.7 * total, offsets  # on the kick's own frame
     assert offsets[0] + offsets[1] >= 0.95 * total, offsets  # else one frame late
-    # and mostly confident: 94 % over 0.3 (65 % over the checkpoint's calibrated kick threshold, 0.60)
+    # and mostly confident: 90 % over 0.3 (65 % over the checkpoint's calibrated kick threshold, 0.55)
     assert np.mean(np.array(peaks) > 0.3) >= 0.7
 
 
