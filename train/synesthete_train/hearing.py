@@ -353,6 +353,13 @@ def _unknown_frames(keep: torch.Tensor | None, like: torch.Tensor) -> torch.Tens
     return (1.0 - keep.reshape(keep.shape[0], 1, -1)).expand_as(like).contiguous()
 
 
+def _either(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+    """Two `tolerant_onset_loss` ignore masks (None: none left out) -> the frames either leaves out."""
+    if a is None or b is None:
+        return b if a is None else a
+    return torch.maximum(a, b)
+
+
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
                    w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame",
                    onset_ignore: torch.Tensor | None = None,
@@ -371,9 +378,7 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     raw = {k: v.float() for k, v in raw.items()}
     keep = (lambda name: field_mask(label_mask, name)) if label_mask is not None else (lambda name: None)  # noqa: E731
     hits = (target["onset"] > 0).float()
-    unknown_onsets = _unknown_frames(keep("onset"), hits)
-    if unknown_onsets is not None:
-        onset_ignore = unknown_onsets if onset_ignore is None else torch.maximum(onset_ignore, unknown_onsets)
+    onset_ignore = _either(onset_ignore, _unknown_frames(keep("onset"), hits))
     if w.onset_shift:  # (B, T, S): each hit's target one frame later (a hit on the crop's last frame falls out)
         hits = _later(hits, 1)
         onset_ignore = _later(onset_ignore, 1) if onset_ignore is not None else None
@@ -385,8 +390,7 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     if warmup:  # (B, T, 1): the crop's first frames count neither as beats nor as negatives
         early = torch.zeros_like(beats[..., None])
         early[:, :warmup] = 1.0
-        beat_ignore = early if beat_ignore is None else torch.maximum(beat_ignore, early)
-        bar_ignore = early if bar_ignore is None else torch.maximum(bar_ignore, early)
+        beat_ignore, bar_ignore = _either(beat_ignore, early), _either(bar_ignore, early)
     if beat_lag:  # a beat on the crop's last frames falls out; the first frames say no beat
         beats, downbeats = _later(beats, beat_lag), _later(downbeats, beat_lag)
         beat_neg = _later(beat_neg, beat_lag, fill=1.0) if beat_neg is not None else None
