@@ -4,6 +4,7 @@ and their headings get renamed when a figure changes; a dead link is found here,
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+@functools.cache  # a page's headings are read once, not once per link to it
 def anchors(page: Path) -> set[str]:
     text = FENCE.sub("", page.read_text())
     found = {slug(m.group(1)) for m in re.finditer(r"^#+ (.*)$", text, re.M)}
