@@ -326,6 +326,10 @@ class HearingConfig:
     # says only after its 341 ms window has filled with the new chord. False keeps the meaning of
     # checkpoints stored without the key.
     harmony_context: bool = False
+    # The harmony path's memory: "gru" (nn.GRU, checkpoints stored without the key) or "mingru"
+    # (synesthete.model.min_gru: gates that read the input alone, so a training clip is one
+    # parallel scan, not a frame-by-frame loop; pair it with the "mingru" bridge).
+    harmony_cell: str = "gru"
     # The heads also read the encoder's output, not only the memory's: an onset is in the last few
     # frames of audio, and through the recurrent memory alone its timing reaches the heads late
     # and blurred (the onset heads learned nothing in 400 steps without it). Off by default so
@@ -357,6 +361,7 @@ class HearingConfig:
 
     def __post_init__(self) -> None:
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "latent_dim")
+        require(self.harmony_cell in ("gru", "mingru"), "harmony_cell", '"gru" or "mingru"', self.harmony_cell)
         t = self.onset_thresholds
         require(not t or (len(t) == len(STEMS) and all(0.0 < v < 1.0 for v in t)), "onset_thresholds",
                 f"empty or {len(STEMS)} values in (0, 1), one per stem ({', '.join(STEMS)})", t)

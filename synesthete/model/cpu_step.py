@@ -10,8 +10,8 @@ takes about half that.
 `CpuStep` reads a `HearingModel`'s weights through numpy views of their memory (so in-place
 updates reach it) and runs the same layers on float32 vectors:
 the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
-GELU, LayerNorm), the "gru" bridge, the chord GRU beside it (`harmony_hidden`, with or without
-`harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the
+GELU, LayerNorm), the "gru" or "mingru" bridge, the chord GRU or minGRU beside it
+(`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the
 head layer's, equal to torch's to float32 rounding (sums in another order: ~1e-5 on logits;
 tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
 memory, no copies), so a stream may switch between the two at any frame. Any other architecture
@@ -60,6 +60,30 @@ class _GRU:
         return n + rz[self.hidden:] * (h - n)  # (1 - z) n + z h
 
 
+class _MinGRU:
+    """One minGRU layer (synesthete.model.min_gru): h + z (h~ - h), gate and candidate from x alone."""
+
+    def __init__(self, rnn, layer: int) -> None:
+        lin = rnn.gates[layer]
+        self.w, self.b = _view(lin.weight), _view(lin.bias)
+        self.hidden = rnn.hidden_size
+
+    def __call__(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        g = self.w @ x + self.b
+        return h + expit(g[:self.hidden]) * (g[self.hidden:] - h)
+
+
+def _cells(rnn) -> list:
+    """The numpy cells of a `nn.GRU` or `MinGRU`, one per layer."""
+    cell = _GRU if isinstance(rnn, torch.nn.GRU) else _MinGRU
+    return [cell(rnn, layer) for layer in range(rnn.num_layers)]
+
+
+def _known(rnn) -> bool:
+    """A recurrent memory this module can step: a biased nn.GRU, or a MinGRU."""
+    return bool(rnn.bias) if isinstance(rnn, torch.nn.GRU) else type(rnn).__name__ == "MinGRU"
+
+
 class CpuStep:
     """`model`'s network, features (F,) -> the head layer's outputs (W,), one frame at batch 1."""
 
@@ -69,9 +93,9 @@ class CpuStep:
         architecture is not the one this module knows (another encoder or bridge, a GRU without
         biases) or a parameter is not a contiguous float32 CPU tensor."""
         cfg = model.cfg
-        if cfg.encoder.name != "conv" or cfg.bridge.name != "gru" or not model.bridge.rnn.bias:
+        if cfg.encoder.name != "conv" or cfg.bridge.name not in ("gru", "mingru") or not _known(model.bridge.rnn):
             return None
-        if model.harmony is not None and (model.harmony.rnn.num_layers != 1 or not model.harmony.rnn.bias):
+        if model.harmony is not None and (model.harmony.rnn.num_layers != 1 or not _known(model.harmony.rnn)):
             return None
         if not all(_viewable(p) for p in model.parameters()):
             return None
@@ -89,10 +113,9 @@ class CpuStep:
         self.norm_w, self.norm_b = _view(enc.norm.weight), _view(enc.norm.bias)
         self.norm_eps = np.float32(enc.norm.eps)
         self.inv_h = np.float32(1.0 / enc.out_dim)
-        rnn = model.bridge.rnn
-        self.bridge = [_GRU(rnn, layer) for layer in range(rnn.num_layers)]
+        self.bridge = _cells(model.bridge.rnn)
         self.bridge_w, self.bridge_b = _view(model.bridge.out.weight), _view(model.bridge.out.bias)
-        self.harmony = _GRU(model.harmony.rnn, 0) if model.harmony is not None else None
+        self.harmony = _cells(model.harmony.rnn)[0] if model.harmony is not None else None
         self.heads_w, self.heads_b = _view(model.heads.weight), _view(model.heads.bias)
 
     def __call__(self, x: np.ndarray, state: dict[str, tuple[torch.Tensor, ...]],
@@ -107,7 +130,7 @@ class CpuStep:
         y = _gelu(self.out_w @ y + self.out_b)
         d = y - y.sum() * self.inv_h
         e = d / np.sqrt(np.dot(d, d) * self.inv_h + self.norm_eps) * self.norm_w + self.norm_b
-        # bridge: the stacked GRU, then its linear layer
+        # bridge: the stacked GRU or minGRU, then its linear layer
         hs = state["bridge"][0].numpy()[:, 0]  # (L, hidden)
         inp, new_hs = e, []
         for layer, cell in enumerate(self.bridge):

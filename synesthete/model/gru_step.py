@@ -26,3 +26,8 @@ def gru_chunk(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Ten
                              getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"))
         hs.append(inp)
     return inp[:, None], torch.stack(hs)
+
+
+def memory_chunk(rnn: nn.Module, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`gru_chunk` for an `nn.GRU`; any other memory with nn.GRU's call (a `MinGRU`) runs as itself."""
+    return gru_chunk(rnn, x, h0) if isinstance(rnn, nn.GRU) else rnn(x, h0)

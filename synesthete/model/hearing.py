@@ -93,7 +93,7 @@ class HearingModel(nn.Module):
             raise ValueError(f"model.{kind}.name: {e.args[0]}") from None
         rhythm = cfg.latent_dim + (self.encoder.out_dim if cfg.skip else 0)  # z's width before the harmony state
         self.harmony = (SidePath(cfg.n_chroma + (rhythm if cfg.harmony_context else 0), cfg.harmony_hidden, 0,
-                                 head_name="chord") if cfg.harmony_hidden else None)
+                                 head_name="chord", cell=cfg.harmony_cell) if cfg.harmony_hidden else None)
         width = rhythm + cfg.harmony_hidden
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
         self._cpu_step_cache: tuple[list, CpuStep | None] | None = None  # (parameters as built on, the step)

@@ -18,15 +18,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synesthete.model.gru_step import gru_chunk
+from synesthete.model.gru_step import memory_chunk
+from synesthete.model.min_gru import MinGRU
 
 
 class SidePath(nn.Module):
-    def __init__(self, in_dim: int, hidden: int, out_dim: int = 0, head_name: str = "head", head_dim: int = 0) -> None:
+    def __init__(self, in_dim: int, hidden: int, out_dim: int = 0, head_name: str = "head", head_dim: int = 0,
+                 cell: str = "gru") -> None:
         super().__init__()
         self.in_dim, self.hidden = in_dim, hidden
         self.out_dim = out_dim or hidden
-        self.rnn = nn.GRU(in_dim, hidden, 1, batch_first=True)
+        # "mingru" (synesthete.model.min_gru): a clip trains as one parallel scan instead of a loop
+        self.rnn = MinGRU(in_dim, hidden, 1) if cell == "mingru" else nn.GRU(in_dim, hidden, 1, batch_first=True)
         self.to_latent = nn.Linear(hidden, out_dim) if out_dim else None
         if self.to_latent is not None:
             # Starts silent: a new path adds nothing to the latent until training finds a use for it.
@@ -51,10 +54,10 @@ class SidePath(nn.Module):
     def step(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """x_t (B, in_dim) -> (out (B, out_dim), new state). The head is for training and
         evaluation only, so the live step does not compute it."""
-        h, s = gru_chunk(self.rnn, x_t.unsqueeze(1), state[0])
+        h, s = memory_chunk(self.rnn, x_t.unsqueeze(1), state[0])
         return self._out(h[:, 0]), (s,)
 
     def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """x (B, T, in_dim) -> (out (B, T, out_dim), new state): `step` T times in one call."""
-        h, s = gru_chunk(self.rnn, x, state[0])
+        h, s = memory_chunk(self.rnn, x, state[0])
         return self._out(h), (s,)

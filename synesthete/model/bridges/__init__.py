@@ -14,4 +14,4 @@ style crossfade changes the latent itself, not only the picture drawn from it. C
 Adding one: a new file here with the registered builder, plus one import line below.
 """
 
-from synesthete.model.bridges import gru, lstm, none, transformer  # noqa: F401  (registers the bridges)
+from synesthete.model.bridges import gru, lstm, mingru, none, transformer  # noqa: F401  (registers the bridges)

@@ -1,4 +1,5 @@
-"""The "gru" bridge: a stacked GRU, the default (cheapest recurrent memory per step)."""
+"""The "gru" bridge: a stacked GRU, the default (cheapest recurrent memory per step); with
+`cell = "mingru"` the same bridge around a stacked minGRU (the "mingru" bridge, mingru.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import torch
 from torch import nn
 
 from synesthete.model.config import BridgeConfig
-from synesthete.model.gru_step import gru_chunk
+from synesthete.model.gru_step import memory_chunk
+from synesthete.model.min_gru import MinGRU
 from synesthete.registry import register
 
 
 class GRUBridge(nn.Module):
-    def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int) -> None:
+    def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int, cell: str = "gru") -> None:
         super().__init__()
         self.hidden, self.n_layers = hidden, layers
-        self.rnn = nn.GRU(in_dim, hidden, layers, batch_first=True)
+        self.rnn = MinGRU(in_dim, hidden, layers) if cell == "mingru" else nn.GRU(in_dim, hidden, layers, batch_first=True)
         self.out = nn.Linear(hidden, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -25,11 +27,11 @@ class GRUBridge(nn.Module):
         return (torch.zeros(self.n_layers, batch, self.hidden, device=device),)  # (L, B, hidden)
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        y, h = gru_chunk(self.rnn, x.unsqueeze(1), state[0])  # (B, 1, hidden)
+        y, h = memory_chunk(self.rnn, x.unsqueeze(1), state[0])  # (B, 1, hidden)
         return self.out(y[:, 0]), (h,)
 
     def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        y, h = gru_chunk(self.rnn, x, state[0])  # (B, T, hidden)
+        y, h = memory_chunk(self.rnn, x, state[0])  # (B, T, hidden)
         return self.out(y), (h,)
 
 

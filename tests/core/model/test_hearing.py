@@ -103,9 +103,11 @@ def test_a_float64_model_steps_in_float64_like_forward(encoder, bridge):
         torch.testing.assert_close(streamed[key], whole[key], atol=1e-6, rtol=1e-6, msg=key)
 
 
-@pytest.mark.parametrize("encoder,bridge", [("conv", "gru"), COMBOS[-1]], ids=["conv-gru", "-".join(COMBOS[-1])])
-def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_trains_the_memory(encoder, bridge):
-    model = tiny_hearing(encoder, bridge, harmony_context=True)
+@pytest.mark.parametrize("encoder,bridge,cell", [("conv", "gru", "gru"), (*COMBOS[-1], "gru"), ("conv", "mingru", "mingru")],
+                         ids=["conv-gru", "-".join(COMBOS[-1]), "conv-mingru-mingru_harmony"])
+def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_trains_the_memory(encoder, bridge, cell):
+    model = tiny_hearing(encoder, bridge, harmony_context=True, harmony_cell=cell)
+    assert type(model.harmony.rnn).__name__ == {"gru": "GRU", "mingru": "MinGRU"}[cell]
     assert model.harmony.in_dim == model.cfg.n_chroma + model.cfg.latent_dim + model.encoder.out_dim
     feats = features(model, batch=2, frames=9)
     with torch.no_grad():
@@ -205,6 +207,8 @@ def test_unknown_component_and_bad_config_are_one_line():
         hearing_config("tiny", n_mels=16, band_flux=5)
     with pytest.raises(ValueError, match="harmony_hidden = 8 needs chroma"):
         hearing_config("tiny", n_chroma=0)
+    with pytest.raises(ValueError, match='harmony_cell.*"gru" or "mingru"'):
+        hearing_config("tiny", harmony_cell="lstm")
     with pytest.raises(ValueError, match="unknown HearingConfig field"):
         hearing_config("tiny", styles=("a",))
 
