@@ -11,9 +11,9 @@ takes about half that.
 updates reach it) and runs the same layers on float32 vectors:
 the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
 GELU, LayerNorm), the "gru" or "mingru" bridge, the chord GRU or minGRU beside it
-(`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the
-head layer's, equal to torch's to float32 rounding (sums in another order: ~1e-5 on logits;
-tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
+(`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation
+and the heads' linear layer. Its outputs are the head layer's, equal to torch's to float32
+rounding (sums in another order: ~1e-5 on logits; tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
 memory, no copies), so a stream may switch between the two at any frame. Any other architecture
 returns None from `CpuStep.of` and keeps the torch step.
 """
@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.special import erf, expit
+
+from synesthete.model.min_gru import MinGRU
 
 _SQRT_HALF = np.float32(np.sqrt(0.5))
 _HALF = np.float32(0.5)
@@ -81,7 +83,7 @@ def _cells(rnn) -> list:
 
 def _known(rnn) -> bool:
     """A recurrent memory this module can step: a biased nn.GRU, or a MinGRU."""
-    return bool(rnn.bias) if isinstance(rnn, torch.nn.GRU) else type(rnn).__name__ == "MinGRU"
+    return bool(rnn.bias) if isinstance(rnn, torch.nn.GRU) else isinstance(rnn, MinGRU)
 
 
 class CpuStep:
