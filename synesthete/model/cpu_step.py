@@ -97,6 +97,8 @@ class CpuStep:
         cfg = model.cfg
         if cfg.encoder.name != "conv" or cfg.bridge.name not in ("gru", "mingru") or not _known(model.bridge.rnn):
             return None
+        if getattr(cfg, "head_frames", 0):  # heads that read raw frames: the torch step
+            return None
         if model.harmony is not None and (model.harmony.rnn.num_layers != 1 or not _known(model.harmony.rnn)):
             return None
         if not all(_viewable(p) for p in model.parameters()):

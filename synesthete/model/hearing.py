@@ -94,7 +94,7 @@ class HearingModel(nn.Module):
         rhythm = cfg.latent_dim + (self.encoder.out_dim if cfg.skip else 0)  # z's width before the harmony state
         self.harmony = (SidePath(cfg.n_chroma + (rhythm if cfg.harmony_context else 0), cfg.harmony_hidden, 0,
                                  head_name="chord", cell=cfg.harmony_cell) if cfg.harmony_hidden else None)
-        width = rhythm + cfg.harmony_hidden
+        width = rhythm + cfg.harmony_hidden + cfg.head_frames * f
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
         self._cpu_step_cache: tuple[list, CpuStep | None] | None = None  # (parameters as built on, the step)
         try:
@@ -123,7 +123,22 @@ class HearingModel(nn.Module):
         if self.harmony is not None:
             h, _ = self.harmony(self._harmony_input(features, z))  # (B, T, harmony_hidden)
             z = torch.cat([z, h], dim=-1)
+        if self.cfg.head_frames:
+            z = torch.cat([z, self._recent_frames(features, None)[0]], dim=-1)
         return self._tracker_inputs(self._split(self.heads(z)), features)
+
+    def _recent_frames(self, features: torch.Tensor, earlier: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, head_frames x F): each frame's features, then the frames before it, newest first
+        (zeros before the stream began), and the last head_frames - 1 frames for the next chunk.
+        earlier (B, head_frames - 1, F): the frames before this chunk (None: zeros)."""
+        k = self.cfg.head_frames
+        b, _, f = features.shape
+        if earlier is None:
+            earlier = features.new_zeros(b, k - 1, f)
+        window = torch.cat([earlier, features], dim=1)  # (B, k - 1 + T, F)
+        n = features.shape[1]
+        recent = torch.cat([window[:, k - 1 - j: k - 1 - j + n] for j in range(k)], dim=-1)
+        return recent, window[:, window.shape[1] - (k - 1):]
 
     def _harmony_input(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """What the harmony GRU reads, (..., in_dim): the chroma bins (the last features), then with
@@ -152,6 +167,8 @@ class HearingModel(nn.Module):
         network = {"encoder": self.encoder.init_state(batch, device), "bridge": self.bridge.init_state(batch, device)}
         if self.harmony is not None:
             network["harmony"] = self.harmony.init_state(batch, device)
+        if self.cfg.head_frames:
+            network["frames"] = (torch.zeros(batch, self.cfg.head_frames - 1, self.cfg.n_features, device=device),)
         # the components make float32 state; a model cast to another float type steps in that type
         dtype = self.heads.weight.dtype
         state = {k: tuple(t.to(dtype) if t.is_floating_point() else t for t in v) for k, v in network.items()}
@@ -192,6 +209,10 @@ class HearingModel(nn.Module):
         if self.harmony is not None:
             h, new_state["harmony"] = self.harmony.step_chunk(self._harmony_input(features, z), state["harmony"])
             z = torch.cat([z, h], dim=-1)
+        if self.cfg.head_frames:
+            recent, earlier = self._recent_frames(features, state["frames"][0])
+            z = torch.cat([z, recent], dim=-1)
+            new_state["frames"] = (earlier,)
         return self.heads(z), new_state
 
     def _cpu_step(self, features: torch.Tensor) -> CpuStep | None:

@@ -142,6 +142,12 @@ def test_other_architectures_keep_the_torch_step(encoder, bridge):
     assert CpuStep.of(hearing(encoder=encoder, bridge=bridge)) is None
 
 
+def test_heads_that_read_raw_frames_keep_the_torch_step():
+    torch.manual_seed(0)
+    model = build_hearing_model(hearing_config("tiny", n_mels=16, head_frames=3)).eval()
+    assert CpuStep.of(model) is None
+
+
 def test_the_shipped_model_hears_the_same_through_numpy():
     model = load_model(None)
     feats = frames(model, 300, seed=1) * 0.5

@@ -128,6 +128,30 @@ def test_the_harmony_gru_reading_the_rhythm_latent_steps_like_forward_and_never_
     assert not torch.allclose(h, h2)
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_heads_reading_the_newest_raw_frames_step_like_forward_and_hear_only_the_past(k):
+    model = tiny_hearing(head_frames=k)
+    assert model.heads.in_features == (model.cfg.latent_dim + model.encoder.out_dim * model.cfg.skip
+                                       + model.cfg.harmony_hidden + k * model.cfg.n_features)
+    feats = features(model, batch=2, frames=9)
+    with torch.no_grad():
+        whole, streamed, raw = model.fields(feats), run_steps(model, feats), model(feats)
+        state = model.init_state(2, "cpu")
+        first, state = model.step_chunk(feats[:, :4], state)  # uneven chunks carry the frames before
+        second, _ = model.step_chunk(feats[:, 4:], state)
+    for key in ("env", "onset", "energy", "melody"):
+        torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
+        torch.testing.assert_close(torch.cat([first[key], second[key]], dim=1), whole[key], atol=1e-4, rtol=1e-4,
+                                   msg=key)
+    # causal: a change at frame 5 moves no output before it, and moves frame 5's onset logits
+    later = feats.clone()
+    later[:, 5:] += 3.0
+    with torch.no_grad():
+        moved = model(later)["onset"]
+    torch.testing.assert_close(moved[:, :5], raw["onset"][:, :5])
+    assert not torch.allclose(moved[:, 5], raw["onset"][:, 5])
+
+
 @pytest.mark.parametrize("encoder,bridge", COMBOS, ids=["-".join(c) for c in COMBOS])
 def test_every_combination_trains(encoder, bridge):
     """Gradients reach every part through the raw heads."""
@@ -209,6 +233,8 @@ def test_unknown_component_and_bad_config_are_one_line():
         hearing_config("tiny", n_chroma=0)
     with pytest.raises(ValueError, match='harmony_cell.*"gru" or "mingru"'):
         hearing_config("tiny", harmony_cell="lstm")
+    with pytest.raises(ValueError, match="head_frames.*0..8"):
+        hearing_config("tiny", head_frames=9)
     with pytest.raises(ValueError, match="unknown HearingConfig field"):
         hearing_config("tiny", styles=("a",))
 
