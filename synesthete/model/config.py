@@ -334,7 +334,8 @@ class HearingConfig:
     # > 0: the heads also read this many of the newest frames of the raw features (this frame's
     # and the k - 1 before it), beside the memory and the encoder's output: a linear reader of
     # three raw frames beside the shipped memory read the kick +0.04 better than one of the memory
-    # alone (docs/evaluation.md). 0 keeps the meaning of checkpoints stored without the key.
+    # alone (docs/evaluation.md); trained with the memory in the recipe it lost the beat a tenth and
+    # gained no kick (docs/training.md). 0 keeps the meaning of checkpoints stored without the key.
     head_frames: int = 0
     # The heads also read the encoder's output, not only the memory's: an onset is in the last few
     # frames of audio, and through the recurrent memory alone its timing reaches the heads late
