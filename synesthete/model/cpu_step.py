@@ -13,9 +13,10 @@ the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` fr
 GELU, LayerNorm), the "gru" or "mingru" bridge, the chord GRU or minGRU beside it
 (`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation
 and the heads' linear layer. Its outputs are the head layer's, equal to torch's to float32
-rounding (sums in another order: ~1e-5 on logits; tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
-memory, no copies), so a stream may switch between the two at any frame. Any other architecture
-returns None from `CpuStep.of` and keeps the torch step.
+rounding (sums in another order: ~1e-5 on logits; tests/core/model/test_cpu_step.py), and its
+states are the torch step's own tensors (shared memory, no copies), so a stream may switch
+between the two at any frame. Any other architecture returns None from `CpuStep.of` and keeps
+the torch step.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class CpuStep:
         cfg = model.cfg
         if cfg.encoder.name != "conv" or cfg.bridge.name not in ("gru", "mingru") or not _known(model.bridge.rnn):
             return None
-        if getattr(cfg, "head_frames", 0):  # heads that read raw frames: the torch step
+        if cfg.head_frames:  # heads that read raw frames: the torch step
             return None
         if model.harmony is not None and (model.harmony.rnn.num_layers != 1 or not _known(model.harmony.rnn)):
             return None

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from synesthete.model.min_gru import MinGRU
+
 
 def gru_chunk(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """x (B, T, in) with `rnn` batch-first, h0 (layers, B, hidden) -> (y (B, T, hidden), h (layers, B, hidden))."""
@@ -26,6 +28,11 @@ def gru_chunk(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Ten
                              getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"))
         hs.append(inp)
     return inp[:, None], torch.stack(hs)
+
+
+def memory(cell: str, in_dim: int, hidden: int, layers: int) -> nn.Module:
+    """A batch-first recurrent memory: `nn.GRU` for cell "gru", `MinGRU` for "mingru"."""
+    return MinGRU(in_dim, hidden, layers) if cell == "mingru" else nn.GRU(in_dim, hidden, layers, batch_first=True)
 
 
 def memory_chunk(rnn: nn.Module, x: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -132,11 +132,10 @@ class HearingModel(nn.Module):
         (zeros before the stream began), and the last head_frames - 1 frames for the next chunk.
         earlier (B, head_frames - 1, F): the frames before this chunk (None: zeros)."""
         k = self.cfg.head_frames
-        b, _, f = features.shape
+        b, n, f = features.shape
         if earlier is None:
             earlier = features.new_zeros(b, k - 1, f)
         window = torch.cat([earlier, features], dim=1)  # (B, k - 1 + T, F)
-        n = features.shape[1]
         recent = torch.cat([window[:, k - 1 - j: k - 1 - j + n] for j in range(k)], dim=-1)
         return recent, window[:, window.shape[1] - (k - 1):]
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synesthete.model.gru_step import memory_chunk
-from synesthete.model.min_gru import MinGRU
+from synesthete.model.gru_step import memory, memory_chunk
 
 
 class SidePath(nn.Module):
@@ -29,7 +28,7 @@ class SidePath(nn.Module):
         self.in_dim, self.hidden = in_dim, hidden
         self.out_dim = out_dim or hidden
         # "mingru" (synesthete.model.min_gru): a clip trains as one parallel scan instead of a loop
-        self.rnn = MinGRU(in_dim, hidden, 1) if cell == "mingru" else nn.GRU(in_dim, hidden, 1, batch_first=True)
+        self.rnn = memory(cell, in_dim, hidden, 1)
         self.to_latent = nn.Linear(hidden, out_dim) if out_dim else None
         if self.to_latent is not None:
             # Starts silent: a new path adds nothing to the latent until training finds a use for it.

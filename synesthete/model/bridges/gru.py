@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from synesthete.model.config import BridgeConfig
-from synesthete.model.gru_step import memory_chunk
-from synesthete.model.min_gru import MinGRU
+from synesthete.model.gru_step import memory, memory_chunk
 from synesthete.registry import register
 
 
@@ -16,7 +15,7 @@ class GRUBridge(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int, cell: str = "gru") -> None:
         super().__init__()
         self.hidden, self.n_layers = hidden, layers
-        self.rnn = MinGRU(in_dim, hidden, layers) if cell == "mingru" else nn.GRU(in_dim, hidden, layers, batch_first=True)
+        self.rnn = memory(cell, in_dim, hidden, layers)
         self.out = nn.Linear(hidden, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
