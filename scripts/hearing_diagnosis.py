@@ -13,7 +13,13 @@ Hears held-out procedural songs (room mic and clean: what the augmentation costs
 * chord root accuracy against the frames since the last chord change (causal lag vs steady-state
   errors) and the intervals of the wrong roots (+7 = a fifth above the truth, +9 = the relative minor's root).
 
+With --mic-ablation it instead scores the songs (30 s, synesthete-eval's figures) clean, with each of
+MicAugment's augmentations alone (the others off; its values drawn from the generator that
+synesthete-eval uses for that song), and with all of them, exactly as synesthete-eval hears them:
+what each part of the room mic costs.
+
     uv run --locked python scripts/hearing_diagnosis.py [--checkpoint CKPT] [--seeds 8] [--dev-set DIR]
+    uv run --locked python scripts/hearing_diagnosis.py --mic-ablation --seed-base 30000 --seeds 48
 """
 
 from __future__ import annotations
@@ -129,15 +135,48 @@ def hear_all(model, items) -> list:
     return states
 
 
+ABLATION_KEYS = ("beat_f", "downbeat_f", "onset_f/kick", "onset_f/snare", "onset_f/hat_closed", "onset_f/bass",
+                 "chord_root_acc")
+
+
+def mic_ablation(model, seeds: list[int], duration: float) -> None:
+    """Mean figures over `seeds` clean, with each augmentation alone and with all (as synesthete-eval)."""
+    from synesthete.audio.augment import P, MicAugment
+    from synesthete.hearing_evaluation import MODEL_ROW, HearingItem, evaluate_hearing
+
+    clean = procedural_items(model.cfg, seeds, duration, augment=False)
+    print(f"\n== what each augmentation costs ({len(seeds)} songs from seed {seeds[0]}, {duration:g} s, after 4 s)")
+    print(f"{'condition':>10} " + " ".join(f"{k.split('/')[-1][:10]:>10}" for k in ABLATION_KEYS))
+    for name in ("clean", *P, "all"):
+        probs = dict(P) if name == "all" else {k: float(k == name) for k in P}
+        mic = MicAugment(model.cfg.sample_rate, probs)
+        items = clean if name == "clean" else [
+            # the generator synesthete-eval's procedural_items draws each song's room mic from
+            HearingItem(it.source, mic(it.audio, np.random.default_rng(seed)), it.truth, it.truth_state)
+            for seed, it in zip(seeds, clean)]
+        rows = evaluate_hearing(model, items, baselines=False)[MODEL_ROW]
+        means = [np.nanmean([np.nan if r.get(k) is None else r[k] for r in rows]) for k in ABLATION_KEYS]
+        print(f"{name:>10} " + " ".join(f"{v:10.3f}" for v in means), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--duration", type=float, default=16.0)
     p.add_argument("--dev-set", type=Path, default=None)
+    p.add_argument("--mic-ablation", action="store_true",
+                   help="score the songs clean, with each room-mic augmentation alone, and with all (30 s songs)")
+    p.add_argument("--seed-base", type=int, default=None,
+                   help="with --mic-ablation: the first seed (default: synesthete-eval's held-out songs)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     model = load_model(args.checkpoint, kind="hearing")
+    if args.mic_ablation:
+        seeds = (default_seeds(args.seeds) if args.seed_base is None
+                 else list(range(args.seed_base, args.seed_base + args.seeds)))
+        mic_ablation(model, seeds, 30.0)
+        return 0
     cfg, fps = detector_config(model.cfg), model.cfg.fps
     print("onset thresholds: " + ", ".join(f"{s} {t:.2f}" for s, t in zip(STEMS, cfg.stem_thresholds))
           if cfg.stem_thresholds else f"onset threshold: {cfg.onset_threshold} (every stem)")

@@ -235,6 +235,8 @@ class HearingDataConfig(ClipTiming):
     # Probability that MicAugment's room (reverb) is on, when an item is augmented: a room is
     # what most separates a mic in a club from the engine's clean mix.
     room_prob: float = 0.7
+    # Probability of MicAugment's crowd babble, when an item is augmented (its own default: 0.25).
+    babble_prob: float = 0.25
     # With onset_mask, an item also carries "onset_ignore" (T, stems): 1 on the frames of drum hits
     # that the rest of the mix masks (best band more than -onset_masked_db dB under it,
     # synesthete.audio.masking), which the onset loss leaves out. Off: every score hit is a target.
@@ -261,7 +263,7 @@ class HearingDataConfig(ClipTiming):
             raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
         if self.fps <= 0 or self.sample_rate % self.fps:
             raise ValueError(f"data.fps={self.fps} must be positive and divide the sample rate {self.sample_rate}")
-        for name in ("augment_prob", "room_prob", "midi_share", "sampled_drums", "groove_share"):
+        for name in ("augment_prob", "room_prob", "babble_prob", "midi_share", "sampled_drums", "groove_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.onset_masked_db < 0:
@@ -283,7 +285,7 @@ class HearingClips(IndexedStream):
 
         self.cfg = cfg
         self.start_index = int(start_index)
-        self._augment = MicAugment(cfg.sample_rate, {"room": cfg.room_prob})
+        self._augment = MicAugment(cfg.sample_rate, {"room": cfg.room_prob, "babble": cfg.babble_prob})
         self.features = features
         self._pool = None
         if cfg.midi_share > 0:  # checked now (one clear line), loaded where the items are made (a worker)

@@ -76,6 +76,7 @@ HEARING_OUT_OF_RANGE = [
     ("loss.chord_root=nan", "loss.chord_root must be >= 0"),
     ("data.clip_seconds=0", "data.clip_seconds must be > 0"),
     ("data.room_prob=2", "data.room_prob must be in [0, 1]"),
+    ("data.babble_prob=1.5", "data.babble_prob must be in [0, 1]"),
     ("eval.n_seeds=-1", "eval.n_seeds must be >= 0"),
     ("model.harmony_hidden=-1", "model.harmony_hidden must be >= 0"),
     ("model.bridge.hidden=0", "model.bridge.hidden must be >= 1"),

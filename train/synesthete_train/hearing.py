@@ -59,6 +59,10 @@ class HearingDataSettings:
     seed: int = 0
     augment_prob: float = 0.8
     room_prob: float = 0.7
+    # Of the augmented items, this share has crowd babble mixed in (MicAugment's own 0.25 by default:
+    # the same stream as before the key). Babble alone costs the shipped model more beat and downbeat
+    # F than any other augmentation (docs/evaluation.md).
+    babble_prob: float = 0.25
     num_workers: int = 1
     # Leave the drum hits that the rest of the mix masks (best band onset_masked_db dB or more under
     # it in the 30 ms after the hit: ghost notes under the hats, a clap over a snare) out of the
@@ -95,6 +99,7 @@ class HearingDataSettings:
                 f"in [0, clip_seconds = {self.clip_seconds}] (0 = the whole clip)", self.crop_seconds)
         require(0 <= self.augment_prob <= 1, "augment_prob", "in [0, 1]", self.augment_prob)
         require(0 <= self.room_prob <= 1, "room_prob", "in [0, 1]", self.room_prob)
+        require(0 <= self.babble_prob <= 1, "babble_prob", "in [0, 1]", self.babble_prob)
         require(self.onset_masked_db < 0, "onset_masked_db", "< 0 (dB under the rest of the mix)", self.onset_masked_db)
         require(0 <= self.midi_share <= 1, "midi_share", "in [0, 1] (the share of each batch cropped from the MIDI pool)",
                 self.midi_share)
@@ -215,7 +220,7 @@ class HearingTrainConfig:
 def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
     m, d = cfg.model, cfg.data
     return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
-                             augment_prob=d.augment_prob, room_prob=d.room_prob, onset_mask=d.onset_mask,
+                             augment_prob=d.augment_prob, room_prob=d.room_prob, babble_prob=d.babble_prob, onset_mask=d.onset_mask,
                              onset_masked_db=d.onset_masked_db, midi_share=d.midi_share, midi_pool=d.midi_pool,
                              sampled_drums=d.sampled_drums, drum_bank=d.drum_bank, groove_share=d.groove_share)
 

@@ -54,3 +54,24 @@ def test_augment_bad_input():
         MicAugment(24000)(np.zeros((2, 100), np.float32), np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown augmentation"):
         MicAugment(24000, {"wobble": 1.0})
+
+
+def test_the_babble_share_of_a_hearing_stream_reaches_the_augmentation(monkeypatch):
+    """data.babble_prob is MicAugment's babble probability for the augmented items: every item at
+    1, none at 0; the default (MicAugment's own 0.25) leaves the stream as it was."""
+    from synesthete.data import HearingClips, HearingDataConfig
+
+    calls = []
+    real = MicAugment._babble
+    monkeypatch.setattr(MicAugment, "_babble", lambda self, *a: calls.append(1) or real(self, *a))
+    for prob, expected in ((1.0, 3), (0.0, 0)):
+        calls.clear()
+        clips = HearingClips(HearingDataConfig(clip_seconds=1.0, seed=5, augment_prob=1.0, babble_prob=prob))
+        for i in range(3):
+            clips.make_item(i)
+        assert len(calls) == expected
+    plain = HearingClips(HearingDataConfig(clip_seconds=1.0, seed=5))
+    same = HearingClips(HearingDataConfig(clip_seconds=1.0, seed=5, babble_prob=P["babble"]))
+    assert np.array_equal(plain.make_item(2)["audio"].numpy(), same.make_item(2)["audio"].numpy())
+    with pytest.raises(ValueError, match="babble_prob"):
+        HearingDataConfig(babble_prob=-0.1)
