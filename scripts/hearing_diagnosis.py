@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--seeds", type=int, default=8)
-    p.add_argument("--duration", type=float, default=16.0)
+    p.add_argument("--duration", type=float, default=None,
+                   help="seconds per song (default 16; with --mic-ablation 30, synesthete-eval's)")
     p.add_argument("--dev-set", type=Path, default=None)
     p.add_argument("--mic-ablation", action="store_true",
                    help="score the songs clean, with each room-mic augmentation alone, and with all (30 s songs)")
@@ -175,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mic_ablation:
         seeds = (default_seeds(args.seeds) if args.seed_base is None
                  else list(range(args.seed_base, args.seed_base + args.seeds)))
-        mic_ablation(model, seeds, 30.0)
+        mic_ablation(model, seeds, args.duration or 30.0)
         return 0
+    args.duration = args.duration or 16.0
     cfg, fps = detector_config(model.cfg), model.cfg.fps
     print("onset thresholds: " + ", ".join(f"{s} {t:.2f}" for s, t in zip(STEMS, cfg.stem_thresholds))
           if cfg.stem_thresholds else f"onset threshold: {cfg.onset_threshold} (every stem)")

@@ -46,3 +46,34 @@ def test_the_evaluation_audio_is_the_same_on_every_build(tmp_path):
     seconds = subprocess.run(["soxi", "-D", str(tmp_path / "a" / "sox_groove.wav")], check=True, capture_output=True,
                              text=True).stdout
     assert float(seconds) > 30  # the 36 s groove
+
+
+def test_the_mic_ablation_scores_each_augmentation_and_the_whole_chain_as_the_evaluation_does():
+    """scripts/hearing_diagnosis.py --mic-ablation (docs/evaluation.md, what the room mic costs): a row
+    per condition, and its "all" row is exactly synesthete-eval's room-mic figure for those songs."""
+    import numpy as np
+
+    from synesthete.audio.augment import P
+    from synesthete.checkpoint import load_model
+    from synesthete.hearing_evaluation import MODEL_ROW, evaluate_hearing, procedural_items
+
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "hearing_diagnosis.py"), "--mic-ablation",
+                          "--seed-base", "30000", "--seeds", "1", "--duration", "8"],
+                         check=True, cwd=ROOT, capture_output=True, text=True)
+    lines = run.stdout.splitlines()
+    table = lines[[line.split()[:1] for line in lines].index(["condition"]) + 1:]
+    rows = {line.split()[0]: line.split()[1:] for line in table if line.strip()}
+    assert list(rows) == ["clean", *P, "all"]
+    import torch
+
+    model = load_model(None, kind="hearing")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the script hears: the same sums to the bit
+    try:
+        want = evaluate_hearing(model, procedural_items(model.cfg, [30000], 8.0), baselines=False)[MODEL_ROW][0]
+    finally:
+        torch.set_num_threads(threads)
+    assert float(rows["all"][0]) == round(want["beat_f"], 3)  # the first column is beat F
+    assert float(rows["all"][2]) == round(want["onset_f/kick"], 3)
+    assert all(0.0 <= float(v) <= 1.0 for values in rows.values() for v in values if v != "nan")
+    assert not np.array_equal(rows["clean"], rows["all"])  # the chain changed what was heard
