@@ -52,18 +52,39 @@ def test_a_device_without_inputs_is_refused(jack_server, audio_feeder):
         refresh_devices()
 
 
+def _burst(source, feeder) -> tuple[list, np.ndarray, float]:
+    """Play the feeder's burst once: (the chunks read, the indices of loud samples, the capture time
+    of the first loud sample minus the feeder's time at the callback that put it into JACK)."""
+    t_played = feeder.play()
+    chunks = collect(source, 0.7)
+    audio = np.concatenate([c[0] for c in chunks])
+    loud = np.flatnonzero(np.abs(audio) > 0.05)
+    assert loud.size, "the burst never arrived"
+    # Capture time of the first loud sample: from the chunk that held it and its newest-sample time.
+    ends = np.cumsum([c[0].size for c in chunks])
+    k = int(np.searchsorted(ends, loud[0], side="right"))
+    t_onset = chunks[k][1] - (ends[k] - 1 - loud[0]) / SR
+    return chunks, loud, t_onset - t_played
+
+
 def test_a_tone_burst_from_another_process_arrives_at_the_model_rate(jack_server, audio_feeder):
     feeder = audio_feeder(tone=1000.0, amp=0.5, seconds=0.4)
     with open_source("system", SR, block_size=256) as source:
         assert source.device_rate == 48_000 and isinstance(source, DeviceSource)  # JACK runs at 48 kHz
         feeder.connect_to("synesthete:in_")
         collect(source, 0.1)
-        t_played = feeder.play()
-        chunks = collect(source, 0.7)
+        chunks, loud, lag = _burst(source, feeder)
+        # JACK hands the feeder's buffer to us in the same cycle or the next; a sample that opens a
+        # 5.3 ms period was captured one period before the callback that carries it ends. A capture
+        # stamped later than that is our callback or the feeder's run late on a loaded machine (a
+        # CI run read 66 ms once), which only ever adds lag: the burst is played again, up to twice,
+        # and the smallest lag is the stamp's own. A wrong stamp (the oldest sample's time for the
+        # newest, the read's time for the capture's) is off on every burst.
+        lags = [lag]
+        while not -0.008 < min(lags) < 0.02 and len(lags) < 3:
+            lags.append(_burst(source, feeder)[2])
         assert source.status == "ok" and source.overruns == 0
     audio = np.concatenate([c[0] for c in chunks])
-    loud = np.flatnonzero(np.abs(audio) > 0.05)
-    assert loud.size, "the burst never arrived"
     burst = audio[loud[0] : loud[-1] + 1]
     # 0.4 s at 24 kHz, so the rate conversion is right: a wrong one (44.1 for 48 kHz) is 32 ms off.
     # Not tighter: a JACK cycle the feeder process misses under load (5.3 ms each) shortens the
@@ -74,14 +95,7 @@ def test_a_tone_burst_from_another_process_arrives_at_the_model_rate(jack_server
     crossings = np.count_nonzero(np.diff(np.signbit(burst[200:-200])))
     assert abs(crossings / 2 / ((burst.size - 400) / SR) - 1000) < 10
     assert max(c[2] for c in chunks) > 0.3  # the HUD level saw it
-    # Capture time of the first loud sample: from the chunk that held it and its newest-sample time.
-    ends = np.cumsum([c[0].size for c in chunks])
-    k = int(np.searchsorted(ends, loud[0], side="right"))
-    t_onset = chunks[k][1] - (ends[k] - 1 - loud[0]) / SR
-    # JACK hands the feeder's buffer to us in the same cycle or the next; a sample that opens a
-    # 5.3 ms period was captured one period before the callback that carries it ends.
-    lag = t_onset - t_played
-    assert -0.008 < lag < 0.02, f"capture time {lag * 1e3:.1f} ms after the feeder played it"
+    assert -0.008 < min(lags) < 0.02, "capture time " + ", ".join(f"{x * 1e3:.1f}" for x in lags) + " ms after the feeder played it"
 
 
 def test_disconnected_input_reads_silence_and_says_no_signal(jack_server):
