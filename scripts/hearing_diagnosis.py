@@ -148,12 +148,12 @@ def mic_ablation(model, seeds: list[int], duration: float) -> None:
     print(f"\n== what each augmentation costs ({len(seeds)} songs from seed {seeds[0]}, {duration:g} s, after 4 s)")
     print(f"{'condition':>10} " + " ".join(f"{k.split('/')[-1][:10]:>10}" for k in ABLATION_KEYS))
     for name in ("clean", *P, "all"):
-        probs = dict(P) if name == "all" else {k: float(k == name) for k in P}
-        mic = MicAugment(model.cfg.sample_rate, probs)
-        items = clean if name == "clean" else [
+        items = clean
+        if name != "clean":
+            mic = MicAugment(model.cfg.sample_rate, dict(P) if name == "all" else {k: float(k == name) for k in P})
             # the generator synesthete-eval's procedural_items draws each song's room mic from
-            HearingItem(it.source, mic(it.audio, np.random.default_rng(seed)), it.truth, it.truth_state)
-            for seed, it in zip(seeds, clean)]
+            items = [HearingItem(it.source, mic(it.audio, np.random.default_rng(seed)), it.truth, it.truth_state)
+                     for seed, it in zip(seeds, clean)]
         rows = evaluate_hearing(model, items, baselines=False)[MODEL_ROW]
         means = [np.nanmean([np.nan if r.get(k) is None else r[k] for r in rows]) for k in ABLATION_KEYS]
         print(f"{name:>10} " + " ".join(f"{v:10.3f}" for v in means), flush=True)

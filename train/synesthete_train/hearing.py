@@ -220,9 +220,10 @@ class HearingTrainConfig:
 def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
     m, d = cfg.model, cfg.data
     return HearingDataConfig(sample_rate=m.sample_rate, fps=m.fps, clip_seconds=d.clip_seconds, seed=d.seed,
-                             augment_prob=d.augment_prob, room_prob=d.room_prob, babble_prob=d.babble_prob, onset_mask=d.onset_mask,
-                             onset_masked_db=d.onset_masked_db, midi_share=d.midi_share, midi_pool=d.midi_pool,
-                             sampled_drums=d.sampled_drums, drum_bank=d.drum_bank, groove_share=d.groove_share)
+                             augment_prob=d.augment_prob, room_prob=d.room_prob, babble_prob=d.babble_prob,
+                             onset_mask=d.onset_mask, onset_masked_db=d.onset_masked_db, midi_share=d.midi_share,
+                             midi_pool=d.midi_pool, sampled_drums=d.sampled_drums, drum_bank=d.drum_bank,
+                             groove_share=d.groove_share)
 
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
