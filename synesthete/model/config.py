@@ -22,15 +22,16 @@ from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, CHROMA_SIZES, FA
 class EncoderConfig:
     """Audio encoder: features (B, T, F) -> (B, T, hidden)."""
 
-    name: str = "conv"  # registered kind "encoder": conv | transformer
+    name: str = "conv"  # registered kind "encoder": conv | spectral | transformer
     hidden: int = 96
-    kernel: int = 4  # conv: causal temporal kernel in frames (1 = per-frame MLP)
+    kernel: int = 4  # conv, spectral: causal temporal kernel in frames (1 = per-frame MLP)
+    channels: int = 16  # spectral: maps of its first frequency convolution (the second has twice as many)
     layers: int = 2  # transformer: attention layers over band tokens
     heads: int = 2  # transformer: attention heads
     band_size: int = 8  # transformer: mel bands per token
 
     def __post_init__(self) -> None:
-        _at_least_one(self, "hidden", "kernel", "layers", "heads", "band_size")
+        _at_least_one(self, "hidden", "kernel", "channels", "layers", "heads", "band_size")
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,7 @@ class ModelConfig:
 
 # Named sizes: only numbers. "small" is the default (the dataclass defaults).
 SIZES: dict[str, dict[str, Any]] = {
-    "tiny": dict(latent_dim=16, encoder=dict(hidden=16, kernel=3, layers=1, heads=2, band_size=16),
+    "tiny": dict(latent_dim=16, encoder=dict(hidden=16, kernel=3, channels=4, layers=1, heads=2, band_size=16),
                  bridge=dict(hidden=16, layers=1, heads=2, context=4),
                  decoder=dict(channels=(16, 8), hidden=8, layers=1, n_freqs=2)),
     "small": {},
@@ -410,7 +411,7 @@ def hearing_config(size: str = "small", **overrides: Any) -> HearingConfig:
     """
     sizes: dict[str, dict[str, Any]] = {
         "tiny": dict(latent_dim=16, harmony_hidden=8, skip=True,
-                     encoder=dict(hidden=16, kernel=3, layers=1, heads=2, band_size=16),
+                     encoder=dict(hidden=16, kernel=3, channels=4, layers=1, heads=2, band_size=16),
                      bridge=dict(hidden=16, layers=1, heads=2, context=4)),
         "small": dict(skip=True),  # the shipped architecture (presets/train_default.toml)
     }
