@@ -140,9 +140,19 @@ class TrackerConfig:
     harmony_lag_s: float = 0.3
     harmony_window_s: float = 0.07
     harmony_memory_s: float = 0.17
+    # > 0: for this many seconds after each bar line the tracker shows the chord root that the
+    # progression's repeat predicts: the root heard one period of 2, 4 or 8 bars back, where the
+    # recent bars' roots repeat with that period at progression_agreement or more
+    # (synesthete.model.progression). The chord head hears a new chord 10-25 frames late; the
+    # bar line is the tracker's. 0 (off) keeps the meaning of checkpoints stored without the key.
+    progression_s: float = 0.0
+    progression_agreement: float = 0.6
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
+        require(0.0 <= self.progression_s <= 4.0, "progression_s", "0 (off) .. 4 seconds", self.progression_s)
+        require(0.0 < self.progression_agreement <= 1.0, "progression_agreement", "in (0, 1]",
+                self.progression_agreement)
         require(0 <= self.onset_weight <= 1, "onset_weight", "in [0, 1] (0 = the network's activation alone)",
                 self.onset_weight)
         require(0 <= self.onset_mix <= 1, "onset_mix", "in [0, 1] (0 = no mix)", self.onset_mix)

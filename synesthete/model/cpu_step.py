@@ -10,7 +10,8 @@ takes about half that.
 `CpuStep` reads a `HearingModel`'s weights through numpy views of their memory (so in-place
 updates reach it) and runs the same layers on float32 vectors:
 the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
-GELU, LayerNorm), the "gru" or "mingru" bridge, the chord GRU or minGRU beside it
+GELU, LayerNorm) or the "spectral" one (the same plus its two strided frequency convolutions over
+the last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or "mingru" bridge, the chord GRU or minGRU beside it
 (`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation
 and the heads' linear layer. Its outputs are the head layer's, equal to torch's to float32
 rounding (sums in another order: ~1e-5 on logits; tests/core/model/test_cpu_step.py), and its
@@ -87,6 +88,30 @@ def _known(rnn) -> bool:
     return bool(rnn.bias) if isinstance(rnn, torch.nn.GRU) else isinstance(rnn, MinGRU)
 
 
+class _Spectral:
+    """The spectral encoder's frequency path: (k, n_mels) log-mel frames -> (hidden,). Each strided
+    convolution is one matrix product over the columns it reads (gathered by a fixed index)."""
+
+    def __init__(self, enc) -> None:
+        self.n_mels = enc.n_mels
+        self.w1, self.b1 = _view(enc.conv1.weight).reshape(enc.conv1.out_channels, -1), _view(enc.conv1.bias)
+        self.w2, self.b2 = _view(enc.conv2.weight).reshape(enc.conv2.out_channels, -1), _view(enc.conv2.bias)
+        self.w3, self.b3 = _view(enc.spec.weight), _view(enc.spec.bias)
+        self.pad1, self.pad2 = enc.conv1.padding[0], enc.conv2.padding[0]
+        n1 = (self.n_mels + 1) // 2
+        self.idx1 = 2 * np.arange(n1)[:, None] + np.arange(enc.conv1.kernel_size[0])  # (n1, 5)
+        self.idx2 = 2 * np.arange((n1 + 1) // 2)[:, None] + np.arange(enc.conv2.kernel_size[0])  # (n2, 3)
+
+    def __call__(self, mels: np.ndarray) -> np.ndarray:
+        p = np.pad(mels, ((0, 0), (self.pad1, self.pad1)))  # (k, n_mels + 4)
+        cols = p[:, self.idx1].transpose(1, 0, 2).reshape(self.idx1.shape[0], -1)  # (n1, k x 5): the weight's order
+        a = _gelu(cols @ self.w1.T + self.b1).T  # (C, n1)
+        p = np.pad(a, ((0, 0), (self.pad2, self.pad2)))
+        cols = p[:, self.idx2].transpose(1, 0, 2).reshape(self.idx2.shape[0], -1)  # (n2, C x 3)
+        b = _gelu(cols @ self.w2.T + self.b2)  # (n2, 2C)
+        return self.w3 @ b.T.reshape(-1) + self.b3  # torch flattens channel-major
+
+
 class CpuStep:
     """`model`'s network, features (F,) -> the head layer's outputs (W,), one frame at batch 1."""
 
@@ -96,7 +121,8 @@ class CpuStep:
         architecture is not the one this module knows (another encoder or bridge, a GRU without
         biases) or a parameter is not a contiguous float32 CPU tensor."""
         cfg = model.cfg
-        if cfg.encoder.name != "conv" or cfg.bridge.name not in ("gru", "mingru") or not _known(model.bridge.rnn):
+        if cfg.encoder.name not in ("conv", "spectral") or cfg.bridge.name not in ("gru", "mingru") \
+                or not _known(model.bridge.rnn):
             return None
         if cfg.head_frames:  # heads that read raw frames: the torch step
             return None
@@ -118,6 +144,7 @@ class CpuStep:
         self.norm_w, self.norm_b = _view(enc.norm.weight), _view(enc.norm.bias)
         self.norm_eps = np.float32(enc.norm.eps)
         self.inv_h = np.float32(1.0 / enc.out_dim)
+        self.spectral = _Spectral(enc) if model.cfg.encoder.name == "spectral" else None
         self.bridge = _cells(model.bridge.rnn)
         self.bridge_w, self.bridge_b = _view(model.bridge.out.weight), _view(model.bridge.out.bias)
         self.harmony = _cells(model.harmony.rnn)[0] if model.harmony is not None else None
@@ -132,6 +159,9 @@ class CpuStep:
         h = _gelu(self.inp_w @ x + self.inp_b)
         window = np.concatenate([buffered, h[None]])  # (k, H), oldest first
         y = h + _gelu(self.conv_w @ window.T.reshape(-1) + self.conv_b)
+        if self.spectral is not None:
+            mels = np.concatenate([state["encoder"][1].numpy()[0], x[None, :self.spectral.n_mels]])  # (k, n_mels)
+            y = y + self.spectral(mels)
         y = _gelu(self.out_w @ y + self.out_b)
         d = y - y.sum() * self.inv_h
         e = d / np.sqrt(np.dot(d, d) * self.inv_h + self.norm_eps) * self.norm_w + self.norm_b
@@ -144,7 +174,10 @@ class CpuStep:
         z = self.bridge_w @ inp + self.bridge_b
         if self.skip:
             z = np.concatenate([z, e])
-        new = {"encoder": (torch.from_numpy(window[None, 1:]),),
+        enc_state = (torch.from_numpy(window[None, 1:]),)
+        if self.spectral is not None:
+            enc_state += (torch.from_numpy(mels[None, 1:]),)
+        new = {"encoder": enc_state,
                "bridge": (torch.from_numpy(np.stack(new_hs)[:, None]),)}
         if self.harmony is not None:
             chroma = x[x.shape[0] - self.n_chroma:]

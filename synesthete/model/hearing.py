@@ -57,6 +57,7 @@ from torch import nn
 from synesthete.constants import STEMS
 from synesthete.model.config import HearingConfig
 from synesthete.model.cpu_step import CpuStep
+from synesthete.model.progression import ProgressionMemory
 from synesthete.model.side_path import SidePath
 from synesthete.music_state import CHORD_QUALITIES, CONFIDENCE_GROUPS, SPEC, MusicState
 from synesthete.registry import build
@@ -101,6 +102,8 @@ class HearingModel(nn.Module):
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
         except KeyError as e:
             raise ValueError(f"model.tracker.name: {e.args[0]}") from None
+        self.progression = (ProgressionMemory(cfg.fps, cfg.tracker.progression_s, cfg.tracker.progression_agreement)
+                            if cfg.tracker.progression_s > 0 else None)
 
     # -- checks --------------------------------------------------------------------------------
     def _check(self, features: torch.Tensor, lead: tuple[str, ...], what: str) -> None:
@@ -159,7 +162,7 @@ class HearingModel(nn.Module):
 
     def fields(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """features (B, T, F) -> every field but time, (B, T, ...) in the state's units."""
-        return outputs_to_fields(self(features), self.tracker)
+        return outputs_to_fields(self(features), self.tracker, self.progression)
 
     # -- one frame at a time (live) ------------------------------------------------------------
     def init_state(self, batch: int, device: torch.device | str = "cpu") -> State:
@@ -171,7 +174,10 @@ class HearingModel(nn.Module):
         # the components make float32 state; a model cast to another float type steps in that type
         dtype = self.heads.weight.dtype
         state = {k: tuple(t.to(dtype) if t.is_floating_point() else t for t in v) for k, v in network.items()}
-        return {**state, "beats": _init_counter(batch), "tracker": self.tracker.init_state(batch)}
+        state = {**state, "beats": _init_counter(batch), "tracker": self.tracker.init_state(batch)}
+        if self.progression is not None:
+            state["chords"] = self.progression.init_state(batch)
+        return state
 
     def step(self, feature_t: torch.Tensor, state: State) -> tuple[dict[str, torch.Tensor], State]:
         """feature_t (B, F), state -> ({field: (B, ...)} for every field but time, new state)."""
@@ -193,8 +199,10 @@ class HearingModel(nn.Module):
         else:
             y, new_state = self._network_chunk(features, state)
         raw = self._tracker_inputs(self._split(y), features)
-        fields, new_state["beats"], new_state["tracker"] = _fields(raw, state["beats"], self.tracker,
-                                                                  state["tracker"])
+        fields, new_state["beats"], new_state["tracker"], chords = _fields(
+            raw, state["beats"], self.tracker, state["tracker"], self.progression, state.get("chords"))
+        if chords is not None:
+            new_state["chords"] = chords
         return fields, new_state
 
     def _network_chunk(self, features: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -305,8 +313,9 @@ def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tens
     return cols, tracker_state
 
 
-def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
-            tracker_state: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...]]:
+def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker, tracker_state: tuple[torch.Tensor, ...],
+            progression: ProgressionMemory | None = None, chords: tuple[torch.Tensor, ...] | None = None,
+            ) -> tuple[dict[str, torch.Tensor], Counter, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...] | None]:
     beat = raw["beat"]
     # the tracker's outputs in the network's float type (numpy has no bfloat16: float32 then), one
     # conversion to torch each at the end
@@ -322,6 +331,10 @@ def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
     by_group = dict(zip(HEAD_CONFIDENCE_GROUPS, torch.sigmoid(raw["confidence"]).unbind(-1)))
     by_group.update(beat=tracked["beat_confidence"], bar=tracked["bar_confidence"])
     confidence = torch.stack([by_group[g] for g in CONFIDENCE_GROUPS], dim=-1)
+    root = raw["chord_root"].argmax(-1)
+    if progression is not None:  # the progression's repeat names a bar's root before the head hears it
+        shown, chords = progression.run(root.cpu().numpy(), cols["bar_phase"], chords)
+        root = torch.from_numpy(shown).to(root.device)
     fields = {
         "env": torch.sigmoid(raw["env"]),
         "onset": torch.sigmoid(raw["onset"]),
@@ -329,22 +342,24 @@ def _fields(raw: dict[str, torch.Tensor], counter: Counter, tracker,
         "bar_phase": tracked["bar_phase"],
         "beat_count": beat_count,
         "tempo": tracked["tempo"].clamp(0.0, hi_tempo),
-        "chord_root": raw["chord_root"].argmax(-1).to(beat_phase.dtype),
+        "chord_root": root.to(beat_phase.dtype),
         "chord_quality": raw["chord_quality"].argmax(-1).to(beat_phase.dtype),
         "energy": torch.sigmoid(raw["energy"]),
         "melody": torch.sigmoid(raw["melody"]),
         "bass": torch.sigmoid(raw["bass"]),
         "confidence": confidence,
     }
-    return fields, counter, tracker_state
+    return fields, counter, tracker_state, chords
 
 
-def outputs_to_fields(raw: dict[str, torch.Tensor], tracker) -> dict[str, torch.Tensor]:
+def outputs_to_fields(raw: dict[str, torch.Tensor], tracker, progression: ProgressionMemory | None = None,
+                      ) -> dict[str, torch.Tensor]:
     """`HearingModel.forward`'s raw outputs (B, T, ...) -> every field but time, (B, T, ...), in the
     state's units (the table in the module docstring); the beat fields from `tracker` (the model's
     own: `HearingModel.fields` passes it) and beat_count, counted from the clip's start."""
     b = raw["beat"].shape[0]
-    return _fields(raw, _init_counter(b), tracker, tracker.init_state(b))[0]
+    chords = progression.init_state(b) if progression is not None else None
+    return _fields(raw, _init_counter(b), tracker, tracker.init_state(b), progression, chords)[0]
 
 
 def to_music_state(fields: dict[str, torch.Tensor], fps: float, start_time: float = 0.0, index: int = 0) -> MusicState:

@@ -537,7 +537,7 @@ def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device:
     with torch.no_grad():
         for item in items:
             feats = features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None])
-            fields = outputs_to_fields(model(feats.to(device)), model.tracker)
+            fields = outputs_to_fields(model(feats.to(device)), model.tracker, model.progression)
             state = to_music_state({k: v.cpu() for k, v in fields.items()}, fps)
             f = np.full((len(grid), len(STEMS)), np.nan)
             for g, thr in enumerate(grid):
