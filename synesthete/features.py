@@ -154,6 +154,12 @@ def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0, fast_mels:
     return n_mels + 2 + band_flux + 2 * fast_mels + n_chroma
 
 
+def fast_rise_columns(n_mels: int, band_flux: int, fast_mels: int) -> slice:
+    """Where in a frame's features the fast block's rise lies (empty without a fast block)."""
+    start = n_mels + 2 + band_flux + fast_mels
+    return slice(start, start + fast_mels)
+
+
 def _model_kwargs(cfg) -> dict:
     """The extractor arguments a model config was trained with (band_flux, window_fall and
     fast_mels are 0 for configs stored without them); `FeatureExtractor` and `StreamingFeatures`

@@ -74,6 +74,9 @@ class DecoderConfig:
         _at_least_one(self, "hidden", "layers")
 
 
+ONSET_SOURCES = ("mel", "fast")  # what TrackerConfig.onset_source may name
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     """Beat tracker: the beat / downbeat activations (B, T) -> beat and bar phase, tempo and their
@@ -147,9 +150,16 @@ class TrackerConfig:
     # bar line is the tracker's. 0 (off) keeps the meaning of checkpoints stored without the key.
     progression_s: float = 0.0
     progression_agreement: float = 0.6
+    # The DSP onset strength that onset_weight and onset_mix read: "mel", the main log-mel's mean
+    # rise (its Hann window hears a hit a frame late; checkpoints stored without the key), or
+    # "fast", the fast block's mean rise (HearingConfig.fast_mels > 0), which hears it on its own
+    # frame, in step with the beat head.
+    onset_source: str = "mel"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
+        require(self.onset_source in ONSET_SOURCES, "onset_source", f"one of {', '.join(ONSET_SOURCES)}",
+                self.onset_source)
         require(0.0 <= self.progression_s <= 4.0, "progression_s", "0 (off) .. 4 seconds", self.progression_s)
         require(0.0 < self.progression_agreement <= 1.0, "progression_agreement", "in (0, 1]",
                 self.progression_agreement)
@@ -399,6 +409,8 @@ class HearingConfig:
                 self.window_fall)
         require(self.fast_mels >= 0, "fast_mels", ">= 0 (0 = off)", self.fast_mels)
         require(self.fast_fft >= 64, "fast_fft", ">= 64 samples", self.fast_fft)
+        require(self.fast_mels > 0 or self.tracker.onset_source != "fast", "tracker.onset_source",
+                '"mel" without a fast block (fast_mels = 0)', self.tracker.onset_source)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              f"set n_chroma = {CHROMA_SIZES} (or harmony_hidden = 0)")

@@ -28,7 +28,7 @@ Raw head outputs (what the losses in train/ see) and how they become fields (`ou
 | chord_root | 12 | chord_root | logits -> argmax pitch class |
 | chord_quality | len(CHORD_QUALITIES) | chord_quality | logits -> argmax index |
 | energy, melody, bass | 1 each | same | sigmoid, 0..1 |
-| flux | 1 | none: the spectral flux feature passed through for the tracker (no weights, no loss) | as the feature |
+| flux | 1 | none: an onset strength passed through for the tracker (no weights, no loss): the spectral flux feature, or the fast block's mean rise (`tracker.onset_source`) | as the feature |
 | downbeat_p | 1 | none: what the tracker reads as the downbeat activation (detached, no loss) | probability: sigmoid(downbeat), or with "next_beat" sigmoid(beat) x sigmoid(downbeat) |
 | confidence | HEAD_CONFIDENCE_GROUPS | confidence | sigmoid: trained to predict whether that group's heads are right; the beat and bar groups are the tracker's |
 
@@ -55,6 +55,7 @@ import torch
 from torch import nn
 
 from synesthete.constants import STEMS
+from synesthete.features import fast_rise_columns
 from synesthete.model.config import HearingConfig
 from synesthete.model.cpu_step import CpuStep
 from synesthete.model.progression import ProgressionMemory
@@ -102,6 +103,8 @@ class HearingModel(nn.Module):
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
         except KeyError as e:
             raise ValueError(f"model.tracker.name: {e.args[0]}") from None
+        self._fast_rise = (fast_rise_columns(cfg.n_mels, cfg.band_flux, cfg.fast_mels)
+                           if cfg.tracker.onset_source == "fast" else None)
         self.progression = (ProgressionMemory(cfg.fps, cfg.tracker.progression_s, cfg.tracker.progression_agreement)
                             if cfg.tracker.progression_s > 0 else None)
 
@@ -150,10 +153,14 @@ class HearingModel(nn.Module):
 
     def _tracker_inputs(self, raw: dict[str, torch.Tensor], features: torch.Tensor) -> dict[str, torch.Tensor]:
         """`raw` plus what the tracker reads beside the heads (detached; no loss reads them):
-        "flux", the spectral flux feature (a plain DSP onset strength), and "downbeat_p", the
+        "flux", a plain DSP onset strength (the main log-mel's spectral flux feature, or with
+        `tracker.onset_source = "fast"` the fast block's mean rise), and "downbeat_p", the
         probability that a downbeat falls on the frame, from the downbeat head as
         `cfg.downbeat_head` defines it."""
-        raw["flux"] = features[..., self.cfg.n_mels].detach()
+        if self._fast_rise is not None:  # the fast block's mean rise: a hit on its own frame
+            raw["flux"] = features[..., self._fast_rise].detach().mean(-1)
+        else:
+            raw["flux"] = features[..., self.cfg.n_mels].detach()
         onset = torch.sigmoid(raw["onset"].detach())
         raw["drums"] = torch.maximum(onset[..., _KICK], onset[..., _SNARE])
         down = torch.sigmoid(raw["downbeat"].detach())

@@ -12,7 +12,7 @@ import torch
 
 from synesthete.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from synesthete.constants import STEMS
-from synesthete.features import FeatureExtractor
+from synesthete.features import FeatureExtractor, fast_rise_columns
 from synesthete.model import HearingModel, build_hearing_model, hearing_config, to_music_state
 from synesthete.model.hearing import count_beats
 from synesthete.music_state import CHORD_QUALITIES, CONFIDENCE_GROUPS, FIELDS, MusicState
@@ -222,6 +222,31 @@ def test_the_next_beat_downbeat_head_gives_the_tracker_beat_times_it_and_steps_l
         assert d.abs().max() < 1e-4, head
     with pytest.raises(ValueError, match="downbeat_head"):
         tiny_hearing(downbeat_head="bar")
+
+
+def test_the_tracker_reads_the_onset_strength_its_config_names_and_steps_like_forward():
+    """onset_source = "mel": the main log-mel's flux feature; "fast": the fast block's mean rise
+    (a hit on its own frame), the columns `fast_rise_columns` names; stepping equals the whole clip."""
+    for source in ("mel", "fast"):
+        model = tiny_hearing(fast_mels=4, band_flux=4, tracker={"onset_source": source, "onset_mix": 0.4})
+        feats = features(model, batch=2, frames=12)
+        with torch.no_grad():
+            raw = model(feats)
+            whole, streamed = model.fields(feats), run_steps(model, feats)
+        cols = fast_rise_columns(16, 4, 4)
+        assert (cols.start, cols.stop) == (16 + 2 + 4 + 4, 16 + 2 + 4 + 8)
+        want = feats[..., cols].mean(-1) if source == "fast" else feats[..., 16]
+        torch.testing.assert_close(raw["flux"], want)
+        d = torch.remainder(streamed["beat_phase"] - whole["beat_phase"] + 0.5, 1.0) - 0.5
+        assert d.abs().max() < 1e-4, source
+    mel, fast = (tiny_hearing(fast_mels=4, tracker={"onset_source": s, "onset_mix": 0.4}) for s in ("mel", "fast"))
+    feats = features(mel, frames=40)
+    with torch.no_grad():  # the source reaches the phase (the same weights: only the strength differs)
+        assert not torch.equal(mel.fields(feats)["beat_phase"], fast.fields(feats)["beat_phase"])
+    with pytest.raises(ValueError, match='tracker.onset_source.*"mel" without a fast block'):
+        hearing_config("tiny", tracker={"onset_source": "fast"})
+    with pytest.raises(ValueError, match="onset_source.*mel, fast"):
+        hearing_config("tiny", fast_mels=4, tracker={"onset_source": "flux"})
 
 
 def test_unknown_component_and_bad_config_are_one_line():
