@@ -101,12 +101,17 @@ class _Spectral:
         n1 = (self.n_mels + 1) // 2
         self.idx1 = 2 * np.arange(n1)[:, None] + np.arange(enc.conv1.kernel_size[0])  # (n1, 5)
         self.idx2 = 2 * np.arange((n1 + 1) // 2)[:, None] + np.arange(enc.conv2.kernel_size[0])  # (n2, 3)
+        # zero-padded inputs, preallocated: np.pad costs ~60 us a call, the whole path ~40 without it
+        self.in1 = np.zeros((enc.kernel, self.n_mels + 2 * self.pad1), np.float32)
+        self.in2 = np.zeros((enc.conv1.out_channels, n1 + 2 * self.pad2), np.float32)
 
     def __call__(self, mels: np.ndarray) -> np.ndarray:
-        p = np.pad(mels, ((0, 0), (self.pad1, self.pad1)))  # (k, n_mels + 4)
+        p = self.in1
+        p[:, self.pad1: self.pad1 + self.n_mels] = mels  # (k, n_mels + 4), the pads stay zero
         cols = p[:, self.idx1].transpose(1, 0, 2).reshape(self.idx1.shape[0], -1)  # (n1, k x 5): the weight's order
         a = _gelu(cols @ self.w1.T + self.b1).T  # (C, n1)
-        p = np.pad(a, ((0, 0), (self.pad2, self.pad2)))
+        p = self.in2
+        p[:, self.pad2: p.shape[1] - self.pad2] = a
         cols = p[:, self.idx2].transpose(1, 0, 2).reshape(self.idx2.shape[0], -1)  # (n2, C x 3)
         b = _gelu(cols @ self.w2.T + self.b2)  # (n2, 2C)
         return self.w3 @ b.T.reshape(-1) + self.b3  # torch flattens channel-major

@@ -32,19 +32,25 @@ PERIODS = (2, 4, 8)  # bars
 HISTORY = 16  # readings kept: two cycles of the longest period
 
 
+# The columns of the integer state, one row per stream.
+_SEEN, _SINCE, _PRED, _COUNT = 0, 1, 2, 3  # 1 once a frame was seen; frames since the bar line; predicted root or -1; readings
+_VOTES = slice(4, 16)  # the head's roots counted over this bar's second half
+_READ = slice(16, 16 + HISTORY)  # the last HISTORY bars' readings, oldest first (-1: none)
+_WIDTH = 16 + HISTORY
+
+
 class ProgressionMemory:
     def __init__(self, fps: float, window_s: float, agreement: float) -> None:
         self.window = int(round(window_s * fps))  # frames of a bar that take the predicted root
         self.agreement = float(agreement)
 
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
-        """(previous bar phase, 1 once a frame was seen, frames since the bar line, the predicted
-        root or -1) (B,) each, root votes of this bar (B, 12), readings (B, HISTORY) oldest first
-        (-1: none), how many readings (B,)."""
-        return (torch.zeros(batch, dtype=torch.float64), torch.zeros(batch, dtype=torch.float64),
-                torch.zeros(batch, dtype=torch.int64), torch.full((batch,), -1, dtype=torch.int64),
-                torch.zeros(batch, 12, dtype=torch.int64), torch.full((batch, HISTORY), -1, dtype=torch.int64),
-                torch.zeros(batch, dtype=torch.int64))
+        """(the previous frame's bar phase (B,) float64, the integer state (B, 32): the columns
+        above). Two tensors, so a live frame converts two, not seven."""
+        ints = torch.zeros(batch, _WIDTH, dtype=torch.int64)
+        ints[:, _PRED] = -1
+        ints[:, _READ] = -1
+        return torch.zeros(batch, dtype=torch.float64), ints
 
     def _predict(self, readings: np.ndarray, n: int) -> int:
         """The coming bar's root from one stream's readings (oldest first, the last n valid), or -1."""
@@ -60,28 +66,35 @@ class ProgressionMemory:
                 best, root = share, int(r[len(r) - p])
         return root
 
+    def _bar_line(self, row: np.ndarray) -> None:
+        """One stream's bar line, in place on its row: close the bar's reading, predict the next."""
+        votes = row[_VOTES]
+        read = row[_READ]
+        read[:-1] = read[1:]
+        read[-1] = votes.argmax() if votes.any() else -1
+        row[_COUNT] += 1
+        votes[:] = 0
+        row[_SINCE] = 0
+        row[_PRED] = self._predict(read, int(row[_COUNT]))
+
     def run(self, root: np.ndarray, bar_phase: np.ndarray, state: tuple[torch.Tensor, ...],
             ) -> tuple[np.ndarray, tuple[torch.Tensor, ...]]:
         """root (B, T) int (the head's argmax), bar_phase (B, T) -> (the root to show (B, T) int64,
         state after the last frame)."""
-        prev, seen, since, pred, votes, readings, n = (t.numpy().copy() for t in state)
-        out = np.asarray(root, np.int64).copy()
-        rows = np.arange(out.shape[0])
+        prev = state[0].numpy().copy()
+        ints = state[1].numpy().copy()
+        out = np.array(root, np.int64)  # a copy: the head's roots stay as they were
         for t in range(out.shape[1]):
-            phase = bar_phase[:, t]
-            wrapped = ((phase - prev) < -0.5) & (seen > 0)
-            for b in np.flatnonzero(wrapped):  # a bar line: close the bar's reading, predict the next
-                readings[b, :-1] = readings[b, 1:]
-                readings[b, -1] = votes[b].argmax() if votes[b].any() else -1
-                n[b] += 1
-                votes[b] = 0
-                since[b] = 0
-                pred[b] = self._predict(readings[b], int(n[b]))
-            late = phase >= 0.5
-            votes[rows[late], out[late, t]] += 1  # the head's own root, before any prediction
-            use = (pred >= 0) & (since < self.window)
-            out[use, t] = pred[use]
-            since += 1
-            prev, seen = phase.astype(np.float64), np.ones_like(seen)
-        new = (prev, seen, since, pred, votes, readings, n)
-        return out, tuple(torch.from_numpy(np.ascontiguousarray(x)) for x in new)
+            for b in range(out.shape[0]):  # per stream: Python scalars cost less than (1,) arrays
+                row = ints[b]
+                phase = float(bar_phase[b, t])
+                if row[_SEEN] and phase - prev[b] < -0.5:  # the bar phase wrapped: a bar line
+                    self._bar_line(row)
+                if phase >= 0.5:
+                    row[4 + out[b, t]] += 1  # the head's own root, before any prediction
+                if row[_PRED] >= 0 and row[_SINCE] < self.window:
+                    out[b, t] = row[_PRED]
+                row[_SINCE] += 1
+                row[_SEEN] = 1
+                prev[b] = phase
+        return out, (torch.from_numpy(prev), torch.from_numpy(ints))
