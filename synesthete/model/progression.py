@@ -14,12 +14,13 @@ Per frame, causally, from the head's root and the tracker's bar phase:
 * a bar's reading is the root the head named most often over the bar's second half
   (bar phase >= 0.5, where the chord has long been heard), fixed when the bar ends;
 * at a bar line, each period P in `PERIODS` scores the share of the last min(2P, n - P) readings
-  that equal the reading P bars before them (n readings kept, at least one such pair); the best
-  period at or above `agreement` (the shorter on a tie) names the coming bar's root;
+  that equal the reading P bars before them (n readings kept, at most `HISTORY`; at least one such
+  pair); the best period at or above `agreement` (the shorter on a tie) names the coming bar's
+  root;
 * for the first `window` frames of the bar that root is the output, then the head's.
 
-The readings come from the head's roots, never from this memory's own output. State: CPU tensors,
-never changed in place, so stepping a clip frame by frame equals running it whole
+The readings come from the head's roots, never from this memory's own output. State: two CPU
+tensors, never changed in place, so stepping a clip frame by frame equals running it whole
 (tests/core/model/test_progression.py).
 """
 
@@ -91,7 +92,7 @@ class ProgressionMemory:
                 if row[_SEEN] and phase - prev[b] < -0.5:  # the bar phase wrapped: a bar line
                     self._bar_line(row)
                 if phase >= 0.5:
-                    row[4 + out[b, t]] += 1  # the head's own root, before any prediction
+                    row[_VOTES.start + out[b, t]] += 1  # the head's own root, before any prediction
                 if row[_PRED] >= 0 and row[_SINCE] < self.window:
                     out[b, t] = row[_PRED]
                 row[_SINCE] += 1

@@ -291,6 +291,7 @@ class _Curves(torch.nn.Module):
     def __init__(self, inner: HearingModel, onset_p: list[torch.Tensor]) -> None:
         super().__init__()
         self.inner, self.cfg, self.tracker, self.curves = inner, inner.cfg, inner.tracker, list(onset_p)
+        self.progression = inner.progression
 
     def forward(self, features):
         raw = self.inner(features)
