@@ -11,8 +11,8 @@ takes about half that.
 updates reach it) and runs the same layers on float32 vectors:
 the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
 GELU, LayerNorm) or the "spectral" one (the same plus its two strided frequency convolutions over
-the last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or "mingru" bridge, the chord GRU or minGRU beside it
-(`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation
+the last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or
+"mingru" bridge, the chord GRU or minGRU beside it (`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation
 and the heads' linear layer. Its outputs are the head layer's, equal to torch's to float32
 rounding (sums in another order: ~1e-5 on logits; tests/core/model/test_cpu_step.py), and its
 states are the torch step's own tensors (shared memory, no copies), so a stream may switch
@@ -101,7 +101,7 @@ class _Spectral:
         n1 = (self.n_mels + 1) // 2
         self.idx1 = 2 * np.arange(n1)[:, None] + np.arange(enc.conv1.kernel_size[0])  # (n1, 5)
         self.idx2 = 2 * np.arange((n1 + 1) // 2)[:, None] + np.arange(enc.conv2.kernel_size[0])  # (n2, 3)
-        # zero-padded inputs, preallocated: np.pad costs ~60 us a call, the whole path ~40 without it
+        # zero-padded inputs, preallocated: np.pad costs ~60 us a call, the whole path ~40 us without it
         self.in1 = np.zeros((enc.kernel, self.n_mels + 2 * self.pad1), np.float32)
         self.in2 = np.zeros((enc.conv1.out_channels, n1 + 2 * self.pad2), np.float32)
 
