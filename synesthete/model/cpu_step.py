@@ -9,15 +9,15 @@ takes about half that.
 
 `CpuStep` reads a `HearingModel`'s weights through numpy views of their memory (so in-place
 updates reach it) and runs the same layers on float32 vectors:
-the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear,
-GELU, LayerNorm) or the "spectral" one (the same plus its two strided frequency convolutions over
-the last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or
-"mingru" bridge, the chord GRU or minGRU beside it (`harmony_hidden`, `harmony_cell`, with or without `harmony_context`), the `skip` concatenation
-and the heads' linear layer. Its outputs are the head layer's, equal to torch's to float32
-rounding (sums in another order: ~1e-5 on logits; tests/core/model/test_cpu_step.py), and its
-states are the torch step's own tensors (shared memory, no copies), so a stream may switch
-between the two at any frame. Any other architecture returns None from `CpuStep.of` and keeps
-the torch step.
+the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear, GELU,
+LayerNorm) or the "spectral" one (the same plus its two strided frequency convolutions over the
+last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or "mingru"
+bridge, the chord GRU or minGRU beside it (`harmony_hidden`, `harmony_cell`, with or without
+`harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the head
+layer's, equal to torch's to float32 rounding (sums in another order: ~1e-5 on logits;
+tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
+memory, no copies), so a stream may switch between the two at any frame. Any other architecture
+returns None from `CpuStep.of` and keeps the torch step.
 """
 
 from __future__ import annotations
