@@ -98,9 +98,9 @@ class _Spectral:
         self.w2, self.b2 = _view(enc.conv2.weight).reshape(enc.conv2.out_channels, -1), _view(enc.conv2.bias)
         self.w3, self.b3 = _view(enc.spec.weight), _view(enc.spec.bias)
         self.pad1, self.pad2 = enc.conv1.padding[0], enc.conv2.padding[0]
-        n1 = (self.n_mels + 1) // 2
+        n1, n2 = enc.bands
         self.idx1 = 2 * np.arange(n1)[:, None] + np.arange(enc.conv1.kernel_size[0])  # (n1, 5)
-        self.idx2 = 2 * np.arange((n1 + 1) // 2)[:, None] + np.arange(enc.conv2.kernel_size[0])  # (n2, 3)
+        self.idx2 = 2 * np.arange(n2)[:, None] + np.arange(enc.conv2.kernel_size[0])  # (n2, 3)
         # zero-padded inputs, preallocated: np.pad costs ~60 us a call, the whole path ~40 us without it
         self.in1 = np.zeros((enc.kernel, self.n_mels + 2 * self.pad1), np.float32)
         self.in2 = np.zeros((enc.conv1.out_channels, n1 + 2 * self.pad2), np.float32)

@@ -33,11 +33,12 @@ PERIODS = (2, 4, 8)  # bars
 HISTORY = 16  # readings kept: two cycles of the longest period
 
 
-# The columns of the integer state, one row per stream.
-_SEEN, _SINCE, _PRED, _COUNT = 0, 1, 2, 3  # 1 once a frame was seen; frames since the bar line; predicted root or -1; readings
-_VOTES = slice(4, 16)  # the head's roots counted over this bar's second half
-_READ = slice(16, 16 + HISTORY)  # the last HISTORY bars' readings, oldest first (-1: none)
-_WIDTH = 16 + HISTORY
+# The columns of the integer state, one row per stream: 1 once a frame was seen, frames since the
+# bar line, the predicted root (-1: none), how many readings; then the votes and the readings.
+_SEEN, _SINCE, _PRED, _COUNT = 0, 1, 2, 3
+_VOTES = slice(4, 4 + 12)  # the head's roots counted over this bar's second half
+_READ = slice(_VOTES.stop, _VOTES.stop + HISTORY)  # the last HISTORY bars' readings, oldest first (-1: none)
+_WIDTH = _READ.stop
 
 
 class ProgressionMemory:

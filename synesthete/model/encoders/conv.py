@@ -27,30 +27,44 @@ class ConvEncoder(nn.Module):
         self.out = nn.Linear(hidden, hidden)
         self.norm = nn.LayerNorm(hidden)
 
-    def _finish(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        y = h + F.gelu(c)  # residual around the temporal conv
+    def _finish(self, h: torch.Tensor, c: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        y = h + F.gelu(c)  # residual around the temporal conv (a subclass may add a path of its own)
+        if extra is not None:
+            y = y + extra
         return self.norm(F.gelu(self.out(y)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    # The first layer and the temporal conv in the three forms the contract asks for; each returns
+    # (h, c) and, streaming, the buffered frames after it.
+    def _conv_clip(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = F.gelu(self.inp(x))  # (B, T, H)
         hp = F.pad(h.transpose(1, 2), (self.kernel - 1, 0))  # (B, H, k - 1 + T): zeros before the clip
-        c = self.conv(hp).transpose(1, 2)  # (B, T, H)
-        return self._finish(h, c)
+        return h, self.conv(hp).transpose(1, 2)  # (B, T, H)
+
+    def _conv_frame(self, x: torch.Tensor, buffered: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = F.gelu(self.inp(x))  # (B, H)
+        window = torch.cat([buffered, h.unsqueeze(1)], dim=1)  # (B, k, H), oldest first
+        c = torch.einsum("bki,oik->bo", window, self.conv.weight) + self.conv.bias  # (B, H)
+        return h, c, window[:, 1:]
+
+    def _conv_chunk(self, x: torch.Tensor, buffered: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        h = F.gelu(self.inp(x))  # (B, T, H)
+        window = torch.cat([buffered, h], dim=1)  # (B, k - 1 + T, H): the buffered frames before the chunk
+        c = self.conv(window.transpose(1, 2)).transpose(1, 2)  # (B, T, H)
+        return h, c, window[:, window.shape[1] - (self.kernel - 1):]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._finish(*self._conv_clip(x))
 
     def init_state(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
         return (torch.zeros(batch, self.kernel - 1, self.out_dim, device=device),)  # (B, k - 1, H)
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        h = F.gelu(self.inp(x))  # (B, H)
-        window = torch.cat([state[0], h.unsqueeze(1)], dim=1)  # (B, k, H), oldest first
-        c = torch.einsum("bki,oik->bo", window, self.conv.weight) + self.conv.bias  # (B, H)
-        return self._finish(h, c), (window[:, 1:],)
+        h, c, buffered = self._conv_frame(x, state[0])
+        return self._finish(h, c), (buffered,)
 
     def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        h = F.gelu(self.inp(x))  # (B, T, H)
-        window = torch.cat([state[0], h], dim=1)  # (B, k - 1 + T, H): the buffered frames before the chunk
-        c = self.conv(window.transpose(1, 2)).transpose(1, 2)  # (B, T, H)
-        return self._finish(h, c), (window[:, window.shape[1] - (self.kernel - 1):],)
+        h, c, buffered = self._conv_chunk(x, state[0])
+        return self._finish(h, c), (buffered,)
 
 
 @register("encoder", "conv")

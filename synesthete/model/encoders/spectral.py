@@ -32,9 +32,9 @@ class SpectralEncoder(ConvEncoder):
         self.n_mels = n_mels  # the features start with the main log-mel
         self.conv1 = nn.Conv1d(kernel, channels, 5, padding=2, stride=2)  # the k frames are the channels
         self.conv2 = nn.Conv1d(channels, 2 * channels, 3, padding=1, stride=2)
-        bands = (n_mels + 1) // 2
-        bands = (bands + 1) // 2  # the bands left after the two strides
-        self.spec = nn.Linear(2 * channels * bands, hidden)
+        n1 = (n_mels + 1) // 2  # bands after the first stride, then the second (the numpy step reads them)
+        self.bands = (n1, (n1 + 1) // 2)
+        self.spec = nn.Linear(2 * channels * self.bands[1], hidden)
 
     def _spectral(self, patches: torch.Tensor) -> torch.Tensor:
         """patches (N, k, n_mels), oldest frame first -> (N, hidden)."""
@@ -46,37 +46,27 @@ class SpectralEncoder(ConvEncoder):
         b, n, m = mels.shape
         return mels.unfold(1, self.kernel, 1).transpose(2, 3).reshape(b * (n - self.kernel + 1), self.kernel, m)
 
-    def _finish_spec(self, h: torch.Tensor, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return self.norm(F.gelu(self.out(h + F.gelu(c) + s)))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
-        h = F.gelu(self.inp(x))  # (B, T, H)
-        c = self.conv(F.pad(h.transpose(1, 2), (self.kernel - 1, 0))).transpose(1, 2)  # (B, T, H)
+        h, c = self._conv_clip(x)
         mels = F.pad(x[..., : self.n_mels], (0, 0, self.kernel - 1, 0))  # zeros before the clip, as the conv
-        s = self._spectral(self._patches(mels)).reshape(b, t, -1)
-        return self._finish_spec(h, c, s)
+        return self._finish(h, c, self._spectral(self._patches(mels)).reshape(b, t, -1))
 
     def init_state(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
-        return (torch.zeros(batch, self.kernel - 1, self.out_dim, device=device),
-                torch.zeros(batch, self.kernel - 1, self.n_mels, device=device))  # hidden and mel frames
+        return (*super().init_state(batch, device),
+                torch.zeros(batch, self.kernel - 1, self.n_mels, device=device))  # then the mel frames
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        h = F.gelu(self.inp(x))  # (B, H)
-        window = torch.cat([state[0], h.unsqueeze(1)], dim=1)  # (B, k, H), oldest first
-        c = torch.einsum("bki,oik->bo", window, self.conv.weight) + self.conv.bias
+        h, c, buffered = self._conv_frame(x, state[0])
         mels = torch.cat([state[1], x[:, None, : self.n_mels]], dim=1)  # (B, k, n_mels)
-        return self._finish_spec(h, c, self._spectral(mels)), (window[:, 1:], mels[:, 1:])
+        return self._finish(h, c, self._spectral(mels)), (buffered, mels[:, 1:])
 
     def step_chunk(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         b, t, _ = x.shape
-        h = F.gelu(self.inp(x))  # (B, T, H)
-        window = torch.cat([state[0], h], dim=1)  # (B, k - 1 + T, H)
-        c = self.conv(window.transpose(1, 2)).transpose(1, 2)
+        h, c, buffered = self._conv_chunk(x, state[0])
         mels = torch.cat([state[1], x[..., : self.n_mels]], dim=1)  # (B, k - 1 + T, n_mels)
         s = self._spectral(self._patches(mels)).reshape(b, t, -1)
-        keep = self.kernel - 1
-        return self._finish_spec(h, c, s), (window[:, window.shape[1] - keep:], mels[:, mels.shape[1] - keep:])
+        return self._finish(h, c, s), (buffered, mels[:, mels.shape[1] - (self.kernel - 1):])
 
 
 @register("encoder", "spectral")
