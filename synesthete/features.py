@@ -398,17 +398,33 @@ class FeatureExtractor:
         audio = audio.to(self.device, torch.float32)
         batch, n_samples = audio.shape
         n_frames = n_samples // self.hop
+        if n_frames == 0:
+            return torch.zeros(batch, 0, self.n_features, device=self.device)
         audio = audio[:, : n_frames * self.hop]
-        lead = self.span - self.hop  # history each window needs before its newest hop
+        hops = audio.view(batch, n_frames, self.hop)  # (B, T, hop)
+        return self.features_from_windows(self._windows(audio, self.span), hops, self.silence_logmel(batch))[0]
+
+    def _windows(self, audio: torch.Tensor, span: int) -> torch.Tensor:
+        """audio (B, T x hop) -> (B, T, span): each frame's last `span` samples (zeros before the clip)."""
+        lead = span - self.hop  # history each window needs before its newest hop
         if lead >= 0:
             padded = torch.nn.functional.pad(audio, (lead, 0))  # zeros before the clip start
         else:  # window shorter than a hop: it covers only the newest `span` samples
             padded = audio[:, -lead:]
-        if n_frames == 0:
-            return torch.zeros(batch, 0, self.n_features, device=self.device)
-        windows = padded.unfold(-1, self.span, self.hop)  # (B, T, span)
-        hops = audio.view(batch, n_frames, self.hop)  # (B, T, hop)
-        return self.features_from_windows(windows, hops, self.silence_logmel(batch))[0]
+        return padded.unfold(-1, span, self.hop)
+
+    def mel_power(self, audio: torch.Tensor | np.ndarray, groups: int | None = None) -> torch.Tensor:
+        """audio (B, S) or (S,) -> (B, T, n_mels): the mel power (not its log) of each frame's main
+        window, the STFT the log-mel features read, so a target made from it lines up with them;
+        with `groups` (a divisor of n_mels), (B, T, groups): the power summed over each group of
+        adjacent bands (one matrix product with the summed filters, a quarter of the work at 16)."""
+        audio = torch.as_tensor(audio).to(self.device, torch.float32)
+        audio = audio[None] if audio.dim() == 1 else audio
+        n_frames = audio.shape[-1] // self.hop
+        windows = self._windows(audio[:, : n_frames * self.hop], self.n_fft)  # (B, T, n_fft)
+        spec = torch.fft.rfft(windows * self.window, dim=-1)
+        fb = self.mel_fb if groups is None else self.mel_fb.unflatten(1, (groups, -1)).sum(-1)
+        return (spec.real.square() + spec.imag.square()) @ fb
 
 
 class StreamingFeatures:

@@ -257,8 +257,15 @@ class HearingDataConfig(ClipTiming):
     # This share of the procedural songs play free drum grooves (render_clip's groove; composer._groove)
     # instead of their seed's style; drawn from a generator of its own, as the kit is.
     groove_share: float = 0.0
+    # > 0: each item also carries "stem_share" (T, groups, stems) and "stem_weight" (T, groups), which
+    # stem holds each group of this many adjacent mel bands' power on each frame, from the dry stems
+    # (synesthete.data.stem_share; the model's stem_share_bands). A MIDI pool crop has no stems:
+    # weight 0. Needs the feature extractor. 0: no such keys.
+    stem_share_bands: int = 0
 
     def __post_init__(self) -> None:
+        if self.stem_share_bands < 0:
+            raise ValueError(f"data.stem_share_bands must be >= 0, got {self.stem_share_bands}")
         if not self.clip_seconds > 0:
             raise ValueError(f"data.clip_seconds must be > 0, got {self.clip_seconds}")
         if self.fps <= 0 or self.sample_rate % self.fps:
@@ -287,6 +294,8 @@ class HearingClips(IndexedStream):
         self.start_index = int(start_index)
         self._augment = MicAugment(cfg.sample_rate, {"room": cfg.room_prob, "babble": cfg.babble_prob})
         self.features = features
+        if cfg.stem_share_bands and features is None:
+            raise ValueError("stem_share_bands > 0 needs the feature extractor the model hears with (features=)")
         self._pool = None
         if cfg.midi_share > 0:  # checked now (one clear line), loaded where the items are made (a worker)
             from synesthete.data.midi_pool import MidiPool
@@ -315,7 +324,9 @@ class HearingClips(IndexedStream):
             # the same rng draws the crop, then (as for a procedural clip) the augmentation
             audio, state, mask, _, _ = self._pool.crop(rng, n_frames, cfg.fps)
             ignore = np.zeros((n_frames, len(STEMS)), np.float32)  # no stems to hear, so none masked by the mix
-            return self._item(index, audio, state, rng, ignore, mask)
+            g = cfg.stem_share_bands
+            shares = (np.zeros((n_frames, g, len(STEMS)), np.float32), np.zeros((n_frames, g), np.float32)) if g else None
+            return self._item(index, audio, state, rng, ignore, mask, shares)
         # the drums' sound and groove: each from a generator of its own, so the rest of the item is unchanged
         song = {}
         if self._drums is not None:
@@ -329,12 +340,19 @@ class HearingClips(IndexedStream):
         audio[: min(n_samples, clip.audio.shape[-1])] = clip.audio[:n_samples]
         state = clip.score.music_state(cfg.fps, n_frames)
         ignore = self._masked_frames(clip, n_frames) if cfg.onset_mask else None
-        return self._item(index, audio, state, rng, ignore, np.ones(len(LABEL_COLUMNS), np.float32))
+        shares = None
+        if cfg.stem_share_bands:
+            from synesthete.data.stem_share import stem_shares
+
+            shares = stem_shares(clip.stems, self.features, n_frames, cfg.stem_share_bands)
+        return self._item(index, audio, state, rng, ignore, np.ones(len(LABEL_COLUMNS), np.float32), shares)
 
     def _item(self, index: int, audio: np.ndarray, state, rng: np.random.Generator, ignore: np.ndarray | None,
-              mask: np.ndarray) -> dict[str, torch.Tensor]:
+              mask: np.ndarray, shares: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, torch.Tensor]:
         """The item of a clip's audio and exact state: MicAugment (augment_prob), the state's fields,
-        "onset_ignore" with onset_mask, "label_mask" with a MIDI share, the features."""
+        "onset_ignore" with onset_mask, "label_mask" with a MIDI share, "stem_share" and "stem_weight"
+        with stem_share_bands (the dry stems': the augmentation does not change which stem played),
+        the features."""
         from synesthete.music_state import FIELDS
 
         cfg = self.cfg
@@ -348,6 +366,8 @@ class HearingClips(IndexedStream):
             item["onset_ignore"] = torch.from_numpy(ignore)
         if cfg.midi_share > 0:
             item["label_mask"] = torch.from_numpy(mask)
+        if shares is not None:
+            item["stem_share"], item["stem_weight"] = (torch.from_numpy(x) for x in shares)
         if self.features is not None:
             item["features"] = self.features.extract(audio_t)[0, :cfg.n_frames]  # (T, F)
         return item

@@ -386,9 +386,18 @@ class HearingConfig:
     # (synesthete.music_events.detector_config). Not a weight: empty (an older checkpoint, or
     # calibration off) keeps the detector's one default threshold.
     onset_thresholds: tuple[float, ...] = ()
+    # > 0: a training-only head says, for each of this many groups of adjacent mel bands, which
+    # stem holds the band's power on each frame (the dry stems' shares, `synesthete.data.stem_share`;
+    # loss.stem_share). The onset heads' false hits are other stems' onsets: the kick fires on bass
+    # and chord notes in its own band (docs/evaluation.md). A share target on every frame and band
+    # teaches the memory which instrument the energy is, where an onset target says it once a hit.
+    # The live step never computes it. 0 = no such head (checkpoints stored without the key).
+    stem_share_bands: int = 0
 
     def __post_init__(self) -> None:
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "latent_dim")
+        require(self.stem_share_bands >= 0 and (not self.stem_share_bands or self.n_mels % self.stem_share_bands == 0),
+                "stem_share_bands", f"0 (off) or a divisor of n_mels = {self.n_mels}", self.stem_share_bands)
         require(self.harmony_cell in ("gru", "mingru"), "harmony_cell", '"gru" or "mingru"', self.harmony_cell)
         require(0 <= self.head_frames <= 8, "head_frames", "0..8 (0 = off)", self.head_frames)
         t = self.onset_thresholds

@@ -31,6 +31,7 @@ Raw head outputs (what the losses in train/ see) and how they become fields (`ou
 | flux | 1 | none: an onset strength passed through for the tracker (no weights, no loss): the spectral flux feature, or the fast block's mean rise (`tracker.onset_source`) | as the feature |
 | downbeat_p | 1 | none: what the tracker reads as the downbeat activation (detached, no loss) | probability: sigmoid(downbeat), or with "next_beat" sigmoid(beat) x sigmoid(downbeat) |
 | confidence | HEAD_CONFIDENCE_GROUPS | confidence | sigmoid: trained to predict whether that group's heads are right; the beat and bar groups are the tracker's |
+| stem_share | (stem_share_bands, stems), with `stem_share_bands` > 0 only | none: a training-only auxiliary from its own linear layer, which stem holds each group of mel bands (synesthete.data.stem_share); `forward` alone returns it | logits over the stems per group |
 
 The network hears whether a beat falls on a frame; where the music is (beat and bar phase, tempo)
 is the registered tracker's (synesthete.model.trackers, `cfg.tracker`): a causal filter over
@@ -98,6 +99,9 @@ class HearingModel(nn.Module):
                                  head_name="chord", cell=cfg.harmony_cell) if cfg.harmony_hidden else None)
         width = rhythm + cfg.harmony_hidden + cfg.head_frames * f
         self.heads = nn.Linear(width, sum(w for _, w in HEADS))
+        # training only (cfg.stem_share_bands): which stem holds each band group's power; forward
+        # returns its logits as raw["stem_share"] (B, T, groups, stems), the live step never reads it
+        self.stem_share = nn.Linear(width, cfg.stem_share_bands * len(STEMS)) if cfg.stem_share_bands else None
         self._cpu_step_cache: tuple[list, CpuStep | None] | None = None  # (parameters as built on, the step)
         try:
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
@@ -131,7 +135,10 @@ class HearingModel(nn.Module):
             z = torch.cat([z, h], dim=-1)
         if self.cfg.head_frames:
             z = torch.cat([z, self._recent_frames(features, None)[0]], dim=-1)
-        return self._tracker_inputs(self._split(self.heads(z)), features)
+        raw = self._tracker_inputs(self._split(self.heads(z)), features)
+        if self.stem_share is not None:
+            raw["stem_share"] = self.stem_share(z).unflatten(-1, (self.cfg.stem_share_bands, len(STEMS)))
+        return raw
 
     def _recent_frames(self, features: torch.Tensor, earlier: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, head_frames x F): each frame's features, then the frames before it, newest first

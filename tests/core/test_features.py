@@ -340,3 +340,17 @@ def test_device_matches_cpu(device):
     stream = StreamingFeatures(SR, FPS, device=device)
     torch.testing.assert_close(torch.cat([stream.push(audio[i : i + 256]) for i in range(0, audio.size, 256)]).cpu(),
                                cpu[0], atol=1e-3, rtol=1e-3)
+
+
+def test_mel_power_is_the_power_behind_the_log_mel_features():
+    """The stem-share target (synesthete.data.stem_share) is made from `mel_power`: it must be the
+    very STFT the log-mel features read, frame by frame, and grouping sums adjacent bands."""
+    from synesthete.features import MEL_CENTER, MEL_FLOOR, MEL_SCALE
+
+    fx = FeatureExtractor(SR, FPS, n_mels=16, n_fft=1024, n_chroma=24, fast_mels=8)
+    audio = torch.from_numpy(music_like(0.5))
+    power = fx.mel_power(audio)
+    logmel = fx.extract(audio)[..., :16] * MEL_SCALE + MEL_CENTER
+    assert power.shape == logmel.shape == (1, 30, 16)
+    torch.testing.assert_close(torch.log(power + MEL_FLOOR), logmel, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fx.mel_power(audio, groups=4), power.unflatten(-1, (4, 4)).sum(-1), rtol=1e-4, atol=1e-6)

@@ -443,3 +443,44 @@ def _beat_losses(raw, target, w, fps, lag) -> tuple[float, float]:
     perfect = _perfect_raw(full)
     losses = hearing_losses({**perfect, **raw}, full, w, fps, beat_lag=lag)
     return float(losses["beat"]), float(losses["downbeat"])
+
+
+def test_the_stem_share_loss_is_zero_where_the_head_names_each_share_and_weighs_by_loudness():
+    g = torch.Generator().manual_seed(1)
+    share = torch.softmax(torch.randn(2, 6, 4, len(STEMS), generator=g) * 3, dim=-1)
+    weight = torch.rand(2, 6, 4, generator=g)
+    exact = hearing_losses_with_shares(torch.log(share), share, weight)
+    assert exact < 1e-5
+    wrong = hearing_losses_with_shares(torch.log(share).roll(1, dims=-1), share, weight)
+    assert wrong > 0.1
+    quiet = weight.clone()
+    quiet[:, :3] = 0.0  # only the last three frames count: a head wrong on the first three alone costs nothing
+    mixed = torch.cat([torch.log(share).roll(1, dims=-1)[:, :3], torch.log(share)[:, 3:]], dim=1)
+    assert hearing_losses_with_shares(mixed, share, quiet) < 1e-5
+    assert hearing_losses_with_shares(mixed, share, weight) > 0.01
+
+
+def hearing_losses_with_shares(logits: torch.Tensor, share: torch.Tensor, weight: torch.Tensor) -> float:
+    target = _truth(*share.shape[:2])
+    raw = {**_perfect_raw(target), "stem_share": logits}
+    losses = hearing_losses(raw, target, HearingLossConfig(), stem_share=(share, weight))
+    assert float(losses["total"] - losses["stem_share"]) < 1e-3  # the other heads are perfect
+    return float(losses["stem_share"])
+
+
+def test_a_model_with_a_stem_share_head_needs_its_target():
+    target = _truth()
+    raw = {**_perfect_raw(target), "stem_share": torch.zeros(2, 6, 4, len(STEMS))}
+    with pytest.raises(ValueError, match="stem_share"):
+        hearing_losses(raw, target, HearingLossConfig())
+
+
+def test_training_with_the_stem_share_head_crops_its_target_with_the_state(hearing_cfg):
+    cfg = replace(hearing_cfg, model=replace(hearing_cfg.model, stem_share_bands=4),
+                  data=replace(hearing_cfg.data, reuse=2, crop_seconds=0.5, midi_share=0.0))
+    trainer = HearingTrainer(cfg, progress=False)
+    batch = next(trainer.loader())
+    assert batch["stem_share"].shape == (2, 30, 4, len(STEMS)) and batch["stem_weight"].shape == (2, 30, 4)
+    losses = trainer.train_step(batch)
+    assert math.isfinite(losses["stem_share"]) and losses["stem_share"] > 0
+    assert trainer.model.stem_share.weight.grad is not None and trainer.model.stem_share.weight.grad.abs().sum() > 0

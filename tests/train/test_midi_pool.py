@@ -16,6 +16,7 @@ from synesthete.constants import FPS, SAMPLE_RATE, STEMS
 from synesthete.data import HearingClips, HearingDataConfig
 from synesthete.data.labels import LABEL_COLUMNS, field_mask, label_mask
 from synesthete.data.midi_pool import MidiPool, known_labels
+from synesthete.features import FeatureExtractor
 from synesthete.model import HearingModel, hearing_config
 from synesthete.music_state import FIELDS
 from synesthete_train.cli import main as train_main
@@ -106,6 +107,9 @@ def test_the_midi_share_of_a_stream_is_pool_crops_with_their_mask(pool):
     assert float(field_mask(midi["label_mask"][None], "chord_root")[0]) == 0.0
     assert midi["state.beat_phase"].shape == procedural["state.beat_phase"].shape == (2 * FPS,)
     assert "label_mask" not in HearingClips(replace(cfg, midi_share=0.0)).make_item(3)  # the shipped stream as it was
+    shares = HearingClips(replace(cfg, stem_share_bands=4), features=FeatureExtractor(SAMPLE_RATE, FPS, n_mels=16))
+    assert float(shares.make_item(3)["stem_weight"].max()) == 0.0  # a MIDI piece has no stems: its shares teach nothing
+    assert float(shares.make_item(4)["stem_weight"].max()) == 1.0
 
 
 def _batch(b: int = 2, t: int = 120) -> dict[str, torch.Tensor]:

@@ -13,6 +13,7 @@ against the score's exact `MusicState` (`hearing_losses`), weighted by the prese
 | chord_root, chord_quality | cross-entropy |
 | energy, melody, bass | MSE of sigmoid(head) |
 | confidence | BCE of each group's head against how right that group's heads are on this frame (detached); not beat and bar, whose confidence is the tracker's |
+| stem_share | with model.stem_share_bands > 0: KL divergence of the head's softmax over the stems from the dry stems' share of each band group's power (synesthete.data.stem_share), weighted by how loud the group is; MIDI pool crops weigh 0 |
 
 No pixels are decoded, so a step is cheap: the budget goes to longer clips (the bar needs seconds
 of memory) and more music. Checkpoints hold the hearing model (kind "hearing") and the training
@@ -162,6 +163,8 @@ class HearingLossConfig:
     melody: float = 0.2
     bass: float = 0.2
     confidence: float = 0.05
+    # The stem-share head's KL (model.stem_share_bands > 0; no head, no loss).
+    stem_share: float = 1.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -223,7 +226,7 @@ def hearing_data_config(cfg: HearingTrainConfig) -> HearingDataConfig:
                              augment_prob=d.augment_prob, room_prob=d.room_prob, babble_prob=d.babble_prob,
                              onset_mask=d.onset_mask, onset_masked_db=d.onset_masked_db, midi_share=d.midi_share,
                              midi_pool=d.midi_pool, sampled_drums=d.sampled_drums, drum_bank=d.drum_bank,
-                             groove_share=d.groove_share)
+                             groove_share=d.groove_share, stem_share_bands=m.stem_share_bands)
 
 
 def load_hearing_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> HearingTrainConfig:
@@ -369,7 +372,8 @@ def _either(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | No
 def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
                    w: HearingLossConfig, fps: float = FPS, downbeat_head: str = "frame",
                    onset_ignore: torch.Tensor | None = None,
-                   label_mask: torch.Tensor | None = None, beat_lag: int = 0) -> dict[str, torch.Tensor]:
+                   label_mask: torch.Tensor | None = None, beat_lag: int = 0,
+                   stem_share: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """One loss per head (the table in the module docstring) and their weighted "total".
     raw: `HearingModel.forward`'s outputs; target: field name -> (B, T, ...) from the score at `fps`;
     downbeat_head: what the downbeat head says (`HearingConfig.downbeat_head`);
@@ -378,7 +382,9 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     piece knows no chords): each head's loss is taken over the clips that know its field only, the
     confidence group's over the clips that know every field of its group. None: all known;
     beat_lag (`HearingConfig.beat_lag`): the beat and downbeat targets (and their off-beat weights)
-    this many frames after the score's beat, where the tracker expects the heads to say it."""
+    this many frames after the score's beat, where the tracker expects the heads to say it;
+    stem_share: (share (B, T, G, stems), weight (B, T, G)) from the data (`HearingClips`), the target
+    of raw["stem_share"] when the model has that head (`stem_share_loss`)."""
     from synesthete.data.labels import field_mask, group_mask
 
     raw = {k: v.float() for k, v in raw.items()}
@@ -430,8 +436,19 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
         "confidence": _masked_mean(F.binary_cross_entropy_with_logits(raw["confidence"], correctness(raw, target),
                                                                       reduction="none"), groups),
     }
+    if "stem_share" in raw:
+        if stem_share is None:
+            raise ValueError("the model has a stem-share head (model.stem_share_bands) but the batch no stem_share target")
+        losses["stem_share"] = stem_share_loss(raw["stem_share"], *stem_share)
     losses["total"] = sum(getattr(w, k) * v for k, v in losses.items())
     return losses
+
+
+def stem_share_loss(logits: torch.Tensor, share: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """KL(share || softmax(logits)) over the stems, (B, T, G, S) each, weighted by weight (B, T, G)
+    and averaged over the weights (0 when nothing weighs): 0 where the head names every share exactly."""
+    kl = (torch.xlogy(share, share) - share * F.log_softmax(logits, dim=-1)).sum(-1)  # (B, T, G)
+    return (kl * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
 # ==== held-out figures ===========================================================================
@@ -600,6 +617,9 @@ def ensure_drum_bank(path: Path, sample_rate: int) -> None:
 
 
 # ==== the loop ===================================================================================
+_TIMED = ("features", "onset_ignore", "stem_share", "stem_weight")  # batch keys with a time axis, cropped with the features
+
+
 class HearingTrainer(TrainerBase):
     def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
         cfg, self.resume_state = self._resumed_config(cfg, resume, HearingTrainConfig, "hearing")
@@ -649,7 +669,7 @@ class HearingTrainer(TrainerBase):
         if not 0 < n_crop < n:
             return batch
         t0 = int(torch.randint(0, n - n_crop + 1, ()))  # torch's RNG: saved with the checkpoint, so resumable
-        return {k: v[:, t0: t0 + n_crop] if k in ("features", "onset_ignore") or k.startswith("state.") else v
+        return {k: v[:, t0: t0 + n_crop] if k in _TIMED or k.startswith("state.") else v
                 for k, v in batch.items()}
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -660,8 +680,10 @@ class HearingTrainer(TrainerBase):
         raw = self.model(feats)
         ignore = batch["onset_ignore"].to(self.device, non_blocking=True) if "onset_ignore" in batch else None
         mask = batch["label_mask"].to(self.device, non_blocking=True) if "label_mask" in batch else None
+        shares = ((batch["stem_share"].to(self.device, non_blocking=True), batch["stem_weight"].to(self.device, non_blocking=True))
+                  if "stem_share" in batch else None)
         return self.optimise(hearing_losses(raw, target, self.cfg.loss, self.cfg.model.fps,
-                                            self.cfg.model.downbeat_head, ignore, mask, self.cfg.model.beat_lag))
+                                            self.cfg.model.downbeat_head, ignore, mask, self.cfg.model.beat_lag, shares))
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
