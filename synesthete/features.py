@@ -211,11 +211,16 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float) -> t
                            sample_rate=sample_rate, norm=None, mel_scale="htk").to(torch.float32)
 
 
-def _log_mel(windows: torch.Tensor, window: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
-    """windows (B, T, span) -> (B, T, bands): the log-mel power of each window's newest
-    len(window) samples, weighted by `window`, through the filterbank `fb` (bins, bands)."""
+def _mel_power(windows: torch.Tensor, window: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+    """windows (B, T, span) -> (B, T, bands): the power of each window's newest len(window)
+    samples, weighted by `window`, through the filterbank `fb` (bins, bands)."""
     spec = torch.fft.rfft(windows[..., windows.shape[-1] - window.shape[0]:] * window, dim=-1)  # (B, T, bins)
-    return torch.log((spec.real.square() + spec.imag.square()) @ fb + MEL_FLOOR)
+    return (spec.real.square() + spec.imag.square()) @ fb
+
+
+def _log_mel(windows: torch.Tensor, window: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+    """`_mel_power`'s log, with the floor that silence reads."""
+    return torch.log(_mel_power(windows, window, fb) + MEL_FLOOR)
 
 
 def mel_window(n_fft: int, fall: int = 0) -> torch.Tensor:
@@ -421,10 +426,8 @@ class FeatureExtractor:
         audio = torch.as_tensor(audio).to(self.device, torch.float32)
         audio = audio[None] if audio.dim() == 1 else audio
         n_frames = audio.shape[-1] // self.hop
-        windows = self._windows(audio[:, : n_frames * self.hop], self.n_fft)  # (B, T, n_fft)
-        spec = torch.fft.rfft(windows * self.window, dim=-1)
         fb = self.mel_fb if groups is None else self.mel_fb.unflatten(1, (groups, -1)).sum(-1)
-        return (spec.real.square() + spec.imag.square()) @ fb
+        return _mel_power(self._windows(audio[:, : n_frames * self.hop], self.n_fft), self.window, fb)
 
 
 class StreamingFeatures:
