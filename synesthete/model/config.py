@@ -393,6 +393,13 @@ class HearingConfig:
     # teaches the memory which instrument the energy is, where an onset target says it once a hit.
     # The live step never computes it. 0 = no such head (checkpoints stored without the key).
     stem_share_bands: int = 0
+    # True: a training-only head regresses (sin, cos) of the score's beat phase and bar phase from
+    # the rhythm memory on every frame (loss.phase). The beat head's target says "a beat" once a
+    # beat, and the shipped head fires on the off-beat eighth nearly as much (docs/evaluation.md#
+    # why-the-slow-songs-double); a phase target on every frame tells the memory where in the beat
+    # and the bar it is, the eighth's phase the opposite of the beat's. The live step never
+    # computes it. False = no such head (checkpoints stored without the key).
+    phase_head: bool = False
 
     def __post_init__(self) -> None:
         _at_least_one(self, "sample_rate", "fps", "n_mels", "n_fft", "latent_dim")

@@ -31,6 +31,7 @@ Raw head outputs (what the losses in train/ see) and how they become fields (`ou
 | flux | 1 | none: an onset strength passed through for the tracker (no weights, no loss): the spectral flux feature, or the fast block's mean rise (`tracker.onset_source`) | as the feature |
 | downbeat_p | 1 | none: what the tracker reads as the downbeat activation (detached, no loss) | probability: sigmoid(downbeat), or with "next_beat" sigmoid(beat) x sigmoid(downbeat) |
 | confidence | HEAD_CONFIDENCE_GROUPS | confidence | sigmoid: trained to predict whether that group's heads are right; the beat and bar groups are the tracker's |
+| phase | 4, with `phase_head` only | none: a training-only auxiliary from its own linear layer on the memory, (sin, cos) of the beat phase then of the bar phase; `forward` alone returns it | regression |
 | stem_share | (stem_share_bands, stems), with `stem_share_bands` > 0 only | none: a training-only auxiliary from its own linear layer, which stem holds each group of mel bands (synesthete.data.stem_share); `forward` alone returns it | logits over the stems per group |
 
 The network hears whether a beat falls on a frame; where the music is (beat and bar phase, tempo)
@@ -102,6 +103,10 @@ class HearingModel(nn.Module):
         # training only (cfg.stem_share_bands): which stem holds each band group's power; forward
         # returns its logits as raw["stem_share"] (B, T, groups, stems), the live step never reads it
         self.stem_share = nn.Linear(width, cfg.stem_share_bands * len(STEMS)) if cfg.stem_share_bands else None
+        # training only (cfg.phase_head): (sin, cos) of the beat phase, then of the bar phase, read
+        # from the memory alone (not the encoder's frame nor the chord state: it is the memory
+        # that must know where the beat is); forward returns raw["phase"] (B, T, 4)
+        self.phase = nn.Linear(cfg.latent_dim, 4) if cfg.phase_head else None
         self._cpu_step_cache: tuple[list, CpuStep | None] | None = None  # (parameters as built on, the step)
         try:
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
@@ -128,6 +133,7 @@ class HearingModel(nn.Module):
         self._check(features, ("B", "T"), "forward")
         e = self.encoder(features)  # (B, T, E)
         z = self.bridge(e)  # (B, T, latent)
+        phase = self.phase(z) if self.phase is not None else None
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
         if self.harmony is not None:
@@ -138,6 +144,8 @@ class HearingModel(nn.Module):
         raw = self._tracker_inputs(self._split(self.heads(z)), features)
         if self.stem_share is not None:
             raw["stem_share"] = self.stem_share(z).unflatten(-1, (self.cfg.stem_share_bands, len(STEMS)))
+        if phase is not None:
+            raw["phase"] = phase
         return raw
 
     def _recent_frames(self, features: torch.Tensor, earlier: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -16,6 +16,7 @@ from synesthete.model import HearingModel, hearing_config
 from synesthete.hearing_evaluation import HearingItem
 from synesthete.metrics.hearing import score_events
 from synesthete.model.hearing import HEAD_CONFIDENCE_GROUPS
+from synesthete.data.labels import LABEL_FIELDS, label_mask
 from synesthete.music_state import FIELDS
 from synesthete_train.config import OptimConfig
 from synesthete_train.hearing import (
@@ -167,6 +168,14 @@ def test_the_beat_warmup_leaves_the_crops_first_seconds_out_of_the_beat_and_down
         assert float(hearing_losses(dict(sure, **wrong(early)), target, on)[head]) < 1e-3
         assert float(hearing_losses(dict(sure, **wrong(early)), target, off)[head]) > 1.0
         assert float(hearing_losses(dict(sure, **wrong(late)), target, on)[head]) > 1.0
+    # the dense downbeat target too (model.downbeat_head = "next_beat")
+    dense = (next_beat_is_first(target, FPS) * 2 - 1) * 12
+    for where, cfg, costly in ((early, on, False), (early, off, True), (late, on, True)):
+        raw = dict(sure, downbeat=torch.where(where, -dense, dense))
+        loss = float(hearing_losses(raw, target, cfg, downbeat_head="next_beat")["downbeat"])
+        assert (loss > 1.0) if costly else (loss < 1e-3), (where.sum(), cfg, loss)
+    whole = HearingLossConfig(beat_warmup_s=9.0)  # longer than the crop: nothing left to score, no NaN
+    assert float(hearing_losses(dict(sure, downbeat=-dense), target, whole, downbeat_head="next_beat")["downbeat"]) == 0.0
     with pytest.raises(ValueError, match="beat_warmup_s"):
         HearingLossConfig(beat_warmup_s=-1.0)
 
@@ -466,6 +475,39 @@ def hearing_losses_with_shares(logits: torch.Tensor, share: torch.Tensor, weight
     losses = hearing_losses(raw, target, HearingLossConfig(), stem_share=(share, weight))
     assert float(losses["total"] - losses["stem_share"]) < 1e-3  # the other heads are perfect
     return float(losses["stem_share"])
+
+
+def test_the_phase_loss_is_zero_where_the_head_names_both_phases_and_skips_clips_that_know_no_beat():
+    target = _truth()
+    beat, bar = target["beat_phase"] * 2 * math.pi, target["bar_phase"] * 2 * math.pi
+    exact = torch.stack([beat.sin(), beat.cos(), bar.sin(), bar.cos()], -1)
+    losses = hearing_losses({**_perfect_raw(target), "phase": exact}, target, HearingLossConfig())
+    assert float(losses["phase"]) < 1e-6 and float(losses["total"]) < 1e-3
+    # the off-beat's answer: half a beat out costs 4 a frame on the beat's pair alone
+    half = exact.clone()
+    half[..., :2] = -half[..., :2]
+    assert float(hearing_losses({**_perfect_raw(target), "phase": half}, target,
+                                HearingLossConfig())["phase"]) == pytest.approx(4.0, rel=1e-5)
+    # a clip that knows no beat or bar (a MIDI crop without them) is left out of its pair
+    known = torch.from_numpy(np.stack([label_mask(f.name for f in LABEL_FIELDS),
+                                       label_mask(f.name for f in LABEL_FIELDS if f.name not in ("beat_phase", "bar_phase"))]))
+    wrong_second = exact.clone()
+    wrong_second[1] = -wrong_second[1]
+    masked = hearing_losses({**_perfect_raw(target), "phase": wrong_second}, target, HearingLossConfig(), label_mask=known)
+    assert float(masked["phase"]) < 1e-6
+    weightless = hearing_losses({**_perfect_raw(target), "phase": half}, target, HearingLossConfig(phase=0.0))
+    assert float(weightless["phase"]) > 1.0 and float(weightless["total"]) < 1e-3
+
+
+def test_training_with_the_phase_head_teaches_the_memory(hearing_cfg):
+    cfg = replace(hearing_cfg, model=replace(hearing_cfg.model, phase_head=True),
+                  data=replace(hearing_cfg.data, reuse=2, crop_seconds=0.5, midi_share=0.0))
+    trainer = HearingTrainer(cfg, progress=False)
+    losses = trainer.train_step(next(trainer.loader()))
+    assert math.isfinite(losses["phase"]) and losses["phase"] > 0
+    assert trainer.model.phase.weight.grad is not None and trainer.model.phase.weight.grad.abs().sum() > 0
+    # the gradient reaches the memory through the phase head alone, too
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.model.bridge.parameters())
 
 
 def test_a_model_with_a_stem_share_head_needs_its_target():

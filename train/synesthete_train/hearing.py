@@ -13,6 +13,7 @@ against the score's exact `MusicState` (`hearing_losses`), weighted by the prese
 | chord_root, chord_quality | cross-entropy |
 | energy, melody, bass | MSE of sigmoid(head) |
 | confidence | BCE of each group's head against how right that group's heads are on this frame (detached); not beat and bar, whose confidence is the tracker's |
+| phase | with model.phase_head: MSE of (sin, cos) of the beat phase and of the bar phase against the score's, on every frame (`phase_regression_loss`); clips that know no beat or bar leave theirs out |
 | stem_share | with model.stem_share_bands > 0: KL divergence of the head's softmax over the stems from the dry stems' share of each band group's power (synesthete.data.stem_share), weighted by how loud the group is; MIDI pool crops weigh 0 |
 
 No pixels are decoded, so a step is cheap: the budget goes to longer clips (the bar needs seconds
@@ -165,6 +166,8 @@ class HearingLossConfig:
     confidence: float = 0.05
     # The stem-share head's KL (model.stem_share_bands > 0; no head, no loss).
     stem_share: float = 1.0
+    # The phase head's MSE (model.phase_head; no head, no loss).
+    phase: float = 1.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -407,9 +410,10 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
         beats, downbeats = _later(beats, beat_lag), _later(downbeats, beat_lag)
         beat_neg = _later(beat_neg, beat_lag, fill=1.0) if beat_neg is not None else None
         downbeat_neg = _later(downbeat_neg, beat_lag, fill=1.0) if downbeat_neg is not None else None
-    if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE
-        downbeat_loss = _masked_mean(F.binary_cross_entropy_with_logits(
-            raw["downbeat"], next_beat_is_first(target, fps), reduction="none"), keep("bar_phase"))
+    if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE (the warm-up's frames left out)
+        dense = F.binary_cross_entropy_with_logits(raw["downbeat"], next_beat_is_first(target, fps), reduction="none")
+        downbeat_loss = (_masked_mean(dense[:, warmup:], keep("bar_phase")) if warmup < dense.shape[1]
+                         else dense.sum() * 0.0)
     else:
         downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight,
                                             late=w.beat_late_frames, ignore=bar_ignore, neg_weight=downbeat_neg)
@@ -440,8 +444,19 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
         if stem_share is None:
             raise ValueError("the model has a stem-share head (model.stem_share_bands) but the batch no stem_share target")
         losses["stem_share"] = stem_share_loss(raw["stem_share"], *stem_share)
+    if "phase" in raw:
+        losses["phase"] = (phase_regression_loss(raw["phase"][..., :2], target["beat_phase"], keep("beat_phase"))
+                           + phase_regression_loss(raw["phase"][..., 2:], target["bar_phase"], keep("bar_phase")))
     losses["total"] = sum(getattr(w, k) * v for k, v in losses.items())
     return losses
+
+
+def phase_regression_loss(head: torch.Tensor, phase: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """MSE of a (B, T, 2) head against (sin, cos) of 2 pi phase (B, T, in cycles), over the clips
+    `keep` (B,) says know the phase (None: all): 0 where the head names the phase exactly."""
+    angle = phase.float() * (2.0 * math.pi)
+    err = (head[..., 0] - torch.sin(angle)) ** 2 + (head[..., 1] - torch.cos(angle)) ** 2
+    return _masked_mean(err, keep)
 
 
 def stem_share_loss(logits: torch.Tensor, share: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

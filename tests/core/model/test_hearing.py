@@ -266,23 +266,29 @@ def test_unknown_component_and_bad_config_are_one_line():
         hearing_config("tiny", n_mels=16, stem_share_bands=3)
 
 
-def test_the_stem_share_head_is_for_training_only(tmp_path):
-    """stem_share_bands: forward adds raw["stem_share"] (B, T, groups, stems); the step's fields and
-    the numpy live step are the same as a model without it, and a checkpoint keeps the head."""
-    model = tiny_hearing(stem_share_bands=4)
+@pytest.mark.parametrize("option, key, shape, module", [
+    ({"stem_share_bands": 4}, "stem_share", (2, 9, 4, len(STEMS)), "stem_share"),
+    ({"phase_head": True}, "phase", (2, 9, 4), "phase"),
+])
+def test_a_training_only_head_changes_nothing_live(tmp_path, option, key, shape, module):
+    """stem_share_bands, phase_head: forward adds its raw output; the step's fields and the numpy
+    live step are the same as a model without it, and a checkpoint keeps the head."""
+    model = tiny_hearing(**option)
     feats = features(model)
     with torch.no_grad():
         raw = model(feats)
-        assert raw["stem_share"].shape == (2, 9, 4, len(STEMS))
+        assert raw[key].shape == shape
         stepped = run_steps(model, feats)
         for name, value in model.fields(feats).items():
             torch.testing.assert_close(stepped[name], value, atol=1e-5, rtol=1e-4)
         plain = tiny_hearing()
-        plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("stem_share.")})
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(module + ".")})
         for name, value in plain.fields(feats).items():
             torch.testing.assert_close(model.fields(feats)[name], value, atol=0, rtol=0)
     loaded = load_model(save_checkpoint(tmp_path / "h.pt", model))
-    assert loaded.cfg.stem_share_bands == 4 and torch.equal(loaded.stem_share.weight, model.stem_share.weight)
+    head = getattr(model, module)
+    assert all(getattr(loaded.cfg, k) == v for k, v in option.items())
+    assert torch.equal(getattr(loaded, module).weight, head.weight)
 
 
 def test_hearing_checkpoint_roundtrips_and_says_its_kind(tmp_path):
