@@ -47,7 +47,7 @@ from synesthete.model import HearingConfig, build_hearing_model, outputs_to_fiel
 from synesthete.model.hearing import HEAD_CONFIDENCE_GROUPS, TEMPO_REF
 from synesthete_train.config import OptimConfig, TrackingConfig, load_train_config, preset_task
 from synesthete_train.tracking import Tracker
-from synesthete_train.trainer import TrainerBase, run_steps
+from synesthete_train.trainer import TrainerBase, phase_target, run_steps
 
 
 @dataclass(frozen=True)
@@ -352,7 +352,7 @@ def _masked_mean(loss: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """Mean of an elementwise loss (B, T, ...) over the kept clips' elements; keep: (B,) or
     (B, columns) of {0, 1} (None: every element), broadcast over time. Nothing kept: 0."""
     if keep is None:
-        return loss.mean()
+        return loss.mean() if loss.numel() else loss.sum()  # an empty loss (a warm-up longer than the crop): 0, not NaN
     keep = keep.reshape(keep.shape[0], 1, *keep.shape[1:]).expand_as(loss)
     return (loss * keep).sum() / keep.sum().clamp_min(1.0)
 
@@ -412,8 +412,7 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
         downbeat_neg = _later(downbeat_neg, beat_lag, fill=1.0) if downbeat_neg is not None else None
     if downbeat_head == "next_beat":  # a dense target, on every frame: plain BCE (the warm-up's frames left out)
         dense = F.binary_cross_entropy_with_logits(raw["downbeat"], next_beat_is_first(target, fps), reduction="none")
-        downbeat_loss = (_masked_mean(dense[:, warmup:], keep("bar_phase")) if warmup < dense.shape[1]
-                         else dense.sum() * 0.0)
+        downbeat_loss = _masked_mean(dense[:, warmup:], keep("bar_phase"))
     else:
         downbeat_loss = tolerant_onset_loss(raw["downbeat"][..., None], downbeats[..., None], w.beat_pos_weight,
                                             late=w.beat_late_frames, ignore=bar_ignore, neg_weight=downbeat_neg)
@@ -454,9 +453,7 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
 def phase_regression_loss(head: torch.Tensor, phase: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """MSE of a (B, T, 2) head against (sin, cos) of 2 pi phase (B, T, in cycles), over the clips
     `keep` (B,) says know the phase (None: all): 0 where the head names the phase exactly."""
-    angle = phase.float() * (2.0 * math.pi)
-    err = (head[..., 0] - torch.sin(angle)) ** 2 + (head[..., 1] - torch.cos(angle)) ** 2
-    return _masked_mean(err, keep)
+    return _masked_mean((head.float() - phase_target(phase)).square().sum(-1), keep)
 
 
 def stem_share_loss(logits: torch.Tensor, share: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

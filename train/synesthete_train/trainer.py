@@ -67,10 +67,15 @@ TARGET_EPS = 1.0 / 255.0
 LOG_MSE_FLOOR = 1e-5  # 50 dB: no clip is that close, so the floor only guards the log against 0
 
 
+def phase_target(phase: torch.Tensor) -> torch.Tensor:
+    """(sin, cos) of 2*pi*phase, (..., 2), phase (...) in cycles (beat, bar): what a phase head regresses."""
+    angle = phase.float() * (2 * math.pi)
+    return torch.stack([angle.sin(), angle.cos()], dim=-1)
+
+
 def phase_loss(head: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
     """MSE of a (..., 2) head against (sin, cos) of 2*pi*phase, phase (...) in cycles (beat, bar)."""
-    angle = phase * (2 * math.pi)
-    return F.mse_loss(head.float(), torch.stack([angle.sin(), angle.cos()], dim=-1))
+    return F.mse_loss(head.float(), phase_target(phase))
 
 
 def compute_losses(frames: torch.Tensor, aux: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
