@@ -275,19 +275,31 @@ def test_the_shipped_checkpoint_hears_with_the_recipes_tracker():
 
 
 def test_the_shipped_model_keeps_the_beat_of_a_weak_song():
-    """A validation song (seed 30021, 103 BPM, through the room mic) whose beat activation is weak
-    and fires on the off-beat eighths too: with reset = 1e-4 the belief kept feeding the off-beat
-    and double-tempo hypotheses and the read tempo jumped between them (beat F 0.54); with the
-    tuned 1e-5 it holds the beat."""
+    """A validation song (seed 30013, 76 BPM, through the room mic) whose beat activation is weak
+    (about 0.5 on the beats): with reset = 1e-4 the belief keeps feeding the faster hypotheses and
+    the read tempo wanders off the song's (beat F 0.56); the tuned 1e-5 holds the beat. The same
+    weights hear both, only the tracker's reset differs (checkpoint of 2026-12-02; the one before
+    showed the same on seed 30021: 0.54 against 0.7 and more)."""
     from synesthete.analysis import hear
     from synesthete.checkpoint import load_model
     from synesthete.hearing_evaluation import procedural_items
+    from synesthete.model import build_hearing_model
     from synesthete.music_events import detector_config
 
-    model = load_model(None)
-    item = procedural_items(model.cfg, [30021], 16.0)[0]
-    est = detect_events(hear(model, item.audio, "cpu"), model.cfg.fps, detector_config(model.cfg))
-    assert beat_f(item.truth.beats, est.beats, min_time=4.0) >= 0.7
+    shipped = load_model(None)
+    loose = build_hearing_model(dataclasses.replace(
+        shipped.cfg, tracker=dataclasses.replace(shipped.cfg.tracker, reset=1e-4)))
+    loose.load_state_dict(shipped.state_dict())
+    item = procedural_items(shipped.cfg, [30013], 16.0)[0]
+
+    def beat_f_of(model) -> float:
+        est = detect_events(hear(model, item.audio, "cpu"), model.cfg.fps, detector_config(model.cfg))
+        return beat_f(item.truth.beats, est.beats, min_time=4.0)
+
+    tuned = beat_f_of(shipped)
+    assert shipped.cfg.tracker.reset == 1e-5
+    assert tuned >= 0.7
+    assert tuned - beat_f_of(loose) >= 0.1
 
 
 def test_a_bad_tracker_config_is_one_line():
