@@ -183,8 +183,17 @@ def test_a_beat_transition_cuts_on_the_next_kick(checkpoint, kicks_wav, tmp_path
     (tmp_path / "a.toml").write_text('name = "A"\n')
     (tmp_path / "b.toml").write_text('name = "B"\ntransition = "beat"\n[controls]\nmirror = 2\nfeedback = 0.5\n')
     loop = LiveLoop(options(checkpoint, tmp_path, device=f"file:{kicks_wav}", preset="a"))
-    shown = []  # (beat, preset name) per shown frame
-    loop.on_frame.append(lambda f, t: shown.append((f.beat, loop.preset.name)))
+    # Every chunk of frames the loop makes, shown or not: on a loaded machine a chunk holds several
+    # frames and only its newest is shown, so the beat that cut may sit on a frame nobody saw.
+    chunks = []  # (the preset before this chunk's cut check, a beat in the chunk)
+    make_frames = loop._frame_images
+
+    def frames_seen(audio, t):
+        frames = make_frames(audio, t)
+        chunks.append((loop.preset.name, any(f.beat for f in frames)))
+        return frames
+
+    loop._frame_images = frames_seen
 
     def script(loop):
         time.sleep(0.3)
@@ -195,8 +204,9 @@ def test_a_beat_transition_cuts_on_the_next_kick(checkpoint, kicks_wav, tmp_path
     thread = drive(loop, script)
     loop.run()
     thread.join(5)
-    first_b = next(i for i, (_, name) in enumerate(shown) if name == "B")
-    assert any(beat for beat, _ in shown[first_b - 1 : first_b + 1]), "the cut landed on a kick"
+    # the cut comes after a chunk's frames are made, so the first chunk made under B follows it
+    first_b = next(i for i, (name, _) in enumerate(chunks) if name == "B")
+    assert chunks[first_b - 1] == ("A", True), "the cut came on a chunk without a kick"
     assert loop.controls.value["feedback"] == 0.5, "a hard cut does not glide"
 
 
