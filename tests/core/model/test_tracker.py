@@ -276,8 +276,8 @@ def test_the_shipped_checkpoint_hears_with_the_recipes_tracker():
 
 def test_the_shipped_model_keeps_the_beat_of_a_weak_song():
     """A validation song (seed 30013, 76 BPM, through the room mic) whose beat activation is weak
-    (about 0.5 on the beats): with reset = 1e-4 the belief keeps feeding the faster hypotheses and
-    the read tempo wanders off the song's (beat F 0.56); the tuned 1e-5 holds the beat. The same
+    (about 0.5 on the beats): with reset = 1e-4 the belief keeps more of the other tempo and phase
+    hypotheses alive and the beat slips (beat F 0.56); the tuned 1e-5 holds it (0.75). The same
     weights hear both, only the tracker's reset differs (checkpoint of 2026-12-02; the one before
     showed the same on seed 30021: 0.54 against 0.7 and more)."""
     from synesthete.analysis import hear
