@@ -43,14 +43,14 @@ VALIDATION_TUNING_SEEDS = 30000
 
 
 def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path):
-    """[(beat, downbeat probability, flux, 12 chord root probabilities, drums) (16, T)], [(true beats, true
+    """[(beat, downbeat probability, flux, 12 chord root probabilities, drums[, 4 phase head]) (16 or 20, T)], [(true beats, true
     downbeats)], the songs' names and the model's config, cached per checkpoint and set."""
     model = load_model(ckpt)
     songs = f"{n_songs}_" if which != "dev" else ""
     # keyed by the checkpoint's bytes, not only its name: a retrained default.pt at the same path
     # must not read the old one's activations (it did, once: a stale table for a whole morning)
     digest = hashlib.sha1(Path(ckpt).read_bytes()).hexdigest()[:10]
-    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{digest}_{which}_{songs}v4.npz"
+    path = cache / f"{Path(ckpt).resolve().parent.name}_{Path(ckpt).stem}_{digest}_{which}_{songs}v5.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
         return list(z["acts"]), list(z["truths"]), list(z["names"]), model.cfg
@@ -62,8 +62,9 @@ def activations(ckpt: str, which: str, n_songs: int, dev_set: Path, cache: Path)
     acts, truths = [], []
     with torch.no_grad():
         for it in items:
-            b, d, flux, chord, drums = tracker_inputs(model(fx.extract(torch.from_numpy(it.audio)[None])))
-            acts.append(np.concatenate([np.stack([b[0], d[0], flux[0]]), chord[0].T, drums]))
+            b, d, flux, chord, drums, phase = tracker_inputs(model(fx.extract(torch.from_numpy(it.audio)[None])))
+            rows = [np.stack([b[0], d[0], flux[0]]), chord[0].T, drums]
+            acts.append(np.concatenate(rows + ([phase[0].T] if phase is not None else [])))
             truths.append((np.asarray(it.truth.beats), np.asarray(it.truth.downbeats)))
     cache.mkdir(parents=True, exist_ok=True)
     names = [it.source for it in items]
@@ -76,10 +77,11 @@ def events(tracker, fps: float, acts) -> list[tuple[np.ndarray, np.ndarray, np.n
     res = []
     for a in acts:
         b, d, flux, chord, drums = a[0], a[1], a[2], a[3:15].T, a[15]
+        phase = a[16:20].T if len(a) >= 20 else None  # the phase head's (sin, cos) of beat and bar (T, 4)
         state, det, beats, downs, tempo = tracker.init_state(1), EventDetector(fps), [], [], np.empty(len(b))
         for t in range(len(b)):
             o, state = tracker.step(b[t:t + 1], d[t:t + 1], flux[t:t + 1], state, chord=chord[t:t + 1],
-                                    drums=drums[t:t + 1])
+                                    drums=drums[t:t + 1], phase=phase[t:t + 1] if phase is not None else None)
             tempo[t] = o["tempo"][0]
             for e in det.update({"beat_phase": o["beat_phase"][0], "bar_phase": o["bar_phase"][0],
                                  "onset": np.zeros(len(STEMS)), "tempo": o["tempo"][0],

@@ -155,9 +155,20 @@ class TrackerConfig:
     # "fast", the fast block's mean rise (HearingConfig.fast_mels > 0), which hears it on its own
     # frame, in step with the beat head.
     onset_source: str = "mel"
+    # > 0 (with a model whose `phase_head` is trained): the phase head's (sin, cos) of the beat
+    # phase is evidence on every frame, not only on the beats. Each state is weighted
+    # exp(phase_weight x (sin x sin(2 pi phi) + cos x cos(2 pi phi))), phi its beat phase: a von
+    # Mises factor whose sharpness is the head's own vector length (MSE pulls it toward 0 where the
+    # head is unsure). The beat head fires on the off-beat eighth nearly as much as on the beat;
+    # the phase head's eighth reads the opposite phase. bar_phase_weight: the same for the bar
+    # phase (the state's beat in the bar and position). 0: checkpoints stored without the keys.
+    phase_weight: float = 0.0
+    bar_phase_weight: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meters", tuple(int(m) for m in self.meters))
+        require(0 <= self.phase_weight <= 8, "phase_weight", "in [0, 8] (0 = off)", self.phase_weight)
+        require(0 <= self.bar_phase_weight <= 8, "bar_phase_weight", "in [0, 8] (0 = off)", self.bar_phase_weight)
         require(self.onset_source in ONSET_SOURCES, "onset_source", f"one of {', '.join(ONSET_SOURCES)}",
                 self.onset_source)
         require(0.0 <= self.progression_s <= 4.0, "progression_s", "0 (off) .. 4 seconds", self.progression_s)
@@ -427,6 +438,9 @@ class HearingConfig:
         require(self.fast_fft >= 64, "fast_fft", ">= 64 samples", self.fast_fft)
         require(self.fast_mels > 0 or self.tracker.onset_source != "fast", "tracker.onset_source",
                 '"mel" without a fast block (fast_mels = 0)', self.tracker.onset_source)
+        read = {"phase_weight": self.tracker.phase_weight, "bar_phase_weight": self.tracker.bar_phase_weight}
+        for key, value in read.items():  # the tracker would read a head the model does not have
+            require(self.phase_head or value == 0, f"tracker.{key}", "0 without a phase head (phase_head = false)", value)
         if self.harmony_hidden and not self.n_chroma:
             raise ValueError(f"harmony_hidden = {self.harmony_hidden} needs chroma features to hear the chord: "
                              f"set n_chroma = {CHROMA_SIZES} (or harmony_hidden = 0)")

@@ -13,7 +13,8 @@ the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` fr
 LayerNorm) or the "spectral" one (the same plus its two strided frequency convolutions over the
 last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or "mingru"
 bridge, the chord GRU or minGRU beside it (`harmony_hidden`, `harmony_cell`, with or without
-`harmony_context`), the `skip` concatenation and the heads' linear layer. Its outputs are the head
+`harmony_context`), the `skip` concatenation and the heads' linear layer (and the phase head's,
+where the tracker reads it). Its outputs are the head
 layer's, equal to torch's to float32 rounding (sums in another order: ~1e-5 on logits;
 tests/core/model/test_cpu_step.py), and its states are the torch step's own tensors (shared
 memory, no copies), so a stream may switch between the two at any frame. Any other architecture
@@ -118,7 +119,8 @@ class _Spectral:
 
 
 class CpuStep:
-    """`model`'s network, features (F,) -> the head layer's outputs (W,), one frame at batch 1."""
+    """`model`'s network, features (F,) -> the head layer's outputs (W,), then with
+    `model.live_phase` the phase head's 4, one frame at batch 1."""
 
     @classmethod
     def of(cls, model) -> CpuStep | None:
@@ -154,6 +156,8 @@ class CpuStep:
         self.bridge_w, self.bridge_b = _view(model.bridge.out.weight), _view(model.bridge.out.bias)
         self.harmony = _cells(model.harmony.rnn)[0] if model.harmony is not None else None
         self.heads_w, self.heads_b = _view(model.heads.weight), _view(model.heads.bias)
+        # the phase head, where the tracker reads it (HearingModel.live_phase): its 4 values after the heads'
+        self.phase = (_view(model.phase.weight), _view(model.phase.bias)) if model.live_phase else None
 
     def __call__(self, x: np.ndarray, state: dict[str, tuple[torch.Tensor, ...]],
                  ) -> tuple[np.ndarray, dict[str, tuple[torch.Tensor, ...]]]:
@@ -177,6 +181,7 @@ class CpuStep:
             inp = cell(inp, hs[layer])
             new_hs.append(inp)
         z = self.bridge_w @ inp + self.bridge_b
+        phase = self.phase[0] @ z + self.phase[1] if self.phase is not None else None
         if self.skip:
             z = np.concatenate([z, e])
         enc_state = (torch.from_numpy(window[None, 1:]),)
@@ -190,4 +195,5 @@ class CpuStep:
                               state["harmony"][0].numpy()[0, 0])
             z = np.concatenate([z, hh])
             new["harmony"] = (torch.from_numpy(hh[None, None]),)
-        return self.heads_w @ z + self.heads_b, new
+        y = self.heads_w @ z + self.heads_b
+        return (np.concatenate([y, phase]) if phase is not None else y), new

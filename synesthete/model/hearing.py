@@ -107,6 +107,9 @@ class HearingModel(nn.Module):
         # from the memory alone (not the encoder's frame nor the chord state: it is the memory
         # that must know where the beat is); forward returns raw["phase"] (B, T, 4)
         self.phase = nn.Linear(cfg.latent_dim, 4) if cfg.phase_head else None
+        # ... which the tracker may read as evidence (tracker.phase_weight / bar_phase_weight): then
+        # the live step computes it too, its 4 values after the head layer's
+        self.live_phase = self.phase is not None and (cfg.tracker.phase_weight > 0 or cfg.tracker.bar_phase_weight > 0)
         self._cpu_step_cache: tuple[list, CpuStep | None] | None = None  # (parameters as built on, the step)
         try:
             self.tracker = build("tracker", cfg.tracker.name, fps=cfg.fps, cfg=cfg.tracker, lag=cfg.beat_lag)
@@ -220,7 +223,12 @@ class HearingModel(nn.Module):
             y = torch.from_numpy(y)[None, None]
         else:
             y, new_state = self._network_chunk(features, state)
+        phase = None
+        if self.live_phase:  # the phase head's (sin, cos) after the head layer's outputs
+            y, phase = y[..., :-4], y[..., -4:]
         raw = self._tracker_inputs(self._split(y), features)
+        if phase is not None:
+            raw["phase"] = phase
         fields, new_state["beats"], new_state["tracker"], chords = _fields(
             raw, state["beats"], self.tracker, state["tracker"], self.progression, state.get("chords"))
         if chords is not None:
@@ -228,10 +236,12 @@ class HearingModel(nn.Module):
         return fields, new_state
 
     def _network_chunk(self, features: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """features (B, T, F), state -> (the head layer's outputs (B, T, W), the network's new
-        encoder / bridge / harmony state): the torch step before the heads are split."""
+        """features (B, T, F), state -> (the head layer's outputs (B, T, W), then with `live_phase`
+        the phase head's 4, the network's new encoder / bridge / harmony state): the torch step
+        before the heads are split."""
         e, enc_state = self.encoder.step_chunk(features, state["encoder"])  # (B, T, E)
         z, bridge_state = self.bridge.step_chunk(e, state["bridge"])  # (B, T, latent)
+        phase = self.phase(z) if self.live_phase else None
         new_state = {"encoder": enc_state, "bridge": bridge_state}
         if self.cfg.skip:
             z = torch.cat([z, e], dim=-1)
@@ -242,7 +252,8 @@ class HearingModel(nn.Module):
             recent, earlier = self._recent_frames(features, state["frames"][0])
             z = torch.cat([z, recent], dim=-1)
             new_state["frames"] = (earlier,)
-        return self.heads(z), new_state
+        y = self.heads(z)
+        return (torch.cat([y, phase], dim=-1) if phase is not None else y), new_state
 
     def _cpu_step(self, features: torch.Tensor) -> CpuStep | None:
         """The numpy step (synesthete.model.cpu_step) for one float32 frame at batch 1 on the CPU
@@ -306,17 +317,20 @@ def _count_one_beat(phase: np.ndarray, counter: Counter) -> tuple[np.ndarray, Co
     return np.array([[max(total + x, cast(0.0))]]), after
 
 
-def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray, ...]:
+def tracker_inputs(raw: dict[str, torch.Tensor]) -> tuple[np.ndarray | None, ...]:
     """What the tracker reads from `HearingModel.forward`'s raw outputs, float64 numpy: the beat
     probability, the downbeat probability and the flux feature (B, T), the chord root
-    probabilities (B, T, 12) (chord changes mark bar lines) and the drums' onset probability
+    probabilities (B, T, 12) (chord changes mark bar lines), the drums' onset probability
     (B, T): the larger of the kick's and the snare's (they mark the beats where the beat head
-    also fires on the off-beat eighths)."""
+    also fires on the off-beat eighths), and the phase head's (sin, cos) of the beat and the bar
+    phase (B, T, 4), None for a model without one."""
+    phase = raw.get("phase")
     return (torch.sigmoid(raw["beat"].detach()).double().cpu().numpy(),
             raw["downbeat_p"].detach().double().cpu().numpy(),
             raw["flux"].detach().double().cpu().numpy(),
             torch.softmax(raw["chord_root"].detach().double(), dim=-1).cpu().numpy(),
-            raw["drums"].detach().double().cpu().numpy())
+            raw["drums"].detach().double().cpu().numpy(),
+            phase.detach().double().cpu().numpy() if phase is not None else None)
 
 
 def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tensor, ...],
@@ -324,10 +338,11 @@ def track(tracker, raw: dict[str, torch.Tensor], tracker_state: tuple[torch.Tens
     """The raw outputs' `tracker_inputs` through the tracker, frame by frame
     -> ({beat_phase, bar_phase, tempo, beat_confidence, bar_confidence}: (B, T) float64 numpy each,
     state after)."""
-    b, d, o, c, drums = tracker_inputs(raw)
+    b, d, o, c, drums, phase = tracker_inputs(raw)
     cols: dict[str, np.ndarray] = {}
     for t in range(b.shape[1]):
-        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state, chord=c[:, t], drums=drums[:, t])
+        out, tracker_state = tracker.step(b[:, t], d[:, t], o[:, t], tracker_state, chord=c[:, t], drums=drums[:, t],
+                                          phase=phase[:, t] if phase is not None else None)
         for k, v in out.items():
             if k not in cols:
                 cols[k] = np.empty(b.shape)

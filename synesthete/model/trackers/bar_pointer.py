@@ -87,6 +87,7 @@ class BarPointerTracker:
         n_t = taus.size
         # Layout: one segment of tau_i states per (meter, beat in bar k, tempo i), p = 0..tau_i-1.
         starts, prev_ends, beat_phase, bpm, region, prior, nearest, since_bar = [], [], [], [], [], [], [], []
+        bar_pos, bar_len = [], []  # beats since the bar began (k + the beat phase), the meter
         offset = 0
         seg_start: dict[tuple[int, int, int], int] = {}
         self.beats: list[tuple[int, int]] = []  # (meter, beat in bar k), one row per beat of every meter
@@ -98,6 +99,8 @@ class BarPointerTracker:
                     seg_start[(m, k, i)] = offset
                     p = np.arange(tau)
                     beat_phase.append((p + 0.5) / tau)  # frame t stands for its end: half a frame in
+                    bar_pos.append(k + (p + 0.5) / tau)
+                    bar_len.append(np.full(tau, float(m)))
                     bpm.append(np.full(tau, 60.0 * fps / tau))
                     # the beat of the bar each position is nearest to (row of (m, k) in
                     # self.beats): its own in the first half of the beat, the next one after
@@ -148,6 +151,13 @@ class BarPointerTracker:
         # would leave the phase alone, lost beats on the validation songs (docs/training.md).
         since_bar = np.concatenate(since_bar) / fps
         self._after_bar_idx = np.flatnonzero(np.abs(since_bar - cfg.harmony_lag_s) <= cfg.harmony_window_s)
+        # the phase head's evidence (phase_weight, bar_phase_weight): each state's beat and bar
+        # phase as (sin, cos) rows, so a frame's factor is one (1, 4) x (4, N) product and an exp
+        bar_phase = 2 * np.pi * (np.concatenate(bar_pos) / np.concatenate(bar_len))
+        self._phase_rows = np.stack([np.sin(bp), np.cos(bp), np.sin(bar_phase), np.cos(bar_phase)]).astype(_DTYPE)
+        weights = np.array([cfg.phase_weight] * 2 + [cfg.bar_phase_weight] * 2)
+        self._phase_cols = np.flatnonzero(weights > 0)
+        self._phase_w = weights[self._phase_cols]
         self._beat_meter = np.array([m for m, _ in self.beats], np.float64)
         self._beat_k = np.array([k for _, k in self.beats], np.float64)
 
@@ -250,8 +260,11 @@ class BarPointerTracker:
         return (_DTYPE(none), _DTYPE(max(b - d, _FLOOR) / none), _DTYPE(d / none), after), stats, chord_mean
 
     def step(self, beat: np.ndarray, downbeat: np.ndarray, onset: np.ndarray, state: tuple[torch.Tensor, ...],
-             chord: np.ndarray | None = None, drums: np.ndarray | None = None,
+             chord: np.ndarray | None = None, drums: np.ndarray | None = None, phase: np.ndarray | None = None,
              ) -> tuple[dict[str, np.ndarray], tuple[torch.Tensor, ...]]:
+        """One frame: the activations (B,) each (chord (B, 12); phase (B, 4), the phase head's
+        (sin, cos) of the beat then the bar phase, read only with phase_weight or bar_phase_weight)
+        -> the outputs (B,) each and the new state."""
         alpha = state[0].numpy()  # (B, N), not written: the caller's state stays as it was
         one = alpha.shape[0] == 1
         observation = self._observation_one if one else self._observation
@@ -268,10 +281,22 @@ class BarPointerTracker:
         new[:, self._downbeat_idx] *= on_downbeat
         if after is not None:
             new[:, self._after_bar_idx] *= after
+        if phase is not None and self._phase_cols.size:
+            new *= self._phase_factor(phase)
         new *= (1.0 / new.sum(axis=1, dtype=np.float64)).astype(_DTYPE)[:, None]
         r = (self._readout @ new.T).astype(np.float64)  # (3 + 3 R, B)
         out = self._read_one(r) if one else self._read(r)
         return out, (torch.from_numpy(new), torch.from_numpy(stats), torch.from_numpy(chord_mean))
+
+    def _phase_factor(self, phase: np.ndarray) -> np.ndarray:
+        """(B, N) float32: exp(w (sin, cos) . (sin, cos) of each state's phase), the beat's and the
+        bar's (only the pairs whose weight is not 0), over its largest possible value (the sum of
+        the weighted vectors' lengths: exp never overflows, and no reduction over the states)."""
+        v = np.asarray(phase, np.float64).reshape(-1, 4)[:, self._phase_cols] * self._phase_w  # (B, 2 or 4)
+        bound = np.hypot(v[:, 0::2], v[:, 1::2]).sum(axis=1, keepdims=True)
+        logit = v.astype(_DTYPE) @ self._phase_rows[self._phase_cols]  # (B, N)
+        logit -= bound.astype(_DTYPE)
+        return np.exp(logit, out=logit)
 
     def _read(self, r: np.ndarray) -> dict[str, np.ndarray]:
         """The outputs, (B,) each, from the readout's rows r (3 + 3 R, B)."""

@@ -264,6 +264,8 @@ def test_unknown_component_and_bad_config_are_one_line():
         hearing_config("tiny", styles=("a",))
     with pytest.raises(ValueError, match="stem_share_bands.*divisor of n_mels = 16"):
         hearing_config("tiny", n_mels=16, stem_share_bands=3)
+    with pytest.raises(ValueError, match=r"tracker.phase_weight must be 0 without a phase head \(phase_head = false\), got 0.5"):
+        hearing_config("tiny", tracker={"phase_weight": 0.5})
 
 
 @pytest.mark.parametrize("option, key, shape, module", [
@@ -271,8 +273,9 @@ def test_unknown_component_and_bad_config_are_one_line():
     ({"phase_head": True}, "phase", (2, 9, 4), "phase"),
 ])
 def test_a_training_only_head_changes_nothing_live(tmp_path, option, key, shape, module):
-    """stem_share_bands, phase_head: forward adds its raw output; the step's fields and the numpy
-    live step are the same as a model without it, and a checkpoint keeps the head."""
+    """stem_share_bands, phase_head (with the tracker's phase_weight 0): forward adds its raw
+    output; the step's fields and the numpy live step are the same as a model without it, and a
+    checkpoint keeps the head."""
     model = tiny_hearing(**option)
     feats = features(model)
     with torch.no_grad():
@@ -289,6 +292,35 @@ def test_a_training_only_head_changes_nothing_live(tmp_path, option, key, shape,
     head = getattr(model, module)
     assert all(getattr(loaded.cfg, k) == v for k, v in option.items())
     assert torch.equal(getattr(loaded, module).weight, head.weight)
+
+
+def test_a_phase_head_the_tracker_reads_steps_like_forward_on_both_live_paths():
+    """tracker.phase_weight > 0: the phase head is evidence for the tracker, so the live step
+    computes it too (torch at batch 2, the numpy step at batch 1 in inference) and stepping equals
+    the whole clip; the same weights with phase_weight 0 track otherwise."""
+    tracker = {"phase_weight": 2.0, "bar_phase_weight": 1.0}
+    model = tiny_hearing(phase_head=True, tracker=tracker)
+    assert model.live_phase and not tiny_hearing(phase_head=True).live_phase
+    feats = features(model, batch=2, frames=40)
+    with torch.no_grad():
+        whole = model.fields(feats)
+        streamed = run_steps(model, feats)
+    with torch.inference_mode():
+        assert model._cpu_step(feats[:1, :1]) is not None  # batch 1: the numpy step runs
+        one = run_steps(model, feats[1:])
+    deaf = tiny_hearing(phase_head=True)
+    deaf.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        unread = deaf.fields(feats)
+    for key in ("beat_phase", "bar_phase"):
+        for got in (streamed[key], one[key][0]):
+            ref = whole[key] if got.dim() == 2 else whole[key][1]
+            d = torch.remainder(got - ref + 0.5, 1.0) - 0.5
+            assert d.abs().max() < 1e-4, key
+    assert not torch.allclose(unread["beat_phase"], whole["beat_phase"], atol=1e-3)
+    for key in ("env", "onset", "energy"):  # the heads themselves are the same
+        torch.testing.assert_close(streamed[key], whole[key], atol=1e-4, rtol=1e-4, msg=key)
+        torch.testing.assert_close(unread[key], whole[key], atol=0, rtol=0, msg=key)
 
 
 def test_hearing_checkpoint_roundtrips_and_says_its_kind(tmp_path):
