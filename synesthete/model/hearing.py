@@ -31,7 +31,7 @@ Raw head outputs (what the losses in train/ see) and how they become fields (`ou
 | flux | 1 | none: an onset strength passed through for the tracker (no weights, no loss): the spectral flux feature, or the fast block's mean rise (`tracker.onset_source`) | as the feature |
 | downbeat_p | 1 | none: what the tracker reads as the downbeat activation (detached, no loss) | probability: sigmoid(downbeat), or with "next_beat" sigmoid(beat) x sigmoid(downbeat) |
 | confidence | HEAD_CONFIDENCE_GROUPS | confidence | sigmoid: trained to predict whether that group's heads are right; the beat and bar groups are the tracker's |
-| phase | 4, with `phase_head` only | none: a training-only auxiliary from its own linear layer on the memory, (sin, cos) of the beat phase then of the bar phase; `forward` alone returns it | regression |
+| phase | 4, with `phase_head` only | none: an auxiliary from its own linear layer on the memory, (sin, cos) of the beat phase then of the bar phase; `forward` returns it, the step only where the tracker reads it (`tracker.phase_weight` / `bar_phase_weight` > 0) | regression |
 | stem_share | (stem_share_bands, stems), with `stem_share_bands` > 0 only | none: a training-only auxiliary from its own linear layer, which stem holds each group of mel bands (synesthete.data.stem_share); `forward` alone returns it | logits over the stems per group |
 
 The network hears whether a beat falls on a frame; where the music is (beat and bar phase, tempo)
@@ -103,7 +103,7 @@ class HearingModel(nn.Module):
         # training only (cfg.stem_share_bands): which stem holds each band group's power; forward
         # returns its logits as raw["stem_share"] (B, T, groups, stems), the live step never reads it
         self.stem_share = nn.Linear(width, cfg.stem_share_bands * len(STEMS)) if cfg.stem_share_bands else None
-        # training only (cfg.phase_head): (sin, cos) of the beat phase, then of the bar phase, read
+        # cfg.phase_head, a training target: (sin, cos) of the beat phase, then of the bar phase, read
         # from the memory alone (not the encoder's frame nor the chord state: it is the memory
         # that must know where the beat is); forward returns raw["phase"] (B, T, 4)
         self.phase = nn.Linear(cfg.latent_dim, 4) if cfg.phase_head else None
