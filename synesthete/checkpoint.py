@@ -109,9 +109,11 @@ def retune_tracker(path: str | Path | None, overrides: list[str] | tuple[str, ..
     try:
         tracker = apply_overrides(data["config"].get("tracker", {}), overrides)
         data["config"]["tracker"] = to_dict(from_dict(TrackerConfig, tracker, "model.tracker"))
-    except ConfigError as e:
+        # the whole config must still build with them (a tracker value may need something of the
+        # model: phase_weight a phase head), named as the model's keys, not as a broken file
+        from_dict(KINDS["hearing"][0], data["config"], "model")
+    except (ConfigError, ValueError) as e:
         raise CheckpointError(f"{path}: {e}") from None
-    config_from_checkpoint(data, path)  # the whole stored config still builds
     return _write(Path(out) if out is not None else path, data)
 
 

@@ -213,6 +213,9 @@ def test_retune_tracker_rewrites_the_stored_tracker_and_keeps_the_weights(tmp_pa
         retune_tracker(path, ["reset=2"])
     with pytest.raises(CheckpointError, match=r"model\.tracker\.nope: unknown key"):
         retune_tracker(path, ["nope=1"])
+    # a value the model cannot serve: the tracker would read a phase head this model lacks
+    with pytest.raises(CheckpointError, match=r"model\.tracker\.phase_weight must be 0 without a phase head"):
+        retune_tracker(path, ["phase_weight=0.3"])
     assert load_checkpoint(path)["config"]["tracker"]["reset"] == 3e-6
     with pytest.raises(CheckpointError, match="pixel model checkpoint has no tracker"):
         save_checkpoint(tmp_path / "p.pt", tiny())
