@@ -87,7 +87,7 @@ class BarPointerTracker:
         n_t = taus.size
         # Layout: one segment of tau_i states per (meter, beat in bar k, tempo i), p = 0..tau_i-1.
         starts, prev_ends, beat_phase, bpm, region, prior, nearest, since_bar = [], [], [], [], [], [], [], []
-        bar_pos, bar_len = [], []  # beats since the bar began (k + the beat phase), the meter
+        bar_phase = []  # (k + the beat phase) / m: where in the bar each state is
         offset = 0
         seg_start: dict[tuple[int, int, int], int] = {}
         self.beats: list[tuple[int, int]] = []  # (meter, beat in bar k), one row per beat of every meter
@@ -99,8 +99,7 @@ class BarPointerTracker:
                     seg_start[(m, k, i)] = offset
                     p = np.arange(tau)
                     beat_phase.append((p + 0.5) / tau)  # frame t stands for its end: half a frame in
-                    bar_pos.append(k + (p + 0.5) / tau)
-                    bar_len.append(np.full(tau, float(m)))
+                    bar_phase.append((k + (p + 0.5) / tau) / m)
                     bpm.append(np.full(tau, 60.0 * fps / tau))
                     # the beat of the bar each position is nearest to (row of (m, k) in
                     # self.beats): its own in the first half of the beat, the next one after
@@ -152,12 +151,13 @@ class BarPointerTracker:
         since_bar = np.concatenate(since_bar) / fps
         self._after_bar_idx = np.flatnonzero(np.abs(since_bar - cfg.harmony_lag_s) <= cfg.harmony_window_s)
         # the phase head's evidence (phase_weight, bar_phase_weight): each state's beat and bar
-        # phase as (sin, cos) rows, so a frame's factor is one (1, 4) x (4, N) product and an exp
-        bar_phase = 2 * np.pi * (np.concatenate(bar_pos) / np.concatenate(bar_len))
-        self._phase_rows = np.stack([np.sin(bp), np.cos(bp), np.sin(bar_phase), np.cos(bar_phase)]).astype(_DTYPE)
+        # phase as (sin, cos) rows, only those of the pairs whose weight is not 0 (taken once here,
+        # not per frame), so a frame's factor is one (1, 2 or 4) x (2 or 4, N) product and an exp
+        barp = 2 * np.pi * np.concatenate(bar_phase)
         weights = np.array([cfg.phase_weight] * 2 + [cfg.bar_phase_weight] * 2)
         self._phase_cols = np.flatnonzero(weights > 0)
         self._phase_w = weights[self._phase_cols]
+        self._phase_rows = np.stack([np.sin(bp), np.cos(bp), np.sin(barp), np.cos(barp)])[self._phase_cols].astype(_DTYPE)
         self._beat_meter = np.array([m for m, _ in self.beats], np.float64)
         self._beat_k = np.array([k for _, k in self.beats], np.float64)
 
@@ -294,7 +294,7 @@ class BarPointerTracker:
         the weighted vectors' lengths: exp never overflows, and no reduction over the states)."""
         v = np.asarray(phase, np.float64).reshape(-1, 4)[:, self._phase_cols] * self._phase_w  # (B, 2 or 4)
         bound = np.hypot(v[:, 0::2], v[:, 1::2]).sum(axis=1, keepdims=True)
-        logit = v.astype(_DTYPE) @ self._phase_rows[self._phase_cols]  # (B, N)
+        logit = v.astype(_DTYPE) @ self._phase_rows  # (B, N)
         logit -= bound.astype(_DTYPE)
         return np.exp(logit, out=logit)
 
