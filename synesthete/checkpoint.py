@@ -100,17 +100,36 @@ def retune_tracker(path: str | Path | None, overrides: list[str] | tuple[str, ..
     in place). The tracker has no weights: a tracker value tuned after training needs no retraining,
     and a checkpoint stores every tracker value it was trained with, so new defaults alone do not
     reach it."""
+    def retune(config: dict[str, Any]) -> None:
+        tracker = apply_overrides(config.get("tracker", {}), overrides)
+        config["tracker"] = to_dict(from_dict(TrackerConfig, tracker, "model.tracker"))
+
+    return _rewrite_hearing_config(path, out, retune, "has no tracker")
+
+
+def store_onset_thresholds(path: str | Path | None, thresholds: tuple[float, ...] | list[float],
+                           out: str | Path | None = None) -> Path:
+    """Rewrite a hearing checkpoint's per-stem onset thresholds (`HearingConfig.onset_thresholds`,
+    one per stem in STEMS order; not weights: the live detector's cut, calibrated on validation
+    songs) to `out` (or in place), everything else untouched."""
+    def store(config: dict[str, Any]) -> None:
+        config["onset_thresholds"] = [float(t) for t in thresholds]
+
+    return _rewrite_hearing_config(path, out, store, "has no onset thresholds")
+
+
+def _rewrite_hearing_config(path: str | Path | None, out: str | Path | None, change, lacks: str) -> Path:
+    """Load a hearing checkpoint, `change(config)` in place, check that the whole config still
+    builds (a value may need something of the model: a tracker phase_weight a phase head), errors
+    named as the model's keys (`model.`), and write it to `out` or back to `path` atomically."""
     path = resolve_checkpoint(path)
     if out is not None and not Path(out).resolve().parent.is_dir():
         raise CheckpointError(f"{out}: folder {Path(out).parent} does not exist")
     data = load_checkpoint(path)
     if data["kind"] != "hearing":
-        raise CheckpointError(f"{path}: a {data['kind']} model checkpoint has no tracker")
+        raise CheckpointError(f"{path}: a {data['kind']} model checkpoint {lacks}")
     try:
-        tracker = apply_overrides(data["config"].get("tracker", {}), overrides)
-        data["config"]["tracker"] = to_dict(from_dict(TrackerConfig, tracker, "model.tracker"))
-        # the whole config must still build with them (a tracker value may need something of the
-        # model: phase_weight a phase head), named as the model's keys, not as a broken file
+        change(data["config"])
         from_dict(KINDS["hearing"][0], data["config"], "model")
     except (ConfigError, ValueError) as e:
         raise CheckpointError(f"{path}: {e}") from None

@@ -85,6 +85,33 @@ def dev_set_items(folder: Path, sample_rate: int) -> list[HearingItem]:
     return items
 
 
+def midi_pool_items(folder: str | Path, sample_rate: int, duration: float) -> list[HearingItem]:
+    """One excerpt of `duration` s per piece of a MIDI pool (synesthete.data.midi_pool), from its
+    first note, at the pool's rate (the model's), with the piece's truth: the beats, bars and the
+    stems its file names (a stem it does not name has no hits here, and so no F)."""
+    from synesthete.data.midi_pool import MidiPool
+
+    pool = MidiPool(folder, sample_rate)
+    n = int(round(duration * sample_rate))
+    items = []
+    for piece in pool.pieces:
+        audio = np.zeros(n, np.float32)
+        clip = np.asarray(piece.audio[piece.first_sample: piece.first_sample + n], np.float32) / 32768.0
+        audio[: clip.shape[0]] = clip
+        t0, end = piece.first_sample / sample_rate, clip.shape[0] / sample_rate
+        inside = lambda t: (t >= 0) & (t < end)  # noqa: E731
+        onsets = {}
+        for stem in STEMS:
+            hits = np.asarray(piece.truth["onsets"].get(stem, []), np.float64).reshape(-1, 2)
+            t = hits[:, 0] - t0
+            onsets[stem] = (t[inside(t)], hits[inside(t), 1])
+        beats = np.asarray(piece.truth["beats"], np.float64) - t0
+        downbeats = np.asarray(piece.truth["downbeats"], np.float64) - t0
+        items.append(HearingItem(piece.name, audio, score_events(beats[inside(beats)], downbeats[inside(downbeats)],
+                                                                 onsets), None))
+    return items
+
+
 def _model_scores(model, item: HearingItem, device, config: DetectorConfig | None, min_time: float) -> dict[str, float]:
     from synesthete.analysis import hear
 

@@ -234,3 +234,26 @@ def test_retune_tracker_rewrites_the_stored_tracker_and_keeps_the_weights(tmp_pa
     nowhere = subprocess.run([sys.executable, str(script), str(path), "reset=1e-5", "--out", str(tmp_path / "no" / "o.pt")],
                              capture_output=True, text=True)
     assert nowhere.returncode != 0 and nowhere.stderr.count("\n") == 1 and "does not exist" in nowhere.stderr
+
+
+def test_store_onset_thresholds_rewrites_them_and_nothing_else(tmp_path):
+    from synesthete.checkpoint import store_onset_thresholds
+    from synesthete.constants import STEMS
+    from synesthete.model import build_hearing_model, hearing_config
+
+    path = tmp_path / "h.pt"
+    save_checkpoint(path, build_hearing_model(hearing_config("tiny")), train_state={"step": 7})
+    before = load_checkpoint(path)
+    new = [0.45] + [0.3] * (len(STEMS) - 1)
+    store_onset_thresholds(path, new, tmp_path / "o.pt")
+    after = load_checkpoint(tmp_path / "o.pt")
+    assert load_model(tmp_path / "o.pt").cfg.onset_thresholds == tuple(new)
+    assert {k: v for k, v in after["config"].items() if k != "onset_thresholds"} == \
+        {k: v for k, v in before["config"].items() if k != "onset_thresholds"}
+    assert all(torch.equal(after["state_dict"][k], v) for k, v in before["state_dict"].items())
+    assert after["train_state"] == {"step": 7} and load_checkpoint(path)["config"] == before["config"]
+    with pytest.raises(CheckpointError, match=r"model\.onset_thresholds must be"):
+        store_onset_thresholds(path, [0.3] * (len(STEMS) - 1))
+    with pytest.raises(CheckpointError, match="pixel model checkpoint has no onset thresholds"):
+        save_checkpoint(tmp_path / "p.pt", tiny())
+        store_onset_thresholds(tmp_path / "p.pt", new)

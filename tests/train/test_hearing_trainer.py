@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from synesthete.checkpoint import load_checkpoint, load_model
+from synesthete.checkpoint import load_checkpoint, load_model, save_checkpoint
 from synesthete.constants import FPS, STEMS
 from synesthete.model import HearingModel, hearing_config
 from synesthete.hearing_evaluation import HearingItem
@@ -27,6 +27,7 @@ from synesthete_train.hearing import (
     HearingTrainer,
     beat_frames,
     calibrate_onset_thresholds,
+    choose_thresholds,
     correctness,
     hearing_losses,
     next_beat_is_first,
@@ -327,11 +328,59 @@ def test_calibration_moves_a_threshold_only_where_it_surely_pays():
             q[hits[2] + fps // 4, snare] = 0.33
         songs.append(HearingItem(f"song {k}", np.zeros(n * model.cfg.sample_rate // fps, np.float32), truth, None))
         songs[-1].curves = q
-    thresholds, mean_f = calibrate_onset_thresholds(_Curves(model, [s.curves for s in songs]), songs,
+    thresholds, mean_f = calibrate_onset_thresholds(_Curves(model, [s.curves for s in songs]), [songs],
                                                     torch.device("cpu"))
     assert 0.32 < thresholds[kick] <= 0.45 and mean_f["kick"] == pytest.approx(1.0)  # every song: F 0.67 -> 1
     assert thresholds[snare] == 0.3  # one song of three gains: not sure, the default stays
     assert thresholds[STEMS.index("bass")] == 0.3 and "bass" not in mean_f  # not played: the default
+
+
+def test_the_calibration_script_stores_thresholds_in_a_checkpoint_and_says_what_moved(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "h.pt"
+    save_checkpoint(path, HearingModel(hearing_config("tiny", n_mels=16)), train_state={"step": 3})
+    script = Path(__file__).parents[2] / "scripts" / "calibrate_onsets.py"
+    run = lambda *a: subprocess.run([sys.executable, str(script), *map(str, a)], capture_output=True, text=True)  # noqa: E731
+    done = run(path, "--songs", 2, "--mma-songs", 2, "--mma-pool", tmp_path / "calib", "--out", tmp_path / "o.pt")
+    assert done.returncode == 0 and "onset thresholds on 2 validation songs and" in done.stdout, done.stderr
+    assert "building 2 MMA songs" in done.stderr and (tmp_path / "calib" / "index.json").is_file()
+    assert "kick - -> " in done.stdout  # it had none before
+    thresholds = load_model(tmp_path / "o.pt").cfg.onset_thresholds
+    assert len(thresholds) == len(STEMS) and all(0 < t < 1 for t in thresholds)
+    assert load_model(path).cfg.onset_thresholds == ()  # --out leaves the source alone
+    for bad, says in (((path, "--songs", 1), "--songs must be >= 2"), ((path, "--mma-songs", -1), "--mma-songs must be"),
+                      ((tmp_path / "none.pt", "--songs", 2, "--mma-songs", 0), "none.pt"),
+                      ((path, "--songs", 2, "--out", tmp_path / "no" / "o.pt"), "does not exist")):
+        failed = run(*bad)
+        assert failed.returncode != 0 and failed.stderr.count("\n") == 1 and says in failed.stderr, failed.stderr
+
+
+def test_a_threshold_moves_only_where_it_surely_gains_on_every_kind_of_music():
+    grid, default = (0.2, 0.3, 0.4, 0.5), 0.3
+    rng = np.random.default_rng(0)
+
+    def songs(f_at: tuple[float, ...], n: int = 24) -> np.ndarray:  # (songs, grid, stems): F per threshold + noise
+        f = np.full((n, len(grid), len(STEMS)), np.nan)
+        f[:, :, 0] = np.asarray(f_at) + rng.normal(0, 0.01, (n, len(grid)))  # the kick
+        f[:, :, 1] = np.asarray(f_at) + rng.normal(0, 0.01, (n, len(grid)))  # the snare
+        return f
+
+    engine = songs((0.50, 0.55, 0.60, 0.65))  # the engine's songs: higher is better for both stems
+    human = songs((0.60, 0.62, 0.63, 0.56))  # human music: 0.4 gains a little, 0.5 loses
+    human[:, :, 1] = engine[:, :, 1]  # ... but its snare agrees with the engine's
+    (kick, snare, *rest), f = choose_thresholds([engine, human], grid, default)
+    assert kick == 0.4 and snare == 0.5  # the best threshold that gains on both sets
+    assert f["kick"] == pytest.approx((0.60 + 0.63) / 2, abs=0.01)
+    alone, _ = choose_thresholds([engine], grid, default)
+    assert alone[:2] == (0.5, 0.5)  # the engine's songs alone would take the kick where human music loses
+    lost = human.copy()
+    lost[:, :, 0] = songs((0.60, 0.62, 0.60, 0.56))[:, :, 0]  # no threshold gains on human music's kick
+    assert choose_thresholds([engine, lost], grid, default)[0][0] == default
+    one = human[:1]  # one song has no say: the engine's songs decide
+    assert choose_thresholds([engine, one], grid, default)[0][:2] == (0.5, 0.5)
+    assert rest == [default] * (len(STEMS) - 2)  # stems no set plays keep the default
 
 
 def test_resume_continues_exactly_where_training_stopped(hearing_cfg, tmp_path):
@@ -497,6 +546,27 @@ def test_the_phase_loss_is_zero_where_the_head_names_both_phases_and_skips_clips
     assert float(masked["phase"]) < 1e-6
     weightless = hearing_losses({**_perfect_raw(target), "phase": half}, target, HearingLossConfig(phase=0.0))
     assert float(weightless["phase"]) > 1.0 and float(weightless["total"]) < 1e-3
+
+
+def test_phase_midi_weighs_the_midi_crops_phase_error_in_a_weighted_mean():
+    target = _truth()
+    beat, bar = target["beat_phase"] * 2 * math.pi, target["bar_phase"] * 2 * math.pi
+    exact = torch.stack([beat.sin(), beat.cos(), bar.sin(), bar.cos()], -1)
+    midi_wrong = exact.clone()
+    midi_wrong[1, :, :2] = -midi_wrong[1, :, :2]  # the second clip's beat half a beat out: 4 a frame
+    # clip 0 procedural (knows every field), clip 1 a MIDI crop (no chords, energy or melody)
+    known = torch.from_numpy(np.stack([label_mask(f.name for f in LABEL_FIELDS),
+                                       label_mask(f.name for f in LABEL_FIELDS
+                                                  if f.name not in ("chord_root", "chord_quality", "energy", "melody"))]))
+    raw = {**_perfect_raw(target), "phase": midi_wrong}
+    alike = hearing_losses(raw, target, HearingLossConfig(), label_mask=known)["phase"]
+    assert float(alike) == pytest.approx(2.0, rel=1e-5)  # (0 + 4) / 2
+    weighed = hearing_losses(raw, target, HearingLossConfig(phase_midi=3.0), label_mask=known)["phase"]
+    assert float(weighed) == pytest.approx(3.0, rel=1e-5)  # (1 x 0 + 3 x 4) / (1 + 3)
+    # a batch of procedural clips alone is unchanged
+    every = torch.from_numpy(np.stack([label_mask(f.name for f in LABEL_FIELDS)] * 2))
+    assert float(hearing_losses(raw, target, HearingLossConfig(phase_midi=3.0), label_mask=every)["phase"]) == \
+        pytest.approx(2.0, rel=1e-5)
 
 
 def test_training_with_the_phase_head_teaches_the_memory(hearing_cfg):

@@ -171,6 +171,24 @@ def test_a_bad_midi_share_is_one_line(value, capsys):
     assert len(err.splitlines()) == 1 and "data.midi_share must be in [0, 1]" in err, err
 
 
+def test_a_pool_piece_becomes_an_evaluation_excerpt_with_its_truth_from_the_first_note(pool):
+    from synesthete.hearing_evaluation import midi_pool_items
+
+    (item,) = midi_pool_items(pool, SAMPLE_RATE, 8.0)
+    piece = MidiPool(pool, SAMPLE_RATE).pieces[0]
+    t0 = piece.first_sample / SAMPLE_RATE
+    assert item.source == "test-piece" and item.audio.shape == (8 * SAMPLE_RATE,) and item.audio.dtype == np.float32
+    np.testing.assert_allclose(item.audio[:1000], piece.audio[piece.first_sample: piece.first_sample + 1000] / 32768.0)
+    beats = np.arange(0.0, SECONDS, 60.0 / BPM) - t0
+    np.testing.assert_allclose(item.truth.beats, beats[(beats >= 0) & (beats < 8.0)], atol=1e-4)
+    np.testing.assert_allclose(item.truth.onsets["kick"][0], item.truth.beats, atol=1e-4)  # a kick on every beat
+    assert len(item.truth.onsets["snare"][0]) == len(item.truth.beats) // 2
+    assert len(item.truth.onsets["lead"][0]) == 0  # a stem the file does not name: no hits
+    # a piece shorter than the excerpt is padded with silence
+    (long,) = midi_pool_items(pool, SAMPLE_RATE, SECONDS + 4.0)
+    assert long.audio.shape == (int((SECONDS + 4.0) * SAMPLE_RATE),) and not long.audio[-SAMPLE_RATE:].any()
+
+
 def test_a_missing_pool_is_one_line(tmp_path, capsys):
     assert train_main(["--max-steps", "1", "--out", str(tmp_path / "run"), "--no-progress", "data.midi_share=0.25",
                        f'data.midi_pool="{tmp_path / "none"}"', "data.midi_pool_mma_songs=0", "eval.n_seeds=0",

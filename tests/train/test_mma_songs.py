@@ -131,3 +131,28 @@ def test_a_pool_the_trainer_cannot_build_is_one_error_line(monkeypatch, tmp_path
     assert len(errors) == 1 and errors[0].startswith("synesthete-train: error: data.midi_pool: MMA is not installed")
     assert errors[0].endswith("or train on procedural songs only: data.midi_share=0")
     assert not (tmp_path / "pool" / "index.json").exists()
+
+
+def test_the_calibration_draw_is_other_songs_under_other_names_and_the_same_every_time():
+    from synesthete_train.midi_pool import MMA_CALIBRATION_DRAW, mma_items
+
+    train, calib = mma_items(6), mma_items(6, MMA_CALIBRATION_DRAW)
+    assert calib == mma_items(6, MMA_CALIBRATION_DRAW)
+    assert all(n.startswith("mma-") for n, _, _ in train)
+    assert all(n.startswith(f"{MMA_CALIBRATION_DRAW}-") for n, _, _ in calib)
+    assert not {t for _, _, t in train} & {t for _, _, t in calib}  # not one sheet the trainer hears
+
+
+def test_the_trainer_calibrates_on_mma_songs_it_builds_apart_from_its_pool(tmp_path, capsys):
+    calib = tmp_path / "calib"
+    run = [*QUICK_RUN, "data.midi_share=0", "eval.calibrate_seeds=2", "eval.calibrate_midi_songs=2",
+           f'eval.calibrate_midi_pool="{calib}"', "--out", str(tmp_path / "run")]
+    assert train_main(run) == 0
+    names = [p["name"] for p in json.loads((calib / "index.json").read_text())["pieces"]]
+    assert names and all(n.startswith("mma-calibration-") for n in names)
+    err = capsys.readouterr().err
+    assert f"onset thresholds on 2 validation songs and {len(names)} MMA songs" in err, err
+    from synesthete.checkpoint import load_model
+    from synesthete.constants import STEMS
+
+    assert len(load_model(tmp_path / "run" / "last.pt").cfg.onset_thresholds) == len(STEMS)

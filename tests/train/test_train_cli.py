@@ -52,12 +52,15 @@ def test_cli_trains_the_hearing_model_in_a_subprocess(tmp_path):
         [sys.executable, "-m", "synesthete_train.cli", "--config", str(PRESETS / "train_default.toml"),
          "--max-steps", "2", "--out", str(out), "--device", "cpu", "--workers", "1", "--no-progress",
          "optim.batch_size=2", "data.clip_seconds=1.0", "data.crop_seconds=0.5", "eval.n_seeds=1",
-         "eval.clip_seconds=1.0", f'data.midi_pool="{tmp_path / "pool"}"', "data.midi_pool_mma_songs=2"],
+         "eval.clip_seconds=1.0", f'data.midi_pool="{tmp_path / "pool"}"', "data.midi_pool_mma_songs=2",
+         "eval.calibrate_seeds=2", "eval.calibrate_midi_songs=2", f'eval.calibrate_midi_pool="{tmp_path / "calib"}"'],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load_checkpoint(out / "last.pt")["kind"] == "hearing"
     # The recipe's MIDI share: a missing pool is built first (2 songs here, 240 in the recipe).
     assert "building 2 MMA songs" in proc.stderr and (tmp_path / "pool" / "index.json").is_file()
+    # ... and so is the calibration's own draw of MMA songs, apart from the pool
+    assert (tmp_path / "calib" / "index.json").is_file() and "onset thresholds on 2 validation songs and" in proc.stderr
     # The first line says what the speed depends on: the precision, torch threads, data workers.
     assert "fp32" in proc.stderr and "data worker" in proc.stderr and " thread" in proc.stderr
     summary = json.loads(proc.stdout)

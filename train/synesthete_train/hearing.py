@@ -13,7 +13,7 @@ against the score's exact `MusicState` (`hearing_losses`), weighted by the prese
 | chord_root, chord_quality | cross-entropy |
 | energy, melody, bass | MSE of sigmoid(head) |
 | confidence | BCE of each group's head against how right that group's heads are on this frame (detached); not beat and bar, whose confidence is the tracker's |
-| phase | with model.phase_head: MSE of (sin, cos) of the beat phase and of the bar phase against the score's, on every frame (`phase_regression_loss`); clips that know no beat or bar leave theirs out |
+| phase | with model.phase_head: MSE of (sin, cos) of the beat phase and of the bar phase against the score's, on every frame (`phase_regression_loss`); clips that know no beat or bar leave theirs out; `phase_midi` weighs the MIDI crops' part |
 | stem_share | with model.stem_share_bands > 0: KL divergence of the head's softmax over the stems from the dry stems' share of each band group's power (synesthete.data.stem_share), weighted by how loud the group is; MIDI pool crops weigh 0 |
 
 No pixels are decoded, so a step is cheap: the budget goes to longer clips (the bar needs seconds
@@ -168,6 +168,11 @@ class HearingLossConfig:
     stem_share: float = 1.0
     # The phase head's MSE (model.phase_head; no head, no loss).
     phase: float = 1.0
+    # The phase MSE of a clip that does not know every field (a MIDI pool crop: human-written
+    # grooves, no chords) counts this many times a procedural clip's, in a weighted mean (the loss's
+    # scale stays; its share moves to the MIDI crops). The phase head is right on the engine's songs
+    # and confidently wrong on the dev set's (docs/training.md); 1 = every clip alike.
+    phase_midi: float = 1.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -190,10 +195,20 @@ class HearingEvalConfig:
     # of 16 s (seeds seed_base + i, as above; never synesthete-eval's) by mir_eval onset F, and
     # stored in the checkpoint's model config (HearingConfig.onset_thresholds). 0 = off.
     calibrate_seeds: int = 16
+    # > 0: ... and on a 16 s excerpt of each of this many MMA songs of a draw of their own
+    # (synesthete_train.midi_pool.MMA_CALIBRATION_DRAW: never trained on), built into
+    # calibrate_midi_pool first if it is not there (~2 s a song; needs `mma`, as data.midi_pool).
+    # A threshold then moves only where it surely gains on both kinds of music: the engine's songs
+    # alone move the kick and snare where human-written songs lose (choose_thresholds). 0 = the
+    # procedural songs alone.
+    calibrate_midi_songs: int = 0
+    calibrate_midi_pool: str = "runs/mma_calibration"
 
     def __post_init__(self) -> None:
         require(self.n_seeds >= 0, "n_seeds", ">= 0 (0 = no evaluation)", self.n_seeds)
         require(self.calibrate_seeds >= 0, "calibrate_seeds", ">= 0 (0 = no calibration)", self.calibrate_seeds)
+        require(self.calibrate_midi_songs >= 0, "calibrate_midi_songs", ">= 0 (0 = procedural songs only)",
+                self.calibrate_midi_songs)
         require(self.every >= 0, "every", ">= 0 (0 = only at the end)", self.every)
         require(self.clip_seconds > 0, "clip_seconds", "> 0", self.clip_seconds)
 
@@ -350,7 +365,8 @@ def _later(x: torch.Tensor, frames: int, fill: float = 0.0) -> torch.Tensor:
 
 def _masked_mean(loss: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """Mean of an elementwise loss (B, T, ...) over the kept clips' elements; keep: (B,) or
-    (B, columns) of {0, 1} (None: every element), broadcast over time. Nothing kept: 0."""
+    (B, columns) of {0, 1}, or of weights >= 0 for a weighted mean (None: every element),
+    broadcast over time. Nothing kept: 0."""
     if keep is None:
         return loss.mean() if loss.numel() else loss.sum()  # an empty loss (a warm-up longer than the crop): 0, not NaN
     keep = keep.reshape(keep.shape[0], 1, *keep.shape[1:]).expand_as(loss)
@@ -444,15 +460,20 @@ def hearing_losses(raw: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
             raise ValueError("the model has a stem-share head (model.stem_share_bands) but the batch no stem_share target")
         losses["stem_share"] = stem_share_loss(raw["stem_share"], *stem_share)
     if "phase" in raw:
-        losses["phase"] = (phase_regression_loss(raw["phase"][..., :2], target["beat_phase"], keep("beat_phase"))
-                           + phase_regression_loss(raw["phase"][..., 2:], target["bar_phase"], keep("bar_phase")))
+        beat_keep, bar_keep = keep("beat_phase"), keep("bar_phase")
+        if label_mask is not None and w.phase_midi != 1.0:  # (B,) weights: the MIDI crops' count phase_midi times
+            clip = 1.0 + (w.phase_midi - 1.0) * (label_mask.min(dim=1).values < 1.0).float()
+            beat_keep, bar_keep = beat_keep * clip, bar_keep * clip
+        losses["phase"] = (phase_regression_loss(raw["phase"][..., :2], target["beat_phase"], beat_keep)
+                           + phase_regression_loss(raw["phase"][..., 2:], target["bar_phase"], bar_keep))
     losses["total"] = sum(getattr(w, k) * v for k, v in losses.items())
     return losses
 
 
 def phase_regression_loss(head: torch.Tensor, phase: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """MSE of a (B, T, 2) head against (sin, cos) of 2 pi phase (B, T, in cycles), over the clips
-    `keep` (B,) says know the phase (None: all): 0 where the head names the phase exactly."""
+    `keep` (B,) says know the phase (None: all; weights for a weighted mean): 0 where the head
+    names the phase exactly."""
     return _masked_mean((head.float() - phase_target(phase)).square().sum(-1), keep)
 
 
@@ -536,35 +557,40 @@ THRESHOLD_GRID = tuple(float(x) for x in np.round(np.arange(0.1, 0.91, 0.05), 2)
 CALIBRATION_SECONDS = 16.0  # per validation song, as synesthete-eval's songs
 
 
-def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device: torch.device,
-                               grid: tuple[float, ...] = THRESHOLD_GRID) -> tuple[tuple[float, ...], dict[str, float]]:
-    """Each stem's onset threshold for the live `EventDetector`, chosen on `items` (validation
-    songs as `synesthete.hearing_evaluation.procedural_items` makes them: room-mic audio, the
-    score's exact hit times) by mir_eval onset F (+-50 ms, after 4 s) of the detector's own hits.
+def calibrate_onset_thresholds(model: torch.nn.Module, item_sets: list[list[Any]], device: torch.device,
+                               grid: tuple[float, ...] = THRESHOLD_GRID, progress: bool = False
+                               ) -> tuple[tuple[float, ...], dict[str, float]]:
+    """Each stem's onset threshold for the live `EventDetector`, chosen on `item_sets` (lists of
+    songs of one kind each: validation songs as `synesthete.hearing_evaluation.procedural_items`
+    makes them, room-mic audio and the score's exact hit times; MMA songs never trained on as
+    `midi_pool_items` makes them) by mir_eval onset F (+-50 ms, after 4 s) of the detector's own hits
+    (`onset_f_grid` of each set, then `choose_thresholds`; `progress`: a bar of songs on stderr).
+    Returns (thresholds in STEMS order, {stem: its F, the sets' mean})."""
+    from synesthete.music_events import DetectorConfig
 
-    A stem moves off the detector's default only to a threshold whose F beats the default's by
-    more than twice the standard error of the per-song differences: on a few dozen songs the F of
-    an unsure head is flat across thresholds and the best one is mostly noise (the shipped 1600-step
-    model's "best" snare threshold on 16 validation songs lost 0.08 F on the evaluation's songs).
-    A stem no song plays keeps the default. Returns (thresholds in STEMS order, {stem: its mean F}).
-    """
+    default = DetectorConfig().onset_threshold
+    if default not in grid:
+        grid = tuple(sorted({*grid, default}))
+    return choose_thresholds([onset_f_grid(model, items, device, grid, progress) for items in item_sets], grid, default)
+
+
+def onset_f_grid(model: torch.nn.Module, items: list[Any], device: torch.device,
+                 grid: tuple[float, ...] = THRESHOLD_GRID, progress: bool = False) -> np.ndarray:
+    """(songs, thresholds, stems): each song's mir_eval onset F (+-50 ms, after 4 s) of the live
+    detector's hits at each threshold of `grid`, NaN where the song plays no hit of the stem."""
     from synesthete.features import FeatureExtractor
     from synesthete.hearing_evaluation import MIN_TIME_S
     from synesthete.metrics.hearing import onset_f
     from synesthete.model.hearing import to_music_state
     from synesthete.music_events import DetectorConfig, detect_events
 
-    default = DetectorConfig().onset_threshold
-    if default not in grid:
-        grid = tuple(sorted({*grid, default}))
-    d = grid.index(default)
     was = model.training
     model.eval()
     fps = model.cfg.fps
     features = FeatureExtractor.for_model(model.cfg, "cpu")
-    per_song = []  # (grid, stems) F of each song, NaN where the song does not play the stem
+    per_song = []
     with torch.no_grad():
-        for item in items:
+        for item in tqdm(items, disable=not progress, unit="song", desc="calibrating", file=sys.stderr, leave=False):
             feats = features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None])
             fields = outputs_to_fields(model(feats.to(device)), model.tracker, model.progression)
             state = to_music_state({k: v.cpu() for k, v in fields.items()}, fps)
@@ -577,40 +603,67 @@ def calibrate_onset_thresholds(model: torch.nn.Module, items: list[Any], device:
                         f[g, j] = onset_f(ref, est.onsets[stem][0], min_time=MIN_TIME_S)
             per_song.append(f)
     model.train(was)
+    return np.stack(per_song) if per_song else np.full((0, len(grid), len(STEMS)), np.nan)
+
+
+def choose_thresholds(f_sets: list[np.ndarray], grid: tuple[float, ...], default: float
+                      ) -> tuple[tuple[float, ...], dict[str, float]]:
+    """Each stem's threshold from `onset_f_grid`'s (songs, grid, stems) F of one or more sets of
+    songs (one kind of music each): the default, unless another threshold gains on *every* set that
+    has a say by more than twice the standard error of that set's per-song differences; of those,
+    the one with the best mean of the sets' mean F (each kind weighs alike). Both halves are
+    measured (docs/training.md#onset-thresholds-calibrated-at-the-end-of-training): on a few dozen
+    songs the F of an unsure head is flat across thresholds and the best one is mostly noise (the
+    1600-step model's "best" snare threshold on 16 validation songs lost 0.08 F on the evaluation's
+    songs); and a head hears other music less surely than the engine's, so a threshold the engine's
+    songs alone choose overshoots on human-written music (the 2026-12-02 model's: kick 0.5 and
+    snare 0.55, where three sets of human-written songs read best near 0.3). A set with fewer than
+    two songs that play a stem has no say on it (the MMA songs on chords, lead and fx: their truth
+    is unknown); a stem no set plays keeps the default. Returns (thresholds in STEMS order, {stem:
+    the sets' mean F at the chosen threshold})."""
+    d = grid.index(default)
     thresholds, mean_f = [], {}
-    f_all = np.stack(per_song) if per_song else np.full((0, len(grid), len(STEMS)), np.nan)
     for j, stem in enumerate(STEMS):
-        f = f_all[:, :, j]
-        f = f[~np.isnan(f[:, d])]  # the songs that play this stem: (songs, grid)
+        sets = [f[:, :, j] for f in f_sets]
+        sets = [f[~np.isnan(f[:, d])] for f in sets]  # each set's songs that play this stem: (songs, grid)
+        sets = [f for f in sets if len(f) >= 2]
         choice = d
-        if len(f) >= 2:
-            gain = f - f[:, d:d + 1]
-            se = gain.std(axis=0, ddof=1) / np.sqrt(len(f))
-            sure = gain.mean(axis=0) > 2.0 * se
+        if sets:
+            sure = np.ones(len(grid), bool)
+            for f in sets:
+                gain = f - f[:, d:d + 1]
+                sure &= gain.mean(axis=0) > 2.0 * gain.std(axis=0, ddof=1) / np.sqrt(len(f))
+            mean = np.mean([f.mean(axis=0) for f in sets], axis=0)
             if sure.any():
-                choice = int(np.argmax(np.where(sure, f.mean(axis=0), -np.inf)))
+                choice = int(np.argmax(np.where(sure, mean, -np.inf)))
+            mean_f[stem] = float(mean[choice])
         thresholds.append(grid[choice])
-        if len(f):
-            mean_f[stem] = float(f[:, choice].mean())
     return tuple(thresholds), mean_f
 
 
-def ensure_midi_pool(path: Path, sample_rate: int, mma_songs: int) -> None:
-    """Build an MMA-only pool of `mma_songs` drawn songs at `path` if there is none and mma_songs > 0
-    (synesthete_train.midi_pool), then check that it loads; a failure is one ValueError line. The
-    index is written last, so a build stopped half-way is built again next time."""
+def ensure_midi_pool(path: Path, sample_rate: int, mma_songs: int, draw: str | None = None,
+                     key: str = "data.midi_pool", instead: str = "train on procedural songs only: data.midi_share=0"
+                     ) -> None:
+    """Build an MMA-only pool of `mma_songs` songs of the MMA draw `draw` (None: the training
+    pool's) at `path` if there is none and mma_songs > 0 (synesthete_train.midi_pool), then check
+    that it loads; a failure is one ValueError line naming the config `key` and what to do
+    `instead`. The index is written last, so a build stopped half-way is built again next time."""
     from synesthete.data.midi_pool import POOL_INDEX, MidiPool
+    from synesthete_train.midi_pool import MMA_DRAW
 
     if mma_songs > 0 and not (path / POOL_INDEX).is_file():
         from synesthete_train.midi_pool import build
 
-        print(f"synesthete-train: no MIDI pool at {path}: building {mma_songs} MMA songs into it "
+        print(f"no MIDI pool at {path} ({key}): building {mma_songs} MMA songs into it "
               "(synesthete-midi-pool --mma-only; ~1 s a song) ...", file=sys.stderr)
         try:
-            build(path, sample_rate=sample_rate, mma_songs=mma_songs, mma_only=True)
+            build(path, sample_rate=sample_rate, mma_songs=mma_songs, mma_only=True, mma_draw=draw or MMA_DRAW)
         except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-            raise ValueError(f"data.midi_pool: {e}; or train on procedural songs only: data.midi_share=0") from e
-    MidiPool(path, sample_rate)
+            raise ValueError(f"{key}: {e}; or {instead}") from e
+    try:
+        MidiPool(path, sample_rate)
+    except ValueError as e:  # its message names the training pool's key
+        raise ValueError(str(e).replace("data.midi_pool", key, 1)) from None
 
 
 def ensure_drum_bank(path: Path, sample_rate: int) -> None:
@@ -637,6 +690,13 @@ class HearingTrainer(TrainerBase):
         cfg, self.resume_state = self._resumed_config(cfg, resume, HearingTrainConfig, "hearing")
         if cfg.data.midi_share > 0:  # a missing pool is built or one line now, not a worker's traceback later
             ensure_midi_pool(Path(cfg.data.midi_pool), cfg.model.sample_rate, cfg.data.midi_pool_mma_songs)
+        e = cfg.eval
+        if e.calibrate_seeds and e.calibrate_midi_songs:
+            from synesthete_train.midi_pool import MMA_CALIBRATION_DRAW
+
+            ensure_midi_pool(Path(e.calibrate_midi_pool), cfg.model.sample_rate, e.calibrate_midi_songs,
+                             MMA_CALIBRATION_DRAW, "eval.calibrate_midi_pool",
+                             "calibrate on procedural songs only: eval.calibrate_midi_songs=0")
         if cfg.data.sampled_drums > 0:
             ensure_drum_bank(Path(cfg.data.drum_bank), cfg.model.sample_rate)
         self._begin(cfg, progress)
@@ -647,16 +707,19 @@ class HearingTrainer(TrainerBase):
     def calibrate(self, log) -> None:
         """Store each stem's calibrated onset threshold in the shipped model's config (see
         `calibrate_onset_thresholds`), so the checkpoint carries the thresholds it was read with."""
-        from synesthete.hearing_evaluation import procedural_items
+        from synesthete.hearing_evaluation import midi_pool_items, procedural_items
 
         t0 = time.perf_counter()
         e = self.cfg.eval
-        songs = procedural_items(self.cfg.model, [e.seed_base + i for i in range(e.calibrate_seeds)],
-                                 CALIBRATION_SECONDS)
-        thresholds, best = calibrate_onset_thresholds(self.shipped_model, songs, self.device)
+        sets = [procedural_items(self.cfg.model, [e.seed_base + i for i in range(e.calibrate_seeds)],
+                                 CALIBRATION_SECONDS)]
+        if e.calibrate_midi_songs:
+            sets.append(midi_pool_items(e.calibrate_midi_pool, self.cfg.model.sample_rate, CALIBRATION_SECONDS))
+        thresholds, best = calibrate_onset_thresholds(self.shipped_model, sets, self.device, progress=self.progress)
         for m in {id(self.model): self.model, id(self.shipped_model): self.shipped_model}.values():
             m.cfg = replace(m.cfg, onset_thresholds=thresholds)
-        log(f"onset thresholds on {len(songs)} validation songs ({time.perf_counter() - t0:.1f} s): "
+        mma = f" and {len(sets[1])} MMA songs" if len(sets) > 1 else ""
+        log(f"onset thresholds on {len(sets[0])} validation songs{mma} ({time.perf_counter() - t0:.1f} s): "
             + ", ".join(f"{s} {t:.2f} (F {best[s]:.3f})" for s, t in zip(STEMS, thresholds) if s in best))
 
     def describe_compute(self) -> str:

@@ -185,24 +185,30 @@ def piece_truth(pm, duration: float) -> dict:
     }
 
 
-def mma_items(n: int) -> list[tuple[str, str, str]]:
-    """(name, source, MMA chord sheet) of the first n drawn MMA songs (the same n songs every build)."""
+MMA_DRAW = "mma-songs"  # the training pool's draw
+MMA_CALIBRATION_DRAW = "mma-calibration"  # the onset calibration's songs: another draw, never trained on
+
+
+def mma_items(n: int, draw: str = MMA_DRAW) -> list[tuple[str, str, str]]:
+    """(name, source, MMA chord sheet) of the first n MMA songs of the draw named `draw` (the same n
+    songs every build; another name, other songs)."""
     from synesthete_train import mma_songs
 
     if n == 0:
         return []
     mma_songs.mma_command()  # not installed: one line before anything is rendered
     files = mma_songs.groove_files()
-    rng = _seed("mma-songs")
+    rng = _seed(draw)
     items = []
     for i in range(n):
         text, stem = mma_songs.song_text(rng, files)
-        items.append((f"mma-{i:03d}-{stem}", f"MMA groove library: {stem}.mma, a drawn chord sheet", text))
+        name = f"{'mma' if draw == MMA_DRAW else draw}-{i:03d}-{stem}"  # a calibration song never shares a name
+        items.append((name, f"MMA groove library: {stem}.mma, a drawn chord sheet", text))
     return items
 
 
 def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, m21_limit: int = 0,
-          mma_songs: int = 0, mma_only: bool = False) -> list[dict]:
+          mma_songs: int = 0, mma_only: bool = False, mma_draw: str = MMA_DRAW) -> list[dict]:
     import music21
     import pretty_midi
 
@@ -220,7 +226,7 @@ def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, 
         works = M21_WORKS[:m21_limit] if m21_limit else M21_WORKS
         items += [("m21-" + w.replace("/", "-"), None, f"music21 corpus: {w}",
                    M21_LICENCE.format(version=music21.__version__), w, None) for w in works]
-    items += [(name, None, source, MMA_LICENCE, None, text) for name, source, text in mma_items(mma_songs)]
+    items += [(name, None, source, MMA_LICENCE, None, text) for name, source, text in mma_items(mma_songs, mma_draw)]
     index = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmpdir:
