@@ -11,7 +11,9 @@ Sources, never the dev set's nor the reserved ones (docs/training.md "Human-writ
   pickup is left out (the MIDI's time signature would put the downbeats a pickup early);
 * with --mma-songs N, N songs that MMA arranges from drawn chord sheets with its library of
   grooves written by people, less the groove files the dev set's MMA songs use
-  (synesthete_train.mma_songs; needs the `mma` package, which scripts/setup.sh installs).
+  (synesthete_train.mma_songs; needs the `mma` package, which scripts/setup.sh installs). The
+  onset calibration draws its own songs (`MMA_CALIBRATION_DRAW`, named `mma-calibration-...`):
+  other sheets than the pool's, never trained on (synesthete_train.hearing, eval.calibrate_midi_songs).
 
 Each piece's first --max-seconds are rendered by fluidsynth with TimGM6mb (timgm6mb-soundfont), not
 the dev set's FluidR3, at the model's sample rate, mono, peak-normalised; the truth is read from the
