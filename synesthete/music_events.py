@@ -263,10 +263,7 @@ class EventDetector:
             events.append(Beat(now, number))
 
         onset = _row(v["onset"], len(STEMS))
-        since = i - self._last_hit
-        thr = self._threshold
-        rising = (self._prev_onset < thr) | (onset - self._prev_onset >= thr)
-        hit = (onset >= thr) & rising & (since >= max(self._refractory, 1))
+        hit = _hits(onset, self._prev_onset, i - self._last_hit, self._threshold, self._refractory)
         for j in np.flatnonzero(hit):
             events.append(Hit(now, STEMS[j], round(float(onset[j]), 4)))
             self._last_hit[j] = i
@@ -313,6 +310,34 @@ class Events:
     def chord_dicts(self) -> list[dict[str, object]]:
         return [{"start": round(s, 4), "end": round(e, 4), "root": NOTE_NAMES[r], "quality": q}
                 for s, e, r, q in self.chords]
+
+
+def _hits(onset: np.ndarray, prev: np.ndarray, since: np.ndarray, threshold: np.ndarray, refractory: int) -> np.ndarray:
+    """The hit rule, one frame: the onset value reaches the threshold, rising into it (from under
+    it, or by at least the threshold since the frame before: a second hit on a held value), and
+    the stem's last hit is at least `refractory` frames (>= 1) back. Arrays broadcast alike."""
+    rising = (prev < threshold) | (onset - prev >= threshold)
+    return (onset >= threshold) & rising & (since >= max(refractory, 1))
+
+
+def onset_hits_over_thresholds(onset: np.ndarray, thresholds: np.ndarray, fps: float,
+                               refractory_s: float = DetectorConfig.refractory_s) -> np.ndarray:
+    """(G, T, S) bool: the frames where `EventDetector` finds each stem's hits in a whole clip's
+    onset values (T, S), for each of G thresholds at once (every stem at that threshold): the same
+    rule (`_hits`), one pass over the frames instead of G detectors (the calibration's grid)."""
+    onset = np.asarray(onset, np.float64)
+    thr = np.asarray(thresholds, np.float64)[:, None]  # (G, 1)
+    refractory = int(np.ceil(refractory_s * fps - 1e-9))
+    n, stems = onset.shape
+    out = np.zeros((thr.shape[0], n, stems), bool)
+    prev = np.zeros(stems)
+    last = np.full((thr.shape[0], stems), -(10**9), np.int64)
+    for t in range(n):
+        hit = _hits(onset[t], prev, t - last, thr, refractory)
+        out[:, t] = hit
+        last[hit] = t
+        prev = onset[t]
+    return out
 
 
 def detect_events(state: MusicState, fps: float | None = None, config: DetectorConfig | None = None) -> Events:

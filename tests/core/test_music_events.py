@@ -9,7 +9,7 @@ from synesthete.audio.engine import render_clip
 from synesthete.constants import STEMS
 from synesthete.model.config import HearingConfig
 from synesthete.music_events import (Beat, ChordChange, DetectorConfig, Downbeat, EventDetector, Hit,
-                                     TempoChange, detect_events, detector_config)
+                                     TempoChange, detect_events, detector_config, onset_hits_over_thresholds)
 from synesthete.music_state import FIELD_NAMES, MusicState
 
 FPS = 60
@@ -48,6 +48,25 @@ def test_events_of_the_score_state_are_the_score_events(seed: int) -> None:
     for s in starts:
         assert any(0.1 - 1 / FPS <= g - s <= 0.1 + 1e-5 for g in got), (s, got)
     assert all(a[1] == b[0] for a, b in zip(events.chords, events.chords[1:]))
+
+
+def test_the_grid_of_thresholds_in_one_pass_finds_the_detectors_own_hits() -> None:
+    """The calibration reads a whole grid of thresholds from onset_hits_over_thresholds: it must
+    find exactly the hits EventDetector finds at each one (held values, re-rises, refractory)."""
+    rng = np.random.default_rng(0)
+    state = MusicState.silence(600, FPS)
+    onset = rng.random((600, len(STEMS))) ** 3  # mostly low, with runs of high values
+    onset[100:104, 0] = [0.5, 0.9, 0.2, 0.95]  # a re-rise within the refractory window
+    onset[200:210, 1] = 0.8  # a held value
+    state.onset[:] = onset
+    grid = (0.1, 0.2, 0.3, 0.45, 0.6, 0.9)
+    for refractory in (0.0, 0.05):
+        hits = onset_hits_over_thresholds(state.onset, np.asarray(grid), FPS, refractory)
+        assert hits.shape == (len(grid), 600, len(STEMS))
+        for g, thr in enumerate(grid):
+            events = detect_events(state, FPS, DetectorConfig(onset_threshold=thr, refractory_s=refractory))
+            for j, stem in enumerate(STEMS):
+                np.testing.assert_array_equal(state.time[hits[g, :, j]], events.onsets[stem][0], err_msg=f"{stem} {thr}")
 
 
 def test_velocity_threshold_and_refractory() -> None:

@@ -577,12 +577,13 @@ def calibrate_onset_thresholds(model: torch.nn.Module, item_sets: list[list[Any]
 def onset_f_grid(model: torch.nn.Module, items: list[Any], device: torch.device,
                  grid: tuple[float, ...] = THRESHOLD_GRID, progress: bool = False) -> np.ndarray:
     """(songs, thresholds, stems): each song's mir_eval onset F (+-50 ms, after 4 s) of the live
-    detector's hits at each threshold of `grid`, NaN where the song plays no hit of the stem."""
+    detector's hits at each threshold of `grid` (`onset_hits_over_thresholds`: the detector's rule
+    for the whole grid in one pass), NaN where the song plays no hit of the stem."""
     from synesthete.features import FeatureExtractor
     from synesthete.hearing_evaluation import MIN_TIME_S
     from synesthete.metrics.hearing import onset_f
     from synesthete.model.hearing import to_music_state
-    from synesthete.music_events import DetectorConfig, detect_events
+    from synesthete.music_events import onset_hits_over_thresholds
 
     was = model.training
     model.eval()
@@ -594,13 +595,13 @@ def onset_f_grid(model: torch.nn.Module, items: list[Any], device: torch.device,
             feats = features.extract(torch.from_numpy(np.asarray(item.audio, np.float32))[None])
             fields = outputs_to_fields(model(feats.to(device)), model.tracker, model.progression)
             state = to_music_state({k: v.cpu() for k, v in fields.items()}, fps)
+            hits = onset_hits_over_thresholds(state.onset, np.asarray(grid), fps)  # (grid, frames, stems)
             f = np.full((len(grid), len(STEMS)), np.nan)
-            for g, thr in enumerate(grid):
-                est = detect_events(state, fps, DetectorConfig(onset_threshold=thr))
-                for j, stem in enumerate(STEMS):
-                    ref = item.truth.onsets[stem][0]
-                    if np.count_nonzero(ref >= MIN_TIME_S):
-                        f[g, j] = onset_f(ref, est.onsets[stem][0], min_time=MIN_TIME_S)
+            for j, stem in enumerate(STEMS):
+                ref = item.truth.onsets[stem][0]
+                if np.count_nonzero(ref >= MIN_TIME_S):
+                    for g in range(len(grid)):
+                        f[g, j] = onset_f(ref, state.time[hits[g, :, j]], min_time=MIN_TIME_S)
             per_song.append(f)
     model.train(was)
     return np.stack(per_song) if per_song else np.full((0, len(grid), len(STEMS)), np.nan)
