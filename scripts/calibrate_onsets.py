@@ -20,9 +20,8 @@ import torch
 
 from synesthete.checkpoint import CheckpointError, load_model, resolve_checkpoint, store_onset_thresholds
 from synesthete.constants import STEMS, VALIDATION_SEED_BASE
-from synesthete.hearing_evaluation import midi_pool_items, procedural_items
 from synesthete.model import HearingModel
-from synesthete_train.hearing import CALIBRATION_SECONDS, calibrate_onset_thresholds, ensure_midi_pool
+from synesthete_train.hearing import calibrate_onset_thresholds, calibration_songs, ensure_midi_pool
 from synesthete_train.midi_pool import MMA_CALIBRATION_DRAW
 
 
@@ -55,11 +54,10 @@ def main() -> None:
             raise CheckpointError(f"{args.checkpoint}: a pixel model checkpoint has no onset thresholds")
         before = tuple(model.cfg.onset_thresholds) or (None,) * len(STEMS)
         t0 = time.perf_counter()
-        sets = [procedural_items(model.cfg, [args.seed_base + i for i in range(args.songs)], CALIBRATION_SECONDS)]
         if args.mma_songs:
             ensure_midi_pool(Path(args.mma_pool), model.cfg.sample_rate, args.mma_songs, MMA_CALIBRATION_DRAW,
                              "--mma-pool", "calibrate on procedural songs only: --mma-songs 0")
-            sets.append(midi_pool_items(args.mma_pool, model.cfg.sample_rate, CALIBRATION_SECONDS))
+        sets = calibration_songs(model.cfg, args.songs, args.seed_base, args.mma_pool if args.mma_songs else None)
         thresholds, best = calibrate_onset_thresholds(model, sets, torch.device("cpu"), progress=sys.stderr.isatty())
         path = store_onset_thresholds(args.checkpoint, thresholds, args.out)
     except (CheckpointError, ValueError) as e:

@@ -99,16 +99,17 @@ def midi_pool_items(folder: str | Path, sample_rate: int, duration: float) -> li
         clip = np.asarray(piece.audio[piece.first_sample: piece.first_sample + n], np.float32) / 32768.0
         audio[: clip.shape[0]] = clip
         t0, end = piece.first_sample / sample_rate, clip.shape[0] / sample_rate
-        inside = lambda t: (t >= 0) & (t < end)  # noqa: E731
-        onsets = {}
-        for stem in STEMS:
-            hits = np.asarray(piece.truth["onsets"].get(stem, []), np.float64).reshape(-1, 2)
-            t = hits[:, 0] - t0
-            onsets[stem] = (t[inside(t)], hits[inside(t), 1])
-        beats = np.asarray(piece.truth["beats"], np.float64) - t0
-        downbeats = np.asarray(piece.truth["downbeats"], np.float64) - t0
-        items.append(HearingItem(piece.name, audio, score_events(beats[inside(beats)], downbeats[inside(downbeats)],
-                                                                 onsets), None))
+        score = piece.score  # the piece's truth (synesthete.data.midi_pool.piece_score), in its own time
+
+        def inside(times: np.ndarray, *more: np.ndarray) -> tuple[np.ndarray, ...]:
+            """The excerpt's events: times moved to its start, with their companions (velocities)."""
+            t = times - t0
+            keep = (t >= 0) & (t < end)
+            return (t[keep], *(m[keep] for m in more))
+
+        onsets = {stem: inside(*score.onsets[stem]) for stem in STEMS}
+        items.append(HearingItem(piece.name, audio, score_events(*inside(score.beat_times),
+                                                                 *inside(score.downbeat_times), onsets), None))
     return items
 
 

@@ -192,7 +192,7 @@ class EventDetector:
         self.config = config or DetectorConfig()
         self.start_time = float(start_time)
         c = self.config
-        self._refractory = int(np.ceil(c.refractory_s * self.fps - 1e-9))
+        self._refractory = _refractory_frames(c.refractory_s, self.fps)
         self._chord_hold = max(1, int(round(c.chord_debounce_s * self.fps)))
         self._tempo_hold = max(1, int(round(c.tempo_hold_s * self.fps)))
         self._threshold = (np.asarray(c.stem_thresholds, np.float64) if c.stem_thresholds
@@ -312,6 +312,11 @@ class Events:
                 for s, e, r, q in self.chords]
 
 
+def _refractory_frames(refractory_s: float, fps: float) -> int:
+    """The refractory time in whole frames (a time on a frame boundary is that many frames)."""
+    return int(np.ceil(refractory_s * fps - 1e-9))
+
+
 def _hits(onset: np.ndarray, prev: np.ndarray, since: np.ndarray, threshold: np.ndarray, refractory: int) -> np.ndarray:
     """The hit rule, one frame: the onset value reaches the threshold, rising into it (from under
     it, or by at least the threshold since the frame before: a second hit on a held value), and
@@ -327,7 +332,7 @@ def onset_hits_over_thresholds(onset: np.ndarray, thresholds: np.ndarray, fps: f
     rule (`_hits`), one pass over the frames instead of G detectors (the calibration's grid)."""
     onset = np.asarray(onset, np.float64)
     thr = np.asarray(thresholds, np.float64)[:, None]  # (G, 1)
-    refractory = int(np.ceil(refractory_s * fps - 1e-9))
+    refractory = _refractory_frames(refractory_s, fps)
     n, stems = onset.shape
     out = np.zeros((thr.shape[0], n, stems), bool)
     prev = np.zeros(stems)

@@ -68,15 +68,16 @@ def piece_score(truth: dict, sample_rate: int):
 class MidiPool:
     """The pieces of a built pool folder (see the module docstring)."""
 
-    def __init__(self, folder: str | Path, sample_rate: int) -> None:
+    def __init__(self, folder: str | Path, sample_rate: int, key: str = "data.midi_pool") -> None:
+        """`key`: the config key the folder came from, named by every error (one line each)."""
         folder = Path(folder)
         index = folder / POOL_INDEX
         if not index.is_file():
-            raise ValueError(f"data.midi_pool: no MIDI pool at {folder} (build it: uv run --locked "
+            raise ValueError(f"{key}: no MIDI pool at {folder} (build it: uv run --locked "
                              f"synesthete-midi-pool --out {folder})")
         meta = json.loads(index.read_text())
         if int(meta["sample_rate"]) != sample_rate:
-            raise ValueError(f"data.midi_pool: {folder} is rendered at {meta['sample_rate']} Hz, the model hears "
+            raise ValueError(f"{key}: {folder} is rendered at {meta['sample_rate']} Hz, the model hears "
                              f"{sample_rate} Hz (rebuild it with --sample-rate {sample_rate})")
         self.folder = folder
         self.sample_rate = sample_rate
@@ -89,7 +90,7 @@ class MidiPool:
             self.pieces.append(MidiPiece(entry["name"], audio, truth, piece_score(truth, sample_rate),
                                          label_mask(known_labels(bool(truth["has_bass"]))), first, drums))
         if not self.pieces:
-            raise ValueError(f"data.midi_pool: {folder} holds no pieces")
+            raise ValueError(f"{key}: {folder} holds no pieces")
 
     def crop(self, rng: np.random.Generator, n_frames: int, fps: int
              ) -> tuple[np.ndarray, MusicState, np.ndarray, MidiPiece, int]:

@@ -557,6 +557,18 @@ THRESHOLD_GRID = tuple(float(x) for x in np.round(np.arange(0.1, 0.91, 0.05), 2)
 CALIBRATION_SECONDS = 16.0  # per validation song, as synesthete-eval's songs
 
 
+def calibration_songs(model_cfg, seeds: int, seed_base: int, midi_pool: str | Path | None) -> list[list[Any]]:
+    """The calibration's sets of songs (`calibrate_onset_thresholds`), each of CALIBRATION_SECONDS:
+    `seeds` validation songs (seed_base + i, room mic), and with a `midi_pool` folder (built: see
+    `ensure_midi_pool`) an excerpt of each of its songs from the first note."""
+    from synesthete.hearing_evaluation import midi_pool_items, procedural_items
+
+    sets = [procedural_items(model_cfg, [seed_base + i for i in range(seeds)], CALIBRATION_SECONDS)]
+    if midi_pool is not None:
+        sets.append(midi_pool_items(midi_pool, model_cfg.sample_rate, CALIBRATION_SECONDS))
+    return sets
+
+
 def calibrate_onset_thresholds(model: torch.nn.Module, item_sets: list[list[Any]], device: torch.device,
                                grid: tuple[float, ...] = THRESHOLD_GRID, progress: bool = False
                                ) -> tuple[tuple[float, ...], dict[str, float]]:
@@ -661,10 +673,7 @@ def ensure_midi_pool(path: Path, sample_rate: int, mma_songs: int, draw: str | N
             build(path, sample_rate=sample_rate, mma_songs=mma_songs, mma_only=True, mma_draw=draw or MMA_DRAW)
         except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
             raise ValueError(f"{key}: {e}; or {instead}") from e
-    try:
-        MidiPool(path, sample_rate)
-    except ValueError as e:  # its message names the training pool's key
-        raise ValueError(str(e).replace("data.midi_pool", key, 1)) from None
+    MidiPool(path, sample_rate, key)
 
 
 def ensure_drum_bank(path: Path, sample_rate: int) -> None:
@@ -708,14 +717,10 @@ class HearingTrainer(TrainerBase):
     def calibrate(self, log) -> None:
         """Store each stem's calibrated onset threshold in the shipped model's config (see
         `calibrate_onset_thresholds`), so the checkpoint carries the thresholds it was read with."""
-        from synesthete.hearing_evaluation import midi_pool_items, procedural_items
-
         t0 = time.perf_counter()
         e = self.cfg.eval
-        sets = [procedural_items(self.cfg.model, [e.seed_base + i for i in range(e.calibrate_seeds)],
-                                 CALIBRATION_SECONDS)]
-        if e.calibrate_midi_songs:
-            sets.append(midi_pool_items(e.calibrate_midi_pool, self.cfg.model.sample_rate, CALIBRATION_SECONDS))
+        sets = calibration_songs(self.cfg.model, e.calibrate_seeds, e.seed_base,
+                                 e.calibrate_midi_pool if e.calibrate_midi_songs else None)
         thresholds, best = calibrate_onset_thresholds(self.shipped_model, sets, self.device, progress=self.progress)
         for m in {id(self.model): self.model, id(self.shipped_model): self.shipped_model}.values():
             m.cfg = replace(m.cfg, onset_thresholds=thresholds)
