@@ -8,14 +8,17 @@
 # window), sox and espeak-ng (scripts/make_eval_audio.sh: audio the engine did not make),
 # fluidsynth and fluid-soundfont-gm (scripts/make_dev_set.py renders the hearing dev set from MIDI),
 # timgm6mb-soundfont (synesthete-midi-pool renders the training pool of human-written MIDI with another
-# soundfont than the dev set's), mma (its groove library arranges the pool's `--mma-songs`).
+# soundfont than the dev set's), csound-soundfont, avldrums.lv2-soundfont and opl3-soundfont (more
+# drum kits and GM sounds, none FluidR3's: synesthete-drum-bank, the pool's `--sounds varied`),
+# mma (its groove library arranges the pool's `--mma-songs`).
 # Debian/Ubuntu via apt-get, macOS via Homebrew (the first two only). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 if command -v apt-get >/dev/null 2>&1; then
-  for pkg in ffmpeg libportaudio2 jackd2 xvfb imagemagick sox espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont mma; do
+  for pkg in ffmpeg libportaudio2 jackd2 xvfb imagemagick sox espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
+             csound-soundfont avldrums.lv2-soundfont opl3-soundfont mma; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
   done
   if [ ${#need_apt[@]} -gt 0 ]; then

@@ -76,6 +76,8 @@ class DrumBank:
             with np.load(path) as z:
                 rate = int(z["sample_rate"])
                 self.source = str(z["source"])
+                # which soundfont each kit came from (a bank of one soundfont has no "kit_font")
+                kit_font = z["kit_font"].tolist() if "kit_font" in z.files else None
                 shots: dict[int, dict[int, np.ndarray]] = {}
                 for key in z.files:
                     if "/" in key:
@@ -87,21 +89,30 @@ class DrumBank:
         if rate != sample_rate:
             raise ValueError(f"data.drum_bank: {path} is at {rate} Hz, the model hears {sample_rate} Hz "
                              f"(rebuild it: synesthete-drum-bank --sample-rate {sample_rate})")
-        # A kit plays only if it has every instrument's notes (a soundfont may leave some out).
+        # A kit plays if it has a kick and a snare; an instrument whose notes it lacks (a drum-only
+        # soundfont's clap and hand percussion) keeps the engine's synthesis in its songs.
         self.kits = {p: notes for p, notes in sorted(shots.items())
-                     if all(any(n in notes for n in ns) for ns in KIT_NOTES.values())
-                     and any(all(n in notes for n in fam) for fam in PERC_FAMILIES)}
+                     if all(any(n in notes for n in KIT_NOTES[name]) for name in ("kick", "snare"))}
         if not self.kits:
             raise ValueError(f"data.drum_bank: {path} holds no complete drum kit")
+        # a song draws a soundfont, then one of its kits: csound's bank does not outvote AVL's single
+        # acoustic kits by having ten presets (many of which share TimGM6mb's samples)
+        fonts: dict[int, list[int]] = {}
+        for p in self.kits:
+            fonts.setdefault(kit_font[p] if kit_font is not None and p < len(kit_font) else 0, []).append(p)
+        self.fonts = [fonts[f] for f in sorted(fonts)]
 
     def kit(self, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, ...]]:
-        """A song's kit: one kit program, one note per instrument, one perc family."""
-        programs = list(self.kits)
+        """A song's kit: one soundfont, one of its kits, one note per instrument, one perc family
+        (an instrument the kit lacks is left out: the song synthesises it)."""
+        programs = self.fonts[int(rng.integers(len(self.fonts)))]
         notes = self.kits[programs[int(rng.integers(len(programs)))]]
         out = {}
         for name, choices in KIT_NOTES.items():
             have = [n for n in choices if n in notes]
-            out[name] = (notes[have[int(rng.integers(len(have)))]],)
+            if have:
+                out[name] = (notes[have[int(rng.integers(len(have)))]],)
         families = [f for f in PERC_FAMILIES if all(n in notes for n in f)]
-        out["perc"] = tuple(notes[n] for n in families[int(rng.integers(len(families)))])
+        if families:
+            out["perc"] = tuple(notes[n] for n in families[int(rng.integers(len(families)))])
         return out

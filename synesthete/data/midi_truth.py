@@ -156,13 +156,22 @@ def truncated_midi(src: Path, dst: Path, end_s: float) -> None:
     out.save(str(dst))
 
 
-def render(midi: Path, wav: Path, soundfont: Path, sample_rate: int) -> None:
+def render(midi: Path, wav: Path, soundfont: Path, sample_rate: int, drum_kit: Path | None = None) -> None:
+    """Render `midi` to a 16-bit stereo `wav` with fluidsynth. `drum_kit`: a drum-only soundfont (one
+    preset in bank 0, as AVL's kits) stacked over `soundfont` at bank offset 128, so its kit plays
+    channel 10's standard kit (program 0); other kit programs stay `soundfont`'s."""
     if not shutil.which("fluidsynth"):
         raise RuntimeError("fluidsynth is not installed (scripts/setup.sh installs it)")
-    if not soundfont.exists():
-        raise RuntimeError(f"soundfont {soundfont} is missing (scripts/setup.sh installs it)")
+    for font in (soundfont, drum_kit):
+        if font is not None and not font.exists():
+            raise RuntimeError(f"soundfont {font} is missing (scripts/setup.sh installs it)")
+    extra = []
+    if drum_kit is not None:  # fluidsynth's shell command `load FILE RESET BANKOFS`, run after the fonts below
+        commands = wav.with_name(wav.name + ".fluidsynth")
+        commands.write_text(f"load {drum_kit} 0 128\n")
+        extra = ["-f", str(commands)]
     cmd = ["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-T", "wav", "-O", "s16",
-           "-F", str(wav), str(soundfont), str(midi)]
+           "-F", str(wav), *extra, str(soundfont), str(midi)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0 or not wav.exists():
         raise RuntimeError(f"fluidsynth failed on {midi}: {res.stderr.strip() or res.stdout.strip()}")

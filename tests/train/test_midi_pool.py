@@ -1,5 +1,6 @@
 """Human-written MIDI in training: the pool's pieces become clips whose truth lands on the right
-frames, their unknown fields are masked out of the losses, and a bad midi_share is one line."""
+frames, their unknown fields are masked out of the losses, and a bad midi_share is one line; with
+varied sounds each piece plays on a drawn soundfont, half of them on an acoustic kit."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from synesthete.model import HearingModel, hearing_config
 from synesthete.music_state import FIELDS
 from synesthete_train.cli import main as train_main
 from synesthete_train.hearing import HearingLossConfig, beat_frames, hearing_losses
-from synesthete_train.midi_pool import SOUNDFONT, render_piece, write_index, write_piece
+from synesthete.data.midi_truth import read_wav, render
+from synesthete_train.drum_bank import kit_midi
+from synesthete_train.midi_pool import (SOUNDFONT, VARIED_DRUM_KITS, VARIED_SOUNDFONTS, build, piece_sound, render_piece,
+                                       write_index, write_piece)
 
 BPM = 120.0
 SECONDS = 16.0
@@ -195,3 +199,38 @@ def test_a_missing_pool_is_one_line(tmp_path, capsys):
                        "eval.calibrate_seeds=0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no MIDI pool at" in err and "synesthete-midi-pool" in err, err
+
+
+def test_varied_sounds_draw_a_soundfont_and_maybe_an_acoustic_kit_per_piece_the_same_every_build():
+    names = [f"mma-{i:03d}-x" for i in range(60)]
+    sounds = [piece_sound(n, "varied") for n in names]
+    assert sounds == [piece_sound(n, "varied") for n in names]  # drawn from the name: every build alike
+    assert {font for font, _ in sounds} == set(VARIED_SOUNDFONTS)
+    assert {kit for _, kit in sounds} == {None, *VARIED_DRUM_KITS}
+    assert 15 <= sum(kit is not None for _, kit in sounds) <= 45
+    assert all(piece_sound(n, "timgm6mb") == (SOUNDFONT, None) for n in names)
+    with pytest.raises(ValueError, match="sounds must be one of timgm6mb, varied"):
+        build(Path(tempfile.mkdtemp()), sounds="fluid")
+
+
+def test_an_acoustic_kit_stacked_over_a_soundfont_plays_channel_10s_standard_kit_and_nothing_else(tmp_path):
+    avl = VARIED_DRUM_KITS[0]
+    kit_midi(tmp_path / "gm.mid", 128, 0, (36, 38))  # channel 10, standard kit
+    kit_midi(tmp_path / "avl.mid", 0, 0, (36, 38))  # the drum-only soundfont on its own melodic preset
+    render(tmp_path / "gm.mid", tmp_path / "stacked.wav", SOUNDFONT, SAMPLE_RATE, drum_kit=avl)
+    render(tmp_path / "avl.mid", tmp_path / "alone.wav", avl, SAMPLE_RATE)
+    render(tmp_path / "gm.mid", tmp_path / "plain.wav", SOUNDFONT, SAMPLE_RATE)
+    stacked, alone, plain = (read_wav(tmp_path / f"{n}.wav")[0].mean(axis=1) for n in ("stacked", "alone", "plain"))
+    n = min(stacked.shape[0], alone.shape[0])
+    assert np.corrcoef(stacked[:n], alone[:n])[0, 1] > 0.99  # the kick and snare are AVL's
+    n = min(stacked.shape[0], plain.shape[0])
+    assert abs(np.corrcoef(stacked[:n], plain[:n])[0, 1]) < 0.5  # not TimGM6mb's
+    # a piano on channel 1 stays the soundfont's piano: the kit took program 0 of bank 128 only
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    piano = pretty_midi.Instrument(program=0)
+    piano.notes.append(pretty_midi.Note(100, 60, 0.5, 1.5))
+    pm.instruments.append(piano)
+    pm.write(str(tmp_path / "piano.mid"))
+    render(tmp_path / "piano.mid", tmp_path / "p1.wav", SOUNDFONT, SAMPLE_RATE, drum_kit=avl)
+    render(tmp_path / "piano.mid", tmp_path / "p2.wav", SOUNDFONT, SAMPLE_RATE)
+    assert np.array_equal(read_wav(tmp_path / "p1.wav")[0], read_wav(tmp_path / "p2.wav")[0])

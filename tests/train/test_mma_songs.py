@@ -14,6 +14,7 @@ import pytest
 from synesthete.data.midi_pool import MidiPool
 from synesthete_train import mma_songs
 from synesthete_train.cli import main as train_main
+from synesthete_train.midi_pool import piece_sound
 from synesthete_train.midi_pool_cli import main as pool_main
 from synesthete_train.mma_songs import DEV_GROOVE_FILES, groove_files, song_text, write_midi
 
@@ -89,11 +90,15 @@ def test_a_missing_mma_is_one_line(monkeypatch, tmp_path, capsys):
 
 def test_the_cli_builds_a_pool_of_mma_songs_the_trainer_reads(tmp_path, capsys):
     out = tmp_path / "pool"
-    assert pool_main(["--out", str(out), "--mma-songs", "2", "--mma-only", "--max-seconds", "20"]) == 0
+    assert pool_main(["--out", str(out), "--mma-songs", "2", "--mma-only", "--max-seconds", "20", "--sounds", "varied"]) == 0
     index = json.loads((out / "index.json").read_text())
     names = [p["name"] for p in index["pieces"]]
     assert names and all(n.startswith("mma-") for n in names)
     assert all("MMA groove library" in p["source"] for p in index["pieces"])
+    assert index["sounds"] == "varied" and "avldrums.lv2-soundfont" in index["soundfont"]
+    for p in index["pieces"]:  # each piece says what it was rendered with
+        truth = json.loads((out / p["truth"]).read_text())
+        assert (truth["soundfont"], truth["drum_kit"]) == tuple(x.name if x else "" for x in piece_sound(p["name"], "varied"))
     pool = MidiPool(out, 24000)
     assert len(pool.pieces) == len(names)
 
@@ -121,6 +126,18 @@ def test_the_trainer_builds_a_missing_pool_of_mma_songs_once_and_trains_on_it(tm
     built = index.stat().st_mtime_ns
     assert train_main([*run, "--out", str(tmp_path / "b")]) == 0  # the pool is there: read, not built again
     assert index.stat().st_mtime_ns == built and "building" not in capsys.readouterr().err
+    assert json.loads(index.read_text())["sounds"] == "timgm6mb"
+
+
+def test_the_trainer_builds_a_pool_of_varied_sounds_when_asked_and_a_bad_sound_is_one_line(tmp_path, capsys):
+    pool = tmp_path / "pool"
+    assert train_main([*QUICK_RUN, f'data.midi_pool="{pool}"', "data.midi_pool_mma_songs=1",
+                       'data.midi_pool_sounds="varied"', "--out", str(tmp_path / "a")]) == 0
+    assert json.loads((pool / "index.json").read_text())["sounds"] == "varied"
+    capsys.readouterr()
+    assert train_main(["--config", "presets/train_default.toml", "--print-config", 'data.midi_pool_sounds="fluid"']) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "data.midi_pool_sounds must be timgm6mb or varied, got 'fluid'" in err[0], err
 
 
 def test_a_pool_the_trainer_cannot_build_is_one_error_line(monkeypatch, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""`synesthete-drum-bank`: render the General MIDI drum kits of a soundfont into the bank of recorded
+"""`synesthete-drum-bank`: render the General MIDI drum kits of soundfonts into the bank of recorded
 one-shots the hearing trainer's songs can play (`data.sampled_drums`; synesthete.audio.drum_kit;
 the rendering: synesthete_train.drum_bank).
 
@@ -12,13 +12,16 @@ import sys
 from pathlib import Path
 
 from synesthete.constants import SAMPLE_RATE
-from synesthete_train.drum_bank import SLOT_SECONDS, SOUNDFONT, build
+from synesthete_train.drum_bank import SLOT_SECONDS, SOUNDFONTS, build
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="synesthete-drum-bank", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("runs/drum_bank.npz"), help="the bank file (default: %(default)s)")
-    p.add_argument("--soundfont", type=Path, default=SOUNDFONT, help="an .sf2/.sf3 with GM drum kits (default: %(default)s)")
+    p.add_argument("--soundfont", type=Path, action="append", metavar="SF2",
+                   help="an .sf2/.sf3 with GM drum kits (bank 128) or a drum-only soundfont; repeat for several "
+                        f"(default: the {len(SOUNDFONTS)} of synesthete_train.drum_bank.SOUNDFONTS: "
+                        + ", ".join(p.name for p, _ in SOUNDFONTS) + ")")
     p.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="the model's sample rate (default: %(default)s)")
     p.add_argument("--max-seconds", type=float, default=0.8, help="longest one-shot kept (default: %(default)s)")
     args = p.parse_args(argv)

@@ -82,6 +82,10 @@ class HearingDataSettings:
     # --mma-only`: 240 take ~2.5 min on 2 cores; needs the mma and fluidsynth packages). 0: a
     # missing pool is one error line.
     midi_pool_mma_songs: int = 0
+    # What that built pool is rendered with (synesthete_train.midi_pool.SOUNDS): "timgm6mb", every
+    # song on TimGM6mb; "varied", each song on one of three GM soundfonts, half of them on an AVL
+    # acoustic drum kit (`synesthete-midi-pool --sounds`). An existing pool is read as it is.
+    midi_pool_sounds: str = "timgm6mb"
     # This share of the procedural songs play their drums on a recorded kit (one of the GM kits in
     # the bank file `drum_bank`, which `synesthete-drum-bank` renders from TimGM6mb) instead of the
     # engine's synthesised drums (synesthete.audio.drum_kit; docs/training.md "Sampled drum kits").
@@ -108,6 +112,8 @@ class HearingDataSettings:
         require(self.midi_pool_mma_songs >= 0, "midi_pool_mma_songs",
                 ">= 0 (songs MMA arranges into a missing pool; 0 = a missing pool is an error)",
                 self.midi_pool_mma_songs)
+        require(self.midi_pool_sounds in ("timgm6mb", "varied"), "midi_pool_sounds", "timgm6mb or varied",
+                self.midi_pool_sounds)
         require(0 <= self.sampled_drums <= 1, "sampled_drums", "in [0, 1] (the share of songs on a recorded drum kit)",
                 self.sampled_drums)
         require(0 <= self.groove_share <= 1, "groove_share", "in [0, 1] (the share of songs on free drum grooves)",
@@ -655,8 +661,8 @@ def choose_thresholds(f_sets: list[np.ndarray], grid: tuple[float, ...], default
 
 
 def ensure_midi_pool(path: Path, sample_rate: int, mma_songs: int, draw: str | None = None,
-                     key: str = "data.midi_pool", instead: str = "train on procedural songs only: data.midi_share=0"
-                     ) -> None:
+                     key: str = "data.midi_pool", instead: str = "train on procedural songs only: data.midi_share=0",
+                     sounds: str = "timgm6mb") -> None:
     """Build an MMA-only pool of `mma_songs` songs of the MMA draw `draw` (None: the training
     pool's) at `path` if there is none and mma_songs > 0 (synesthete_train.midi_pool), then check
     that it loads; a failure is one ValueError line naming the config `key` and what to do
@@ -670,7 +676,8 @@ def ensure_midi_pool(path: Path, sample_rate: int, mma_songs: int, draw: str | N
         print(f"no MIDI pool at {path} ({key}): building {mma_songs} MMA songs into it "
               "(synesthete-midi-pool --mma-only; ~1 s a song) ...", file=sys.stderr)
         try:
-            build(path, sample_rate=sample_rate, mma_songs=mma_songs, mma_only=True, mma_draw=draw or MMA_DRAW)
+            build(path, sample_rate=sample_rate, mma_songs=mma_songs, mma_only=True, mma_draw=draw or MMA_DRAW,
+                  sounds=sounds)
         except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
             raise ValueError(f"{key}: {e}; or {instead}") from e
     MidiPool(path, sample_rate, key)
@@ -699,7 +706,8 @@ class HearingTrainer(TrainerBase):
     def __init__(self, cfg: HearingTrainConfig, resume: str | Path | None = None, progress: bool = True) -> None:
         cfg, self.resume_state = self._resumed_config(cfg, resume, HearingTrainConfig, "hearing")
         if cfg.data.midi_share > 0:  # a missing pool is built or one line now, not a worker's traceback later
-            ensure_midi_pool(Path(cfg.data.midi_pool), cfg.model.sample_rate, cfg.data.midi_pool_mma_songs)
+            ensure_midi_pool(Path(cfg.data.midi_pool), cfg.model.sample_rate, cfg.data.midi_pool_mma_songs,
+                             sounds=cfg.data.midi_pool_sounds)
         e = cfg.eval
         if e.calibrate_seeds and e.calibrate_midi_songs:
             from synesthete_train.midi_pool import MMA_CALIBRATION_DRAW

@@ -43,6 +43,14 @@ from synesthete.data.midi_truth import (MIN_GRID_FIT, grid_fit, has_bass_program
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 SOUNDFONT_PACKAGE = "timgm6mb-soundfont"
+# sounds="varied": each piece draws one of these General MIDI soundfonts, and half the pieces play
+# their standard drum kit on one of AVL's multi-sampled acoustic kits (none of them FluidR3, the dev
+# and recorded sets' soundfont, or made from it; packages as synesthete_train.drum_bank.SOUNDFONTS).
+SF2 = SOUNDFONT.parent
+VARIED_SOUNDFONTS = (SOUNDFONT, SF2 / "sf_GMbank.sf2", SF2 / "OPL-3_FM_128M.sf2")
+VARIED_DRUM_KITS = (SF2 / "Black_Pearl_4_LV2.sf2", SF2 / "Red_Zeppelin_4_LV2.sf2")
+AVL_DRUM_SHARE = 0.5
+SOUNDS = ("timgm6mb", "varied")
 # Never trained on: the dev set's packages (scripts/make_dev_set.py) and those kept for an independent check.
 # (MMA's own example songs included; its groove library, less the dev set's grooves, arranges the
 # --mma-songs pieces: synesthete_train.mma_songs.)
@@ -153,11 +161,23 @@ def m21_midi(work: str, dst: Path, with_bass: bool, max_seconds: float) -> str |
     return f"{qpm:.0f} qpm"
 
 
-def render_piece(midi: Path, max_seconds: float, sample_rate: int, tmp: Path) -> np.ndarray:
-    """The piece's first max_seconds rendered with SOUNDFONT, mono, peak 0.9 (float32)."""
+def piece_sound(name: str, sounds: str) -> tuple[Path, Path | None]:
+    """(soundfont, drum kit soundfont or None) a piece is rendered with: SOUNDFONT for "timgm6mb";
+    for "varied" drawn from the piece's name (the same every build, apart from the draws of its music)."""
+    if sounds == "timgm6mb":
+        return SOUNDFONT, None
+    rng = _seed(f"{name}/sound")
+    font = VARIED_SOUNDFONTS[int(rng.integers(len(VARIED_SOUNDFONTS)))]
+    drums = VARIED_DRUM_KITS[int(rng.integers(len(VARIED_DRUM_KITS)))] if rng.random() < AVL_DRUM_SHARE else None
+    return font, drums
+
+
+def render_piece(midi: Path, max_seconds: float, sample_rate: int, tmp: Path,
+                 sound: tuple[Path, Path | None] = (SOUNDFONT, None)) -> np.ndarray:
+    """The piece's first max_seconds rendered with `sound` (piece_sound), mono, peak 0.9 (float32)."""
     cut, wav = tmp / "cut.mid", tmp / "full.wav"
     truncated_midi(midi, cut, max_seconds)
-    render(cut, wav, SOUNDFONT, sample_rate)
+    render(cut, wav, sound[0], sample_rate, drum_kit=sound[1])
     audio, sr = read_wav(wav)
     mono = audio.mean(axis=1)[: int(max_seconds * sr)]
     peak = float(np.abs(mono).max())
@@ -210,14 +230,18 @@ def mma_items(n: int, draw: str = MMA_DRAW) -> list[tuple[str, str, str]]:
 
 
 def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, m21_limit: int = 0,
-          mma_songs: int = 0, mma_only: bool = False, mma_draw: str = MMA_DRAW) -> list[dict]:
+          mma_songs: int = 0, mma_only: bool = False, mma_draw: str = MMA_DRAW, sounds: str = "timgm6mb") -> list[dict]:
     import music21
     import pretty_midi
 
+    from synesthete_train.drum_bank import package_of
     from synesthete_train.mma_songs import MMA_LICENCE, write_midi
 
-    if not SOUNDFONT.exists():
-        raise RuntimeError(f"soundfont {SOUNDFONT} is missing (scripts/setup.sh installs {SOUNDFONT_PACKAGE})")
+    if sounds not in SOUNDS:
+        raise ValueError(f"sounds must be one of {', '.join(SOUNDS)}, got {sounds!r}")
+    for font in (SOUNDFONT, *(VARIED_SOUNDFONTS + VARIED_DRUM_KITS if sounds == "varied" else ())):
+        if not font.exists():
+            raise RuntimeError(f"soundfont {font} is missing (scripts/setup.sh installs {package_of(font)})")
     out.mkdir(parents=True, exist_ok=True)
     # name, midi, source, licence, m21 work, MMA chord sheet
     items: list[tuple[str, Path | None, str, str, str | None, str | None]] = []
@@ -254,17 +278,19 @@ def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, 
                     print(f"[{i + 1}/{len(items)}] {name}: left out ({fit:.0%} of its notes on the grid, "
                           f"{duration:.0f} s)", file=sys.stderr)
                     continue
-                audio = render_piece(midi, duration, sample_rate, tmp)
+                sound = piece_sound(name, sounds)
+                audio = render_piece(midi, duration, sample_rate, tmp, sound)
             except Exception as e:  # a corpus file music21 cannot write, a broken MIDI: that piece only
                 print(f"[{i + 1}/{len(items)}] {name}: left out ({type(e).__name__}: {e})", file=sys.stderr)
                 continue
             entry = write_piece(out, name, Path(midi), pm, audio, sample_rate,
-                                {"source": source, "licence": licence, "grid_fit": round(fit, 4), "note": note})
+                                {"source": source, "licence": licence, "grid_fit": round(fit, 4), "note": note,
+                                 "soundfont": sound[0].name, "drum_kit": sound[1].name if sound[1] else ""})
             index.append(entry)
             print(f"[{i + 1}/{len(items)}] {name}: {entry['seconds']:.0f} s, {entry['beats']} beats, "
                   f"{entry['drum_hits']} drum hits, bass {'yes' if entry['has_bass'] else 'no'} {note} "
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
-    write_index(out, index, sample_rate)
+    write_index(out, index, sample_rate, sounds)
     return index
 
 
@@ -281,6 +307,14 @@ def write_piece(out: Path, name: str, midi: Path, pm, audio: np.ndarray, sample_
             "drum_hits": n_drums, "has_bass": truth["has_bass"]}
 
 
-def write_index(out: Path, pieces: list[dict], sample_rate: int) -> None:
+def write_index(out: Path, pieces: list[dict], sample_rate: int, sounds: str = "timgm6mb") -> None:
+    fonts = (SOUNDFONT,) if sounds == "timgm6mb" else VARIED_SOUNDFONTS + VARIED_DRUM_KITS
     (out / POOL_INDEX).write_text(json.dumps({
-        "sample_rate": sample_rate, "soundfont": f"{SOUNDFONT} ({SOUNDFONT_PACKAGE})", "pieces": pieces}, indent=1))
+        "sample_rate": sample_rate, "sounds": sounds,
+        "soundfont": "; ".join(f"{f} ({_package(f)})" for f in fonts), "pieces": pieces}, indent=1))
+
+
+def _package(font: Path) -> str:
+    from synesthete_train.drum_bank import package_of
+
+    return package_of(font) or SOUNDFONT_PACKAGE

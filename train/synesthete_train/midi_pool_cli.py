@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from synesthete.constants import SAMPLE_RATE
-from synesthete_train.midi_pool import build
+from synesthete_train.midi_pool import SOUNDS, build
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +26,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="also N songs MMA arranges with its groove library (drum grooves, bass lines and "
                         "comping that people wrote; never the dev set's grooves; needs the mma package). 0 = none")
     p.add_argument("--mma-only", action="store_true", help="only the MMA songs (no Debian files, no music21 works)")
+    p.add_argument("--sounds", choices=SOUNDS, default="timgm6mb",
+                   help="timgm6mb: every piece on TimGM6mb; varied: each piece on one of three GM soundfonts "
+                        "(TimGM6mb, csound's, an OPL3 FM chip's), half of them with an AVL acoustic drum kit "
+                        "(default: %(default)s)")
     args = p.parse_args(argv)
     if args.mma_songs < 0 or (args.mma_only and args.mma_songs == 0):
         p.error("--mma-songs must be >= 0, and > 0 with --mma-only")
     try:
-        index = build(args.out, args.max_seconds, args.sample_rate, args.m21_limit, args.mma_songs, args.mma_only)
+        index = build(args.out, args.max_seconds, args.sample_rate, args.m21_limit, args.mma_songs, args.mma_only,
+                      sounds=args.sounds)
     except (RuntimeError, ValueError, OSError, subprocess.CalledProcessError) as e:
         print(f"synesthete-midi-pool: error: {e}", file=sys.stderr)
         return 1
