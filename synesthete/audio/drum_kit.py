@@ -4,14 +4,16 @@ Why: the engine's drums are synthesised (a sine sweep for a kick, filtered noise
 a model trained longer on them learns those sounds, not drums: on human-written music rendered with
 General MIDI samples it then loses the beat (docs/training.md "Sampled drum kits"). Real music
 plays recorded drums. A bank holds the General MIDI percussion notes of several drum kits,
-rendered once from a soundfont by `synesthete-drum-bank` (synesthete_train.drum_bank; TimGM6mb, not
-the dev set's FluidR3) into one .npz; `DrumBank.kit(rng)` draws a song's kit from it, and
+rendered once from five soundfonts by `synesthete-drum-bank` (synesthete_train.drum_bank: TimGM6mb,
+csound's GM bank, AVL's two acoustic kits, an OPL3 FM kit; none the dev set's FluidR3) into one
+.npz; `DrumBank.kit(rng)` draws a song's kit from it (a soundfont, then one of its kits), and
 `render_clip(..., drum_kit=kit)` plays it. The score is the same: a hit starts where its note-on
 is, as in a MIDI file rendered by a synthesiser (so the labels keep the dev set's convention).
 
 The bank file: one int16 array per (kit, note) named "KIT/NOTE" (KIT a GM drum-kit program,
-NOTE a GM percussion note) at the sample rate in "sample_rate", plus "kit_names" (the soundfont's
-preset names, in program order) and "source" (the soundfont and its package).
+NOTE a GM percussion note; KIT numbers the kits over all the soundfonts) at the sample rate in
+"sample_rate", plus "kit_names" ("SOUNDFONT: PRESET"), "kit_font" (each kit's soundfont, an index;
+a bank of one soundfont may lack it) and "source" (the soundfonts and their packages).
 """
 
 from __future__ import annotations

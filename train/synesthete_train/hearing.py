@@ -87,7 +87,7 @@ class HearingDataSettings:
     # acoustic drum kit (`synesthete-midi-pool --sounds`). An existing pool is read as it is.
     midi_pool_sounds: str = "timgm6mb"
     # This share of the procedural songs play their drums on a recorded kit (one of the GM kits in
-    # the bank file `drum_bank`, which `synesthete-drum-bank` renders from TimGM6mb) instead of the
+    # the bank file `drum_bank`, which `synesthete-drum-bank` renders from five soundfonts) instead of the
     # engine's synthesised drums (synesthete.audio.drum_kit; docs/training.md "Sampled drum kits").
     # 0: synthesised drums only.
     sampled_drums: float = 0.0
