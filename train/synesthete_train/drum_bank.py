@@ -33,7 +33,7 @@ SF2 = Path("/usr/share/sounds/sf2")
 # (soundfont, the Debian package that installs it); scripts/setup.sh installs them all.
 SOUNDFONTS: tuple[tuple[Path, str], ...] = (
     (SF2 / "TimGM6mb.sf2", "timgm6mb-soundfont"),  # 8 small GM kits (Standard ... Orchestra), GPL-2
-    (SF2 / "sf_GMbank.sf2", "csound-soundfont"),  # csound's GM bank: 8 more kits of other samples
+    (SF2 / "sf_GMbank.sf2", "csound-soundfont"),  # csound's GM bank: 9 kits, many sharing TimGM6mb's samples
     (SF2 / "Black_Pearl_4_LV2.sf2", "avldrums.lv2-soundfont"),  # multi-sampled acoustic 4-piece kits, GPL-2+
     (SF2 / "Red_Zeppelin_4_LV2.sf2", "avldrums.lv2-soundfont"),
     (SF2 / "OPL-3_FM_128M.sf2", "opl3-soundfont"),  # an OPL3 FM chip's drums: synthesis unlike the engine's
@@ -92,6 +92,8 @@ def kit_midi(path: Path, bank: int, program: int, notes: tuple[int, ...]) -> Non
     mid = mido.MidiFile(type=0, ticks_per_beat=tpb)
     mid.tracks.append(track)
     mid.save(str(path))
+
+
 def cut_shots(audio: np.ndarray, sr: int, n_notes: int, max_seconds: float) -> list[np.ndarray]:
     """The one-shot of each slot (note-on at 0.5 s + k x SLOT_SECONDS), from its note-on to where it
     falls SILENT_DB under its peak (at most max_seconds), faded out."""
@@ -109,7 +111,6 @@ def cut_shots(audio: np.ndarray, sr: int, n_notes: int, max_seconds: float) -> l
         x[-n_fade:] *= np.linspace(1.0, 0.0, n_fade, dtype=np.float32)
         shots.append(x)
     return shots
-
 
 
 def package_of(soundfont: Path) -> str:

@@ -112,8 +112,9 @@ class HearingDataSettings:
         require(self.midi_pool_mma_songs >= 0, "midi_pool_mma_songs",
                 ">= 0 (songs MMA arranges into a missing pool; 0 = a missing pool is an error)",
                 self.midi_pool_mma_songs)
-        require(self.midi_pool_sounds in ("timgm6mb", "varied"), "midi_pool_sounds", "timgm6mb or varied",
-                self.midi_pool_sounds)
+        from synesthete_train.midi_pool import SOUNDS
+
+        require(self.midi_pool_sounds in SOUNDS, "midi_pool_sounds", " or ".join(SOUNDS), self.midi_pool_sounds)
         require(0 <= self.sampled_drums <= 1, "sampled_drums", "in [0, 1] (the share of songs on a recorded drum kit)",
                 self.sampled_drums)
         require(0 <= self.groove_share <= 1, "groove_share", "in [0, 1] (the share of songs on free drum grooves)",

@@ -16,8 +16,9 @@ Sources, never the dev set's nor the reserved ones (docs/training.md "Human-writ
   other sheets than the pool's, never trained on (synesthete_train.hearing, eval.calibrate_midi_songs).
 
 Each piece's first --max-seconds are rendered by fluidsynth with TimGM6mb (timgm6mb-soundfont), not
-the dev set's FluidR3, at the model's sample rate, mono, peak-normalised; the truth is read from the
-file by synesthete.data.midi_truth as the dev set's is. A piece whose notes do not sit on its tempo
+the dev set's FluidR3 (with --sounds varied: one of three GM soundfonts drawn per piece, half of
+them with an AVL acoustic drum kit; piece_sound), at the model's sample rate, mono,
+peak-normalised; the truth is read from the file by synesthete.data.midi_truth as the dev set's is. A piece whose notes do not sit on its tempo
 map's grid (grid_fit < MIN_GRID_FIT) is left out, as from the dev set.
 
     uv run --locked synesthete-midi-pool [--out runs/midi_pool] [--mma-songs 240]
@@ -163,7 +164,7 @@ def m21_midi(work: str, dst: Path, with_bass: bool, max_seconds: float) -> str |
 
 def piece_sound(name: str, sounds: str) -> tuple[Path, Path | None]:
     """(soundfont, drum kit soundfont or None) a piece is rendered with: SOUNDFONT for "timgm6mb";
-    for "varied" drawn from the piece's name (the same every build, apart from the draws of its music)."""
+    for "varied" drawn from the piece's name, so every build renders a piece alike."""
     if sounds == "timgm6mb":
         return SOUNDFONT, None
     rng = _seed(f"{name}/sound")
