@@ -166,13 +166,17 @@ def render(midi: Path, wav: Path, soundfont: Path, sample_rate: int, drum_kit: P
         if font is not None and not font.exists():
             raise RuntimeError(f"soundfont {font} is missing (scripts/setup.sh installs it)")
     extra = []
+    commands = wav.with_name(wav.name + ".fluidsynth")
     if drum_kit is not None:  # fluidsynth's shell command `load FILE RESET BANKOFS`, run after the fonts below
-        commands = wav.with_name(wav.name + ".fluidsynth")
         commands.write_text(f"load {drum_kit} 0 128\n")
         extra = ["-f", str(commands)]
     cmd = ["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-T", "wav", "-O", "s16",
            "-F", str(wav), *extra, str(soundfont), str(midi)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True)
+    finally:  # nothing left beside the caller's wav
+        if extra:
+            commands.unlink(missing_ok=True)
     if res.returncode != 0 or not wav.exists():
         raise RuntimeError(f"fluidsynth failed on {midi}: {res.stderr.strip() or res.stdout.strip()}")
 

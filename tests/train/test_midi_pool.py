@@ -220,6 +220,7 @@ def test_an_acoustic_kit_stacked_over_a_soundfont_plays_channel_10s_standard_kit
     render(tmp_path / "gm.mid", tmp_path / "stacked.wav", SOUNDFONT, SAMPLE_RATE, drum_kit=avl)
     render(tmp_path / "avl.mid", tmp_path / "alone.wav", avl, SAMPLE_RATE)
     render(tmp_path / "gm.mid", tmp_path / "plain.wav", SOUNDFONT, SAMPLE_RATE)
+    assert not list(tmp_path.glob("*.fluidsynth"))  # the command file that stacked the kit is gone
     stacked, alone, plain = (read_wav(tmp_path / f"{n}.wav")[0].mean(axis=1) for n in ("stacked", "alone", "plain"))
     n = min(stacked.shape[0], alone.shape[0])
     assert np.corrcoef(stacked[:n], alone[:n])[0, 1] > 0.99  # the kick and snare are AVL's

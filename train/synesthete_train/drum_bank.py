@@ -29,14 +29,18 @@ from synesthete.audio.drum_kit import BANK_NOTES
 from synesthete.constants import SAMPLE_RATE
 from synesthete.data.midi_truth import read_wav, render
 
+# The soundfonts training renders with (here and synesthete_train.midi_pool), none FluidR3 or made from it.
 SF2 = Path("/usr/share/sounds/sf2")
+TIMGM6MB = SF2 / "TimGM6mb.sf2"  # 8 small GM kits (Standard ... Orchestra), GPL-2
+CSOUND_GM = SF2 / "sf_GMbank.sf2"  # csound's GM bank: 9 kits, many sharing TimGM6mb's samples
+AVL_KITS = (SF2 / "Black_Pearl_4_LV2.sf2", SF2 / "Red_Zeppelin_4_LV2.sf2")  # multi-sampled acoustic 4-piece kits, GPL-2+
+OPL3 = SF2 / "OPL-3_FM_128M.sf2"  # an OPL3 FM chip's sounds: synthesis unlike the engine's
 # (soundfont, the Debian package that installs it); scripts/setup.sh installs them all.
 SOUNDFONTS: tuple[tuple[Path, str], ...] = (
-    (SF2 / "TimGM6mb.sf2", "timgm6mb-soundfont"),  # 8 small GM kits (Standard ... Orchestra), GPL-2
-    (SF2 / "sf_GMbank.sf2", "csound-soundfont"),  # csound's GM bank: 9 kits, many sharing TimGM6mb's samples
-    (SF2 / "Black_Pearl_4_LV2.sf2", "avldrums.lv2-soundfont"),  # multi-sampled acoustic 4-piece kits, GPL-2+
-    (SF2 / "Red_Zeppelin_4_LV2.sf2", "avldrums.lv2-soundfont"),
-    (SF2 / "OPL-3_FM_128M.sf2", "opl3-soundfont"),  # an OPL3 FM chip's drums: synthesis unlike the engine's
+    (TIMGM6MB, "timgm6mb-soundfont"),
+    (CSOUND_GM, "csound-soundfont"),
+    *((kit, "avldrums.lv2-soundfont") for kit in AVL_KITS),
+    (OPL3, "opl3-soundfont"),
 )
 SOUNDFONT, SOUNDFONT_PACKAGE = SOUNDFONTS[0]
 SFX_PROGRAM = 56  # the GS "SFX" set plays sound effects (a car, a laugh) on the drum notes: not a kit
@@ -118,6 +122,14 @@ def package_of(soundfont: Path) -> str:
     return next((pkg for path, pkg in SOUNDFONTS if path == soundfont), "")
 
 
+def check_soundfonts(fonts) -> None:
+    """One RuntimeError line for the first of `fonts` that is missing, naming its package."""
+    for f in fonts:
+        if not f.exists():
+            pkg = package_of(f)
+            raise RuntimeError(f"soundfont {f} is missing" + (f" (scripts/setup.sh installs {pkg})" if pkg else ""))
+
+
 def build(out: Path, soundfonts: tuple[Path, ...] | list[Path] | None = None, sample_rate: int = SAMPLE_RATE,
           max_seconds: float = 0.8) -> dict:
     """Render every kit of `soundfonts` (default: SOUNDFONTS) into the bank file `out`; kits are
@@ -126,10 +138,7 @@ def build(out: Path, soundfonts: tuple[Path, ...] | list[Path] | None = None, sa
     fonts = [Path(f) for f in soundfonts] if soundfonts is not None else [p for p, _ in SOUNDFONTS]
     if not fonts:
         raise ValueError("no soundfont to render drum kits from")
-    for f in fonts:
-        if not f.exists():
-            pkg = package_of(f)
-            raise RuntimeError(f"soundfont {f} is missing" + (f" (scripts/setup.sh installs {pkg})" if pkg else ""))
+    check_soundfonts(fonts)
     kits = []
     for f in fonts:
         found = drum_kits(f)

@@ -41,15 +41,14 @@ from synesthete.constants import SAMPLE_RATE
 from synesthete.data.midi_pool import POOL_INDEX
 from synesthete.data.midi_truth import (MIN_GRID_FIT, grid_fit, has_bass_program, read_wav, render, stem_notes,
                                         truncated_midi)
+from synesthete_train.drum_bank import AVL_KITS, CSOUND_GM, OPL3, TIMGM6MB, check_soundfonts, package_of
 
-SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
-SOUNDFONT_PACKAGE = "timgm6mb-soundfont"
+SOUNDFONT = TIMGM6MB
 # sounds="varied": each piece draws one of these General MIDI soundfonts, and half the pieces play
 # their standard drum kit on one of AVL's multi-sampled acoustic kits (none of them FluidR3, the dev
-# and recorded sets' soundfont, or made from it; packages as synesthete_train.drum_bank.SOUNDFONTS).
-SF2 = SOUNDFONT.parent
-VARIED_SOUNDFONTS = (SOUNDFONT, SF2 / "sf_GMbank.sf2", SF2 / "OPL-3_FM_128M.sf2")
-VARIED_DRUM_KITS = (SF2 / "Black_Pearl_4_LV2.sf2", SF2 / "Red_Zeppelin_4_LV2.sf2")
+# and recorded sets' soundfont, or made from it; their packages: synesthete_train.drum_bank.SOUNDFONTS).
+VARIED_SOUNDFONTS = (TIMGM6MB, CSOUND_GM, OPL3)
+VARIED_DRUM_KITS = AVL_KITS
 AVL_DRUM_SHARE = 0.5
 SOUNDS = ("timgm6mb", "varied")
 # Never trained on: the dev set's packages (scripts/make_dev_set.py) and those kept for an independent check.
@@ -162,6 +161,11 @@ def m21_midi(work: str, dst: Path, with_bass: bool, max_seconds: float) -> str |
     return f"{qpm:.0f} qpm"
 
 
+def sound_fonts(sounds: str) -> tuple[Path, ...]:
+    """Every soundfont a pool of `sounds` may render with."""
+    return (SOUNDFONT,) if sounds == "timgm6mb" else VARIED_SOUNDFONTS + VARIED_DRUM_KITS
+
+
 def piece_sound(name: str, sounds: str) -> tuple[Path, Path | None]:
     """(soundfont, drum kit soundfont or None) a piece is rendered with: SOUNDFONT for "timgm6mb";
     for "varied" drawn from the piece's name, so every build renders a piece alike."""
@@ -235,14 +239,11 @@ def build(out: Path, max_seconds: float = 60.0, sample_rate: int = SAMPLE_RATE, 
     import music21
     import pretty_midi
 
-    from synesthete_train.drum_bank import package_of
     from synesthete_train.mma_songs import MMA_LICENCE, write_midi
 
     if sounds not in SOUNDS:
         raise ValueError(f"sounds must be one of {', '.join(SOUNDS)}, got {sounds!r}")
-    for font in (SOUNDFONT, *(VARIED_SOUNDFONTS + VARIED_DRUM_KITS if sounds == "varied" else ())):
-        if not font.exists():
-            raise RuntimeError(f"soundfont {font} is missing (scripts/setup.sh installs {package_of(font)})")
+    check_soundfonts(sound_fonts(sounds))
     out.mkdir(parents=True, exist_ok=True)
     # name, midi, source, licence, m21 work, MMA chord sheet
     items: list[tuple[str, Path | None, str, str, str | None, str | None]] = []
@@ -309,13 +310,6 @@ def write_piece(out: Path, name: str, midi: Path, pm, audio: np.ndarray, sample_
 
 
 def write_index(out: Path, pieces: list[dict], sample_rate: int, sounds: str = "timgm6mb") -> None:
-    fonts = (SOUNDFONT,) if sounds == "timgm6mb" else VARIED_SOUNDFONTS + VARIED_DRUM_KITS
     (out / POOL_INDEX).write_text(json.dumps({
         "sample_rate": sample_rate, "sounds": sounds,
-        "soundfont": "; ".join(f"{f} ({_package(f)})" for f in fonts), "pieces": pieces}, indent=1))
-
-
-def _package(font: Path) -> str:
-    from synesthete_train.drum_bank import package_of
-
-    return package_of(font) or SOUNDFONT_PACKAGE
+        "soundfont": "; ".join(f"{f} ({package_of(f)})" for f in sound_fonts(sounds)), "pieces": pieces}, indent=1))
