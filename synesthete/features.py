@@ -10,7 +10,7 @@ with zeros before the clip start, so frame t uses only samples [0, (t + 1) * hop
     live = StreamingFeatures(24_000, 60)
     rows = live.push(block)                   # (k, F): the k frames this block completed
 
-Per frame, F = n_mels + 2 (+ band_flux + 2 fast_mels + n_chroma) values, all scaled to roughly
+Per frame, F = n_mels + 2 (+ band_flux + 2 fast_mels + n_mels with pcen + n_chroma) values, all scaled to roughly
 dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhere):
 
 * n_mels log-mel energies (Hann window, power spectrum, HTK mel filters, log with a floor),
@@ -29,6 +29,11 @@ dataset statistics, so a checkpoint never depends on a normaliser fitted elsewhe
   instant too, but a Hann weighs its newest hop, where a hit first sounds, by its falling tail:
   the hit shows a frame late, and on its own frame the kick is hard to tell from other stems'
   onsets (docs/training.md, "Onset false hits"). The short window hears it on the frame that holds it,
+* optionally (`pcen` = True) the n_mels bands through per-channel energy normalisation (PCEN, Wang
+  et al. 2017, librosa's `pcen`): each band's mel power divided by its own causal running mean
+  (a one-pole smoother, `PCEN_TIME_S`), then root- and log-compressed. A band's level against its
+  own recent past: a gain change, a steady noise floor or a room's tail cancel out, a hit stands
+  out of a held note in its band, where the fixed-scale log-mel hears loudness,
 * optionally chroma: the spectrum folded onto the 12 pitch classes, from a longer window
   (`chroma_fft` samples ending at the same instant). The teacher colours the picture by the current
   chord; log-mel bands are too coarse to hear a chord root, so without chroma a model can only
@@ -70,6 +75,16 @@ FLUX_SCALE = 3.0
 RMS_FLOOR = 1e-4
 RMS_CENTER = -4.5
 RMS_SCALE = 2.5
+# PCEN (per-channel energy normalisation): out = log1p(sqrt(E / (eps + M)^alpha + delta) - sqrt(delta))
+# - PCEN_CENTER, M the band's running mean of its mel power E over PCEN_TIME_S (librosa's default
+# time constant, gain, bias and power). eps sits ~26 dB under quiet noise's mel power (~4.5 a band
+# at 0.05 rms), so a sound out of digital silence reads ~4.5, not millions; the log1p keeps that
+# in range, a held sound reads ~0.3 and a hit ten times its band's recent mean ~1.1.
+PCEN_TIME_S = 0.4
+PCEN_ALPHA = 0.98
+PCEN_DELTA = 2.0
+PCEN_EPS = 1e-2
+PCEN_CENTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -147,11 +162,11 @@ CHROMA_CHOICES = ("0 (off), 12 (pitch classes), 24 (bass and harmony pitch class
 CHROMA_SIZES = ", ".join(str(n) for n in sorted(CHROMA_LAYOUTS))  # "12, 24, 36, 48": for the messages that need chroma
 
 
-def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0, fast_mels: int = 0) -> int:
+def feature_width(n_mels: int, n_chroma: int = 0, band_flux: int = 0, fast_mels: int = 0, pcen: bool = False) -> int:
     """F, the width of a frame's features: n_mels log-mel + flux + RMS (+ band flux) (+ the fast
-    block: fast_mels log-mel + fast_mels rise) (+ chroma). Every config that names a feature layout
-    reads its width here."""
-    return n_mels + 2 + band_flux + 2 * fast_mels + n_chroma
+    block: fast_mels log-mel + fast_mels rise) (+ n_mels PCEN bands) (+ chroma). Every config that
+    names a feature layout reads its width here."""
+    return n_mels + 2 + band_flux + 2 * fast_mels + (n_mels if pcen else 0) + n_chroma
 
 
 def fast_rise_columns(n_mels: int, band_flux: int, fast_mels: int) -> slice:
@@ -162,12 +177,12 @@ def fast_rise_columns(n_mels: int, band_flux: int, fast_mels: int) -> slice:
 
 def _model_kwargs(cfg) -> dict:
     """The extractor arguments a model config was trained with (band_flux, window_fall and
-    fast_mels are 0 for configs stored without them); `FeatureExtractor` and `StreamingFeatures`
+    fast_mels are 0, pcen False, for configs stored without them); `FeatureExtractor` and `StreamingFeatures`
     take the same."""
     return dict(sample_rate=cfg.sample_rate, fps=cfg.fps, n_mels=cfg.n_mels, n_fft=cfg.n_fft, n_chroma=cfg.n_chroma,
                 chroma_fft=cfg.chroma_fft, band_flux=getattr(cfg, "band_flux", 0),
                 window_fall=getattr(cfg, "window_fall", 0), fast_mels=getattr(cfg, "fast_mels", 0),
-                fast_fft=getattr(cfg, "fast_fft", FAST_FFT))
+                fast_fft=getattr(cfg, "fast_fft", FAST_FFT), pcen=getattr(cfg, "pcen", False))
 
 
 def chroma_filterbank(sample_rate: int, n_fft: int, f_min: float = 60.0, f_max: float = 5000.0,
@@ -256,12 +271,12 @@ def fast_window(n: int, shape: str = "rise") -> torch.Tensor:
 
 class FeatureExtractor:
     """Batch causal features. `extract(audio (B, S) or (S,)) -> (B, T, F)`,
-    F = n_mels + 2 + band_flux + 2 fast_mels + n_chroma, in that order (chroma last)."""
+    F = n_mels + 2 + band_flux + 2 fast_mels (+ n_mels PCEN) + n_chroma, in that order (chroma last)."""
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
                  band_flux: int = 0, window_fall: int = 0, fast_mels: int = 0, fast_fft: int = FAST_FFT,
-                 fast_shape: str = "rise") -> None:
+                 fast_shape: str = "rise", pcen: bool = False) -> None:
         if n_chroma and n_chroma not in CHROMA_LAYOUTS:
             raise ValueError(f"n_chroma must be {CHROMA_CHOICES}, got {n_chroma}")
         if n_chroma and chroma_fft < 16:
@@ -288,7 +303,11 @@ class FeatureExtractor:
         self.fast_fft = int(fast_fft) if fast_mels else 0
         self.span = max([self.n_fft, self.chroma_fft, self.fast_fft] + [n for n, _ in groups])  # samples each frame looks at
         self.band_flux = int(band_flux)
-        self.n_features = feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
+        self.pcen = bool(pcen)
+        # The smoother's weight per frame for a PCEN_TIME_S time constant, as librosa.pcen sets it.
+        frames = PCEN_TIME_S * self.fps
+        self.pcen_b = (np.sqrt(1 + 4 * frames**2) - 1) / (2 * frames**2)
+        self.n_features = feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels, self.pcen)
         self.device = torch.device(device)
         self.window_fall = int(window_fall)
         self.window = mel_window(self.n_fft, self.window_fall).to(self.device)  # (n_fft,)
@@ -345,9 +364,18 @@ class FeatureExtractor:
         """The extractor a `ModelConfig` was trained with."""
         return cls(**_model_kwargs(cfg), device=device)
 
+    @property
+    def carried(self) -> int:
+        """Width of the state carried from one frame to the next: the log-mel, the fast block's
+        log-mel, then (with pcen) each band's running mean mel power."""
+        return self.n_mels + self.fast_mels + (self.n_mels if self.pcen else 0)
+
     def silence_logmel(self, batch: int) -> torch.Tensor:
-        """Log-mel (then the fast block's log-mel) of an all-zero window: the 'previous frame' of frame 0."""
-        return torch.full((batch, self.n_mels + self.fast_mels), float(np.log(MEL_FLOOR)), device=self.device)
+        """The carried state after an all-zero window, the 'previous frame' of frame 0: the log-mels
+        at the floor (then, with pcen, running means of zero power)."""
+        state = torch.full((batch, self.carried), float(np.log(MEL_FLOOR)), device=self.device)
+        state[:, self.n_mels + self.fast_mels:] = 0.0
+        return state
 
     def features_from_windows(self, windows: torch.Tensor, hops: torch.Tensor,
                               prev_logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -356,11 +384,12 @@ class FeatureExtractor:
         windows (B, T, span): the windows (each ending at its frame's instant; the mel STFT uses
             its last n_fft samples, chroma all `span` = max(n_fft, chroma_fft)),
         hops (B, T, hop): the newest hop of samples of each frame,
-        prev_logmel (B, n_mels + fast_mels): raw log-mel (then the fast block's) of the frame
-            before the first one.
-        Returns the features (B, T, F) and the raw log-mels of the last frame (B, n_mels + fast_mels).
+        prev_logmel (B, carried): raw log-mel (then the fast block's, then with pcen the running
+            mean mel power) of the frame before the first one.
+        Returns the features (B, T, F) and the same state after the last frame (B, carried).
         """
-        logmel = _log_mel(windows, self.window, self.mel_fb)  # (B, T, n_mels)
+        power = _mel_power(windows, self.window, self.mel_fb)  # (B, T, n_mels)
+        logmel = torch.log(power + MEL_FLOOR)
         previous = torch.cat([prev_logmel[:, None, : self.n_mels], logmel[:, :-1]], dim=1)
         rise = (logmel - previous).clamp_min(0.0)  # (B, T, n_mels)
         flux = rise.mean(dim=-1, keepdim=True)  # (B, T, 1)
@@ -375,9 +404,19 @@ class FeatureExtractor:
         last = logmel[:, -1]
         if self.fast_mels:  # (B, T, 2 fast_mels): the fast log-mel, then its positive rise
             fast = _log_mel(windows, self.fast_win, self.fast_fb)  # (B, T, fast_mels)
-            fprev = torch.cat([prev_logmel[:, None, self.n_mels:], fast[:, :-1]], dim=1)
+            fprev = torch.cat([prev_logmel[:, None, self.n_mels : self.n_mels + self.fast_mels], fast[:, :-1]], dim=1)
             parts += [(fast - MEL_CENTER) / MEL_SCALE, (fast - fprev).clamp_min(0.0) / FLUX_SCALE]
             last = torch.cat([last, fast[:, -1]], dim=-1)
+        if self.pcen:  # (B, T, n_mels): each band against its own running mean
+            mean = prev_logmel[:, self.n_mels + self.fast_mels:]
+            means = []
+            for t in range(power.shape[1]):  # a frame at a time, so a stream in any chunking gives the same numbers
+                mean = mean + self.pcen_b * (power[:, t] - mean)
+                means.append(mean)
+            smooth = torch.stack(means, dim=1)
+            gained = power / (PCEN_EPS + smooth) ** PCEN_ALPHA
+            parts.append(torch.log1p((gained + PCEN_DELTA).sqrt() - PCEN_DELTA ** 0.5) - PCEN_CENTER)
+            last = torch.cat([last, mean], dim=-1)
         salience = None
         for k, (n, window, fb, floor) in enumerate(self.chroma_parts):
             cspec = torch.fft.rfft(windows[..., windows.shape[-1] - n:] * window, dim=-1)[..., : fb.shape[0]]  # (B, T, bins)
@@ -434,15 +473,15 @@ class StreamingFeatures:
     """The same features, block by block: `push(chunk (n,)) -> (k, F)` for the k new frames.
 
     Keeps the last `span - hop` samples of history, the partial hop not yet complete and the
-    previous frame's log-mel; pushing a clip in any chunking gives the numbers of `extract`.
+    previous frame's log-mel (and PCEN's running means); pushing a clip in any chunking gives the numbers of `extract`.
     """
 
     def __init__(self, sample_rate: int, fps: int, n_mels: int = 64, n_fft: int = 1024,
                  device: torch.device | str = "cpu", n_chroma: int = 0, chroma_fft: int = 4096,
                  band_flux: int = 0, window_fall: int = 0, fast_mels: int = 0, fast_fft: int = FAST_FFT,
-                 fast_shape: str = "rise") -> None:
+                 fast_shape: str = "rise", pcen: bool = False) -> None:
         self.extractor = FeatureExtractor(sample_rate, fps, n_mels, n_fft, device, n_chroma, chroma_fft, band_flux,
-                                          window_fall, fast_mels, fast_fft, fast_shape)
+                                          window_fall, fast_mels, fast_fft, fast_shape, pcen)
         self.hop = self.extractor.hop
         self.n_features = self.extractor.n_features
         self.device = self.extractor.device
@@ -458,7 +497,7 @@ class StreamingFeatures:
         """Forget all history: the next push starts a new clip (zeros before it)."""
         self._buffer = torch.zeros(self._keep, device=self.device)  # history + partial hop
         self._pending = 0  # samples of the buffer after the last complete frame
-        self._prev_logmel = self.extractor.silence_logmel(1)  # (1, n_mels + fast_mels)
+        self._prev_logmel = self.extractor.silence_logmel(1)  # (1, carried)
 
     def push(self, chunk: torch.Tensor | np.ndarray) -> torch.Tensor:
         chunk = torch.as_tensor(chunk)

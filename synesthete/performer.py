@@ -66,10 +66,11 @@ class FeatureConfig:
     window_fall: int = 0
     fast_mels: int = 0
     fast_fft: int = FAST_FFT
+    pcen: bool = False
 
     @property
     def n_features(self) -> int:
-        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels, self.pcen)
 
 
 class ScoreHearing:

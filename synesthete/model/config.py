@@ -345,6 +345,10 @@ class HearingConfig:
     # falling tail hears it a frame late. 0 keeps the features of checkpoints stored without it.
     fast_mels: int = 0
     fast_fft: int = FAST_FFT
+    # True: the features also carry the n_mels bands through PCEN, each band's power against its own
+    # running mean (synesthete.features): a room's tail, a steady noise floor or a gain change cancel
+    # out. False keeps the features of checkpoints stored without the key.
+    pcen: bool = False
     latent_dim: int = 64
     encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(hidden=64, kernel=4))
     bridge: BridgeConfig = field(default_factory=lambda: BridgeConfig(hidden=96))
@@ -448,8 +452,8 @@ class HearingConfig:
     @property
     def n_features(self) -> int:
         """Feature width F from `synesthete.features`: n_mels log-mel + flux + RMS (+ band flux)
-        (+ the fast block) (+ chroma)."""
-        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels)
+        (+ the fast block) (+ PCEN) (+ chroma)."""
+        return feature_width(self.n_mels, self.n_chroma, self.band_flux, self.fast_mels, self.pcen)
 
     @property
     def n_stems(self) -> int:
