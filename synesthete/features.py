@@ -78,8 +78,8 @@ RMS_SCALE = 2.5
 # PCEN (per-channel energy normalisation): out = log1p(sqrt(E / (eps + M)^alpha + delta) - sqrt(delta))
 # - PCEN_CENTER, M the band's running mean of its mel power E over PCEN_TIME_S (librosa's default
 # time constant, gain, bias and power). eps sits ~26 dB under quiet noise's mel power (~4.5 a band
-# at 0.05 rms), so a sound out of digital silence reads ~4.5, not millions; the log1p keeps that
-# in range, a held sound reads ~0.3 and a hit ten times its band's recent mean ~1.1.
+# at 0.05 rms), so a sound out of digital silence reads ~4.5, not millions (before the centre: the
+# log1p keeps that in range); a held sound reads ~0.3 and a hit ten times its band's recent mean ~1.1.
 PCEN_TIME_S = 0.4
 PCEN_ALPHA = 0.98
 PCEN_DELTA = 2.0
@@ -370,7 +370,7 @@ class FeatureExtractor:
         log-mel, then (with pcen) each band's running mean mel power."""
         return self.n_mels + self.fast_mels + (self.n_mels if self.pcen else 0)
 
-    def silence_logmel(self, batch: int) -> torch.Tensor:
+    def silence_state(self, batch: int) -> torch.Tensor:
         """The carried state after an all-zero window, the 'previous frame' of frame 0: the log-mels
         at the floor (then, with pcen, running means of zero power)."""
         state = torch.full((batch, self.carried), float(np.log(MEL_FLOOR)), device=self.device)
@@ -378,19 +378,19 @@ class FeatureExtractor:
         return state
 
     def features_from_windows(self, windows: torch.Tensor, hops: torch.Tensor,
-                              prev_logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                              prev_state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of consecutive frames.
 
         windows (B, T, span): the windows (each ending at its frame's instant; the mel STFT uses
             its last n_fft samples, chroma all `span` = max(n_fft, chroma_fft)),
         hops (B, T, hop): the newest hop of samples of each frame,
-        prev_logmel (B, carried): raw log-mel (then the fast block's, then with pcen the running
+        prev_state (B, carried): raw log-mel (then the fast block's, then with pcen the running
             mean mel power) of the frame before the first one.
         Returns the features (B, T, F) and the same state after the last frame (B, carried).
         """
         power = _mel_power(windows, self.window, self.mel_fb)  # (B, T, n_mels)
         logmel = torch.log(power + MEL_FLOOR)
-        previous = torch.cat([prev_logmel[:, None, : self.n_mels], logmel[:, :-1]], dim=1)
+        previous = torch.cat([prev_state[:, None, : self.n_mels], logmel[:, :-1]], dim=1)
         rise = (logmel - previous).clamp_min(0.0)  # (B, T, n_mels)
         flux = rise.mean(dim=-1, keepdim=True)  # (B, T, 1)
         rms = hops.square().mean(dim=-1, keepdim=True).sqrt()  # (B, T, 1)
@@ -404,11 +404,11 @@ class FeatureExtractor:
         last = logmel[:, -1]
         if self.fast_mels:  # (B, T, 2 fast_mels): the fast log-mel, then its positive rise
             fast = _log_mel(windows, self.fast_win, self.fast_fb)  # (B, T, fast_mels)
-            fprev = torch.cat([prev_logmel[:, None, self.n_mels : self.n_mels + self.fast_mels], fast[:, :-1]], dim=1)
+            fprev = torch.cat([prev_state[:, None, self.n_mels : self.n_mels + self.fast_mels], fast[:, :-1]], dim=1)
             parts += [(fast - MEL_CENTER) / MEL_SCALE, (fast - fprev).clamp_min(0.0) / FLUX_SCALE]
             last = torch.cat([last, fast[:, -1]], dim=-1)
         if self.pcen:  # (B, T, n_mels): each band against its own running mean
-            mean = prev_logmel[:, self.n_mels + self.fast_mels:]
+            mean = prev_state[:, self.n_mels + self.fast_mels:]
             means = []
             for t in range(power.shape[1]):  # a frame at a time, so a stream in any chunking gives the same numbers
                 mean = mean + self.pcen_b * (power[:, t] - mean)
@@ -446,7 +446,7 @@ class FeatureExtractor:
             return torch.zeros(batch, 0, self.n_features, device=self.device)
         audio = audio[:, : n_frames * self.hop]
         hops = audio.view(batch, n_frames, self.hop)  # (B, T, hop)
-        return self.features_from_windows(self._windows(audio, self.span), hops, self.silence_logmel(batch))[0]
+        return self.features_from_windows(self._windows(audio, self.span), hops, self.silence_state(batch))[0]
 
     def _windows(self, audio: torch.Tensor, span: int) -> torch.Tensor:
         """audio (B, T x hop) -> (B, T, span): each frame's last `span` samples (zeros before the clip)."""
@@ -497,7 +497,7 @@ class StreamingFeatures:
         """Forget all history: the next push starts a new clip (zeros before it)."""
         self._buffer = torch.zeros(self._keep, device=self.device)  # history + partial hop
         self._pending = 0  # samples of the buffer after the last complete frame
-        self._prev_logmel = self.extractor.silence_logmel(1)  # (1, carried)
+        self._prev_state = self.extractor.silence_state(1)  # (1, carried)
 
     def push(self, chunk: torch.Tensor | np.ndarray) -> torch.Tensor:
         chunk = torch.as_tensor(chunk)
@@ -517,8 +517,8 @@ class StreamingFeatures:
         else:
             windows = span.view(k, self.hop)[:, self.hop - fx.span :]
         hops = span[self._keep :].view(k, self.hop)  # (k, hop)
-        out, self._prev_logmel = fx.features_from_windows(
-            windows.unsqueeze(0), hops.unsqueeze(0), self._prev_logmel)
+        out, self._prev_state = fx.features_from_windows(
+            windows.unsqueeze(0), hops.unsqueeze(0), self._prev_state)
         self._pending -= k * self.hop
         self._buffer = self._buffer[self._buffer.numel() - self._pending - self._keep :].clone()
         return out[0]

@@ -143,6 +143,41 @@ def test_the_fast_block_hears_a_late_hit_on_its_own_frame_and_streams_like_batch
         FeatureExtractor(SR, FPS, fast_mels=16, fast_shape="square")
 
 
+def test_pcen_hears_each_band_against_its_own_past_and_streams_like_batch():
+    """pcen: n_mels bands after the fast block, before chroma (chroma stays last). A band's PCEN
+    reads its power against its own running mean: the same music 20 dB quieter reads within a few
+    hundredths in the note's band once the means have settled (the log-mel moves by the whole
+    20 dB), a burst over the held note stands far above it on the frame that holds it, and streaming in any chunking equals batch."""
+    rng = np.random.default_rng(0)
+    t = np.arange(SR * 2) / SR
+    held = 0.3 * np.sin(2 * np.pi * 110 * t)  # a held bass note ...
+    hit = np.zeros_like(t)
+    at = int(1.5 * SR)  # ... and a burst of noise on top of it, 1.5 s in
+    hit[at: at + 1200] = 1.5 * rng.standard_normal(1200) * np.exp(-np.arange(1200) / 300)  # white: every band
+    audio = (held + hit + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    kwargs = dict(fast_mels=8, n_chroma=24, chroma_fft=8192, pcen=True)
+    fx = FeatureExtractor(SR, FPS, **kwargs)
+    assert fx.n_features == 64 + 2 + 2 * 8 + 64 + 24
+    feats = fx.extract(torch.from_numpy(audio))[0]
+    quiet = fx.extract(torch.from_numpy(audio * 0.1))[0]
+    stream = StreamingFeatures(SR, FPS, **kwargs)
+    sizes = rng.integers(1, 3 * HOP, size=400)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    rows = [stream.push(audio[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if a < audio.size]
+    torch.testing.assert_close(torch.cat(rows), feats[: sum(r.shape[0] for r in rows)], atol=1e-5, rtol=0)
+    pcen, quiet_pcen = feats[:, 82: 146], quiet[:, 82: 146]
+    settled = slice(int(1.0 * FPS), int(1.45 * FPS))
+    band = int(feats[settled, :64].mean(dim=0).argmax())  # the mel band that holds the note
+    assert (feats[settled, band] - quiet[settled, band]).mean() > 0.9  # log-mel: 20 dB is 0.92 in its units
+    assert (pcen[settled, band] - quiet_pcen[settled, band]).abs().mean() < 0.05
+    frame = at // HOP  # the burst starts with this frame's hop: heard on this frame
+    assert pcen[frame].mean() > pcen[settled].mean() + 0.8
+    assert pcen[frame - 1].mean() < pcen[settled].mean() + 0.1
+    torch.testing.assert_close(feats[:, -24:], FeatureExtractor(SR, FPS, n_chroma=24, chroma_fft=8192)
+                               .extract(torch.from_numpy(audio))[0, :, -24:])
+    torch.testing.assert_close(feats[:, :82], FeatureExtractor(SR, FPS, fast_mels=8).extract(torch.from_numpy(audio))[0])
+
+
 def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:
     t = torch.arange(int(SR * seconds)) / SR
     return sum(0.2 * torch.sin(2 * torch.pi * f * t) for f in freqs)

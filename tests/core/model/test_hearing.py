@@ -187,13 +187,14 @@ def test_no_style_or_control_input():
         model.step(torch.zeros(1, 3, model.cfg.n_features), model.init_state(1))
 
 
-@pytest.mark.parametrize("band_flux, fast_mels, n_chroma", [(0, 0, 24), (4, 0, 24), (0, 8, 24), (0, 0, 48)])
-def test_outputs_are_causal_in_audio(band_flux, fast_mels, n_chroma):
+@pytest.mark.parametrize("band_flux, fast_mels, n_chroma, pcen",
+                         [(0, 0, 24, False), (4, 0, 24, False), (0, 8, 24, False), (0, 0, 48, False), (0, 8, 36, True)])
+def test_outputs_are_causal_in_audio(band_flux, fast_mels, n_chroma, pcen):
     """Changing audio after sample (t + 1) * hop changes no field up to frame t (with or without
-    the per-band flux features or the fast block, whose previous frame and newest samples are what
-    they add, and with the bass salience chroma)."""
-    model = tiny_hearing(band_flux=band_flux, fast_mels=fast_mels, n_chroma=n_chroma)
-    assert model.cfg.n_features == 16 + 2 + band_flux + 2 * fast_mels + model.cfg.n_chroma
+    the per-band flux features, the fast block or PCEN, whose previous frame, newest samples and
+    running means are what they add, and with the bass salience chroma)."""
+    model = tiny_hearing(band_flux=band_flux, fast_mels=fast_mels, n_chroma=n_chroma, pcen=pcen)
+    assert model.cfg.n_features == 16 + 2 + band_flux + 2 * fast_mels + (16 if pcen else 0) + model.cfg.n_chroma
     fx = FeatureExtractor.for_model(model.cfg)
     g = torch.Generator().manual_seed(3)
     audio = torch.randn(1, fx.hop * 12, generator=g) * 0.1
