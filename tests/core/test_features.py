@@ -20,6 +20,17 @@ def music_like(seconds: float = 1.0, seed: int = 0) -> np.ndarray:
     return (bursts + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
 
 
+def push_in_chunks(stream: StreamingFeatures, audio: np.ndarray, rng: np.random.Generator,
+                   sizes: list[int]) -> torch.Tensor:
+    """The whole clip pushed in chunks whose sizes are drawn from `sizes`: (T, F)."""
+    rows, i = [], 0
+    while i < audio.size:
+        n = int(rng.choice(sizes))
+        rows.append(stream.push(audio[i : i + n]))
+        i += n
+    return torch.cat(rows)
+
+
 def test_shape_and_frame_count():
     fx = FeatureExtractor(SR, FPS, n_mels=64, n_fft=1024)
     audio = torch.from_numpy(music_like())
@@ -44,14 +55,8 @@ def test_values_are_roughly_unit_scale_and_react_to_onsets():
 def test_streaming_equals_batch_for_random_chunkings(seed):
     audio = music_like(1.0, seed)
     batch = FeatureExtractor(SR, FPS).extract(torch.from_numpy(audio))[0]
-    stream = StreamingFeatures(SR, FPS)
-    rng = np.random.default_rng(seed)
-    rows, i = [], 0
-    while i < audio.size:
-        n = int(rng.choice([1, 7, 128, 256, HOP, 1500, 5000]))
-        rows.append(stream.push(audio[i : i + n]))
-        i += n
-    streamed = torch.cat(rows)
+    streamed = push_in_chunks(StreamingFeatures(SR, FPS), audio, np.random.default_rng(seed),
+                              [1, 7, 128, 256, HOP, 1500, 5000])
     assert streamed.shape == batch.shape
     torch.testing.assert_close(streamed, batch, atol=1e-5, rtol=0)
 
@@ -63,13 +68,8 @@ def test_streaming_equals_batch_with_chroma(seed, n_chroma, chroma_fft):
     batch = FeatureExtractor(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft).extract(torch.from_numpy(audio))[0]
     assert batch.shape[-1] == 64 + 2 + n_chroma
     stream = StreamingFeatures(SR, FPS, n_chroma=n_chroma, chroma_fft=chroma_fft)
-    rng = np.random.default_rng(seed)
-    rows, i = [], 0
-    while i < audio.size:
-        n = int(rng.choice([1, 128, HOP, 1500, 5000]))
-        rows.append(stream.push(audio[i : i + n]))
-        i += n
-    torch.testing.assert_close(torch.cat(rows), batch, atol=1e-5, rtol=0)
+    streamed = push_in_chunks(stream, audio, np.random.default_rng(seed), [1, 128, HOP, 1500, 5000])
+    torch.testing.assert_close(streamed, batch, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("band_flux", [16, 64])
@@ -147,7 +147,8 @@ def test_pcen_hears_each_band_against_its_own_past_and_streams_like_batch():
     """pcen: n_mels bands after the fast block, before chroma (chroma stays last). A band's PCEN
     reads its power against its own running mean: the same music 20 dB quieter reads within a few
     hundredths in the note's band once the means have settled (the log-mel moves by the whole
-    20 dB), a burst over the held note stands far above it on the frame that holds it, and streaming in any chunking equals batch."""
+    20 dB), a burst over the held note stands far above it on the frame that holds it, and
+    streaming in any chunking equals batch."""
     rng = np.random.default_rng(0)
     t = np.arange(SR * 2) / SR
     held = 0.3 * np.sin(2 * np.pi * 110 * t)  # a held bass note ...
@@ -160,11 +161,8 @@ def test_pcen_hears_each_band_against_its_own_past_and_streams_like_batch():
     assert fx.n_features == 64 + 2 + 2 * 8 + 64 + 24
     feats = fx.extract(torch.from_numpy(audio))[0]
     quiet = fx.extract(torch.from_numpy(audio * 0.1))[0]
-    stream = StreamingFeatures(SR, FPS, **kwargs)
-    sizes = rng.integers(1, 3 * HOP, size=400)
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    rows = [stream.push(audio[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if a < audio.size]
-    torch.testing.assert_close(torch.cat(rows), feats[: sum(r.shape[0] for r in rows)], atol=1e-5, rtol=0)
+    streamed = push_in_chunks(StreamingFeatures(SR, FPS, **kwargs), audio, rng, [1, 7, 128, HOP, 1500])
+    torch.testing.assert_close(streamed, feats, atol=1e-5, rtol=0)
     pcen, quiet_pcen = feats[:, 82: 146], quiet[:, 82: 146]
     settled = slice(int(1.0 * FPS), int(1.45 * FPS))
     band = int(feats[settled, :64].mean(dim=0).argmax())  # the mel band that holds the note
@@ -175,7 +173,8 @@ def test_pcen_hears_each_band_against_its_own_past_and_streams_like_batch():
     assert pcen[frame - 1].mean() < pcen[settled].mean() + 0.1
     torch.testing.assert_close(feats[:, -24:], FeatureExtractor(SR, FPS, n_chroma=24, chroma_fft=8192)
                                .extract(torch.from_numpy(audio))[0, :, -24:])
-    torch.testing.assert_close(feats[:, :82], FeatureExtractor(SR, FPS, fast_mels=8).extract(torch.from_numpy(audio))[0])
+    torch.testing.assert_close(feats[:, :82],
+                               FeatureExtractor(SR, FPS, fast_mels=8).extract(torch.from_numpy(audio))[0])
 
 
 def tones(freqs: list[float], seconds: float = 0.5) -> torch.Tensor:

@@ -33,7 +33,8 @@ from synesthete.data.midi_truth import read_wav, render
 SF2 = Path("/usr/share/sounds/sf2")
 TIMGM6MB = SF2 / "TimGM6mb.sf2"  # 8 small GM kits (Standard ... Orchestra), GPL-2
 CSOUND_GM = SF2 / "sf_GMbank.sf2"  # csound's GM bank: 9 kits, many sharing TimGM6mb's samples
-AVL_KITS = (SF2 / "Black_Pearl_4_LV2.sf2", SF2 / "Red_Zeppelin_4_LV2.sf2")  # multi-sampled acoustic 4-piece kits, GPL-2+
+# multi-sampled acoustic 4-piece kits, GPL-2+
+AVL_KITS = (SF2 / "Black_Pearl_4_LV2.sf2", SF2 / "Red_Zeppelin_4_LV2.sf2")
 OPL3 = SF2 / "OPL-3_FM_128M.sf2"  # an OPL3 FM chip's sounds: synthesis unlike the engine's
 # (soundfont, the Debian package that installs it); scripts/setup.sh installs them all.
 SOUNDFONTS: tuple[tuple[Path, str], ...] = (

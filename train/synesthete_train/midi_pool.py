@@ -18,8 +18,9 @@ Sources, never the dev set's nor the reserved ones (docs/training.md "Human-writ
 Each piece's first --max-seconds are rendered by fluidsynth with TimGM6mb (timgm6mb-soundfont), not
 the dev set's FluidR3 (with --sounds varied: one of three GM soundfonts drawn per piece, half of
 them with an AVL acoustic drum kit; piece_sound), at the model's sample rate, mono,
-peak-normalised; the truth is read from the file by synesthete.data.midi_truth as the dev set's is. A piece whose notes do not sit on its tempo
-map's grid (grid_fit < MIN_GRID_FIT) is left out, as from the dev set.
+peak-normalised; the truth is read from the file by synesthete.data.midi_truth as the dev set's
+is. A piece whose notes do not sit on its tempo map's grid (grid_fit < MIN_GRID_FIT) is left out,
+as from the dev set.
 
     uv run --locked synesthete-midi-pool [--out runs/midi_pool] [--mma-songs 240]
 """
