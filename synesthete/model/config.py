@@ -22,9 +22,12 @@ from synesthete.features import CHROMA_CHOICES, CHROMA_LAYOUTS, CHROMA_SIZES, FA
 class EncoderConfig:
     """Audio encoder: features (B, T, F) -> (B, T, hidden)."""
 
-    name: str = "conv"  # registered kind "encoder": conv | spectral | transformer
+    name: str = "conv"  # registered kind "encoder": conv | spectral | tcn | transformer
     hidden: int = 96
-    kernel: int = 4  # conv, spectral: causal temporal kernel in frames (1 = per-frame MLP)
+    kernel: int = 4  # conv, spectral, tcn: causal temporal kernel in frames (1 = per-frame MLP)
+    # tcn: one causal residual block per entry, a 3-tap convolution over frames t - 2d, t - d, t
+    # (the receptive field grows to 1 + 2 x sum(dilations) frames: 31 frames = 0.5 s for 1, 2, 4, 8)
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
     channels: int = 16  # spectral: maps of its first frequency convolution (the second has twice as many)
     layers: int = 2  # transformer: attention layers over band tokens
     heads: int = 2  # transformer: attention heads
@@ -32,6 +35,9 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         _at_least_one(self, "hidden", "kernel", "channels", "layers", "heads", "band_size")
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        require(min(self.dilations, default=1) >= 1, "dilations", "a list of frame dilations >= 1 (may be empty)",
+                list(self.dilations))
 
 
 @dataclass(frozen=True)

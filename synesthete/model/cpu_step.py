@@ -11,7 +11,8 @@ takes about half that.
 updates reach it) and runs the same layers on float32 vectors:
 the "conv" encoder (linear, GELU, a causal convolution over the last `kernel` frames, linear, GELU,
 LayerNorm) or the "spectral" one (the same plus its two strided frequency convolutions over the
-last `kernel` log-mel frames, as matrix products over gathered columns), the "gru" or "mingru"
+last `kernel` log-mel frames, as matrix products over gathered columns) or the "tcn" one (the
+same plus its dilated residual blocks, each one product over its three taps), the "gru" or "mingru"
 bridge, the chord GRU or minGRU beside it (`harmony_hidden`, `harmony_cell`, with or without
 `harmony_context`), the `skip` concatenation and the heads' linear layer (and the phase head's,
 where the tracker reads it). Its outputs are the head
@@ -118,6 +119,25 @@ class _Spectral:
         return self.w3 @ b.T.reshape(-1) + self.b3  # torch flattens channel-major
 
 
+class _Tcn:
+    """The tcn encoder's dilated residual blocks on one frame: y (H,) and each block's last 2d
+    inputs (2d, H) -> (y after the blocks, each block's window after this frame)."""
+
+    def __init__(self, enc) -> None:
+        # each tap conv (O, I, 3) as one matrix (O, I 3) over the window's three frames (I, 3)
+        self.blocks = [(d, _view(t.weight).reshape(enc.out_dim, -1), _view(t.bias), _view(m.weight), _view(m.bias))
+                       for d, t, m in zip(enc.dilations, enc.taps, enc.mixes)]
+
+    def __call__(self, y: np.ndarray, earlier: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        kept = []
+        for (d, tw, tb, mw, mb), before in zip(self.blocks, earlier):
+            window = np.concatenate([before, y[None]])  # (2d + 1, H), oldest first
+            taps = window[::d]  # frames t - 2d, t - d, t
+            y = y + mw @ _gelu(tw @ taps.T.reshape(-1) + tb) + mb
+            kept.append(window[1:])
+        return y, kept
+
+
 class CpuStep:
     """`model`'s network, features (F,) -> the head layer's outputs (W,), then with
     `model.live_phase` the phase head's 4, one frame at batch 1."""
@@ -128,7 +148,7 @@ class CpuStep:
         architecture is not the one this module knows (another encoder or bridge, a GRU without
         biases) or a parameter is not a contiguous float32 CPU tensor."""
         cfg = model.cfg
-        if cfg.encoder.name not in ("conv", "spectral") or cfg.bridge.name not in ("gru", "mingru") \
+        if cfg.encoder.name not in ("conv", "spectral", "tcn") or cfg.bridge.name not in ("gru", "mingru") \
                 or not _known(model.bridge.rnn):
             return None
         if cfg.head_frames:  # heads that read raw frames: the torch step
@@ -152,6 +172,7 @@ class CpuStep:
         self.norm_eps = np.float32(enc.norm.eps)
         self.inv_h = np.float32(1.0 / enc.out_dim)
         self.spectral = _Spectral(enc) if model.cfg.encoder.name == "spectral" else None
+        self.tcn = _Tcn(enc) if model.cfg.encoder.name == "tcn" else None
         self.bridge = _cells(model.bridge.rnn)
         self.bridge_w, self.bridge_b = _view(model.bridge.out.weight), _view(model.bridge.out.bias)
         self.harmony = _cells(model.harmony.rnn)[0] if model.harmony is not None else None
@@ -171,6 +192,8 @@ class CpuStep:
         if self.spectral is not None:
             mels = np.concatenate([state["encoder"][1].numpy()[0], x[None, :self.spectral.n_mels]])  # (k, n_mels)
             y = y + self.spectral(mels)
+        if self.tcn is not None:
+            y, kept = self.tcn(y, [t.numpy()[0] for t in state["encoder"][1:]])
         y = _gelu(self.out_w @ y + self.out_b)
         d = y - y.sum() * self.inv_h
         e = d / np.sqrt(np.dot(d, d) * self.inv_h + self.norm_eps) * self.norm_w + self.norm_b
@@ -187,6 +210,8 @@ class CpuStep:
         enc_state = (torch.from_numpy(window[None, 1:]),)
         if self.spectral is not None:
             enc_state += (torch.from_numpy(mels[None, 1:]),)
+        if self.tcn is not None:
+            enc_state += tuple(torch.from_numpy(k[None]) for k in kept)
         new = {"encoder": enc_state,
                "bridge": (torch.from_numpy(np.stack(new_hs)[:, None]),)}
         if self.harmony is not None:

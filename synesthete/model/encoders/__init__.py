@@ -15,4 +15,4 @@ Contract every encoder keeps (tested for all of them in tests/core/model/test_st
 Adding one: a new file here with the registered builder, plus one import line below.
 """
 
-from synesthete.model.encoders import conv, spectral, transformer  # noqa: F401  (registers the encoders)
+from synesthete.model.encoders import conv, spectral, tcn, transformer  # noqa: F401  (registers the encoders)

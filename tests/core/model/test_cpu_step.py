@@ -18,7 +18,7 @@ from synesthete.registry import available
 # (skip, harmony_hidden, harmony_context, bridge layers, encoder kernel, the memories' cell): every branch of CpuStep
 SHAPES = [(True, 8, True, 1, 4, "gru"), (False, 8, False, 2, 4, "gru"), (True, 0, False, 1, 1, "gru"),
           (False, 8, True, 1, 2, "gru"), (True, 8, True, 2, 4, "mingru"), (False, 0, False, 1, 4, "mingru")]
-CPU_ENCODERS = ("conv", "spectral")  # the encoders the numpy step runs
+CPU_ENCODERS = ("conv", "spectral", "tcn")  # the encoders the numpy step runs
 
 
 def hearing(skip=True, harmony_hidden=8, harmony_context=False, layers=1, kernel=4, cell="gru", **names) -> HearingModel:
