@@ -34,6 +34,7 @@ OUT_OF_RANGE = [
     ('model.harmony_into="colour"', 'model.harmony_into must be "latent" or "palette"'),
     ("model.bridge.hidden=0", "model.bridge.hidden must be >= 1"),
     ("model.encoder.kernel=0", "model.encoder.kernel must be >= 1"),
+    ("model.encoder.dilations=[1,0]", "model.encoder.dilations must be a list of frame dilations >= 1"),
     ("model.decoder.channels=[]", "model.decoder.channels must be a non-empty list"),
     ("model.decoder.channels=[32,0]", "model.decoder.channels must be a non-empty list"),
 ]
